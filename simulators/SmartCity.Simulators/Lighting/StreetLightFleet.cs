@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+
+namespace SmartCity.Simulators.Lighting;
+
+/// <summary>One simulated street-light controller.</summary>
+public sealed record StreetLight(string DeviceId, string District, string Site, double NominalWatts);
+
+/// <summary>One message as it goes on the wire.</summary>
+public readonly record struct SimulatedMessage(string Topic, byte[] Payload, string DeviceId, DateTimeOffset Timestamp);
+
+/// <summary>
+/// A fleet of street-light controllers that report telemetry following the device contract
+/// (docs/device-contract.md). Message <c>k</c> is reading <c>k / N</c> of lamp <c>k % N</c>, so the
+/// same seed, start and fleet give the same bytes, whatever the publishing concurrency.
+/// </summary>
+public sealed class StreetLightFleet
+{
+    private static readonly double[] Wattages = [30, 40, 60, 90];
+
+    private readonly string _topicRoot;
+    private readonly int _seed;
+
+    public StreetLightFleet(int lamps, int districts, string topicRoot, int seed, DateTimeOffset start, TimeSpan interval)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(lamps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(districts, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
+        _topicRoot = topicRoot;
+        _seed = seed;
+        Start = start;
+        Interval = interval;
+        var random = new Random(seed);
+        Lamps = Enumerable.Range(0, lamps).Select(i =>
+        {
+            var district = $"d{(i % districts) + 1:00}";
+            // About 25 lamps per street (site) within a district.
+            var site = $"{district}-street-{(i / districts / 25) + 1:000}";
+            return new StreetLight($"lamp-{i + 1:000000}", district, site, Wattages[random.Next(Wattages.Length)]);
+        }).ToArray();
+    }
+
+    public IReadOnlyList<StreetLight> Lamps { get; }
+
+    public DateTimeOffset Start { get; }
+
+    /// <summary>Reporting interval of each lamp, in device time.</summary>
+    public TimeSpan Interval { get; }
+
+    public static string TopicFor(string root, StreetLight lamp, string kind) =>
+        $"{root}/lighting/{lamp.District}/{lamp.Site}/streetlight/{lamp.DeviceId}/{kind}";
+
+    public SimulatedMessage Create(long k)
+    {
+        var lamp = Lamps[(int)(k % Lamps.Count)];
+        var reading = k / Lamps.Count;
+        // Lamps are staggered within the interval, as real controllers are, and their clocks tick in whole milliseconds.
+        var offset = Interval.Ticks * (k % Lamps.Count) / Lamps.Count;
+        var ts = Start.AddTicks((Interval.Ticks * reading) + offset);
+        ts = DateTimeOffset.FromUnixTimeMilliseconds(ts.ToUnixTimeMilliseconds());
+        var random = new Random(HashCode.Combine(_seed, k));
+
+        var on = IsNight(ts);
+        var dim = on ? (ts.UtcDateTime.Hour is >= 0 and < 5 ? 50.0 : 100.0) : 0.0;
+        var power = on ? Math.Round((lamp.NominalWatts * dim / 100.0) + (random.NextDouble() - 0.5), 2) : 0.0;
+        var voltage = Math.Round(230 + ((random.NextDouble() - 0.5) * 6), 1);
+        var hoursSinceStart = (ts - Start).TotalHours;
+        var energy = Math.Round((lamp.NominalWatts * 0.6 * Math.Max(hoursSinceStart, 0) / 1000.0) + 1000, 4);
+
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("v", 1);
+            json.WriteString("ts", ts.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+            json.WriteNumber("seq", reading);
+            json.WriteBoolean("on", on);
+            json.WriteNumber("dim_pct", dim);
+            json.WriteNumber("power_w", Math.Max(power, 0));
+            json.WriteNumber("energy_kwh", energy);
+            json.WriteNumber("voltage_v", voltage);
+            json.WriteNumber("current_a", Math.Round(Math.Max(power, 0) / voltage, 3));
+            json.WriteNumber("power_factor", on ? 0.95 : 0);
+            json.WriteNumber("burning_hours", Math.Round(10_000 + (Math.Max(hoursSinceStart, 0) * 0.5), 2));
+            json.WriteStartArray("faults");
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return new SimulatedMessage(TopicFor(_topicRoot, lamp, "telemetry"), buffer.WrittenSpan.ToArray(), lamp.DeviceId, ts);
+    }
+
+    /// <summary>A simple night rule (19:00-07:00 UTC); the simulators issue replaces it with sunrise and sunset.</summary>
+    private static bool IsNight(DateTimeOffset ts) => ts.UtcDateTime.Hour is >= 19 or < 7;
+}

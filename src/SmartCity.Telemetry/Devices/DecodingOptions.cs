@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartCity.Telemetry.Devices;
+
+/// <summary>Limits applied to every incoming message before and while it is decoded.</summary>
+public sealed class DecodingOptions
+{
+    public const string SectionName = "Decoding";
+
+    /// <summary>Topic root in front of <c>{sector}/...</c>; one or more segments.</summary>
+    /// <value>The default value is <c>city</c>.</value>
+    [Required]
+    [RegularExpression(@"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$", ErrorMessage = "must be topic segments of [A-Za-z0-9_.-] separated by '/', without wildcards")]
+    public string TopicRoot { get; set; } = "city";
+
+    /// <summary>Largest payload decoded; larger ones are rejected as <see cref="RejectReason.PayloadTooLarge"/>.</summary>
+    /// <value>The default value is 65536 bytes.</value>
+    [Range(256, 16 * 1024 * 1024)]
+    public int MaxPayloadBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Deepest JSON nesting accepted; device payloads are flat, deep nesting is hostile.</summary>
+    /// <value>The default value is 8.</value>
+    [Range(2, 64)]
+    public int MaxJsonDepth { get; set; } = 8;
+
+    /// <summary>How far in the future a device timestamp may be (device clocks drift).</summary>
+    /// <value>The default value is 5 minutes.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00")]
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How old a device timestamp may be (stored backlogs from a device that was offline).</summary>
+    /// <value>The default value is 30 days.</value>
+    [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
+    public TimeSpan MaxMessageAge { get; set; } = TimeSpan.FromDays(30);
+}

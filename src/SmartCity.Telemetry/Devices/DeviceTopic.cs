@@ -1,0 +1,124 @@
+namespace SmartCity.Telemetry.Devices;
+
+/// <summary>The kinds of message a device sends (the last topic segment).</summary>
+public enum MessageKind
+{
+    Telemetry,
+    Status,
+    Event,
+    /// <summary>Commands travel towards devices; the worker sees them on its wildcard subscription and skips them.</summary>
+    Command,
+}
+
+/// <summary>
+/// A parsed device topic: <c>{root}/{sector}/{district}/{site}/{deviceType}/{deviceId}/{kind}</c>
+/// (docs/device-contract.md). The device id is the segment a broker ACL pins to the device's username.
+/// </summary>
+public readonly record struct DeviceTopic(
+    string Sector,
+    string District,
+    string Site,
+    string DeviceType,
+    string DeviceId,
+    MessageKind Kind);
+
+/// <summary>Splits and validates device topics. Rejections are values, never exceptions.</summary>
+public sealed class TopicParser
+{
+    /// <summary>Longest accepted topic segment; longer ones are hostile or broken.</summary>
+    public const int MaxSegmentLength = 64;
+
+    public static readonly IReadOnlySet<string> Sectors = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "lighting", "education", "security",
+    };
+
+    private readonly string _prefix;
+
+    /// <param name="root">Topic root, one or more segments without a trailing slash (default <c>city</c>).</param>
+    public TopicParser(string root)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        _prefix = root + "/";
+    }
+
+    public bool TryParse(string topic, out DeviceTopic result, out string error)
+    {
+        result = default;
+        if (!topic.StartsWith(_prefix, StringComparison.Ordinal))
+        {
+            error = $"topic does not start with '{_prefix}'";
+            return false;
+        }
+
+        var rest = topic.AsSpan(_prefix.Length);
+        Span<Range> parts = stackalloc Range[7];
+        var count = rest.Split(parts, '/');
+        if (count != 6)
+        {
+            error = "expected {sector}/{district}/{site}/{deviceType}/{deviceId}/{kind} after the root";
+            return false;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            if (!IsValidSegment(rest[parts[i]]))
+            {
+                error = $"topic segment {i + 1} must be 1..{MaxSegmentLength} characters of [a-z A-Z 0-9 _ . -]";
+                return false;
+            }
+        }
+
+        var sector = rest[parts[0]].ToString();
+        if (!Sectors.Contains(sector))
+        {
+            error = $"unknown sector '{sector}' (expected lighting, education or security)";
+            return false;
+        }
+
+        MessageKind kind;
+        switch (rest[parts[5]])
+        {
+            case "telemetry": kind = MessageKind.Telemetry; break;
+            case "status": kind = MessageKind.Status; break;
+            case "event": kind = MessageKind.Event; break;
+            case "cmd": kind = MessageKind.Command; break;
+            default:
+                error = "unknown message kind (expected telemetry, status, event or cmd)";
+                return false;
+        }
+
+        result = new DeviceTopic(
+            sector,
+            rest[parts[1]].ToString(),
+            rest[parts[2]].ToString(),
+            rest[parts[3]].ToString(),
+            rest[parts[4]].ToString(),
+            kind);
+        error = "";
+        return true;
+    }
+
+    /// <summary>
+    /// Segments become InfluxDB tag values and ACL patterns, so only a small, escape-free alphabet is
+    /// accepted: no spaces, commas, equals signs, quotes, wildcards or control characters.
+    /// </summary>
+    public static bool IsValidSegment(ReadOnlySpan<char> segment)
+    {
+        if (segment.IsEmpty || segment.Length > MaxSegmentLength)
+        {
+            return false;
+        }
+
+        foreach (var c in segment)
+        {
+            var ok = c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '_' or '-' or '.';
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}

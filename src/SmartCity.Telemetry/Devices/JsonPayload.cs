@@ -1,0 +1,258 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+
+namespace SmartCity.Telemetry.Devices;
+
+/// <summary>
+/// Typed, validating access to a flat JSON object. Every accessor turns a problem into a
+/// <see cref="DecodeResult"/> rejection that names the field, so decoders read as a list of rules.
+/// </summary>
+public readonly struct JsonPayload
+{
+    private readonly JsonElement _root;
+
+    private JsonPayload(JsonElement root) => _root = root;
+
+    /// <summary>Parses <paramref name="payload"/>; the caller disposes <paramref name="document"/>.</summary>
+    public static bool TryParse(
+        in ReadOnlySequence<byte> payload,
+        int maxDepth,
+        out JsonPayload json,
+        out JsonDocument? document,
+        out DecodeResult rejection)
+    {
+        json = default;
+        document = null;
+        try
+        {
+            document = JsonDocument.Parse(payload, new JsonDocumentOptions { MaxDepth = maxDepth });
+        }
+        catch (JsonException ex)
+        {
+            // The parser's message names the position (line, byte) of the problem, which is what an integrator needs.
+            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, Truncate(ex.Message, 200));
+            return false;
+        }
+        catch (ArgumentException ex)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, Truncate(ex.Message, 200));
+            return false;
+        }
+
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, $"payload must be a JSON object, not {document.RootElement.ValueKind}");
+            document.Dispose();
+            document = null;
+            return false;
+        }
+
+        json = new JsonPayload(document.RootElement);
+        rejection = default;
+        return true;
+    }
+
+    public bool Has(string name) => _root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+
+    /// <summary>Reads a finite number within [min, max]. Absent and optional: returns true with <c>null</c>.</summary>
+    public bool TryGetNumber(string name, double min, double max, bool required, out double? value, out DecodeResult rejection)
+    {
+        value = null;
+        rejection = default;
+        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
+                return false;
+            }
+
+            return true;
+        }
+
+        if (e.ValueKind != JsonValueKind.Number)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be a number, not {Describe(e.ValueKind)}");
+            return false;
+        }
+
+        // GetDouble gives +/-Infinity for literals beyond double's range (1e999); those are out of range too.
+        if (!e.TryGetDouble(out var d) || !double.IsFinite(d) || d < min || d > max)
+        {
+            rejection = DecodeResult.Rejected(
+                RejectReason.OutOfRange,
+                $"'{name}' must be between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}, was {Truncate(e.GetRawText(), 40)}");
+            return false;
+        }
+
+        value = d;
+        return true;
+    }
+
+    public bool TryGetInteger(string name, long min, long max, bool required, out long? value, out DecodeResult rejection)
+    {
+        value = null;
+        rejection = default;
+        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
+                return false;
+            }
+
+            return true;
+        }
+
+        if (e.ValueKind != JsonValueKind.Number)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be an integer, not {Describe(e.ValueKind)}");
+            return false;
+        }
+
+        if (!e.TryGetInt64(out var l))
+        {
+            var reason = e.TryGetDouble(out var d) && double.IsFinite(d) && Math.Floor(d) != d ? RejectReason.WrongType : RejectReason.OutOfRange;
+            rejection = DecodeResult.Rejected(reason, $"'{name}' must be an integer between {min} and {max}, was {Truncate(e.GetRawText(), 40)}");
+            return false;
+        }
+
+        if (l < min || l > max)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.OutOfRange, $"'{name}' must be between {min} and {max}, was {l}");
+            return false;
+        }
+
+        value = l;
+        return true;
+    }
+
+    public bool TryGetBoolean(string name, bool required, out bool? value, out DecodeResult rejection)
+    {
+        value = null;
+        rejection = default;
+        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
+                return false;
+            }
+
+            return true;
+        }
+
+        if (e.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be true or false, not {Describe(e.ValueKind)}");
+            return false;
+        }
+
+        value = e.GetBoolean();
+        return true;
+    }
+
+    /// <summary>Reads an array of short strings (codes such as fault names).</summary>
+    public bool TryGetStringArray(string name, int maxItems, out List<string> values, out DecodeResult rejection)
+    {
+        values = [];
+        rejection = default;
+        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        if (e.ValueKind != JsonValueKind.Array)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be an array of strings, not {Describe(e.ValueKind)}");
+            return false;
+        }
+
+        if (e.GetArrayLength() > maxItems)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.OutOfRange, $"'{name}' has more than {maxItems} items");
+            return false;
+        }
+
+        foreach (var item in e.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' items must be strings, not {Describe(item.ValueKind)}");
+                return false;
+            }
+
+            values.Add(item.GetString()!);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The device timestamp <c>ts</c>: Unix milliseconds (integer) or an RFC 3339 string with an offset.
+    /// It must lie within [now - maxAge, now + maxSkew].
+    /// </summary>
+    public bool TryGetTimestamp(string name, DateTimeOffset now, TimeSpan maxAge, TimeSpan maxSkew, out DateTimeOffset value, out DecodeResult rejection)
+    {
+        value = default;
+        rejection = default;
+        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' (device timestamp) is required");
+            return false;
+        }
+
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Number when e.TryGetInt64(out var ms):
+                if (ms < 0 || ms > 253_402_300_799_999)
+                {
+                    rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' must be Unix milliseconds, was {ms}");
+                    return false;
+                }
+
+                value = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+                break;
+            case JsonValueKind.String:
+                var s = e.GetString()!;
+                if (s.Length > 40 || !DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)
+                    || !(s.EndsWith('Z') || s.EndsWith('z') || s.LastIndexOfAny(['+', '-']) > 10))
+                {
+                    rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' must be RFC 3339 with an offset (2026-11-28T20:15:00Z), was \"{Truncate(s, 40)}\"");
+                    return false;
+                }
+
+                break;
+            default:
+                rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be Unix milliseconds or an RFC 3339 string, not {Describe(e.ValueKind)}");
+                return false;
+        }
+
+        if (value > now + maxSkew)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' {value:O} is more than {maxSkew} ahead of the worker's clock");
+            return false;
+        }
+
+        if (value < now - maxAge)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' {value:O} is older than {maxAge}");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static string Describe(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
+    internal static string Truncate(string s, int max) => s.Length <= max ? s : string.Concat(s.AsSpan(0, max), "...");
+}

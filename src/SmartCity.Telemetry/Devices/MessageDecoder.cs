@@ -1,0 +1,77 @@
+using System.Buffers;
+using Microsoft.Extensions.Options;
+
+namespace SmartCity.Telemetry.Devices;
+
+/// <summary>What the pipeline does with one incoming message.</summary>
+public enum DecodeStatus
+{
+    Accepted,
+    Rejected,
+    /// <summary>Not for the worker (commands to devices on the shared wildcard); counted, not stored.</summary>
+    Ignored,
+}
+
+public readonly record struct DecodeOutcome(DecodeStatus Status, DecodeResult Result, DeviceTopic? Topic);
+
+/// <summary>
+/// The decode stage: topic shape, size limit, then the decoder registered for (device type, kind).
+/// </summary>
+public sealed class MessageDecoder
+{
+    private readonly TopicParser _topics;
+    private readonly DecodingOptions _options;
+    private readonly Dictionary<(string Type, MessageKind Kind), IDeviceDecoder> _decoders = [];
+    private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
+
+    public MessageDecoder(IOptions<DecodingOptions> options, IEnumerable<IDeviceDecoder> decoders)
+    {
+        _options = options.Value;
+        _topics = new TopicParser(_options.TopicRoot);
+        foreach (var decoder in decoders)
+        {
+            if (!_decoders.TryAdd((decoder.DeviceType, decoder.Kind), decoder))
+            {
+                throw new InvalidOperationException($"two decoders registered for {decoder.DeviceType}/{decoder.Kind}");
+            }
+
+            _knownTypes.Add(decoder.DeviceType);
+        }
+    }
+
+    public DecodeOutcome Decode(string topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt)
+    {
+        if (!_topics.TryParse(topic, out var parsed, out var error))
+        {
+            return new(DecodeStatus.Rejected, DecodeResult.Rejected(RejectReason.InvalidTopic, error), null);
+        }
+
+        if (parsed.Kind == MessageKind.Command)
+        {
+            return new(DecodeStatus.Ignored, default, parsed);
+        }
+
+        if (payload.Length > _options.MaxPayloadBytes)
+        {
+            return Reject(RejectReason.PayloadTooLarge, $"payload is {payload.Length} bytes, the limit is {_options.MaxPayloadBytes}", parsed);
+        }
+
+        if (!_decoders.TryGetValue((parsed.DeviceType, parsed.Kind), out var decoder))
+        {
+            return _knownTypes.Contains(parsed.DeviceType)
+                ? Reject(RejectReason.UnsupportedMessageKind, $"device type '{parsed.DeviceType}' has no decoder for {parsed.Kind.ToString().ToLowerInvariant()} messages", parsed)
+                : Reject(RejectReason.UnknownDeviceType, $"no decoder for device type '{parsed.DeviceType}'", parsed);
+        }
+
+        if (decoder.Sector != parsed.Sector)
+        {
+            return Reject(RejectReason.InvalidTopic, $"device type '{parsed.DeviceType}' belongs to sector '{decoder.Sector}', not '{parsed.Sector}'", parsed);
+        }
+
+        var result = decoder.Decode(parsed, payload, receivedAt);
+        return new(result.IsAccepted ? DecodeStatus.Accepted : DecodeStatus.Rejected, result, parsed);
+    }
+
+    private static DecodeOutcome Reject(RejectReason reason, string detail, DeviceTopic topic) =>
+        new(DecodeStatus.Rejected, DecodeResult.Rejected(reason, detail), topic);
+}

@@ -1,0 +1,177 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using SmartCity.Telemetry.Devices;
+
+namespace SmartCity.Telemetry.Pipeline;
+
+/// <summary>A point-in-time copy of the pipeline counters (what /api/pipeline answers).</summary>
+public sealed record PipelineSnapshot(
+    long Received,
+    long Accepted,
+    long Rejected,
+    long Ignored,
+    long PointsWritten,
+    long DeadLettersWritten,
+    long LinesDroppedByDatabase,
+    long Acknowledged,
+    long WriteFailures,
+    long Reconnects,
+    int BufferDepth,
+    bool SourceConnected,
+    bool SinkBlocked,
+    string? SinkBlockedReason,
+    IReadOnlyDictionary<string, long> RejectedByReason);
+
+/// <summary>
+/// The counters every stage reports (Vector's component spec: received, sent, errors, discarded),
+/// exported through <see cref="System.Diagnostics.Metrics"/> under the meter <c>SmartCity.Pipeline</c>
+/// and readable as a snapshot for the operator API and the tests.
+/// </summary>
+public sealed class PipelineMetrics : IDisposable
+{
+    public const string MeterName = "SmartCity.Pipeline";
+
+    private readonly Meter _meter;
+    private readonly Counter<long> _received;
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _rejected;
+    private readonly Counter<long> _ignored;
+    private readonly Counter<long> _written;
+    private readonly Counter<long> _writeFailures;
+    private readonly Counter<long> _reconnects;
+    private readonly ConcurrentDictionary<RejectReason, long> _rejectedByReason = new();
+    private readonly object _waitersLock = new();
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private long _receivedCount;
+    private long _acceptedCount;
+    private long _rejectedCount;
+    private long _ignoredCount;
+    private long _pointsWritten;
+    private long _deadLettersWritten;
+    private long _linesDropped;
+    private long _acknowledged;
+    private long _writeFailureCount;
+    private long _reconnectCount;
+    private volatile bool _sourceConnected;
+    private volatile string? _sinkBlockedReason;
+    private Func<int> _bufferDepth = () => 0;
+
+    public PipelineMetrics(IMeterFactory? meterFactory = null)
+    {
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _received = _meter.CreateCounter<long>("smartcity.messages.received", "{message}", "MQTT messages received by the source");
+        _accepted = _meter.CreateCounter<long>("smartcity.messages.accepted", "{message}", "Messages decoded into points");
+        _rejected = _meter.CreateCounter<long>("smartcity.messages.rejected", "{message}", "Messages rejected, by reason");
+        _ignored = _meter.CreateCounter<long>("smartcity.messages.ignored", "{message}", "Messages not meant for the worker (device commands)");
+        _written = _meter.CreateCounter<long>("smartcity.points.written", "{point}", "Points accepted by InfluxDB, by kind (telemetry, dead_letter)");
+        _writeFailures = _meter.CreateCounter<long>("smartcity.sink.write_failures", "{attempt}", "Failed write attempts, by classification");
+        _reconnects = _meter.CreateCounter<long>("smartcity.source.reconnects", "{reconnect}", "MQTT reconnections after a lost connection");
+        _meter.CreateObservableGauge("smartcity.buffer.depth", () => _bufferDepth(), "{message}", "Messages received and not yet stored");
+    }
+
+    public void Received() { Interlocked.Increment(ref _receivedCount); _received.Add(1); }
+
+    public void Accepted() { Interlocked.Increment(ref _acceptedCount); _accepted.Add(1); }
+
+    public void Ignored() { Interlocked.Increment(ref _ignoredCount); _ignored.Add(1); }
+
+    public void Rejected(RejectReason reason)
+    {
+        Interlocked.Increment(ref _rejectedCount);
+        _rejectedByReason.AddOrUpdate(reason, 1, static (_, n) => n + 1);
+        _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+    }
+
+    public void Written(int telemetryPoints, int deadLetters)
+    {
+        Interlocked.Add(ref _pointsWritten, telemetryPoints);
+        Interlocked.Add(ref _deadLettersWritten, deadLetters);
+        _written.Add(telemetryPoints, new KeyValuePair<string, object?>("kind", "telemetry"));
+        _written.Add(deadLetters, new KeyValuePair<string, object?>("kind", "dead_letter"));
+    }
+
+    public void DroppedByDatabase(int lines) => Interlocked.Add(ref _linesDropped, lines);
+
+    public void Acknowledged(int count) => Interlocked.Add(ref _acknowledged, count);
+
+    public void WriteFailed(string classification)
+    {
+        Interlocked.Increment(ref _writeFailureCount);
+        _writeFailures.Add(1, new KeyValuePair<string, object?>("class", classification));
+    }
+
+    public void Reconnected() { Interlocked.Increment(ref _reconnectCount); _reconnects.Add(1); }
+
+    public void SourceConnected(bool connected)
+    {
+        _sourceConnected = connected;
+        NotifyProgress();
+    }
+
+    public void SinkBlocked(string? reason) => _sinkBlockedReason = reason;
+
+    internal void ObserveBufferDepth(Func<int> depth) => _bufferDepth = depth;
+
+    public PipelineSnapshot Snapshot() => new(
+        Interlocked.Read(ref _receivedCount),
+        Interlocked.Read(ref _acceptedCount),
+        Interlocked.Read(ref _rejectedCount),
+        Interlocked.Read(ref _ignoredCount),
+        Interlocked.Read(ref _pointsWritten),
+        Interlocked.Read(ref _deadLettersWritten),
+        Interlocked.Read(ref _linesDropped),
+        Interlocked.Read(ref _acknowledged),
+        Interlocked.Read(ref _writeFailureCount),
+        Interlocked.Read(ref _reconnectCount),
+        _bufferDepth(),
+        _sourceConnected,
+        _sinkBlockedReason is not null,
+        _sinkBlockedReason,
+        _rejectedByReason.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value));
+
+    /// <summary>Signals waiters that a batch finished; called once per batch, not per message.</summary>
+    public void NotifyProgress()
+    {
+        TaskCompletionSource previous;
+        lock (_waitersLock)
+        {
+            previous = _progress;
+            _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        previous.TrySetResult();
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds on a snapshot, re-checking after every batch.</summary>
+    public async Task<PipelineSnapshot> WaitUntilAsync(Func<PipelineSnapshot, bool> condition, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
+        while (true)
+        {
+            Task next;
+            lock (_waitersLock)
+            {
+                next = _progress.Task;
+            }
+
+            var snapshot = Snapshot();
+            if (condition(snapshot))
+            {
+                return snapshot;
+            }
+
+            try
+            {
+                await next.WaitAsync(cts.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"pipeline condition not met within {timeout}; last snapshot: {Snapshot()}");
+            }
+        }
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Lighting;
+using SmartCity.Telemetry.Ingestion;
+using SmartCity.Telemetry.Storage;
+
+namespace SmartCity.Telemetry.Pipeline;
+
+public static class PipelineServiceCollectionExtensions
+{
+    /// <summary>
+    /// The telemetry pipeline: MQTT source -> decode -> buffer -> InfluxDB sink. Every options class
+    /// is bound to its section and validated when the host starts, before anything connects.
+    /// </summary>
+    public static IServiceCollection AddSmartCityPipeline(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddHostedService<ConfigurationCheckService>();
+        AddValidatedOptions<MqttSourceOptions>(services, configuration, MqttSourceOptions.SectionName);
+        AddValidatedOptions<InfluxSinkOptions>(services, configuration, InfluxSinkOptions.SectionName);
+        AddValidatedOptions<DecodingOptions>(services, configuration, DecodingOptions.SectionName);
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<PipelineMetrics>();
+        services.TryAddSingleton<DeadLetters>();
+        services.AddSingleton<IDeviceDecoder, StreetLightTelemetryDecoder>();
+        services.TryAddSingleton<MessageDecoder>();
+        services.TryAddSingleton(sp => new IngestBuffer(
+            // Room for everything the broker may have in flight, so the MQTT handler does not wait in normal operation.
+            sp.GetRequiredService<IOptions<MqttSourceOptions>>().Value.ReceiveMaximum + 1_000,
+            sp.GetRequiredService<PipelineMetrics>()));
+        services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
+
+        // Hosted services stop in reverse order: the source stops first and waits for the sink to drain.
+        services.AddSingleton<InfluxSink>();
+        services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
+        services.AddSingleton<MqttSource>();
+        services.AddHostedService(sp => sp.GetRequiredService<MqttSource>());
+        return services;
+    }
+
+    private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section)
+        where TOptions : class
+    {
+        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>>(new SectionValidator<TOptions>(section));
+        services.AddSingleton(ConfigurationCheck.For<TOptions>());
+    }
+}

@@ -1,0 +1,59 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartCity.Telemetry.Storage;
+
+/// <summary>Where and how points are written. InfluxDB 2.x/3.x natively; 1.x through a v2 write shim.</summary>
+public sealed class InfluxSinkOptions : IValidatableObject
+{
+    public const string SectionName = "Influx";
+
+    /// <summary>Base URL of the InfluxDB v2 HTTP API (<c>/api/v2/write</c> and <c>/query</c> live under it).</summary>
+    [Required(ErrorMessage = "is required (the InfluxDB URL, for example http://127.0.0.1:8086)")]
+    [Url(ErrorMessage = "must be an absolute http(s) URL")]
+    public string? Url { get; set; }
+
+    /// <summary>API token (InfluxDB 2.x/3.x). Never logged.</summary>
+    [Required(ErrorMessage = "is required (an InfluxDB API token with write access to the bucket)")]
+    public string? Token { get; set; }
+
+    [Required(ErrorMessage = "is required (the InfluxDB organisation)")]
+    public string? Org { get; set; }
+
+    /// <summary>Bucket (2.x/3.x) or database (1.x) for telemetry, dead letters and pipeline points.</summary>
+    [Required(ErrorMessage = "is required (the InfluxDB bucket or database)")]
+    [RegularExpression(@"^[A-Za-z0-9_.\-]{1,64}$", ErrorMessage = "must be 1..64 characters of [A-Za-z0-9_.-]")]
+    public string? Bucket { get; set; }
+
+    /// <summary>Most lines in one write request.</summary>
+    /// <value>The default value is 5000.</value>
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 5_000;
+
+    /// <summary>Timeout of one write request.</summary>
+    /// <value>The default value is 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First delay between retries of a failed write; grows exponentially with jitter.</summary>
+    /// <value>The default value is 200 milliseconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest delay between retries (also the pace while the database refuses our credentials).</summary>
+    /// <value>The default value is 30 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (RetryBaseDelay > RetryMaxDelay)
+        {
+            yield return new ValidationResult("must not be greater than RetryMaxDelay", [nameof(RetryBaseDelay)]);
+        }
+
+        if (Url is not null && Uri.TryCreate(Url, UriKind.Absolute, out var uri) && uri.Scheme is not ("http" or "https"))
+        {
+            yield return new ValidationResult("must use http or https", [nameof(Url)]);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+using SmartCity.Worker;
+
+return await WorkerHost.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,89 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SmartCity.Simulators.Publishing;
+using SmartCity.Telemetry.Pipeline;
+using SmartCity.Worker;
+
+namespace SmartCity.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The real worker (same composition root as Program.cs) in this process, pointed at the test
+/// servers with a topic root, client id and database of its own.
+/// </summary>
+public sealed class TestWorker : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestWorker(WebApplication app, string topicRoot, LogCapture logs)
+    {
+        _app = app;
+        TopicRoot = topicRoot;
+        Logs = logs;
+    }
+
+    public string TopicRoot { get; }
+
+    public LogCapture Logs { get; }
+
+    public PipelineMetrics Metrics => _app.Services.GetRequiredService<PipelineMetrics>();
+
+    public DeadLetters DeadLetters => _app.Services.GetRequiredService<DeadLetters>();
+
+    public Uri BaseAddress => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    public static BrokerEndpoint Broker => new(TestServers.MqttHost, TestServers.MqttPort);
+
+    /// <summary>Settings every test worker gets; <paramref name="overrides"/> win.</summary>
+    public static Dictionary<string, string?> Settings(InfluxTestDatabase db, string topicRoot, string clientId) => new()
+    {
+        ["Urls"] = "http://127.0.0.1:0",
+        ["Mqtt:Host"] = TestServers.MqttHost,
+        ["Mqtt:Port"] = TestServers.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Mqtt:ClientId"] = clientId,
+        ["Mqtt:Subscriptions:0"] = topicRoot + "/#",
+        ["Mqtt:ReconnectMaxDelay"] = "00:00:01",
+        ["Decoding:TopicRoot"] = topicRoot,
+        ["Influx:Url"] = TestServers.InfluxUrl,
+        ["Influx:Token"] = TestServers.InfluxToken,
+        ["Influx:Org"] = TestServers.InfluxOrg,
+        ["Influx:Bucket"] = db.Name,
+        ["Influx:RetryMaxDelay"] = "00:00:02",
+    };
+
+    public static async Task<TestWorker> StartAsync(InfluxTestDatabase db, string? topicRoot = null, string? clientId = null, IDictionary<string, string?>? overrides = null)
+    {
+        topicRoot ??= TestServers.UniqueName("t") + "/city";
+        clientId ??= TestServers.UniqueName("worker-");
+        var settings = Settings(db, topicRoot, clientId);
+        foreach (var (k, v) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[k] = v;
+        }
+
+        var logs = new LogCapture();
+        var app = WorkerHost.Build([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+            builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Information);
+            builder.Logging.AddProvider(logs);
+        });
+        await app.StartAsync();
+        var worker = new TestWorker(app, topicRoot, logs);
+        // Started means subscribed: messages published from here on reach the session.
+        await worker.Metrics.WaitUntilAsync(s => s.SourceConnected, TimeSpan.FromSeconds(30));
+        return worker;
+    }
+
+    public async Task StopAsync() => await _app.StopAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.Telemetry.Pipeline;
+using SmartCity.Worker;
+
+namespace SmartCity.IntegrationTests;
+
+/// <summary>A bad or missing setting stops start-up with a message naming it, before anything connects.</summary>
+public sealed class StartupTests
+{
+    private static Dictionary<string, string?> ValidSettings() => new()
+    {
+        ["Urls"] = "http://127.0.0.1:0",
+        ["Mqtt:Host"] = "127.0.0.1",
+        ["Influx:Url"] = "http://127.0.0.1:1",
+        ["Influx:Token"] = "token",
+        ["Influx:Org"] = "smartcity",
+        ["Influx:Bucket"] = "smartcity",
+    };
+
+    [Theory]
+    [InlineData("Mqtt:Host", null, "Mqtt:Host: is required")]
+    [InlineData("Influx:Url", null, "Influx:Url: is required")]
+    [InlineData("Influx:Token", null, "Influx:Token: is required")]
+    [InlineData("Influx:Url", "localhost:8086", "Influx:Url: must be an absolute")]
+    [InlineData("Mqtt:Port", "0", "Mqtt:Port:")]
+    [InlineData("Mqtt:ReceiveMaximum", "70000", "Mqtt:ReceiveMaximum:")]
+    [InlineData("Influx:BatchSize", "0", "Influx:BatchSize:")]
+    [InlineData("Decoding:TopicRoot", "city/#", "Decoding:TopicRoot:")]
+    [InlineData("Decoding:MaxPayloadBytes", "100", "Decoding:MaxPayloadBytes:")]
+    public async Task Start_BadOrMissingSetting_FailsNamingIt(string key, string? value, string expected)
+    {
+        var settings = ValidSettings();
+        settings[key] = value;
+        await using var app = WorkerHost.Build([], b => b.Configuration.AddInMemoryCollection(settings));
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains(ex.Failures, f => f.StartsWith(expected, StringComparison.Ordinal));
+        Assert.Equal(ex.Failures, ConfigurationCheck.ValidateAll(app.Services));
+    }
+
+    [Fact]
+    public async Task WorkerProcess_MissingSettings_ExitsWithConfigErrorNamingEach()
+    {
+        var worker = Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll");
+        Assert.True(File.Exists(worker), $"{worker} not built");
+        var start = new ProcessStartInfo("dotnet", [worker])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("SMARTCITY_", StringComparison.Ordinal) || k.StartsWith("Mqtt__", StringComparison.Ordinal) || k.StartsWith("Influx__", StringComparison.Ordinal)).ToList())
+        {
+            start.Environment.Remove(name);
+        }
+
+        start.Environment["SMARTCITY_Urls"] = "http://127.0.0.1:0";
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        var message = await stderr;
+        Assert.True(WorkerHost.ConfigurationErrorExitCode == process.ExitCode, $"exit code {process.ExitCode}; stderr: {message} stdout: {await stdout}");
+        Assert.Contains("Mqtt:Host: is required", message, StringComparison.Ordinal);
+        Assert.Contains("Influx:Url: is required", message, StringComparison.Ordinal);
+        Assert.Contains("Influx:Token: is required", message, StringComparison.Ordinal);
+        Assert.Contains("SMARTCITY_Mqtt__Host", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WorkerProcess_SettingOfWrongType_ExitsNamingIt()
+    {
+        var worker = Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll");
+        var start = new ProcessStartInfo("dotnet", [worker]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.Environment["SMARTCITY_Urls"] = "http://127.0.0.1:0";
+        start.Environment["SMARTCITY_Mqtt__Host"] = "127.0.0.1";
+        start.Environment["SMARTCITY_Mqtt__Port"] = "eighteen-eighty-three";
+        start.Environment["SMARTCITY_Influx__Url"] = "http://127.0.0.1:1";
+        start.Environment["SMARTCITY_Influx__Token"] = "t";
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        _ = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        var message = await stderr;
+        Assert.Equal(WorkerHost.ConfigurationErrorExitCode, process.ExitCode);
+        Assert.Contains("'eighteen-eighty-three' at 'Mqtt:Port'", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Buffers;
+using System.Text;
+using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Pipeline;
+
+namespace SmartCity.Telemetry.Tests.Pipeline;
+
+public class DeadLettersTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 28, 22, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Create_SameInstant_TimestampsStrictlyIncrease()
+    {
+        var dl = new DeadLetters();
+        var payload = new ReadOnlySequence<byte>("x"u8.ToArray());
+        var reject = DecodeResult.Rejected(RejectReason.MalformedJson, "bad");
+
+        var a = dl.Create("t", payload, reject, null, Now);
+        var b = dl.Create("t", payload, reject, null, Now);
+
+        Assert.True(b.UnixNanoseconds > a.UnixNanoseconds);
+    }
+
+    [Fact]
+    public void Create_HugeHostilePayload_KeepsBoundedExcerptAndSize()
+    {
+        var dl = new DeadLetters();
+        var bytes = Encoding.UTF8.GetBytes(new string('"', 10_000) + "\n,= é");
+        var topic = "city/" + new string('x', 1_000);
+
+        var p = dl.Create(topic, new ReadOnlySequence<byte>(bytes), DecodeResult.Rejected(RejectReason.PayloadTooLarge, "too big"), null, Now);
+
+        Assert.Equal(FieldValue.Int(bytes.Length), p.GetField("payload_bytes"));
+        Assert.Equal(DeadLetters.ExcerptBytes, p.GetField("payload_excerpt")!.Value.Text!.Length);
+        Assert.True(p.GetField("topic")!.Value.Text!.Length <= DeadLetters.MaxTopicChars + 3);
+        Assert.Equal("PayloadTooLarge", p.GetTag("reason"));
+        Assert.DoesNotContain('\n', LineProtocol.Format(p));
+        Assert.Single(dl.Recent());
+    }
+
+    [Fact]
+    public void Recent_KeepsNewestFirstAndIsBounded()
+    {
+        var dl = new DeadLetters();
+        for (var i = 0; i < 250; i++)
+        {
+            dl.Create($"t{i}", ReadOnlySequence<byte>.Empty, DecodeResult.Rejected(RejectReason.InvalidTopic, "x"), null, Now);
+        }
+
+        var recent = dl.Recent();
+        Assert.Equal(200, recent.Count);
+        Assert.Equal("t249", recent[0].Topic);
+    }
+}

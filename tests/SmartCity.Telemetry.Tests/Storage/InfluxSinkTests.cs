@@ -1,0 +1,225 @@
+using System.Collections.Concurrent;
+using InfluxDB.Client.Core.Exceptions;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Storage;
+
+namespace SmartCity.Telemetry.Tests.Storage;
+
+public sealed class InfluxSinkTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 22, 0, 0, TimeSpan.Zero));
+    private readonly PipelineMetrics _metrics = new();
+    private readonly FakeWriter _writer = new();
+    private readonly IngestBuffer _buffer;
+    private readonly InfluxSink _sink;
+    private readonly ConcurrentQueue<string> _acks = new();
+
+    public InfluxSinkTests()
+    {
+        _buffer = new IngestBuffer(1_000, _metrics);
+        var options = Options.Create(new InfluxSinkOptions
+        {
+            Url = "http://unused", Token = "t", Org = "o", Bucket = "b", BatchSize = 100,
+            RetryBaseDelay = TimeSpan.FromSeconds(1), RetryMaxDelay = TimeSpan.FromSeconds(30),
+        });
+        _sink = new InfluxSink(_buffer, _writer, _metrics, new DeadLetters(), options, _time, NullLogger<InfluxSink>.Instance);
+    }
+
+    public Task InitializeAsync() => _sink.StartAsync(CancellationToken.None);
+
+    public async Task DisposeAsync()
+    {
+        _buffer.Complete();
+        await _sink.StopAsync(CancellationToken.None);
+        _sink.Dispose();
+        _metrics.Dispose();
+    }
+
+    private BufferedMessage Message(string line, bool deadLetter = false) => new(line, deadLetter, _ =>
+    {
+        _acks.Enqueue(line);
+        return Task.CompletedTask;
+    });
+
+    private async Task EnqueueAsync(params BufferedMessage[] messages)
+    {
+        foreach (var m in messages)
+        {
+            Assert.True(await _buffer.TryEnqueueAsync(m, CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    public async Task Write_DatabaseUp_WritesBatchThenAcknowledgesInOrder()
+    {
+        await EnqueueAsync(Message("m f=1 1"), Message("m f=2 2"), new BufferedMessage(null, false, _ => { _acks.Enqueue("ignored"); return Task.CompletedTask; }));
+
+        var s = await _metrics.WaitUntilAsync(s => s.Acknowledged == 3, Timeout);
+
+        Assert.Equal(["m f=1 1", "m f=2 2"], _writer.Stored);
+        Assert.Equal(["m f=1 1", "m f=2 2", "ignored"], _acks);
+        Assert.Equal(2, s.PointsWritten);
+    }
+
+    [Fact]
+    public async Task Write_DatabaseDown_NothingAcknowledgedUntilItRecovers()
+    {
+        _writer.FailNext(3, () => new HttpException("unavailable", 503));
+        await EnqueueAsync(Message("m f=1 1"));
+
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            await _writer.WaitForAttemptsAsync(attempt, Timeout);
+            Assert.Empty(_acks);
+            Assert.True(_metrics.Snapshot().SinkBlocked);
+            // Retry delays run on the fake clock: nothing waits for real time.
+            _time.Advance(TimeSpan.FromSeconds(30));
+        }
+
+        var s = await _metrics.WaitUntilAsync(s => s.Acknowledged == 1, Timeout);
+        Assert.Equal(["m f=1 1"], _writer.Stored);
+        Assert.Equal(3, s.WriteFailures);
+        Assert.False(s.SinkBlocked);
+    }
+
+    [Fact]
+    public async Task Write_RetryAfter_HonouredBeforeNextAttempt()
+    {
+        _writer.FailNext(1, () => new HttpException("slow down", 429) { RetryAfter = 20 });
+        await EnqueueAsync(Message("m f=1 1"));
+        await _writer.WaitForAttemptsAsync(1, Timeout);
+
+        _time.Advance(TimeSpan.FromSeconds(19));
+        Assert.Equal(1, _writer.Attempts);
+        _time.Advance(TimeSpan.FromSeconds(1));
+
+        await _metrics.WaitUntilAsync(s => s.Acknowledged == 1, Timeout);
+        Assert.Equal(2, _writer.Attempts);
+    }
+
+    [Fact]
+    public async Task Write_OneBadLineInBatch_GoodLinesStoredBadLineDeadLetteredAllAcknowledged()
+    {
+        _writer.RejectLinesStartingWith("bad ");
+        var lines = Enumerable.Range(0, 10).Select(i => i == 6 ? "bad f=6 6" : $"m f={i} {i}").ToArray();
+        await EnqueueAsync(lines.Select(l => Message(l)).ToArray());
+
+        var s = await _metrics.WaitUntilAsync(s => s.Acknowledged == 10, Timeout);
+
+        // Lines of a partial write may be written twice while the batch is split: InfluxDB keeps one point per series and time.
+        Assert.Equal(lines.Where(l => !l.StartsWith("bad ", StringComparison.Ordinal)).Order(), _writer.Stored.Where(l => l.StartsWith("m ", StringComparison.Ordinal)).Distinct().Order());
+        var deadLetter = Assert.Single(_writer.Stored, l => l.StartsWith(DeadLetters.Measurement, StringComparison.Ordinal));
+        Assert.Contains("RefusedByDatabase", deadLetter, StringComparison.Ordinal);
+        Assert.Contains("bad f=6 6", deadLetter, StringComparison.Ordinal);
+        Assert.Equal(1, s.LinesDroppedByDatabase);
+    }
+
+    [Fact]
+    public async Task Write_Unauthorized_KeepsRetryingAtMaxDelayAndReportsBlocked()
+    {
+        _writer.FailNext(2, () => new HttpException("unauthorized access", 401));
+        await EnqueueAsync(Message("m f=1 1"));
+        await _writer.WaitForAttemptsAsync(1, Timeout);
+
+        Assert.Contains("refuses", _metrics.Snapshot().SinkBlockedReason, StringComparison.Ordinal);
+        _time.Advance(TimeSpan.FromSeconds(29));
+        Assert.Equal(1, _writer.Attempts);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        await _writer.WaitForAttemptsAsync(2, Timeout);
+        Assert.Empty(_acks);
+        _time.Advance(TimeSpan.FromSeconds(30));
+
+        await _metrics.WaitUntilAsync(s => s.Acknowledged == 1, Timeout);
+    }
+
+    /// <summary>A database stand-in: stores lines, fails on demand, refuses lines of one measurement like a 400 partial write.</summary>
+    private sealed class FakeWriter : IPointWriter
+    {
+        private readonly object _lock = new();
+        private readonly List<string> _stored = [];
+        private int _failures;
+        private Func<Exception>? _failure;
+        private string? _badMarker;
+        private int _attempts;
+        private TaskCompletionSource _attempted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public IReadOnlyList<string> Stored
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return [.. _stored];
+                }
+            }
+        }
+
+        public void FailNext(int count, Func<Exception> failure) => (_failures, _failure) = (count, failure);
+
+        public void RejectLinesStartingWith(string marker) => _badMarker = marker;
+
+        public async Task WaitForAttemptsAsync(int n, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                Task next;
+                lock (_lock)
+                {
+                    if (_attempts >= n)
+                    {
+                        return;
+                    }
+
+                    next = _attempted.Task;
+                }
+
+                await next.WaitAsync(cts.Token);
+            }
+        }
+
+        public Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+        {
+            TaskCompletionSource signal;
+            try
+            {
+                lock (_lock)
+                {
+                    if (_failures > 0)
+                    {
+                        _failures--;
+                        throw _failure!();
+                    }
+
+                    var bad = _badMarker is null ? [] : lines.Where(l => l.StartsWith(_badMarker, StringComparison.Ordinal)).ToList();
+                    // Like InfluxDB's partial write: the good lines are stored, the request still fails.
+                    _stored.AddRange(lines.Except(bad));
+                    if (bad.Count > 0)
+                    {
+                        throw new HttpException($"partial write: unable to parse '{bad[0]}' dropped={bad.Count}", 400);
+                    }
+                }
+
+                return Task.CompletedTask;
+            }
+            finally
+            {
+                lock (_lock)
+                {
+                    _attempts++;
+                    signal = _attempted;
+                    _attempted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                signal.TrySetResult();
+            }
+        }
+    }
+}
