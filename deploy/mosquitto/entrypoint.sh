@@ -1,0 +1,42 @@
+#!/bin/sh
+# Entrypoint of the compose broker (eclipse-mosquitto:2, busybox sh, runs as root).
+# Every start: writes a HASHED password file from the environment (no secret is
+# committed or stored in an image), copies the ACL, hands both to the mosquitto user,
+# then replaces itself with mosquitto (which drops to that user and gets the signals).
+set -eu
+
+: "${MQTT_WORKER_PASSWORD:?is not set (copy .env.example to .env and fill it in)}"
+: "${MQTT_SIMULATOR_PASSWORD:?is not set (copy .env.example to .env and fill it in)}"
+
+conf_dir=/smartcity/mosquitto
+run_dir=/mosquitto/run
+
+umask 077
+rm -rf "$run_dir"
+mkdir -p "$run_dir"
+# mosquitto reads the password and ACL files after dropping privileges: let its group in.
+chown root:mosquitto "$run_dir"
+chmod 0750 "$run_dir"
+
+# Usernames must match the acl file and the worker/simulator settings in docker-compose.yml.
+mosquitto_passwd -c -b "$run_dir/passwd" smartcity-worker "$MQTT_WORKER_PASSWORD"
+mosquitto_passwd -b "$run_dir/passwd" simulator "$MQTT_SIMULATOR_PASSWORD"
+
+# The health-check user gets a fresh random password each start; healthcheck.sh reads
+# it from this root-only file.
+health_password=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')
+mosquitto_passwd -b "$run_dir/passwd" smartcity-health "$health_password"
+printf '%s' "$health_password" > "$run_dir/health-password"
+
+cp "$conf_dir/acl" "$run_dir/acl"
+# mosquitto warns about (and future versions refuse) files that are not owned by it or
+# are world-readable.
+chown mosquitto:mosquitto "$run_dir/passwd" "$run_dir/acl"
+chmod 0600 "$run_dir/passwd" "$run_dir/acl" "$run_dir/health-password"
+
+# The persistence volume (mosquitto.db) must be writable by the mosquitto user.
+mkdir -p /mosquitto/data
+chown -R mosquitto:mosquitto /mosquitto/data
+
+unset MQTT_WORKER_PASSWORD MQTT_SIMULATOR_PASSWORD health_password
+exec mosquitto -c "$conf_dir/mosquitto.conf"
