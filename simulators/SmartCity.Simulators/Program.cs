@@ -7,12 +7,14 @@ namespace SmartCity.Simulators;
 
 /// <summary>
 /// smartcity-sim: simulated field devices over real MQTT.
+///   smartcity-sim scenario simulators/scenarios/demo-city.json --host 127.0.0.1 --port 1883 [--accelerate 720] [--load] [--seed N]
 ///   smartcity-sim lighting --host 127.0.0.1 --port 1883 --lamps 200 --rate 50 [--messages N] [--duration S]
 /// </summary>
 public static class Program
 {
     private const string Usage = """
-        usage: smartcity-sim lighting [options]
+        usage: smartcity-sim scenario FILE [options]   (a whole city; `smartcity-sim scenario --help`)
+               smartcity-sim lighting [options]        (street-light telemetry only, as below)
           --host H            broker host (default 127.0.0.1)
           --port P            broker port (default 1883)
           --username U        broker user (devices authenticate when the broker asks)
@@ -33,6 +35,23 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "scenario")
+        {
+            if (args.Length > 1 && args[1] is "-h" or "--help")
+            {
+                await Console.Out.WriteLineAsync(ScenarioCommand.Usage).ConfigureAwait(false);
+                return 0;
+            }
+
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                stop.Cancel();
+            };
+            return await ScenarioCommand.RunAsync(args[1..], Console.Out, Console.Error, stop.Token).ConfigureAwait(false);
+        }
+
         if (args.Length == 0 || args[0] is "-h" or "--help" || args[0] != "lighting")
         {
             await Console.Error.WriteLineAsync(Usage).ConfigureAwait(false);

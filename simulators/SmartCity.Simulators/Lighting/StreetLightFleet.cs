@@ -91,6 +91,10 @@ public sealed class StreetLightFleet
         return new SimulatedMessage(TopicFor(_topicRoot, lamp, "telemetry"), buffer.WrittenSpan.ToArray(), lamp.DeviceId, ts);
     }
 
-    /// <summary>A simple night rule (19:00-07:00 UTC); the simulators issue replaces it with sunrise and sunset.</summary>
-    private static bool IsNight(DateTimeOffset ts) => ts.UtcDateTime.Hour is >= 19 or < 7;
+    /// <summary>Where this fleet stands (Utrecht): lamps burn from sunset to sunrise there.</summary>
+    public const double Latitude = 52.0907;
+
+    public const double Longitude = 5.1214;
+
+    private static bool IsNight(DateTimeOffset ts) => !Physics.SolarClock.IsSunUp(ts, Latitude, Longitude);
 }
