@@ -22,6 +22,11 @@ public static class PipelineEndpoints
                 problems.Add(s.SinkBlockedReason!);
             }
 
+            if (s.SpoolFull)
+            {
+                problems.Add($"spool full ({s.SpoolBytes} bytes): intake paused until storage catches up");
+            }
+
             return problems.Count == 0
                 ? Results.Ok(new { status = "ok" })
                 : Results.Json(new { status = "degraded", problems }, statusCode: StatusCodes.Status503ServiceUnavailable);

@@ -15,15 +15,16 @@ namespace SmartCity.Telemetry.Ingestion;
 /// <summary>
 /// The MQTT source: one MQTT 5 client with a persistent session, QoS 1 subscriptions and manual
 /// acknowledgement. Each message is decoded on arrival (the payload buffer belongs to MQTTnet only
-/// for the duration of the handler) and handed to the buffer with its acknowledgement, which the
-/// sink sends once the point is stored. MQTTnet 5 has no managed client: this class reconnects
-/// with backoff and resubscribes when the broker lost the session.
+/// for the duration of the handler) and handed to the durable spool with its acknowledgement,
+/// which the spool sends once the record is on disk. MQTTnet 5 has no managed client: this class
+/// reconnects with backoff, resubscribes when the broker lost the session, and runs a watchdog
+/// that reconnects when a subscription goes quiet although traffic was flowing.
 /// </summary>
 public sealed partial class MqttSource : BackgroundService
 {
     private readonly MqttSourceOptions _options;
     private readonly MessageDecoder _decoder;
-    private readonly IngestBuffer _buffer;
+    private readonly DurableSpool _spool;
     private readonly PipelineMetrics _metrics;
     private readonly DeadLetters _deadLetters;
     private readonly TimeProvider _time;
@@ -38,11 +39,13 @@ public sealed partial class MqttSource : BackgroundService
     // across a reconnect could name another message if the broker lost the session. Acks carry the
     // generation they were received in and are dropped if it changed (the broker redelivers).
     private int _connectionGeneration;
+    private readonly SubscriptionWatchdog _watchdog;
+    private volatile bool _forceResubscribe;
 
     public MqttSource(
         IOptions<MqttSourceOptions> options,
         MessageDecoder decoder,
-        IngestBuffer buffer,
+        DurableSpool spool,
         PipelineMetrics metrics,
         DeadLetters deadLetters,
         TimeProvider time,
@@ -50,12 +53,13 @@ public sealed partial class MqttSource : BackgroundService
     {
         _options = options.Value;
         _decoder = decoder;
-        _buffer = buffer;
+        _spool = spool;
         _metrics = metrics;
         _deadLetters = deadLetters;
         _time = time;
         _logger = logger;
         _rejectionLog = new RejectionLogLimiter(time, TimeSpan.FromMinutes(1));
+        _watchdog = new SubscriptionWatchdog(time, _options.QuietTimeout);
         _client = new MqttClientFactory().CreateMqttClient();
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += OnDisconnectedAsync;
@@ -80,6 +84,41 @@ public sealed partial class MqttSource : BackgroundService
     public bool IsConnected => _client.IsConnected;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var watchdog = _options.QuietTimeout > TimeSpan.Zero ? WatchdogLoopAsync(stoppingToken) : Task.CompletedTask;
+        try
+        {
+            await ConnectionLoopAsync(stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await watchdog.ConfigureAwait(false);
+        }
+    }
+
+    private async Task WatchdogLoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_watchdog.CheckInterval, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                if (_client.IsConnected && _watchdog.IsQuiet(out var quietFor))
+                {
+                    _metrics.WatchdogResubscribed();
+                    LogWatchdog(quietFor);
+                    _forceResubscribe = true;
+                    // Reconnecting goes through the normal path: new connection, fresh subscriptions.
+                    await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ConnectionLoopAsync(CancellationToken stoppingToken)
     {
         var firstConnection = true;
         while (!stoppingToken.IsCancellationRequested)
@@ -135,8 +174,9 @@ public sealed partial class MqttSource : BackgroundService
             throw new InvalidOperationException($"broker refused the connection: {result.ResultCode} {result.ReasonString}");
         }
 
-        if (!result.IsSessionPresent)
+        if (!result.IsSessionPresent || _forceResubscribe)
         {
+            _forceResubscribe = false;
             var subscribe = new MqttClientSubscribeOptionsBuilder();
             foreach (var filter in _options.Subscriptions)
             {
@@ -180,6 +220,7 @@ public sealed partial class MqttSource : BackgroundService
         }
 
         e.AutoAcknowledge = false;
+        _watchdog.MessageReceived();
         _metrics.Received();
         var message = e.ApplicationMessage;
         var receivedAt = _time.GetUtcNow();
@@ -210,11 +251,11 @@ public sealed partial class MqttSource : BackgroundService
 
         try
         {
-            await _buffer.TryEnqueueAsync(buffered, _intake.Token).ConfigureAwait(false);
+            await _spool.AppendAsync(buffered, _intake.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            // Intake closed while the buffer was full; the message stays unacknowledged.
+            // Intake closed while the spool was full; the message stays unacknowledged.
         }
     }
 
@@ -228,17 +269,21 @@ public sealed partial class MqttSource : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        // Order matters: stop taking messages, let the sink store and acknowledge what it holds, and
-        // only then disconnect, so that nothing acknowledged is lost and little is redelivered.
+        // Order matters: stop taking messages, let the spool write and acknowledge what it holds,
+        // give storage a bounded time to empty the spool, and only then disconnect. Whatever is not
+        // stored by then is safe on disk (or unacknowledged in the broker's session).
         await _intake.CancelAsync().ConfigureAwait(false);
-        _buffer.Complete();
+        _spool.CompleteIntake();
         try
         {
-            await _buffer.Drained.WaitAsync(_options.DrainTimeout, _time, cancellationToken).ConfigureAwait(false);
+            using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            drain.CancelAfter(_options.DrainTimeout);
+            await _spool.IntakeFlushed.WaitAsync(drain.Token).ConfigureAwait(false);
+            await _spool.WaitUntilEmptyAsync(drain.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        catch (OperationCanceledException)
         {
-            LogDrainTimedOut(_buffer.Depth);
+            LogDrainTimedOut(_spool.Depth);
         }
 
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -276,8 +321,11 @@ public sealed partial class MqttSource : BackgroundService
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Rejected message ({Reason}) on '{Topic}': {Detail} [{Suppressed} similar rejections not logged since the last one]")]
     private partial void LogRejected(string reason, string topic, string detail, long suppressed);
 
-    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Stopping with {Depth} messages not yet stored; they remain unacknowledged in the broker")]
-    private partial void LogDrainTimedOut(int depth);
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Stopping with {Depth} records not yet stored; they stay in the spool for the next start")]
+    private partial void LogDrainTimedOut(long depth);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "No message for {QuietFor} although traffic was flowing: the subscription may be lost; reconnecting and resubscribing")]
+    private partial void LogWatchdog(TimeSpan quietFor);
 
     [LoggerMessage(EventId = 1006, Level = LogLevel.Debug, Message = "Clean disconnect failed: {Error}")]
     private partial void LogDisconnectFailed(string error);

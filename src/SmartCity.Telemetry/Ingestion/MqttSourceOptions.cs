@@ -35,7 +35,7 @@ public sealed class MqttSourceOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "49710.00:00:00")]
     public TimeSpan SessionExpiry { get; set; } = TimeSpan.FromDays(1);
 
-    /// <summary>Messages the broker may send before we acknowledge (MQTT 5 Receive Maximum). Bounds memory and the batch size.</summary>
+    /// <summary>Messages the broker may send before we acknowledge (MQTT 5 Receive Maximum); acks follow each fsync of the spool.</summary>
     /// <value>The default value is 10000.</value>
     [Range(1, 65535)]
     public int ReceiveMaximum { get; set; } = 10_000;
@@ -61,6 +61,15 @@ public sealed class MqttSourceOptions : IValidatableObject
     /// <value>The default value is 20 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Watchdog: when no message arrives for this long although messages were arriving before, the
+    /// subscription is presumed lost silently; the source reconnects and resubscribes. Set it above
+    /// the longest normal gap in the city's traffic; zero turns the watchdog off.
+    /// </summary>
+    /// <value>The default value is 2 minutes.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan QuietTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 
 namespace SmartCity.Telemetry.Pipeline;
@@ -16,7 +17,14 @@ public sealed record PipelineSnapshot(
     long Acknowledged,
     long WriteFailures,
     long Reconnects,
-    int BufferDepth,
+    long WatchdogResubscribes,
+    long SpoolDepth,
+    long SpoolBytes,
+    double SpoolOldestAgeSeconds,
+    bool SpoolFull,
+    long SpoolFullEvents,
+    long SpoolExpired,
+    long SpoolCorrupt,
     bool SourceConnected,
     bool SinkBlocked,
     string? SinkBlockedReason,
@@ -39,6 +47,10 @@ public sealed class PipelineMetrics : IDisposable
     private readonly Counter<long> _written;
     private readonly Counter<long> _writeFailures;
     private readonly Counter<long> _reconnects;
+    private readonly Counter<long> _watchdog;
+    private readonly Counter<long> _spoolFullEvents;
+    private readonly Counter<long> _spoolExpired;
+    private readonly Counter<long> _spoolCorrupt;
     private readonly ConcurrentDictionary<RejectReason, long> _rejectedByReason = new();
     private readonly object _waitersLock = new();
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -53,9 +65,14 @@ public sealed class PipelineMetrics : IDisposable
     private long _acknowledged;
     private long _writeFailureCount;
     private long _reconnectCount;
+    private long _watchdogCount;
+    private long _spoolFullCount;
+    private long _spoolExpiredCount;
+    private long _spoolCorruptCount;
+    private volatile bool _spoolFull;
+    private DurableSpool? _spool;
     private volatile bool _sourceConnected;
     private volatile string? _sinkBlockedReason;
-    private Func<int> _bufferDepth = () => 0;
 
     public PipelineMetrics(IMeterFactory? meterFactory = null)
     {
@@ -67,7 +84,13 @@ public sealed class PipelineMetrics : IDisposable
         _written = _meter.CreateCounter<long>("smartcity.points.written", "{point}", "Points accepted by InfluxDB, by kind (telemetry, dead_letter)");
         _writeFailures = _meter.CreateCounter<long>("smartcity.sink.write_failures", "{attempt}", "Failed write attempts, by classification");
         _reconnects = _meter.CreateCounter<long>("smartcity.source.reconnects", "{reconnect}", "MQTT reconnections after a lost connection");
-        _meter.CreateObservableGauge("smartcity.buffer.depth", () => _bufferDepth(), "{message}", "Messages received and not yet stored");
+        _watchdog = _meter.CreateCounter<long>("smartcity.source.watchdog_resubscribes", "{event}", "Reconnections forced because the subscription went quiet against expected traffic");
+        _spoolFullEvents = _meter.CreateCounter<long>("smartcity.spool.full_events", "{event}", "Times the spool reached Spool:MaxBytes and intake paused");
+        _spoolExpired = _meter.CreateCounter<long>("smartcity.spool.expired", "{record}", "Spooled records older than Spool:MaxAge, not stored");
+        _spoolCorrupt = _meter.CreateCounter<long>("smartcity.spool.corrupt", "{event}", "Corrupt spool segments skipped");
+        _meter.CreateObservableGauge("smartcity.spool.depth", () => _spool?.Depth ?? 0, "{record}", "Records on disk not yet stored");
+        _meter.CreateObservableGauge("smartcity.spool.bytes", () => _spool?.BytesOnDisk ?? 0, "By", "Spool size on disk");
+        _meter.CreateObservableGauge("smartcity.spool.oldest_age", () => _spool?.OldestAge.TotalSeconds ?? 0, "s", "Age of the oldest record not yet stored");
     }
 
     public void Received() { Interlocked.Increment(ref _receivedCount); _received.Add(1); }
@@ -103,6 +126,26 @@ public sealed class PipelineMetrics : IDisposable
 
     public void Reconnected() { Interlocked.Increment(ref _reconnectCount); _reconnects.Add(1); }
 
+    public void WatchdogResubscribed() { Interlocked.Increment(ref _watchdogCount); _watchdog.Add(1); }
+
+    public void SpoolFull(bool full)
+    {
+        _spoolFull = full;
+        if (full)
+        {
+            Interlocked.Increment(ref _spoolFullCount);
+            _spoolFullEvents.Add(1);
+        }
+
+        NotifyProgress();
+    }
+
+    public void SpoolExpired(int records) { Interlocked.Add(ref _spoolExpiredCount, records); _spoolExpired.Add(records); }
+
+    public void SpoolCorrupt() { Interlocked.Increment(ref _spoolCorruptCount); _spoolCorrupt.Add(1); }
+
+    internal void ObserveSpool(DurableSpool spool) => _spool = spool;
+
     public void SourceConnected(bool connected)
     {
         _sourceConnected = connected;
@@ -110,8 +153,6 @@ public sealed class PipelineMetrics : IDisposable
     }
 
     public void SinkBlocked(string? reason) => _sinkBlockedReason = reason;
-
-    internal void ObserveBufferDepth(Func<int> depth) => _bufferDepth = depth;
 
     public PipelineSnapshot Snapshot() => new(
         Interlocked.Read(ref _receivedCount),
@@ -124,7 +165,14 @@ public sealed class PipelineMetrics : IDisposable
         Interlocked.Read(ref _acknowledged),
         Interlocked.Read(ref _writeFailureCount),
         Interlocked.Read(ref _reconnectCount),
-        _bufferDepth(),
+        Interlocked.Read(ref _watchdogCount),
+        _spool?.Depth ?? 0,
+        _spool?.BytesOnDisk ?? 0,
+        Math.Round(_spool?.OldestAge.TotalSeconds ?? 0, 3),
+        _spoolFull,
+        Interlocked.Read(ref _spoolFullCount),
+        Interlocked.Read(ref _spoolExpiredCount),
+        Interlocked.Read(ref _spoolCorruptCount),
         _sourceConnected,
         _sinkBlockedReason is not null,
         _sinkBlockedReason,

@@ -13,7 +13,7 @@ namespace SmartCity.Telemetry.Pipeline;
 public static class PipelineServiceCollectionExtensions
 {
     /// <summary>
-    /// The telemetry pipeline: MQTT source -> decode -> buffer -> InfluxDB sink. Every options class
+    /// The telemetry pipeline: MQTT source -> decode -> durable spool -> InfluxDB sink. Every options class
     /// is bound to its section and validated when the host starts, before anything connects.
     /// </summary>
     public static IServiceCollection AddSmartCityPipeline(this IServiceCollection services, IConfiguration configuration)
@@ -22,6 +22,7 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<MqttSourceOptions>(services, configuration, MqttSourceOptions.SectionName);
         AddValidatedOptions<InfluxSinkOptions>(services, configuration, InfluxSinkOptions.SectionName);
         AddValidatedOptions<DecodingOptions>(services, configuration, DecodingOptions.SectionName);
+        AddValidatedOptions<SpoolOptions>(services, configuration, SpoolOptions.SectionName);
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -29,13 +30,12 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<DeadLetters>();
         services.AddSingleton<IDeviceDecoder, StreetLightTelemetryDecoder>();
         services.TryAddSingleton<MessageDecoder>();
-        services.TryAddSingleton(sp => new IngestBuffer(
-            // Room for everything the broker may have in flight, so the MQTT handler does not wait in normal operation.
-            sp.GetRequiredService<IOptions<MqttSourceOptions>>().Value.ReceiveMaximum + 1_000,
-            sp.GetRequiredService<PipelineMetrics>()));
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
 
-        // Hosted services stop in reverse order: the source stops first and waits for the sink to drain.
+        // Hosted services start in this order and stop in reverse: the spool opens (and recovers)
+        // first; the source stops first, flushing the spool and letting the sink drain it.
+        services.AddSingleton<DurableSpool>();
+        services.AddHostedService(sp => sp.GetRequiredService<DurableSpool>());
         services.AddSingleton<InfluxSink>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
         services.AddSingleton<MqttSource>();

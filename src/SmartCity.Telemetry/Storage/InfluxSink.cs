@@ -9,14 +9,14 @@ using SmartCity.Telemetry.Pipeline;
 namespace SmartCity.Telemetry.Storage;
 
 /// <summary>
-/// The storage stage: takes what the buffer holds, writes it in batches, and only then acknowledges
-/// the messages to the broker. Transient failures are retried without limit (the broker keeps the
-/// unacknowledged messages), bad lines are isolated by splitting the batch, and nothing is dropped
+/// The storage stage: reads the durable spool in order, writes batches to InfluxDB, and commits
+/// them in the spool once stored. Transient failures are retried without limit (the data waits on
+/// disk), bad lines are isolated by splitting the batch and dead-lettered, and nothing is dropped
 /// silently.
 /// </summary>
 public sealed partial class InfluxSink : BackgroundService
 {
-    private readonly IngestBuffer _buffer;
+    private readonly DurableSpool _spool;
     private readonly IPointWriter _writer;
     private readonly PipelineMetrics _metrics;
     private readonly DeadLetters _deadLetters;
@@ -26,7 +26,7 @@ public sealed partial class InfluxSink : BackgroundService
     private readonly ResiliencePipeline _pipeline;
 
     public InfluxSink(
-        IngestBuffer buffer,
+        DurableSpool spool,
         IPointWriter writer,
         PipelineMetrics metrics,
         DeadLetters deadLetters,
@@ -34,7 +34,7 @@ public sealed partial class InfluxSink : BackgroundService
         TimeProvider time,
         ILogger<InfluxSink> logger)
     {
-        _buffer = buffer;
+        _spool = spool;
         _writer = writer;
         _metrics = metrics;
         _deadLetters = deadLetters;
@@ -91,47 +91,55 @@ public sealed partial class InfluxSink : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // Stopping means no more intake; whatever is queued is still written (bounded by the host's
-        // shutdown timeout, after which the unacknowledged messages wait in the broker's session).
-        await using var _ = stoppingToken.Register(_buffer.Complete);
-        var reader = _buffer.Reader;
-        var batch = new List<BufferedMessage>(_options.BatchSize);
-        var lines = new List<string>(_options.BatchSize);
+        // Runs until the spool's intake is closed and everything on disk is stored, or until the
+        // host's stop timeout; what is left then stays in the spool for the next start.
+        long pointsThisSecond = 0;
+        var secondStarted = _time.GetTimestamp();
         try
         {
-            while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            while (true)
             {
-                batch.Clear();
-                lines.Clear();
-                var deadLetterCount = 0;
-                while (batch.Count < _options.BatchSize && reader.TryRead(out var message))
+                var batch = await _spool.ReadBatchAsync(_options.BatchSize, stoppingToken).ConfigureAwait(false);
+                if (batch.IsFinal)
                 {
-                    batch.Add(message);
-                    if (message.Line is not null)
+                    return;
+                }
+
+                _spool.ObserveOldest(batch);
+                if (batch.Lines.Count > 0)
+                {
+                    var refused = await WriteSplittingBadDataAsync(batch.Lines, stoppingToken).ConfigureAwait(false);
+                    _metrics.SinkBlocked(null);
+                    // A refused line is replaced by its dead letter: one telemetry point fewer, one dead letter more.
+                    _metrics.Written(batch.Lines.Count - batch.DeadLetters - refused, batch.DeadLetters + refused);
+                }
+
+                _spool.Commit(batch);
+                _metrics.NotifyProgress();
+
+                // A backlog (after an outage) drains at most at Influx:MaxPointsPerSecond, so the
+                // database that just came back is not flattened by it.
+                if (_options.MaxPointsPerSecond > 0)
+                {
+                    pointsThisSecond += batch.Lines.Count;
+                    var elapsed = _time.GetElapsedTime(secondStarted);
+                    var due = TimeSpan.FromSeconds((double)pointsThisSecond / _options.MaxPointsPerSecond);
+                    if (due > elapsed)
                     {
-                        lines.Add(message.Line);
-                        deadLetterCount += message.IsDeadLetter ? 1 : 0;
+                        await Task.Delay(due - elapsed, _time, stoppingToken).ConfigureAwait(false);
+                    }
+
+                    if (_time.GetElapsedTime(secondStarted) >= TimeSpan.FromSeconds(1))
+                    {
+                        pointsThisSecond = 0;
+                        secondStarted = _time.GetTimestamp();
                     }
                 }
-
-                if (lines.Count > 0)
-                {
-                    await WriteSplittingBadDataAsync(lines, stoppingToken).ConfigureAwait(false);
-                    _metrics.SinkBlocked(null);
-                    _metrics.Written(lines.Count - deadLetterCount, deadLetterCount);
-                }
-
-                await AcknowledgeAsync(batch, stoppingToken).ConfigureAwait(false);
-                _metrics.NotifyProgress();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            LogStoppedWithBacklog(batch.Count + reader.Count);
-        }
-        finally
-        {
-            _buffer.MarkDrained();
+            LogStoppedWithBacklog(_spool.Depth);
         }
     }
 
@@ -140,7 +148,8 @@ public sealed partial class InfluxSink : BackgroundService
     /// dead-letters it. Rewriting lines that a partial write already stored is harmless: the same
     /// series and timestamp overwrite themselves.
     /// </summary>
-    private async Task WriteSplittingBadDataAsync(List<string> lines, CancellationToken cancellationToken)
+    /// <returns>How many lines the database refused (each replaced by a dead letter).</returns>
+    private async Task<int> WriteSplittingBadDataAsync(List<string> lines, CancellationToken cancellationToken)
     {
         try
         {
@@ -148,6 +157,7 @@ public sealed partial class InfluxSink : BackgroundService
                 static (state, ct) => new ValueTask(state.writer.WriteAsync(state.lines, ct)),
                 (writer: _writer, lines),
                 cancellationToken).ConfigureAwait(false);
+            return 0;
         }
         catch (Exception ex) when (WriteErrorClassifier.Classify(ex) is WriteErrorClass.BadData or WriteErrorClass.TooLarge
                                    && !cancellationToken.IsCancellationRequested)
@@ -156,12 +166,12 @@ public sealed partial class InfluxSink : BackgroundService
             if (lines.Count == 1)
             {
                 await DeadLetterRefusedLineAsync(lines[0], ex, cancellationToken).ConfigureAwait(false);
-                return;
+                return 1;
             }
 
             var half = lines.Count / 2;
-            await WriteSplittingBadDataAsync(lines.GetRange(0, half), cancellationToken).ConfigureAwait(false);
-            await WriteSplittingBadDataAsync(lines.GetRange(half, lines.Count - half), cancellationToken).ConfigureAwait(false);
+            return await WriteSplittingBadDataAsync(lines.GetRange(0, half), cancellationToken).ConfigureAwait(false)
+                + await WriteSplittingBadDataAsync(lines.GetRange(half, lines.Count - half), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -178,43 +188,15 @@ public sealed partial class InfluxSink : BackgroundService
         await WriteSplittingBadDataAsync([deadLetter], cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task AcknowledgeAsync(List<BufferedMessage> batch, CancellationToken cancellationToken)
-    {
-        var acked = 0;
-        foreach (var message in batch)
-        {
-            if (message.Ack is null)
-            {
-                continue;
-            }
-
-            try
-            {
-                await message.Ack(cancellationToken).ConfigureAwait(false);
-                acked++;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The connection that delivered it is gone; the broker redelivers it and the write is idempotent.
-                LogAckFailed(ex.Message);
-            }
-        }
-
-        _metrics.Acknowledged(acked);
-    }
-
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "InfluxDB write failed (attempt {Attempt}, {ErrorType}: {Error}); retrying in {Delay}; messages stay unacknowledged in the broker")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "InfluxDB write failed (attempt {Attempt}, {ErrorType}: {Error}); retrying in {Delay}; data waits in the spool")]
     private partial void LogTransientError(int attempt, string errorType, string error, TimeSpan delay);
 
-    [LoggerMessage(EventId = 2002, Level = LogLevel.Critical, Message = "InfluxDB refuses our writes ({Error}): check Influx:Url, Influx:Token, Influx:Org and Influx:Bucket. Nothing is stored or acknowledged until this is fixed; retrying in {Delay}")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Critical, Message = "InfluxDB refuses our writes ({Error}): check Influx:Url, Influx:Token, Influx:Org and Influx:Bucket. Nothing is stored until this is fixed (data waits in the spool); retrying in {Delay}")]
     private partial void LogConfigurationError(string error, TimeSpan delay);
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "InfluxDB refused a line ({Error}); it is dead-lettered: {Line}")]
     private partial void LogLineRefused(string error, string line);
 
-    [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "Acknowledgement not sent ({Error}); the broker will redeliver")]
-    private partial void LogAckFailed(string error);
-
-    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Sink stopped with {Count} messages not stored; they stay unacknowledged in the broker's session")]
-    private partial void LogStoppedWithBacklog(int count);
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Sink stopped with {Count} records not yet stored; they stay in the spool for the next start")]
+    private partial void LogStoppedWithBacklog(long count);
 }

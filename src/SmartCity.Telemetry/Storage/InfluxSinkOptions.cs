@@ -44,6 +44,11 @@ public sealed class InfluxSinkOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Most points written per second (a backlog after an outage drains at this pace); 0 = no limit.</summary>
+    /// <value>The default value is 0.</value>
+    [Range(0, 10_000_000)]
+    public int MaxPointsPerSecond { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (RetryBaseDelay > RetryMaxDelay)

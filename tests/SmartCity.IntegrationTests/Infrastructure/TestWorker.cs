@@ -52,7 +52,11 @@ public sealed class TestWorker : IAsyncDisposable
         ["Influx:Org"] = TestServers.InfluxOrg,
         ["Influx:Bucket"] = db.Name,
         ["Influx:RetryMaxDelay"] = "00:00:02",
+        ["Spool:Directory"] = SpoolDirectory(clientId),
     };
+
+    /// <summary>Each worker (client id) has its own spool; a restarted worker with the same id finds its spool again.</summary>
+    public static string SpoolDirectory(string clientId) => Path.Combine(Path.GetTempPath(), "smartcity-it-spools", clientId);
 
     public static async Task<TestWorker> StartAsync(InfluxTestDatabase db, string? topicRoot = null, string? clientId = null, IDictionary<string, string?>? overrides = null)
     {

@@ -15,29 +15,41 @@ public sealed class InfluxSinkTests : IAsyncLifetime
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 28, 22, 0, 0, TimeSpan.Zero));
     private readonly PipelineMetrics _metrics = new();
     private readonly FakeWriter _writer = new();
-    private readonly IngestBuffer _buffer;
+    private readonly DurableSpool _spool;
     private readonly InfluxSink _sink;
     private readonly ConcurrentQueue<string> _acks = new();
+    private readonly string _spoolDirectory = Path.Combine(Path.GetTempPath(), "smartcity-sink-tests-" + Guid.NewGuid().ToString("N"));
 
     public InfluxSinkTests()
     {
-        _buffer = new IngestBuffer(1_000, _metrics);
+        _spool = new DurableSpool(
+            Options.Create(new SpoolOptions { Directory = _spoolDirectory, Fsync = false }),
+            _metrics,
+            _time,
+            NullLogger<DurableSpool>.Instance);
         var options = Options.Create(new InfluxSinkOptions
         {
             Url = "http://unused", Token = "t", Org = "o", Bucket = "b", BatchSize = 100,
             RetryBaseDelay = TimeSpan.FromSeconds(1), RetryMaxDelay = TimeSpan.FromSeconds(30),
         });
-        _sink = new InfluxSink(_buffer, _writer, _metrics, new DeadLetters(), options, _time, NullLogger<InfluxSink>.Instance);
+        _sink = new InfluxSink(_spool, _writer, _metrics, new DeadLetters(), options, _time, NullLogger<InfluxSink>.Instance);
     }
 
-    public Task InitializeAsync() => _sink.StartAsync(CancellationToken.None);
+    public async Task InitializeAsync()
+    {
+        await _spool.StartAsync(CancellationToken.None);
+        await _sink.StartAsync(CancellationToken.None);
+    }
 
     public async Task DisposeAsync()
     {
-        _buffer.Complete();
+        _spool.CompleteIntake();
         await _sink.StopAsync(CancellationToken.None);
+        await _spool.StopAsync(CancellationToken.None);
         _sink.Dispose();
+        _spool.Dispose();
         _metrics.Dispose();
+        Directory.Delete(_spoolDirectory, recursive: true);
     }
 
     private BufferedMessage Message(string line, bool deadLetter = false) => new(line, deadLetter, _ =>
@@ -50,24 +62,24 @@ public sealed class InfluxSinkTests : IAsyncLifetime
     {
         foreach (var m in messages)
         {
-            Assert.True(await _buffer.TryEnqueueAsync(m, CancellationToken.None));
+            Assert.True(await _spool.AppendAsync(m, CancellationToken.None));
         }
     }
 
     [Fact]
-    public async Task Write_DatabaseUp_WritesBatchThenAcknowledgesInOrder()
+    public async Task Write_DatabaseUp_SpooledMessagesAcknowledgedInOrderAndWritten()
     {
         await EnqueueAsync(Message("m f=1 1"), Message("m f=2 2"), new BufferedMessage(null, false, _ => { _acks.Enqueue("ignored"); return Task.CompletedTask; }));
 
-        var s = await _metrics.WaitUntilAsync(s => s.Acknowledged == 3, Timeout);
+        var s = await _metrics.WaitUntilAsync(s => s.Acknowledged == 3 && s.PointsWritten == 2, Timeout);
 
         Assert.Equal(["m f=1 1", "m f=2 2"], _writer.Stored);
         Assert.Equal(["m f=1 1", "m f=2 2", "ignored"], _acks);
-        Assert.Equal(2, s.PointsWritten);
+        Assert.Equal(0, s.SpoolDepth);
     }
 
     [Fact]
-    public async Task Write_DatabaseDown_NothingAcknowledgedUntilItRecovers()
+    public async Task Write_DatabaseDown_DataWaitsInSpoolUntilItRecovers()
     {
         _writer.FailNext(3, () => new HttpException("unavailable", 503));
         await EnqueueAsync(Message("m f=1 1"));
@@ -75,16 +87,19 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         for (var attempt = 1; attempt <= 3; attempt++)
         {
             await _writer.WaitForAttemptsAsync(attempt, Timeout);
-            Assert.Empty(_acks);
+            // Safe on disk, so the broker may forget it; not yet stored.
+            Assert.Equal(["m f=1 1"], _acks);
+            Assert.Equal(1, _metrics.Snapshot().SpoolDepth);
             Assert.True(_metrics.Snapshot().SinkBlocked);
             // Retry delays run on the fake clock: nothing waits for real time.
             _time.Advance(TimeSpan.FromSeconds(30));
         }
 
-        var s = await _metrics.WaitUntilAsync(s => s.Acknowledged == 1, Timeout);
+        var s = await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
         Assert.Equal(["m f=1 1"], _writer.Stored);
         Assert.Equal(3, s.WriteFailures);
         Assert.False(s.SinkBlocked);
+        Assert.Equal(0, s.SpoolDepth);
     }
 
     [Fact]
@@ -98,7 +113,7 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         Assert.Equal(1, _writer.Attempts);
         _time.Advance(TimeSpan.FromSeconds(1));
 
-        await _metrics.WaitUntilAsync(s => s.Acknowledged == 1, Timeout);
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
         Assert.Equal(2, _writer.Attempts);
     }
 
@@ -109,7 +124,7 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         var lines = Enumerable.Range(0, 10).Select(i => i == 6 ? "bad f=6 6" : $"m f={i} {i}").ToArray();
         await EnqueueAsync(lines.Select(l => Message(l)).ToArray());
 
-        var s = await _metrics.WaitUntilAsync(s => s.Acknowledged == 10, Timeout);
+        var s = await _metrics.WaitUntilAsync(s => s.PointsWritten == 9 && s.SpoolDepth == 0, Timeout);
 
         // Lines of a partial write may be written twice while the batch is split: InfluxDB keeps one point per series and time.
         Assert.Equal(lines.Where(l => !l.StartsWith("bad ", StringComparison.Ordinal)).Order(), _writer.Stored.Where(l => l.StartsWith("m ", StringComparison.Ordinal)).Distinct().Order());
@@ -131,10 +146,10 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         Assert.Equal(1, _writer.Attempts);
         _time.Advance(TimeSpan.FromSeconds(1));
         await _writer.WaitForAttemptsAsync(2, Timeout);
-        Assert.Empty(_acks);
+        Assert.Equal(0, _metrics.Snapshot().PointsWritten);
         _time.Advance(TimeSpan.FromSeconds(30));
 
-        await _metrics.WaitUntilAsync(s => s.Acknowledged == 1, Timeout);
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
     }
 
     /// <summary>A database stand-in: stores lines, fails on demand, refuses lines of one measurement like a 400 partial write.</summary>

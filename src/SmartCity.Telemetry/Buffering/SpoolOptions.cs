@@ -1,0 +1,57 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SmartCity.Telemetry.Buffering;
+
+/// <summary>
+/// The durable spool between ingestion and storage: a write-ahead log on local disk. A message is
+/// acknowledged to the broker once its record is on disk (fsync), so a killed worker or a down
+/// database loses nothing the worker accepted.
+/// </summary>
+public sealed class SpoolOptions : IValidatableObject
+{
+    public const string SectionName = "Spool";
+
+    /// <summary>Folder of the spool's segment files; must be on local persistent storage, one per worker.</summary>
+    /// <value>The default value is <c>data/spool</c> (relative to the working directory).</value>
+    [Required]
+    public string Directory { get; set; } = "data/spool";
+
+    /// <summary>Size at which a segment file is closed and the next one started; consumed segments are deleted whole.</summary>
+    /// <value>The default value is 16 MiB.</value>
+    [Range(64 * 1024, 1024L * 1024 * 1024)]
+    public long SegmentBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Bound on the spool's size on disk. At the bound the worker stops taking messages from the
+    /// broker (they wait, unacknowledged, in the broker's persistent session) until storage catches
+    /// up; this is counted, logged and reported by /healthz. Nothing already accepted is dropped.
+    /// </summary>
+    /// <value>The default value is 1 GiB.</value>
+    [Range(128 * 1024, long.MaxValue)]
+    public long MaxBytes { get; set; } = 1024L * 1024 * 1024;
+
+    /// <summary>
+    /// Records older than this when storage finally reads them are expired instead of written
+    /// (counted and logged as errors): data from an outage longer than this is considered stale.
+    /// </summary>
+    /// <value>The default value is 7 days.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Flush to the disk device (fsync) before acknowledging. Turning it off trades crash safety for speed.</summary>
+    /// <value>The default value is <c>true</c>.</value>
+    public bool Fsync { get; set; } = true;
+
+    /// <summary>Most records written and synced together (group commit).</summary>
+    /// <value>The default value is 4096.</value>
+    [Range(1, 1_000_000)]
+    public int CommitBatch { get; set; } = 4096;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (SegmentBytes > MaxBytes)
+        {
+            yield return new ValidationResult("must not be greater than Spool:MaxBytes", [nameof(SegmentBytes)]);
+        }
+    }
+}

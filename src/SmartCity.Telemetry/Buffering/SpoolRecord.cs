@@ -1,0 +1,61 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.Text;
+
+namespace SmartCity.Telemetry.Buffering;
+
+/// <summary>
+/// What the source hands to the spool: a line-protocol point (telemetry or dead letter), or no
+/// line for a message that is only to be acknowledged (device commands on the shared tree).
+/// <see cref="Ack"/> tells the broker the message is safe; the spool calls it once the record is on disk.
+/// </summary>
+public readonly record struct BufferedMessage(string? Line, bool IsDeadLetter, Func<CancellationToken, Task>? Ack);
+
+/// <summary>
+/// The on-disk record: a fixed header, then the line as UTF-8.
+/// <code>
+/// 0      1      2..5          6..13                 14..17               18..
+/// magic  flags  length (i32)  received (UTC ticks)  CRC-32 of 1..13+line line
+/// </code>
+/// The CRC finds a torn write at the tail after a crash, and corruption anywhere.
+/// </summary>
+internal static class SpoolRecord
+{
+    public const int HeaderSize = 18;
+    public const byte Magic = 0xA5;
+    public const byte DeadLetterFlag = 1;
+    public const int MaxLineBytes = 16 * 1024 * 1024;
+
+    public static int Write(Span<byte> destination, string line, bool isDeadLetter, long receivedTicks)
+    {
+        var length = Encoding.UTF8.GetBytes(line, destination[HeaderSize..]);
+        destination[0] = Magic;
+        destination[1] = isDeadLetter ? DeadLetterFlag : (byte)0;
+        BinaryPrimitives.WriteInt32LittleEndian(destination[2..], length);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[6..], receivedTicks);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[14..], Checksum(destination, length));
+        return HeaderSize + length;
+    }
+
+    public static int MaxSize(string line) => HeaderSize + Encoding.UTF8.GetMaxByteCount(line.Length);
+
+    /// <summary>Reads the header; false when it is not a plausible record start.</summary>
+    public static bool TryReadHeader(ReadOnlySpan<byte> header, out int length, out bool isDeadLetter, out long receivedTicks)
+    {
+        length = BinaryPrimitives.ReadInt32LittleEndian(header[2..]);
+        isDeadLetter = (header[1] & DeadLetterFlag) != 0;
+        receivedTicks = BinaryPrimitives.ReadInt64LittleEndian(header[6..]);
+        return header[0] == Magic && length is >= 0 and <= MaxLineBytes;
+    }
+
+    public static bool IsIntact(ReadOnlySpan<byte> record, int length) =>
+        BinaryPrimitives.ReadUInt32LittleEndian(record[14..]) == Checksum(record, length);
+
+    private static uint Checksum(ReadOnlySpan<byte> record, int length)
+    {
+        var crc = new Crc32();
+        crc.Append(record[1..14]);
+        crc.Append(record.Slice(HeaderSize, length));
+        return crc.GetCurrentHashAsUInt32();
+    }
+}
