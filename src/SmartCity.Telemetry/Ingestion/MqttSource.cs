@@ -259,6 +259,21 @@ public sealed partial class MqttSource : BackgroundService
         }
     }
 
+    /// <summary>
+    /// Test hook: unsubscribes without telling anyone, the failure the watchdog exists for (a broker
+    /// that lost a subscription while keeping the connection).
+    /// </summary>
+    internal async Task DropSubscriptionsSilentlyAsync()
+    {
+        var unsubscribe = new MqttClientUnsubscribeOptionsBuilder();
+        foreach (var filter in _options.Subscriptions)
+        {
+            unsubscribe.WithTopicFilter(filter);
+        }
+
+        await _client.UnsubscribeAsync(unsubscribe.Build()).ConfigureAwait(false);
+    }
+
     private Func<CancellationToken, Task> AckFor(MqttApplicationMessageReceivedEventArgs e)
     {
         var generation = Volatile.Read(ref _connectionGeneration);

@@ -33,6 +33,8 @@ public sealed class TestWorker : IAsyncDisposable
 
     public DeadLetters DeadLetters => _app.Services.GetRequiredService<DeadLetters>();
 
+    public SmartCity.Telemetry.Ingestion.MqttSource Source => _app.Services.GetRequiredService<SmartCity.Telemetry.Ingestion.MqttSource>();
+
     public Uri BaseAddress => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
     public static BrokerEndpoint Broker => new(TestServers.MqttHost, TestServers.MqttPort);
@@ -85,8 +87,16 @@ public sealed class TestWorker : IAsyncDisposable
 
     public async Task StopAsync() => await _app.StopAsync();
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

@@ -1,0 +1,276 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MQTTnet.Protocol;
+using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.Simulators.Publishing;
+using Xunit.Abstractions;
+
+namespace SmartCity.IntegrationTests.Faults;
+
+/// <summary>
+/// The durable-buffer issue's fault tests, on the real servers: each counts published (acknowledged
+/// by the broker) = stored (InfluxQL count), and reports the figures in the test output.
+/// </summary>
+[Collection(ServerFaultsGroup.Name)]
+public sealed class NoLossFaultTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(3);
+
+    private void Report(string test, long published, long stored, long written, long retries, TimeSpan? drain = null) =>
+        output.WriteLine($"FIGURES {test}: published={published} stored={stored} lost={published - stored} " +
+                         $"points_written={written} (rewritten, idempotent: {written - stored}) publisher_retries={retries}" +
+                         (drain is { } d ? $" drain={d.TotalSeconds:F1}s" : ""));
+
+    /// <summary>
+    /// Every message safe in the spool (acknowledged to the broker) and the spool empty again, so
+    /// everything is in InfluxDB. Redeliveries make Acknowledged exceed the count; the InfluxQL
+    /// count that follows is the real check.
+    /// </summary>
+    private static Func<Telemetry.Pipeline.PipelineSnapshot, bool> AllStored(long messages) =>
+        s => s.Acknowledged >= messages && s.SpoolDepth == 0;
+
+    [Fact]
+    public async Task InfluxDbDown30SecondsDuring2000MsgPerSecondStream_NothingLost()
+    {
+        const int Rate = 2_000;
+        const long Messages = Rate * 50; // 10 s before, 30 s down, 10 s after
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        await using var worker = await TestWorker.StartAsync(db);
+        await using var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 1_000, Messages, Rate), Messages, Rate, TestServers.UniqueName("sim-"));
+        stream.Start();
+
+        await stream.WhenPublishedAsync(Rate * 10, Long);
+        await ServerFaults.StopInfluxDbAsync();
+        TimeSpan drain;
+        try
+        {
+            await stream.WhenPublishedAsync(Rate * 40, Long);
+            var during = worker.Metrics.Snapshot();
+            // Ingestion went on: messages were taken off the broker into the spool while the database was down.
+            Assert.True(during.SpoolDepth > Rate * 20, $"spool depth {during.SpoolDepth}");
+            Assert.True(during.SinkBlocked);
+        }
+        finally
+        {
+            await ServerFaults.StartInfluxDbAsync();
+        }
+
+        var restarted = Stopwatch.StartNew();
+        await stream.CompletionAsync(Long);
+        var s = await worker.Metrics.WaitUntilAsync(AllStored(Messages), Long);
+        drain = restarted.Elapsed;
+
+        var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
+        Report(nameof(InfluxDbDown30SecondsDuring2000MsgPerSecondStream_NothingLost), stream.Published, stored, s.PointsWritten, stream.Retries, drain);
+        Assert.Equal(Messages, stream.Published);
+        Assert.Equal(Messages, stored);
+        Assert.Equal(0, s.Rejected);
+        Assert.False(s.SinkBlocked);
+    }
+
+    [Fact]
+    public async Task MosquittoRestartedMidStream_NothingLost()
+    {
+        const int Rate = 2_000;
+        const long Messages = Rate * 12;
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        await using var worker = await TestWorker.StartAsync(db);
+        await using var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 500, Messages, Rate), Messages, Rate, TestServers.UniqueName("sim-"));
+        stream.Start();
+
+        await stream.WhenPublishedAsync(Rate * 5, Long);
+        await ServerFaults.StopMosquittoAsync();
+        await ServerFaults.StartMosquittoAsync();
+
+        await stream.CompletionAsync(Long);
+        var s = await worker.Metrics.WaitUntilAsync(x => AllStored(Messages)(x) && x.SourceConnected, Long);
+        var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
+        // Redelivered messages may still be arriving; stored is what counts.
+        for (var i = 0; stored < Messages && i < 50; i++)
+        {
+            await worker.Metrics.WaitUntilAsync(x => x.PointsWritten > s.PointsWritten, TimeSpan.FromSeconds(10));
+            s = worker.Metrics.Snapshot();
+            stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
+        }
+
+        Report(nameof(MosquittoRestartedMidStream_NothingLost), stream.Published, stored, s.PointsWritten, stream.Retries);
+        Assert.Equal(Messages, stream.Published);
+        Assert.Equal(Messages, stored);
+        Assert.True(s.Reconnects >= 1);
+    }
+
+    [Fact]
+    public async Task WorkerKilledMidStreamThenRestarted_NothingLost()
+    {
+        const int Rate = 2_000;
+        const long Messages = Rate * 12;
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var topicRoot = TestServers.UniqueName("t") + "/city";
+        var clientId = TestServers.UniqueName("worker-");
+        var settings = TestWorker.Settings(db, topicRoot, clientId);
+        settings.Remove("Urls");
+        settings["Logging:LogLevel:Default"] = "Warning";
+        await using var stream = new SteadyFleet(SteadyFleet.Fleet(topicRoot, 500, Messages, Rate), Messages, Rate, TestServers.UniqueName("sim-"));
+
+        var first = await WorkerProcess.StartAsync(settings);
+        stream.Start();
+        await stream.WhenPublishedAsync(Rate * 5, Long);
+        await first.WaitForAsync(p => p.GetProperty("acknowledged").GetInt64() > 0, Long);
+        await first.KillAsync();
+        await first.DisposeAsync();
+
+        await using var second = await WorkerProcess.StartAsync(settings);
+        await stream.CompletionAsync(Long);
+        var clock = Stopwatch.StartNew();
+        long stored = 0;
+        while (stored < Messages && clock.Elapsed < Long)
+        {
+            await second.WaitForAsync(p => p.GetProperty("spoolDepth").GetInt64() == 0, Long);
+            stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
+        }
+
+        var after = await second.WaitForAsync(_ => true, Long);
+        output.WriteLine($"FIGURES {nameof(WorkerKilledMidStreamThenRestarted_NothingLost)}: published={stream.Published} stored={stored} lost={stream.Published - stored} " +
+                         $"written_after_restart={after.GetProperty("pointsWritten").GetInt64()} (spool replay + broker redelivery, idempotent)");
+        Assert.Equal(Messages, stream.Published);
+        Assert.Equal(Messages, stored);
+    }
+
+    [Fact]
+    public async Task PoisonedBatch_GoodPointsStoredBadLinesDeadLetteredWithReason()
+    {
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        await using var worker = await TestWorker.StartAsync(db);
+        var fleet = SteadyFleet.Fleet(worker.TopicRoot, 50, 1_000, 100);
+        // Another writer made voltage_v a string in the same shard (same week): every float
+        // voltage_v we write there now conflicts, and InfluxDB answers 400 "partial write".
+        using (var http = new HttpClient())
+        {
+            var legacy = fleet.Start.AddMinutes(-1).ToUnixTimeSeconds();
+            using var seed = await http.PostAsync(
+                $"{TestServers.InfluxUrl}/api/v2/write?org={TestServers.InfluxOrg}&bucket={db.Name}&precision=s",
+                new StringContent($"street_light,device_id=legacy voltage_v=\"unknown\" {legacy}", Encoding.UTF8));
+            Assert.Equal(HttpStatusCode.NoContent, seed.StatusCode);
+        }
+
+        await using var publisher = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("sim-"), CancellationToken.None);
+        const int Good = 1_000;
+        var poisoned = 0;
+        for (var k = 0; k < Good; k++)
+        {
+            var m = fleet.Create(k);
+            // Good messages without the conflicting field; every 50th also carries one with it.
+            var json = System.Text.Json.Nodes.JsonNode.Parse(m.Payload)!.AsObject();
+            json.Remove("voltage_v");
+            await publisher.PublishAsync(m.Topic, Encoding.UTF8.GetBytes(json.ToJsonString()), MqttQualityOfServiceLevel.AtLeastOnce, false, CancellationToken.None);
+            if (k % 50 == 0)
+            {
+                var bad = fleet.Create(k + 5_000);
+                await publisher.PublishAsync(bad.Topic, bad.Payload, MqttQualityOfServiceLevel.AtLeastOnce, false, CancellationToken.None);
+                poisoned++;
+            }
+        }
+
+        var s = await worker.Metrics.WaitUntilAsync(AllStored(Good + poisoned), Long);
+
+        Assert.Equal(Good, await db.CountAsync("SELECT count(power_w) FROM street_light"));
+        Assert.Equal(poisoned, s.LinesDroppedByDatabase);
+        var deadLetters = await db.RowsAsync("SELECT detail, payload_excerpt FROM dead_letter WHERE reason = 'RefusedByDatabase'");
+        Assert.Equal(poisoned, deadLetters.Count);
+        Assert.All(deadLetters, d =>
+        {
+            Assert.Contains("conflict", d.Row["detail"].GetString(), StringComparison.Ordinal);
+            Assert.StartsWith("street_light,", d.Row["payload_excerpt"].GetString(), StringComparison.Ordinal);
+        });
+        output.WriteLine($"FIGURES {nameof(PoisonedBatch_GoodPointsStoredBadLinesDeadLetteredWithReason)}: good={Good} stored={Good} poisoned={poisoned} dead_lettered={deadLetters.Count} write_failures={s.WriteFailures}");
+    }
+
+    [Fact]
+    public async Task SpoolAtItsBound_IntakePausesCountedAndReportedThenEverythingStored()
+    {
+        const long Messages = 6_000; // about 2 MB of spool records: eight times the bound
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?>
+        {
+            ["Spool:MaxBytes"] = "262144",
+            ["Spool:SegmentBytes"] = "65536",
+        });
+        using var http = new HttpClient { BaseAddress = worker.BaseAddress };
+        await ServerFaults.StopInfluxDbAsync();
+        SteadyFleet stream;
+        try
+        {
+            stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 200, Messages, 5_000), Messages, 5_000, TestServers.UniqueName("sim-"));
+            stream.Start();
+            var full = await worker.Metrics.WaitUntilAsync(s => s.SpoolFull, Long);
+            Assert.Equal(1, full.SpoolFullEvents);
+            Assert.True(full.SpoolBytes <= 262_144, $"spool {full.SpoolBytes} bytes");
+            using var health = await http.GetAsync("/healthz");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Contains("spool full", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            Assert.Contains(worker.Logs.Entries, e => e.EventId == 3001 && e.Level == LogLevel.Critical);
+            // The broker keeps what the worker does not take: the publishers are not refused, and
+            // nothing beyond the bound is acknowledged.
+            await stream.CompletionAsync(Long);
+            Assert.True(worker.Metrics.Snapshot().Acknowledged < Messages);
+        }
+        finally
+        {
+            await ServerFaults.StartInfluxDbAsync();
+        }
+
+        await using (stream)
+        {
+            var s = await worker.Metrics.WaitUntilAsync(AllStored(Messages), Long);
+            var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
+            Report(nameof(SpoolAtItsBound_IntakePausesCountedAndReportedThenEverythingStored), stream.Published, stored, s.PointsWritten, stream.Retries);
+            Assert.Equal(Messages, stored);
+            Assert.False(s.SpoolFull);
+            Assert.True(worker.Metrics.Snapshot().SourceConnected);
+        }
+    }
+
+    [Fact]
+    public async Task GracefulStop_DrainsTheSpoolIntoInfluxDbBeforeExit()
+    {
+        const long Messages = 6_000;
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        // Storage throttled to 1,500 points/s so that the spool still holds most of the stream when the stop begins.
+        var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Influx:MaxPointsPerSecond"] = "1500" });
+        await using (var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 100, Messages, 20_000), Messages, 20_000, TestServers.UniqueName("sim-")))
+        {
+            stream.Start();
+            await stream.CompletionAsync(Long);
+        }
+
+        var atStop = await worker.Metrics.WaitUntilAsync(s => s.Acknowledged >= Messages, Long);
+        Assert.True(atStop.SpoolDepth > 0, "the spool should still hold messages when the stop begins");
+
+        await worker.DisposeAsync(); // graceful: SIGTERM's path
+
+        Assert.Equal(Messages, await db.CountAsync("SELECT count(power_w) FROM street_light"));
+        output.WriteLine($"FIGURES {nameof(GracefulStop_DrainsTheSpoolIntoInfluxDbBeforeExit)}: spool_depth_at_stop={atStop.SpoolDepth} stored_after_stop={Messages}");
+    }
+
+    [Fact]
+    public async Task SubscriptionLostSilently_WatchdogReconnectsAndTrafficResumes()
+    {
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Mqtt:QuietTimeout"] = "00:00:01" });
+        const long Messages = 8_000;
+        await using var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 100, Messages, 1_000), Messages, 1_000, TestServers.UniqueName("sim-"));
+        stream.Start();
+        await worker.Metrics.WaitUntilAsync(s => s.Received >= 1_000, Long);
+
+        // The broker forgets the subscription without a word (what the watchdog exists for).
+        await worker.Source.DropSubscriptionsSilentlyAsync();
+        var lostAt = worker.Metrics.Snapshot().Received;
+
+        var s = await worker.Metrics.WaitUntilAsync(s => s.WatchdogResubscribes >= 1 && s.Received > lostAt + 1_000, Long);
+        Assert.Equal(1, s.WatchdogResubscribes);
+        Assert.Contains(worker.Logs.Entries, e => e.EventId == 1007);
+        output.WriteLine($"FIGURES {nameof(SubscriptionLostSilently_WatchdogReconnectsAndTrafficResumes)}: received_before_loss={lostAt} received_after={s.Received} reconnects={s.Reconnects}");
+    }
+}

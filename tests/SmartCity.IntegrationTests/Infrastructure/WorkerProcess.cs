@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace SmartCity.IntegrationTests.Infrastructure;
+
+/// <summary>The worker as its own OS process (the real binary), for tests that kill it.</summary>
+public sealed class WorkerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly HttpClient _http;
+
+    private WorkerProcess(Process process, int port)
+    {
+        _process = process;
+        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+    }
+
+    public static async Task<WorkerProcess> StartAsync(IDictionary<string, string?> settings)
+    {
+        var port = FreePort();
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = AppContext.BaseDirectory,
+        };
+        foreach (var (key, value) in settings)
+        {
+            start.Environment["SMARTCITY_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        start.Environment["SMARTCITY_Urls"] = $"http://127.0.0.1:{port}";
+        var process = Process.Start(start)!;
+        // Drain its output so it never blocks on a full pipe.
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var worker = new WorkerProcess(process, port);
+        await worker.WaitForAsync(s => s.GetProperty("sourceConnected").GetBoolean(), TimeSpan.FromSeconds(60));
+        return worker;
+    }
+
+    /// <summary>
+    /// Polls /api/pipeline until <paramref name="condition"/> holds: across a process boundary the
+    /// API is the only signal there is.
+    /// </summary>
+    public async Task<JsonElement> WaitForAsync(Func<JsonElement, bool> condition, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        JsonElement last = default;
+        while (clock.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"worker exited with {_process.ExitCode}");
+            }
+
+            try
+            {
+                last = await _http.GetFromJsonAsync<JsonElement>("/api/pipeline");
+                if (condition(last))
+                {
+                    return last;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"worker condition not met within {timeout}; last /api/pipeline: {last}");
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, exactly like a power cut to the process.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            await KillAsync();
+        }
+
+        _process.Dispose();
+        _http.Dispose();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static string Format(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
