@@ -1,3 +1,5 @@
+using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Pipeline;
 
 namespace SmartCity.Worker;
@@ -43,5 +45,23 @@ public static class PipelineEndpoints
 
             return Results.Ok(deadLetters.Recent().Take(limit ?? 50));
         });
+
+        app.MapGet("/api/devices", (DeviceRegistry registry, string? status) => status switch
+        {
+            null => Results.Ok(registry.Devices),
+            "online" => Results.Ok(registry.Devices.Where(d => d.Online)),
+            "offline" => Results.Ok(registry.Devices.Where(d => !d.Online)),
+            "quarantined" => Results.Ok(registry.Quarantined),
+            _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "status must be online, offline or quarantined"),
+        });
+
+        app.MapGet("/api/devices/{id}", (DeviceRegistry registry, string id) =>
+            registry.Find(id) is { } device ? Results.Ok(device) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no device '{id}' has announced itself"));
+
+        app.MapGet("/api/profiles", (ProfileSet profiles) => Results.Ok(new
+        {
+            loaded = profiles.Profiles.Select(p => new { p.Id, p.Version, p.Sector, p.DeviceType, p.Source, messages = p.Messages.Keys }),
+            refused = profiles.Errors.Select(e => new { e.Source, e.Problems }),
+        }));
     }
 }

@@ -28,7 +28,8 @@ public sealed class BrokerReconnectTests
         };
 
         Assert.Equal(1_000, (await LightingSimulation.RunAsync(Batch(start))).Published);
-        await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= 1_000, Timeout);
+        // Each run announces its 50 lamps (births are points too) before its 1,000 readings.
+        await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= 1_050, Timeout);
 
         await ServerFaults.StopMosquittoAsync();
         try
@@ -46,7 +47,7 @@ public sealed class BrokerReconnectTests
         Assert.Contains(worker.Logs.Entries, e => e.EventId == 1001 && e.Message.Contains("session present: True", StringComparison.Ordinal));
 
         Assert.Equal(1_000, (await LightingSimulation.RunAsync(Batch(start.AddHours(1)))).Published);
-        await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= 2_000, Timeout);
+        await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= 2_100, Timeout);
         Assert.Equal(2_000, await db.CountAsync("SELECT count(power_w) FROM street_light"));
         Assert.Empty(worker.Logs.AtLeast(LogLevel.Error));
     }

@@ -35,9 +35,11 @@ public sealed class EndToEndTests
 
         Assert.Equal(10_000, stats.Published);
         Assert.Equal(0, stats.Failed);
-        var snapshot = await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= 10_000, StoreTimeout);
-        Assert.Equal(10_000, snapshot.PointsWritten);
+        // 200 births (device_status points) and 10,000 readings.
+        var snapshot = await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= 10_200, StoreTimeout);
+        Assert.Equal(10_200, snapshot.PointsWritten);
         Assert.Equal(0, snapshot.Rejected);
+        Assert.Equal(200, await db.CountAsync("SELECT count(online) FROM device_status"));
         Assert.Equal(10_000, await db.CountAsync("SELECT count(power_w) FROM street_light"));
 
         // The documented schema: tags and fields of docs/influxdb-schema.md.
@@ -94,6 +96,7 @@ public sealed class EndToEndTests
         };
 
         await using var publisher = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("sim-"), CancellationToken.None);
+        await LightingSimulation.AnnounceAsync(fleet, publisher, MqttQualityOfServiceLevel.AtLeastOnce, CancellationToken.None);
         const int Good = 400;
         var badSent = 0;
         for (var k = 0; k < Good; k++)
@@ -111,9 +114,10 @@ public sealed class EndToEndTests
         // A command to a lamp travels on the same tree: acknowledged and counted, not stored, not an error.
         await publisher.PublishAsync(StreetLightFleet.TopicFor(root, lamp, "cmd"), """{"cmd":"dim","level":40}"""u8.ToArray(), MqttQualityOfServiceLevel.AtLeastOnce, false, CancellationToken.None);
 
-        var s = await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= Good && s.DeadLettersWritten >= badSent && s.Ignored >= 1, StoreTimeout);
+        var births = fleet.Lamps.Count;
+        var s = await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= Good + births && s.DeadLettersWritten >= badSent && s.Ignored >= 1, StoreTimeout);
 
-        Assert.Equal(Good, s.PointsWritten);
+        Assert.Equal(Good + births, s.PointsWritten);
         Assert.Equal(badSent, s.Rejected);
         Assert.Equal(1, s.Ignored);
         var expectedByReason = Enumerable.Range(0, badSent).GroupBy(i => bad[i % bad.Length].Reason).ToDictionary(g => g.Key, g => (long)g.Count());

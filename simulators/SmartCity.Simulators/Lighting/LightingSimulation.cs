@@ -38,6 +38,9 @@ public sealed record LightingSimulationOptions
     public int InFlight { get; init; } = 20;
 
     public string ClientId { get; init; } = "smartcity-sim-lighting";
+
+    /// <summary>Announce every lamp (retained birth) before its telemetry; not counted in <see cref="Messages"/>.</summary>
+    public bool Births { get; init; } = true;
 }
 
 public sealed record SimulationStats(long Published, long Failed, TimeSpan Elapsed)
@@ -57,6 +60,20 @@ public static class LightingSimulation
         return new StreetLightFleet(o.Lamps, o.Districts, o.TopicRoot, o.Seed, start, interval);
     }
 
+    /// <summary>Publishes every lamp's retained birth message, all acknowledged before telemetry starts.</summary>
+    public static async Task AnnounceAsync(StreetLightFleet fleet, MqttPublisher publisher, MqttQualityOfServiceLevel qos, CancellationToken cancellationToken)
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var chunk in fleet.Lamps.Chunk(64))
+        {
+            await Task.WhenAll(chunk.Select(lamp =>
+            {
+                var birth = fleet.Birth(lamp, now);
+                return publisher.PublishAsync(birth.Topic, birth.Payload, qos, retain: true, cancellationToken);
+            })).ConfigureAwait(false);
+        }
+    }
+
     public static async Task<SimulationStats> RunAsync(
         LightingSimulationOptions o,
         IProgress<SimulationStats>? progress = null,
@@ -64,6 +81,11 @@ public static class LightingSimulation
     {
         var fleet = CreateFleet(o, DateTimeOffset.UtcNow);
         await using var publisher = await MqttPublisher.ConnectAsync(o.Broker, o.ClientId, cancellationToken).ConfigureAwait(false);
+        if (o.Births)
+        {
+            await AnnounceAsync(fleet, publisher, o.Qos, cancellationToken).ConfigureAwait(false);
+        }
+
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (o.Duration > TimeSpan.Zero)
         {

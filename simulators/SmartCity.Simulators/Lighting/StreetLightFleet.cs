@@ -51,6 +51,34 @@ public sealed class StreetLightFleet
     public static string TopicFor(string root, StreetLight lamp, string kind) =>
         $"{root}/lighting/{lamp.District}/{lamp.Site}/streetlight/{lamp.DeviceId}/{kind}";
 
+    /// <summary>
+    /// The retained birth message of a lamp (docs/device-contract.md, "Status"): the worker stores
+    /// telemetry only from devices that announced themselves.
+    /// </summary>
+    public SimulatedMessage Birth(StreetLight lamp, DateTimeOffset now)
+    {
+        var index = int.Parse(lamp.DeviceId.AsSpan(5), CultureInfo.InvariantCulture);
+        var ts = DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("v", 1);
+            json.WriteString("ts", ts.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+            json.WriteBoolean("online", true);
+            json.WriteString("profile", "streetlight");
+            json.WriteString("firmware", "2.4.1");
+            // Lamps spread over a few kilometres around the city centre, deterministic per lamp.
+            json.WriteNumber("lat", Math.Round(Latitude + (((index * 7919) % 1000) - 500) * 0.00004, 6));
+            json.WriteNumber("lon", Math.Round(Longitude + (((index * 104729) % 1000) - 500) * 0.00006, 6));
+            json.WriteString("district", lamp.District);
+            json.WriteString("site", lamp.Site);
+            json.WriteEndObject();
+        }
+
+        return new SimulatedMessage(TopicFor(_topicRoot, lamp, "status"), buffer.WrittenSpan.ToArray(), lamp.DeviceId, ts);
+    }
+
     public SimulatedMessage Create(long k)
     {
         var lamp = Lamps[(int)(k % Lamps.Count)];

@@ -13,6 +13,10 @@ public enum RejectReason
     WrongType,
     OutOfRange,
     InvalidTimestamp,
+    /// <summary>Telemetry or events from a device that has not announced itself (no birth message): quarantined.</summary>
+    UnknownDevice,
+    /// <summary>The topic or payload contradicts what the device announced (another district, site, type or profile).</summary>
+    IdentityMismatch,
 }
 
 /// <summary>

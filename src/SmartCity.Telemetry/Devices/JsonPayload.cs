@@ -153,6 +153,39 @@ public readonly struct JsonPayload
         return true;
     }
 
+    /// <summary>Reads a string of at most <paramref name="maxLength"/> characters.</summary>
+    public bool TryGetString(string name, bool required, int maxLength, out string? value, out DecodeResult rejection)
+    {
+        value = null;
+        rejection = default;
+        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
+                return false;
+            }
+
+            return true;
+        }
+
+        if (e.ValueKind != JsonValueKind.String)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be a string, not {Describe(e.ValueKind)}");
+            return false;
+        }
+
+        var s = e.GetString()!;
+        if (s.Length > maxLength)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.OutOfRange, $"'{name}' is longer than {maxLength} characters");
+            return false;
+        }
+
+        value = s;
+        return true;
+    }
+
     /// <summary>Reads an array of short strings (codes such as fault names).</summary>
     public bool TryGetStringArray(string name, int maxItems, out List<string> values, out DecodeResult rejection)
     {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Devices.Profiles;
 
 namespace SmartCity.Telemetry.Devices;
 
@@ -15,7 +16,8 @@ public enum DecodeStatus
 public readonly record struct DecodeOutcome(DecodeStatus Status, DecodeResult Result, DeviceTopic? Topic);
 
 /// <summary>
-/// The decode stage: topic shape, size limit, then the decoder registered for (device type, kind).
+/// The decode stage: topic shape, size limit, then the decoder for (device type, kind): one made
+/// from each device profile, or a code plug-in (<see cref="IDeviceDecoder"/>) for vendor payloads.
 /// </summary>
 public sealed class MessageDecoder
 {
@@ -24,11 +26,15 @@ public sealed class MessageDecoder
     private readonly Dictionary<(string Type, MessageKind Kind), IDeviceDecoder> _decoders = [];
     private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
 
-    public MessageDecoder(IOptions<DecodingOptions> options, IEnumerable<IDeviceDecoder> decoders)
+    public MessageDecoder(IOptions<DecodingOptions> options, ProfileSet profiles, IEnumerable<IDeviceDecoder> plugins)
     {
         _options = options.Value;
         _topics = new TopicParser(_options.TopicRoot);
-        foreach (var decoder in decoders)
+        Profiles = profiles;
+        var fromProfiles = profiles.Profiles.SelectMany(p => p.Messages.Keys
+            .Select(kind => (IDeviceDecoder)new ProfileDecoder(p, kind, _options))
+            .Append(new Registry.StatusDecoder(p, profiles, _options)));
+        foreach (var decoder in fromProfiles.Concat(plugins))
         {
             if (!_decoders.TryAdd((decoder.DeviceType, decoder.Kind), decoder))
             {
@@ -38,6 +44,10 @@ public sealed class MessageDecoder
             _knownTypes.Add(decoder.DeviceType);
         }
     }
+
+    public ProfileSet Profiles { get; }
+
+    public DecodingOptions Options => _options;
 
     public DecodeOutcome Decode(string topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt)
     {

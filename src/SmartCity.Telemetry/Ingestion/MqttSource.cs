@@ -24,6 +24,7 @@ public sealed partial class MqttSource : BackgroundService
 {
     private readonly MqttSourceOptions _options;
     private readonly MessageDecoder _decoder;
+    private readonly Devices.Registry.DeviceRegistry _registry;
     private readonly DurableSpool _spool;
     private readonly PipelineMetrics _metrics;
     private readonly DeadLetters _deadLetters;
@@ -45,6 +46,7 @@ public sealed partial class MqttSource : BackgroundService
     public MqttSource(
         IOptions<MqttSourceOptions> options,
         MessageDecoder decoder,
+        Devices.Registry.DeviceRegistry registry,
         DurableSpool spool,
         PipelineMetrics metrics,
         DeadLetters deadLetters,
@@ -53,6 +55,7 @@ public sealed partial class MqttSource : BackgroundService
     {
         _options = options.Value;
         _decoder = decoder;
+        _registry = registry;
         _spool = spool;
         _metrics = metrics;
         _deadLetters = deadLetters;
@@ -224,7 +227,8 @@ public sealed partial class MqttSource : BackgroundService
         _metrics.Received();
         var message = e.ApplicationMessage;
         var receivedAt = _time.GetUtcNow();
-        var outcome = _decoder.Decode(message.Topic, message.Payload, receivedAt);
+        // Decoding runs in order on this one handler, so a birth registers its device before the telemetry that follows it.
+        var outcome = _registry.Admit(_decoder.Decode(message.Topic, message.Payload, receivedAt), receivedAt);
         var ack = AckFor(e);
         BufferedMessage buffered;
         switch (outcome.Status)

@@ -4,7 +4,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Devices.Lighting;
+using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Ingestion;
 using SmartCity.Telemetry.Storage;
 
@@ -23,17 +24,23 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<InfluxSinkOptions>(services, configuration, InfluxSinkOptions.SectionName);
         AddValidatedOptions<DecodingOptions>(services, configuration, DecodingOptions.SectionName);
         AddValidatedOptions<SpoolOptions>(services, configuration, SpoolOptions.SectionName);
+        AddValidatedOptions<ProfilesOptions>(services, configuration, ProfilesOptions.SectionName);
+        AddValidatedOptions<RegistryOptions>(services, configuration, RegistryOptions.SectionName);
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<PipelineMetrics>();
         services.TryAddSingleton<DeadLetters>();
-        services.AddSingleton<IDeviceDecoder, StreetLightTelemetryDecoder>();
+        // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
+        services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory));
+        services.AddHostedService<ProfileReport>();
         services.TryAddSingleton<MessageDecoder>();
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
 
         // Hosted services start in this order and stop in reverse: the spool opens (and recovers)
         // first; the source stops first, flushing the spool and letting the sink drain it.
+        services.AddSingleton<DeviceRegistry>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeviceRegistry>());
         services.AddSingleton<DurableSpool>();
         services.AddHostedService(sp => sp.GetRequiredService<DurableSpool>());
         services.AddSingleton<InfluxSink>();

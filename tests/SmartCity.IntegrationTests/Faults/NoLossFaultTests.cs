@@ -59,7 +59,7 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
 
         var restarted = Stopwatch.StartNew();
         await stream.CompletionAsync(Long);
-        var s = await worker.Metrics.WaitUntilAsync(AllStored(Messages), Long);
+        var s = await worker.Metrics.WaitUntilAsync(AllStored(stream.TotalMessages), Long);
         drain = restarted.Elapsed;
 
         var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
@@ -85,7 +85,7 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
         await ServerFaults.StartMosquittoAsync();
 
         await stream.CompletionAsync(Long);
-        var s = await worker.Metrics.WaitUntilAsync(x => AllStored(Messages)(x) && x.SourceConnected, Long);
+        var s = await worker.Metrics.WaitUntilAsync(x => AllStored(stream.TotalMessages)(x) && x.SourceConnected, Long);
         var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
         // Redelivered messages may still be arriving; stored is what counts.
         for (var i = 0; stored < Messages && i < 50; i++)
@@ -156,6 +156,7 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
         }
 
         await using var publisher = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("sim-"), CancellationToken.None);
+        await SmartCity.Simulators.Lighting.LightingSimulation.AnnounceAsync(fleet, publisher, MqttQualityOfServiceLevel.AtLeastOnce, CancellationToken.None);
         const int Good = 1_000;
         var poisoned = 0;
         for (var k = 0; k < Good; k++)
@@ -173,7 +174,7 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
             }
         }
 
-        var s = await worker.Metrics.WaitUntilAsync(AllStored(Good + poisoned), Long);
+        var s = await worker.Metrics.WaitUntilAsync(AllStored(Good + poisoned + fleet.Lamps.Count), Long);
 
         Assert.Equal(Good, await db.CountAsync("SELECT count(power_w) FROM street_light"));
         Assert.Equal(poisoned, s.LinesDroppedByDatabase);
@@ -223,7 +224,7 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
 
         await using (stream)
         {
-            var s = await worker.Metrics.WaitUntilAsync(AllStored(Messages), Long);
+            var s = await worker.Metrics.WaitUntilAsync(AllStored(stream.TotalMessages), Long);
             var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
             Report(nameof(SpoolAtItsBound_IntakePausesCountedAndReportedThenEverythingStored), stream.Published, stored, s.PointsWritten, stream.Retries);
             Assert.Equal(Messages, stored);
@@ -245,7 +246,7 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
             await stream.CompletionAsync(Long);
         }
 
-        var atStop = await worker.Metrics.WaitUntilAsync(s => s.Acknowledged >= Messages, Long);
+        var atStop = await worker.Metrics.WaitUntilAsync(s => s.Acknowledged >= Messages + 100, Long);
         Assert.True(atStop.SpoolDepth > 0, "the spool should still hold messages when the stop begins");
 
         await worker.DisposeAsync(); // graceful: SIGTERM's path

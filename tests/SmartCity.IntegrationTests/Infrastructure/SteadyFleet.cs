@@ -42,6 +42,9 @@ public sealed class SteadyFleet : IAsyncDisposable
 
     public long Published => Interlocked.Read(ref _published);
 
+    /// <summary>Everything the worker will receive: the births, then the readings.</summary>
+    public long TotalMessages => _messages + _fleet.Lamps.Count;
+
     /// <summary>Publishes retried after a lost connection (the same message again).</summary>
     public long Retries => Interlocked.Read(ref _retries);
 
@@ -60,6 +63,12 @@ public sealed class SteadyFleet : IAsyncDisposable
         _run = Task.Run(async () =>
         {
             await ConnectAsync(_stop.Token);
+            // Devices announce themselves first: the worker stores telemetry only from registered devices.
+            foreach (var lamp in _fleet.Lamps)
+            {
+                await PublishUntilAcknowledgedAsync(_fleet.Birth(lamp, DateTimeOffset.UtcNow), _stop.Token, retain: true);
+            }
+
             await Task.WhenAll(Enumerable.Range(0, inFlight).Select(_ => Task.Run(async () =>
             {
                 while (!_stop.IsCancellationRequested)
@@ -113,12 +122,13 @@ public sealed class SteadyFleet : IAsyncDisposable
         }
     }
 
-    private async Task PublishUntilAcknowledgedAsync(SimulatedMessage m, CancellationToken ct)
+    private async Task PublishUntilAcknowledgedAsync(SimulatedMessage m, CancellationToken ct, bool retain = false)
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(m.Topic)
             .WithPayload(m.Payload)
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainFlag(retain)
             .Build();
         while (true)
         {

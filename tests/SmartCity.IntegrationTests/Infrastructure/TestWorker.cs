@@ -54,11 +54,12 @@ public sealed class TestWorker : IAsyncDisposable
         ["Influx:Org"] = TestServers.InfluxOrg,
         ["Influx:Bucket"] = db.Name,
         ["Influx:RetryMaxDelay"] = "00:00:02",
-        ["Spool:Directory"] = SpoolDirectory(clientId),
+        ["Spool:Directory"] = Path.Combine(DataDirectory(clientId), "spool"),
+        ["Registry:File"] = Path.Combine(DataDirectory(clientId), "registry.json"),
     };
 
-    /// <summary>Each worker (client id) has its own spool; a restarted worker with the same id finds its spool again.</summary>
-    public static string SpoolDirectory(string clientId) => Path.Combine(Path.GetTempPath(), "smartcity-it-spools", clientId);
+    /// <summary>Each worker (client id) has its own spool and registry; a restarted worker with the same id finds them again.</summary>
+    public static string DataDirectory(string clientId) => Path.Combine(Path.GetTempPath(), "smartcity-it-data", clientId);
 
     public static async Task<TestWorker> StartAsync(InfluxTestDatabase db, string? topicRoot = null, string? clientId = null, IDictionary<string, string?>? overrides = null)
     {

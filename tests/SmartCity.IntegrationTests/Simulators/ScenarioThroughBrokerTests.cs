@@ -12,7 +12,6 @@ using SmartCity.Simulators.Faults;
 using SmartCity.Simulators.Publishing;
 using SmartCity.Simulators.Scenarios;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Devices.Lighting;
 
 namespace SmartCity.IntegrationTests.Simulators;
 
@@ -192,9 +191,10 @@ public sealed class ScenarioThroughBrokerTests
         var scenario = InThePast(Load("lighting-faults"), worker.TopicRoot);
         var expected = Expected(scenario);
         var decoderOptions = Options.Create(new DecodingOptions { TopicRoot = worker.TopicRoot });
-        var decoder = new MessageDecoder(decoderOptions, [new StreetLightTelemetryDecoder(decoderOptions)]);
+        var decoder = new MessageDecoder(decoderOptions, SmartCity.Telemetry.Devices.Profiles.ProfileLoader.LoadAll(null), []);
         var now = DateTimeOffset.UtcNow;
         var stored = expected
+            .Where(m => m.Topic.EndsWith("/telemetry", StringComparison.Ordinal))
             .Where(m => decoder.Decode(m.Topic, new ReadOnlySequence<byte>(m.Payload), now).Status == DecodeStatus.Accepted)
             .Select(m => (m.DeviceId, m.Timestamp)).Distinct().Count();
         var counters = new RunCounters();

@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using SmartCity.Simulators.Devices;
 using SmartCity.Simulators.Scenarios;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Devices.Lighting;
 
 namespace SmartCity.Simulators.Tests.Scenarios;
 
@@ -36,7 +35,7 @@ internal static class Streams
     public static DecodeOutcome DecodeAsWorker(ScenarioMessage m)
     {
         var options = Options.Create(new DecodingOptions());
-        var decoder = new MessageDecoder(options, [new StreetLightTelemetryDecoder(options)]);
+        var decoder = new MessageDecoder(options, SmartCity.Telemetry.Devices.Profiles.ProfileLoader.LoadAll(null), []);
         return decoder.Decode(m.Topic, new ReadOnlySequence<byte>(m.Payload), m.SimTime);
     }
 }

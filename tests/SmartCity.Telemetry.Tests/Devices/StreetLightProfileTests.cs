@@ -2,11 +2,10 @@ using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Devices.Lighting;
 
 namespace SmartCity.Telemetry.Tests.Devices;
 
-public class StreetLightTelemetryDecoderTests
+public class StreetLightProfileTests
 {
     private const string Topic = "city/lighting/d01/d01-street-001/streetlight/lamp-000001/telemetry";
     private static readonly DateTimeOffset Now = new(2026, 11, 28, 22, 0, 0, TimeSpan.Zero);
@@ -14,7 +13,7 @@ public class StreetLightTelemetryDecoderTests
     private static MessageDecoder CreateDecoder(DecodingOptions? options = null)
     {
         var o = Options.Create(options ?? new DecodingOptions());
-        return new MessageDecoder(o, [new StreetLightTelemetryDecoder(o)]);
+        return new MessageDecoder(o, SmartCity.Telemetry.Devices.Profiles.ProfileLoader.LoadAll(null), []);
     }
 
     private static DecodeOutcome Decode(string payload, string topic = Topic, DecodingOptions? options = null) =>

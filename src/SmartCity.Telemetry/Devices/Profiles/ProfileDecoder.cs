@@ -1,0 +1,178 @@
+using System.Buffers;
+
+namespace SmartCity.Telemetry.Devices.Profiles;
+
+/// <summary>
+/// Decodes one message kind of one profile: the envelope (<c>v</c>, <c>ts</c>), then each declared
+/// field in order, each checked for presence, type and range. The point's tags come from the
+/// validated topic only.
+/// </summary>
+public sealed class ProfileDecoder : IDeviceDecoder
+{
+    private readonly DeviceProfile _profile;
+    private readonly MessageSpec _spec;
+    private readonly DecodingOptions _options;
+    private readonly string _kindName;
+
+    public ProfileDecoder(DeviceProfile profile, string kind, DecodingOptions options)
+    {
+        _profile = profile;
+        _spec = profile.Messages[kind];
+        _options = options;
+        _kindName = kind;
+        Kind = kind == "event" ? MessageKind.Event : MessageKind.Telemetry;
+    }
+
+    public string DeviceType => _profile.DeviceType;
+
+    public string Sector => _profile.Sector;
+
+    public MessageKind Kind { get; }
+
+    public DeviceProfile Profile => _profile;
+
+    public DecodeResult Decode(in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt)
+    {
+        if (!JsonPayload.TryParse(payload, _options.MaxJsonDepth, out var json, out var document, out var rejection))
+        {
+            return rejection;
+        }
+
+        using (document)
+        {
+            return Decode(topic, json, receivedAt);
+        }
+    }
+
+    private DecodeResult Decode(in DeviceTopic topic, JsonPayload json, DateTimeOffset receivedAt)
+    {
+        if (!json.TryGetInteger("v", 0, int.MaxValue, required: true, out var version, out var rejection))
+        {
+            return rejection;
+        }
+
+        if (!_spec.Versions.Contains((int)version!.Value))
+        {
+            return DecodeResult.Rejected(
+                RejectReason.UnsupportedVersion,
+                $"'v' {version} is not supported by {_profile.Id} {_kindName} (supported: {string.Join(", ", _spec.Versions)})");
+        }
+
+        if (!json.TryGetTimestamp("ts", receivedAt, _options.MaxMessageAge, _options.MaxClockSkew, out var ts, out rejection))
+        {
+            return rejection;
+        }
+
+        var point = new Point(_spec.Measurement, ts)
+            .Tag("sector", topic.Sector)
+            .Tag("district", topic.District)
+            .Tag("site", topic.Site)
+            .Tag("device_type", topic.DeviceType)
+            .Tag("device_id", topic.DeviceId);
+        foreach (var field in _spec.Fields)
+        {
+            if (!AddField(point, field, json, out rejection))
+            {
+                return rejection;
+            }
+        }
+
+        return DecodeResult.Accepted(point);
+    }
+
+    private static bool AddField(Point point, FieldSpec f, JsonPayload json, out DecodeResult rejection)
+    {
+        switch (f.Type)
+        {
+            case FieldKind.Float:
+                if (!json.TryGetNumber(f.Name, f.Min ?? double.MinValue, f.Max ?? double.MaxValue, f.Required, out var number, out rejection))
+                {
+                    return false;
+                }
+
+                if (number is { } n)
+                {
+                    point.Field(f.StoredName, n);
+                }
+
+                return true;
+            case FieldKind.Int:
+                var min = f.Min is { } lo ? (long)Math.Ceiling(lo) : long.MinValue;
+                var max = f.Max is { } hi ? (long)Math.Floor(hi) : long.MaxValue;
+                if (!json.TryGetInteger(f.Name, min, max, f.Required, out var integer, out rejection))
+                {
+                    return false;
+                }
+
+                if (integer is { } i)
+                {
+                    point.Field(f.StoredName, i);
+                }
+
+                return true;
+            case FieldKind.Bool:
+                if (!json.TryGetBoolean(f.Name, f.Required, out var boolean, out rejection))
+                {
+                    return false;
+                }
+
+                if (boolean is { } b)
+                {
+                    point.Field(f.StoredName, b);
+                }
+
+                return true;
+            case FieldKind.String or FieldKind.Enum:
+                if (!json.TryGetString(f.Name, f.Required, f.MaxLength, out var text, out rejection))
+                {
+                    return false;
+                }
+
+                if (text is null)
+                {
+                    return true;
+                }
+
+                if (f.Type == FieldKind.Enum && !f.Values!.Contains(text))
+                {
+                    rejection = DecodeResult.Rejected(
+                        RejectReason.OutOfRange,
+                        $"'{f.Name}' must be one of {string.Join(", ", f.Values!)}, was \"{JsonPayload.Truncate(text, 40)}\"");
+                    return false;
+                }
+
+                point.Field(f.StoredName, text);
+                return true;
+            default:
+                if (!json.TryGetStringArray(f.Name, f.Values!.Count, out var codes, out rejection))
+                {
+                    return false;
+                }
+
+                if (f.Required && !json.Has(f.Name))
+                {
+                    rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{f.Name}' is required");
+                    return false;
+                }
+
+                foreach (var code in codes)
+                {
+                    if (!f.Values.Contains(code))
+                    {
+                        rejection = DecodeResult.Rejected(
+                            RejectReason.OutOfRange,
+                            $"'{f.Name}' contains unknown code \"{JsonPayload.Truncate(code, 40)}\" (known: {string.Join(", ", f.Values)})");
+                        return false;
+                    }
+                }
+
+                // Every flag is written on every point, so "failing now" is a last() query, not a search for absences.
+                foreach (var code in f.Values)
+                {
+                    point.Field(f.FlagField(code), codes.Contains(code));
+                }
+
+                return true;
+        }
+    }
+}

@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace SmartCity.Telemetry.Devices.Profiles;
+
+/// <summary>A profile file that was refused, and every reason, each as <c>file:line: path: problem</c>.</summary>
+public sealed record ProfileError(string Source, IReadOnlyList<string> Problems)
+{
+    public override string ToString() => string.Join(Environment.NewLine, Problems);
+}
+
+/// <summary>The profiles in force: the built-in ones and those of the integrators' folder.</summary>
+public sealed record ProfileSet(IReadOnlyList<DeviceProfile> Profiles, IReadOnlyList<ProfileError> Errors)
+{
+    public DeviceProfile? Find(string id) => Profiles.FirstOrDefault(p => p.Id == id);
+
+    public DeviceProfile? ForDeviceType(string deviceType) => Profiles.FirstOrDefault(p => p.DeviceType == deviceType);
+}
+
+/// <summary>
+/// Reads and checks profile files. A bad file is refused with every problem named by file, line
+/// and property; the other profiles are unaffected.
+/// </summary>
+public static partial class ProfileLoader
+{
+    public const string FileName = "profile.json";
+    private const string ResourcePrefix = "profiles/";
+
+    public static readonly IReadOnlySet<string> MessageKinds = new HashSet<string>(StringComparer.Ordinal) { "telemetry", "event" };
+    public static readonly IReadOnlySet<string> Severities = new HashSet<string>(StringComparer.Ordinal) { "critical", "major", "minor", "warning" };
+    public static readonly IReadOnlySet<string> RuleKinds = new HashSet<string>(StringComparer.Ordinal) { "threshold", "flag", "event", "offline", "rate" };
+    public static readonly IReadOnlySet<string> Schedules = new HashSet<string>(StringComparer.Ordinal) { "always", "night", "day", "school_hours", "closed_hours" };
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    [GeneratedRegex("^[a-z][a-z0-9_]{0,63}$")]
+    private static partial Regex Identifier();
+
+    [GeneratedRegex(@"^\d+\.\d+\.\d+$")]
+    private static partial Regex SemanticVersion();
+
+    /// <summary>The built-in profiles (embedded) plus every <c>*/profile.json</c> or <c>*.json</c> profile in <paramref name="directory"/>.</summary>
+    public static ProfileSet LoadAll(string? directory)
+    {
+        var profiles = new List<DeviceProfile>();
+        var errors = new List<ProfileError>();
+        var assembly = typeof(ProfileLoader).Assembly;
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            using var stream = assembly.GetManifestResourceStream(name)!;
+            using var memory = new MemoryStream();
+            stream.CopyTo(memory);
+            Add(Parse("built-in " + name, memory.ToArray()));
+        }
+
+        if (!string.IsNullOrWhiteSpace(directory) && Directory.Exists(directory))
+        {
+            var files = Directory.EnumerateFiles(directory, "*.json", SearchOption.AllDirectories)
+                .Where(f => !f.Contains(Path.DirectorySeparatorChar + "golden" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal);
+            foreach (var file in files)
+            {
+                Add(Parse(file, File.ReadAllBytes(file)));
+            }
+        }
+        else if (!string.IsNullOrWhiteSpace(directory))
+        {
+            errors.Add(new ProfileError(directory, [$"{directory}: profile folder does not exist"]));
+        }
+
+        return new ProfileSet(profiles, errors);
+
+        void Add((DeviceProfile? Profile, ProfileError? Error) result)
+        {
+            if (result.Error is not null)
+            {
+                errors.Add(result.Error);
+                return;
+            }
+
+            var p = result.Profile!;
+            var clash = profiles.FirstOrDefault(o => o.Id == p.Id || o.DeviceType == p.DeviceType);
+            if (clash is not null)
+            {
+                errors.Add(new ProfileError(p.Source, [$"{p.Source}:1: $.id: profile '{p.Id}' (device type '{p.DeviceType}') clashes with {clash.Source} (id '{clash.Id}', device type '{clash.DeviceType}'); ids and device types must be unique"]));
+                return;
+            }
+
+            profiles.Add(p);
+        }
+    }
+
+    /// <summary>Parses and checks one profile file.</summary>
+    public static (DeviceProfile? Profile, ProfileError? Error) Parse(string source, byte[] utf8)
+    {
+        DeviceProfile? profile;
+        try
+        {
+            profile = JsonSerializer.Deserialize<DeviceProfile>(utf8, Json);
+        }
+        catch (JsonException ex)
+        {
+            var line = (ex.LineNumber ?? 0) + 1;
+            return (null, new ProfileError(source, [$"{source}:{line}: {ex.Path ?? "$"}: {FirstSentence(ex.Message)}"]));
+        }
+
+        if (profile is null)
+        {
+            return (null, new ProfileError(source, [$"{source}:1: $: the file holds no profile"]));
+        }
+
+        var lines = LineMap(utf8);
+        var problems = Check(profile)
+            .Select(p => $"{source}:{LineOf(lines, p.Path)}: {p.Path}: {p.Problem}")
+            .ToList();
+        return problems.Count > 0 ? (null, new ProfileError(source, problems)) : (profile with { Source = source }, null);
+    }
+
+    private static IEnumerable<(string Path, string Problem)> Check(DeviceProfile p)
+    {
+        if (!Identifier().IsMatch(p.Id))
+        {
+            yield return ("$.id", "must be a lowercase identifier ([a-z][a-z0-9_]*, at most 64)");
+        }
+
+        if (!SemanticVersion().IsMatch(p.Version))
+        {
+            yield return ("$.version", "must be a semantic version such as 1.0.0");
+        }
+
+        if (!TopicParser.Sectors.Contains(p.Sector))
+        {
+            yield return ("$.sector", "must be lighting, education or security");
+        }
+
+        if (!TopicParser.IsValidSegment(p.DeviceType))
+        {
+            yield return ("$.deviceType", "must be a valid topic segment ([A-Za-z0-9_.-], 1..64)");
+        }
+
+        if (p.ExpectedInterval <= TimeSpan.Zero || p.ExpectedInterval > TimeSpan.FromDays(1))
+        {
+            yield return ("$.expectedInterval", "must be between 00:00:01 and 1.00:00:00");
+        }
+
+        if (p.Messages.Count == 0)
+        {
+            yield return ("$.messages", "needs at least one message kind (telemetry or event)");
+        }
+
+        var stored = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (kind, spec) in p.Messages)
+        {
+            var at = $"$.messages.{kind}";
+            if (!MessageKinds.Contains(kind))
+            {
+                yield return (at, "message kinds are telemetry and event (status is handled by the device registry)");
+            }
+
+            if (!Identifier().IsMatch(spec.Measurement))
+            {
+                yield return (at + ".measurement", "must be a lowercase identifier");
+            }
+
+            if (spec.Versions.Count == 0 || spec.Versions.Any(v => v < 1))
+            {
+                yield return (at + ".versions", "must list payload versions, each 1 or more");
+            }
+
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < spec.Fields.Count; i++)
+            {
+                foreach (var problem in CheckField(spec.Fields[i], $"{at}.fields[{i}]", names))
+                {
+                    yield return problem;
+                }
+            }
+
+            foreach (var f in spec.Fields)
+            {
+                stored.UnionWith(f.Type == FieldKind.Flags ? (f.Values ?? []).Select(f.FlagField) : [f.StoredName]);
+            }
+        }
+
+        for (var i = 0; i < p.Alerts.Count; i++)
+        {
+            var a = p.Alerts[i];
+            var at = $"$.alerts[{i}]";
+            if (!Identifier().IsMatch(a.Rule))
+            {
+                yield return (at + ".rule", "must be a lowercase identifier");
+            }
+
+            if (!Severities.Contains(a.Severity))
+            {
+                yield return (at + ".severity", "must be critical, major, minor or warning");
+            }
+
+            if (!RuleKinds.Contains(a.Kind))
+            {
+                yield return (at + ".kind", "must be threshold, flag, event, offline or rate");
+            }
+
+            if (!Schedules.Contains(a.Schedule))
+            {
+                yield return (at + ".schedule", "must be always, night, day, school_hours or closed_hours");
+            }
+
+            if (a.Kind is "threshold" or "flag" or "rate" && (a.Field is null || !stored.Contains(a.Field)))
+            {
+                yield return (at + ".field", $"must name a stored field of this profile ({string.Join(", ", stored.Order(StringComparer.Ordinal))})");
+            }
+
+            if (a.Kind is "threshold" or "rate" && a.Above is null && a.Below is null)
+            {
+                yield return (at, "a threshold needs above or below");
+            }
+
+            if (a.Kind == "event" && string.IsNullOrEmpty(a.Event))
+            {
+                yield return (at + ".event", "an event rule names the event value that raises it");
+            }
+        }
+    }
+
+    private static IEnumerable<(string Path, string Problem)> CheckField(FieldSpec f, string at, HashSet<string> names)
+    {
+        if (!Identifier().IsMatch(f.Name))
+        {
+            yield return (at + ".name", "must be a lowercase identifier");
+        }
+        else if (f.Name is "v" or "ts")
+        {
+            yield return (at + ".name", "'v' and 'ts' are the envelope, present in every payload; do not declare them");
+        }
+        else if (!names.Add(f.Name))
+        {
+            yield return (at + ".name", $"'{f.Name}' is declared twice");
+        }
+
+        if (f.Field is not null && !Identifier().IsMatch(f.Field))
+        {
+            yield return (at + ".field", "must be a lowercase identifier");
+        }
+
+        if (f.Min is { } min && f.Max is { } max && min > max)
+        {
+            yield return (at + ".max", $"must not be less than min ({min.ToString(CultureInfo.InvariantCulture)})");
+        }
+
+        if ((f.Min is not null || f.Max is not null) && f.Type is not (FieldKind.Float or FieldKind.Int))
+        {
+            yield return (at + ".min", "min and max apply to float and int fields only");
+        }
+
+        if (f.Type is FieldKind.Enum or FieldKind.Flags && (f.Values is null || f.Values.Count == 0 || f.Values.Any(v => !Identifier().IsMatch(v))))
+        {
+            yield return (at + ".values", "an enum or flags field lists its values, each a lowercase identifier");
+        }
+
+        if (f.Type is not (FieldKind.Enum or FieldKind.Flags) && f.Values is not null)
+        {
+            yield return (at + ".values", "values apply to enum and flags fields only");
+        }
+
+        if (f.MaxLength is < 1 or > 4096)
+        {
+            yield return (at + ".maxLength", "must be between 1 and 4096");
+        }
+    }
+
+    /// <summary>JSON path -> 1-based line of the property (or array element) that starts it.</summary>
+    private static Dictionary<string, int> LineMap(byte[] utf8)
+    {
+        var map = new Dictionary<string, int>(StringComparer.Ordinal);
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var stack = new Stack<(string Path, int Index, bool IsArray)>();
+        var pendingProperty = "$";
+        var line = 1;
+        var scanned = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                var start = (int)reader.TokenStartIndex;
+                for (; scanned < start; scanned++)
+                {
+                    line += utf8[scanned] == (byte)'\n' ? 1 : 0;
+                }
+
+                string path;
+                if (stack.Count > 0 && stack.Peek().IsArray && reader.TokenType is not JsonTokenType.EndArray)
+                {
+                    var (arrayPath, index, _) = stack.Pop();
+                    path = $"{arrayPath}[{index}]";
+                    stack.Push((arrayPath, index + 1, true));
+                    map.TryAdd(path, line);
+                }
+                else
+                {
+                    path = pendingProperty;
+                }
+
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName:
+                        pendingProperty = $"{stack.Peek().Path}.{reader.GetString()}";
+                        map.TryAdd(pendingProperty, line);
+                        break;
+                    case JsonTokenType.StartObject:
+                        stack.Push((path, 0, false));
+                        break;
+                    case JsonTokenType.StartArray:
+                        stack.Push((path, 0, true));
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        stack.Pop();
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Syntax errors are reported by the deserializer with their own line.
+        }
+
+        return map;
+    }
+
+    private static int LineOf(Dictionary<string, int> lines, string path)
+    {
+        // The nearest enclosing path that has a line (a missing property is reported at its parent).
+        for (var p = path; p.Length > 0; p = Parent(p))
+        {
+            if (lines.TryGetValue(p, out var line))
+            {
+                return line;
+            }
+        }
+
+        return 1;
+    }
+
+    private static string Parent(string path)
+    {
+        var cut = Math.Max(path.LastIndexOf('.'), path.LastIndexOf('['));
+        return cut > 0 ? path[..cut] : "";
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut > 0 ? message[..cut] : message;
+    }
+}

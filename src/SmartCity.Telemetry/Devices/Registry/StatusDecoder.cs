@@ -1,0 +1,102 @@
+using System.Buffers;
+using SmartCity.Telemetry.Devices.Profiles;
+
+namespace SmartCity.Telemetry.Devices.Registry;
+
+/// <summary>
+/// Birth messages and last wills on <c>.../{deviceId}/status</c> (docs/device-contract.md, "Status"),
+/// for every device type that has a profile. A birth names the profile, firmware and location; a
+/// will says <c>"online": false</c>. Both become <c>device_status</c> points.
+/// </summary>
+public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, DecodingOptions options) : IDeviceDecoder
+{
+    public const string Measurement = "device_status";
+
+    public string DeviceType => profile.DeviceType;
+
+    public string Sector => profile.Sector;
+
+    public MessageKind Kind => MessageKind.Status;
+
+    public DecodeResult Decode(in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt)
+    {
+        if (!JsonPayload.TryParse(payload, options.MaxJsonDepth, out var json, out var document, out var rejection))
+        {
+            return rejection;
+        }
+
+        using (document)
+        {
+            return Decode(topic, json, receivedAt);
+        }
+    }
+
+    private DecodeResult Decode(in DeviceTopic topic, JsonPayload json, DateTimeOffset receivedAt)
+    {
+        if (!json.TryGetInteger("v", 1, 1, required: true, out _, out var rejection)
+            || !json.TryGetBoolean("online", required: true, out var online, out rejection))
+        {
+            return rejection.Reason == RejectReason.OutOfRange
+                ? DecodeResult.Rejected(RejectReason.UnsupportedVersion, "'v' must be 1 for status messages")
+                : rejection;
+        }
+
+        // A last will is composed when the device connects and sent by the broker later: its time is the time of receipt.
+        var ts = receivedAt;
+        if ((online!.Value || json.Has("ts")) && !json.TryGetTimestamp("ts", receivedAt, options.MaxMessageAge, options.MaxClockSkew, out ts, out rejection))
+        {
+            return rejection;
+        }
+
+        var point = new Point(Measurement, ts)
+            .Tag("sector", topic.Sector)
+            .Tag("district", topic.District)
+            .Tag("site", topic.Site)
+            .Tag("device_type", topic.DeviceType)
+            .Tag("device_id", topic.DeviceId)
+            .Field("online", online.Value);
+        if (!online.Value)
+        {
+            return DecodeResult.Accepted(point);
+        }
+
+        if (!json.TryGetString("profile", required: true, 64, out var profileId, out rejection)
+            || !json.TryGetString("firmware", required: false, 64, out var firmware, out rejection)
+            || !json.TryGetNumber("lat", -90, 90, required: false, out var lat, out rejection)
+            || !json.TryGetNumber("lon", -180, 180, required: false, out var lon, out rejection)
+            || !json.TryGetString("district", required: false, 64, out var district, out rejection)
+            || !json.TryGetString("site", required: false, 64, out var site, out rejection))
+        {
+            return rejection;
+        }
+
+        var named = profiles.Find(profileId!);
+        if (named is null)
+        {
+            return DecodeResult.Rejected(RejectReason.UnknownDeviceType, $"'profile' \"{JsonPayload.Truncate(profileId!, 40)}\" is not a known device profile");
+        }
+
+        if (named.DeviceType != topic.DeviceType)
+        {
+            return DecodeResult.Rejected(RejectReason.IdentityMismatch, $"profile '{named.Id}' is for device type '{named.DeviceType}', the topic says '{topic.DeviceType}'");
+        }
+
+        if ((district is not null && district != topic.District) || (site is not null && site != topic.Site))
+        {
+            return DecodeResult.Rejected(RejectReason.IdentityMismatch, $"the birth message says district '{JsonPayload.Truncate(district ?? topic.District, 64)}', site '{JsonPayload.Truncate(site ?? topic.Site, 64)}'; the topic says '{topic.District}', '{topic.Site}'");
+        }
+
+        point.Field("profile", named.Id);
+        if (firmware is not null)
+        {
+            point.Field("firmware", firmware);
+        }
+
+        if (lat is { } la && lon is { } lo)
+        {
+            point.Field("lat", la).Field("lon", lo);
+        }
+
+        return DecodeResult.Accepted(point);
+    }
+}
