@@ -17,7 +17,8 @@ public readonly record struct DecodeOutcome(DecodeStatus Status, DecodeResult Re
 
 /// <summary>
 /// The decode stage: topic shape, size limit, then the decoder for (device type, kind): one made
-/// from each device profile, or a code plug-in (<see cref="IDeviceDecoder"/>) for vendor payloads.
+/// from each device profile, or a code plug-in (<see cref="Plugins.IPayloadDecoderPlugin"/>) that a
+/// profile names for binary or vendor payloads.
 /// </summary>
 public sealed class MessageDecoder
 {
@@ -26,15 +27,32 @@ public sealed class MessageDecoder
     private readonly Dictionary<(string Type, MessageKind Kind), IDeviceDecoder> _decoders = [];
     private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
 
-    public MessageDecoder(IOptions<DecodingOptions> options, ProfileSet profiles, IEnumerable<IDeviceDecoder> plugins)
+    public MessageDecoder(IOptions<DecodingOptions> options, ProfileSet profiles, IEnumerable<Plugins.IPayloadDecoderPlugin> plugins)
     {
         _options = options.Value;
         _topics = new TopicParser(_options.TopicRoot);
         Profiles = profiles;
-        var fromProfiles = profiles.Profiles.SelectMany(p => p.Messages.Keys
-            .Select(kind => (IDeviceDecoder)new ProfileDecoder(p, kind, _options))
-            .Append(new Registry.StatusDecoder(p, profiles, _options)));
-        foreach (var decoder in fromProfiles.Concat(plugins))
+        var byName = plugins.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var problems = new List<string>();
+        var decoders = profiles.Profiles.SelectMany(p => p.Messages
+            .Select(m => m.Value.Decoder is { } name
+                ? byName.TryGetValue(name, out var plugin)
+                    ? new Plugins.PluginDecoder(plugin, p, m.Key, _options)
+                    : Missing(p, m.Key, name)
+                : (IDeviceDecoder)new ProfileDecoder(p, m.Key, _options))
+            .OfType<IDeviceDecoder>()
+            .Append(new Registry.StatusDecoder(p, profiles, _options)))
+            .ToList();
+        Problems = problems;
+
+        IDeviceDecoder? Missing(DeviceProfile p, string kind, string name)
+        {
+            // The kind is left without a decoder (its messages are rejected as unsupported); the rest of the profile works.
+            problems.Add($"{p.Source}: messages.{kind}.decoder: no plug-in named '{name}' is registered ({string.Join(", ", byName.Keys)})");
+            return null;
+        }
+
+        foreach (var decoder in decoders)
         {
             if (!_decoders.TryAdd((decoder.DeviceType, decoder.Kind), decoder))
             {
@@ -46,6 +64,9 @@ public sealed class MessageDecoder
     }
 
     public ProfileSet Profiles { get; }
+
+    /// <summary>Profiles whose plug-in decoder is missing (logged at start).</summary>
+    public IReadOnlyList<string> Problems { get; }
 
     public DecodingOptions Options => _options;
 

@@ -34,6 +34,7 @@ public static class PipelineServiceCollectionExtensions
         // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
         services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory));
         services.AddHostedService<ProfileReport>();
+        services.AddSingleton<Devices.Plugins.IPayloadDecoderPlugin, Devices.Plugins.CompactLampFrameDecoder>();
         services.TryAddSingleton<MessageDecoder>();
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
 
 namespace SmartCity.Telemetry.Tests.Devices;
@@ -34,11 +35,12 @@ public class ProfileGoldenTests
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot, relativePath)), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
         var c = doc.RootElement;
-        var payload = c.TryGetProperty("payloadText", out var text) ? text.GetString()! : c.GetProperty("payload").GetRawText();
+        var payload = c.TryGetProperty("payloadBase64", out var binary) ? Convert.FromBase64String(binary.GetString()!)
+            : Encoding.UTF8.GetBytes(c.TryGetProperty("payloadText", out var text) ? text.GetString()! : c.GetProperty("payload").GetRawText());
         var receivedAt = c.GetProperty("receivedAt").GetDateTimeOffset();
-        var decoder = new MessageDecoder(Options.Create(new DecodingOptions()), ProfileLoader.LoadAll(null), []);
+        var decoder = new MessageDecoder(Options.Create(new DecodingOptions()), ProfileLoader.LoadAll(null), [new CompactLampFrameDecoder()]);
 
-        var outcome = decoder.Decode(c.GetProperty("topic").GetString()!, new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(payload)), receivedAt);
+        var outcome = decoder.Decode(c.GetProperty("topic").GetString()!, new ReadOnlySequence<byte>(payload), receivedAt);
 
         var expect = c.GetProperty("expect");
         if (expect.TryGetProperty("line", out var line))

@@ -56,8 +56,11 @@ public sealed record MessageSpec
     /// <summary>Payload versions (<c>v</c>) this spec accepts.</summary>
     public List<int> Versions { get; init; } = [1];
 
-    /// <summary>Payload fields in the order they are written.</summary>
+    /// <summary>Payload fields in the order they are written (for a plug-in: what it produces).</summary>
     public required List<FieldSpec> Fields { get; init; }
+
+    /// <summary>A code plug-in (<see cref="Plugins.IPayloadDecoderPlugin.Name"/>) for binary or vendor payloads; none for JSON.</summary>
+    public string? Decoder { get; init; }
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<FieldKind>))]

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace SmartCity.Telemetry.Devices.Profiles;
 
 /// <summary>Says at start which profiles are in force and, loudly, which files were refused and why.</summary>
-internal sealed partial class ProfileReport(ProfileSet profiles, ILogger<ProfileReport> logger) : IHostedService
+internal sealed partial class ProfileReport(ProfileSet profiles, MessageDecoder decoder, ILogger<ProfileReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -14,6 +14,11 @@ internal sealed partial class ProfileReport(ProfileSet profiles, ILogger<Profile
         {
             var problems = error.ToString();
             LogRefused(error.Source, problems);
+        }
+
+        foreach (var problem in decoder.Problems)
+        {
+            LogRefused("plug-in", problem);
         }
 
         return Task.CompletedTask;

@@ -1,0 +1,108 @@
+using System.Text;
+using SmartCity.Telemetry.Devices.Profiles;
+
+namespace SmartCity.Telemetry.Tests.Devices;
+
+public sealed class ProfileLoaderTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "smartcity-profiles-" + Guid.NewGuid().ToString("N"));
+
+    public ProfileLoaderTests() => Directory.CreateDirectory(_folder);
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private const string Parking = """
+        {
+          "id": "parking_bay",
+          "version": "1.0.0",
+          "sector": "security",
+          "deviceType": "parking_bay",
+          "expectedInterval": "00:10:00",
+          "messages": {
+            "telemetry": {
+              "measurement": "parking_bay",
+              "fields": [
+                { "name": "occupied", "type": "bool", "required": true },
+                { "name": "battery_pct", "type": "float", "min": 0, "max": 100 }
+              ]
+            }
+          }
+        }
+        """;
+
+    private static (DeviceProfile? Profile, ProfileError? Error) Parse(string json) => ProfileLoader.Parse("test.json", Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void Parse_ValidProfile_Loads()
+    {
+        var (profile, error) = Parse(Parking);
+        Assert.Null(error);
+        Assert.Equal("parking_bay", profile!.Id);
+        Assert.Equal(TimeSpan.FromMinutes(10), profile.ExpectedInterval);
+    }
+
+    [Fact]
+    public void Parse_MinGreaterThanMax_NamesFileLineAndProperty()
+    {
+        var (_, error) = Parse(Parking.Replace("\"min\": 0, \"max\": 100", "\"min\": 100, \"max\": 0", StringComparison.Ordinal));
+
+        var problem = Assert.Single(error!.Problems);
+        Assert.Equal("test.json:12: $.messages.telemetry.fields[1].max: must not be less than min (100)", problem);
+    }
+
+    [Fact]
+    public void Parse_UnknownPropertyTypo_RefusedWithLine()
+    {
+        var (_, error) = Parse(Parking.Replace("\"required\": true", "\"requird\": true", StringComparison.Ordinal));
+
+        var problem = Assert.Single(error!.Problems);
+        Assert.StartsWith("test.json:11: $.messages.telemetry.fields[0].requird:", problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SyntaxError_RefusedWithLine()
+    {
+        var (_, error) = Parse(Parking.Replace("\"sector\": \"security\",", "\"sector\": \"security\"", StringComparison.Ordinal));
+
+        Assert.StartsWith("test.json:5:", Assert.Single(error!.Problems), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SeveralProblems_AllReportedAtOnce()
+    {
+        var json = Parking
+            .Replace("\"sector\": \"security\"", "\"sector\": \"parking\"", StringComparison.Ordinal)
+            .Replace("\"type\": \"bool\"", "\"type\": \"enum\"", StringComparison.Ordinal);
+
+        var (_, error) = Parse(json);
+
+        Assert.Contains(error!.Problems, p => p.StartsWith("test.json:4: $.sector:", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.StartsWith("test.json:11: $.messages.telemetry.fields[0].values:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void LoadAll_OneBadFileInFolder_RefusedWhileOthersLoad()
+    {
+        File.WriteAllText(Path.Combine(_folder, "parking.json"), Parking);
+        File.WriteAllText(Path.Combine(_folder, "broken.json"), Parking.Replace("parking_bay", "Parking Bay", StringComparison.Ordinal));
+
+        var set = ProfileLoader.LoadAll(_folder);
+
+        Assert.NotNull(set.Find("parking_bay"));
+        Assert.NotNull(set.Find("streetlight"));
+        var refused = Assert.Single(set.Errors);
+        Assert.EndsWith("broken.json", refused.Source, StringComparison.Ordinal);
+        Assert.Contains(refused.Problems, p => p.Contains(":2: $.id:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void LoadAll_DuplicateOfBuiltIn_Refused()
+    {
+        File.WriteAllText(Path.Combine(_folder, "mine.json"), Parking.Replace("\"id\": \"parking_bay\"", "\"id\": \"streetlight\"", StringComparison.Ordinal));
+
+        var set = ProfileLoader.LoadAll(_folder);
+
+        Assert.Contains("clashes with built-in", Assert.Single(set.Errors).ToString(), StringComparison.Ordinal);
+        Assert.Equal("built-in profiles/streetlight/profile.json", set.Find("streetlight")!.Source);
+    }
+}

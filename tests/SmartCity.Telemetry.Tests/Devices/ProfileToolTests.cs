@@ -1,0 +1,65 @@
+using SmartCity.ProfileTool;
+
+namespace SmartCity.Telemetry.Tests.Devices;
+
+public class ProfileToolTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = Program.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static string Profile(string id) => Path.Combine(ProfileGoldenTests.RepositoryRoot, "profiles", id, "profile.json");
+
+    [Fact]
+    public void Check_ValidProfile_DescribesFieldsAndExitsZero()
+    {
+        var (code, output, _) = Run("check", Profile("streetlight"));
+
+        Assert.Equal(0, code);
+        Assert.Contains("OK streetlight", output, StringComparison.Ordinal);
+        Assert.Contains("dim_pct (required): float [0..100] % -> dim_pct", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_Sample_PrintsTheLineTheWorkerWouldStore()
+    {
+        var (code, output, _) = Run("check", Profile("streetlight"), "--topic", "city/lighting/d01/s1/streetlight/l1/telemetry",
+            "--payload-text", """{"v":1,"ts":"2026-11-28T21:59:30Z","on":true,"dim_pct":50,"power_w":20}""", "--received", "2026-11-28T22:00:00Z");
+
+        Assert.Equal(0, code);
+        Assert.Contains("street_light,device_id=l1,device_type=streetlight,district=d01,sector=lighting,site=s1 on=true,dim_pct=50,power_w=20,", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_BadSample_PrintsReasonAndExitsTwo()
+    {
+        var (code, output, _) = Run("check", Profile("streetlight"), "--topic", "city/lighting/d01/s1/streetlight/l1/telemetry",
+            "--payload-text", """{"v":1,"ts":"2026-11-28T21:59:30Z","on":true,"dim_pct":50}""", "--received", "2026-11-28T22:00:00Z");
+
+        Assert.Equal(2, code);
+        Assert.Contains("REJECTED MissingField: 'power_w' is required", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_BrokenProfile_ListsProblemsAndExitsOne()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, File.ReadAllText(Profile("streetlight")).Replace("\"max\": 100,", "\"max\": -1,", StringComparison.Ordinal));
+
+            var (code, _, errors) = Run("check", file);
+
+            Assert.Equal(1, code);
+            Assert.Contains("$.messages.telemetry.fields[1].max: must not be less than min (0)", errors, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
