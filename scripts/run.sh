@@ -2,7 +2,8 @@
 # scripts/run.sh [--seconds N] - run the main job locally (README's "run" command):
 #   mosquitto + InfluxDB 1.x + nginx shim (scripts/servers.sh, run dir under /tmp)
 #   -> database "smartcity" -> the worker (src/SmartCity.Worker)
-#   -> the street-lighting simulator (simulators/SmartCity.Simulators) publishing into the broker.
+#   -> the simulated city (simulators/scenarios/demo-city.json: street lights, cabinets, classrooms,
+#      doors, cameras, alarm panels, with scheduled faults) publishing into the broker.
 # Prints where to watch the data, then one status line every 10 s. Ctrl-C stops everything in
 # order: simulator, worker (SIGINT, bounded wait), servers.
 #   --seconds N   stop by itself after N seconds (smoke test); exit code 1 if the worker died or
@@ -14,11 +15,21 @@ set -euo pipefail
 
 # ---- simulator command line: ADJUST HERE if the simulator's CLI changes ------------------------
 # Called with the broker host and port; must set SIM_ARGS (the args after `dotnet run ... --`).
+# One line from the worker's counters: what came in, what was stored, what was refused.
+pipeline_summary() {
+  curl -s --max-time 2 "http://127.0.0.1:${WORKER_PORT}/api/pipeline" 2>/dev/null \
+    | tr -d ' \n' \
+    | sed -E 's/.*"received":([0-9]+).*"rejected":([0-9]+).*"pointsWritten":([0-9]+).*"deadLettersWritten":([0-9]+).*"spoolDepth":([0-9]+).*/received \1, points written \3, rejected \2 (dead letters \4), spool \5/' \
+    || echo "worker counters unavailable"
+}
+
 simulator_args() {
-  SIM_ARGS=(lighting --host "$1" --port "$2" --lamps 200 --rate 50 --duration 0)  # duration 0 = until stopped
+  # Yesterday replayed in two minutes (every device, every scheduled fault), then live at real time.
+  SIM_ARGS=(scenario simulators/scenarios/demo-city.json --host "$1" --port "$2" --live)
 }
 # What the status line counts (InfluxQL, database smartcity): points of the last minute.
-STATUS_QUERY='SELECT count(power_w) FROM street_light WHERE time > now() - 1m'
+# All time, not the last minute: the demo replays yesterday first, so device timestamps lie in the past.
+STATUS_QUERY='SELECT count(power_w) FROM street_light'
 # -----------------------------------------------------------------------------------------------
 
 WORKER_PROJECT=src/SmartCity.Worker
@@ -229,12 +240,12 @@ while ((STOP_REQUESTED == 0)); do
   fi
   if ((SECONDS >= next_status)); then
     last_count=$(points_last_minute)
-    say "points stored in the last minute: $last_count | worker $(alive "$WORKER_PID" && echo up || echo DOWN) | simulator $(alive "$SIM_PID" && echo up || echo DOWN)"
+    say "street-light points stored: $last_count | $(pipeline_summary) | worker $(alive "$WORKER_PID" && echo up || echo DOWN) | simulator $(alive "$SIM_PID" && echo up || echo DOWN)"
     next_status=$((next_status + STATUS_EVERY))
   fi
   if ((SECONDS_LIMIT > 0 && SECONDS - started >= SECONDS_LIMIT)); then
     last_count=$(points_last_minute)
-    say "--seconds $SECONDS_LIMIT reached; points stored in the last minute: $last_count"
+    say "--seconds $SECONDS_LIMIT reached; street-light points stored: $last_count | $(pipeline_summary)"
     if ! [[ $last_count =~ ^[0-9]+$ ]] || ((last_count == 0)); then
       say "ERROR: no point reached InfluxDB"
       rc=1
