@@ -53,21 +53,33 @@ public readonly struct JsonPayload
         return true;
     }
 
+    /// <summary>Parses <paramref name="payload"/> and runs <paramref name="decode"/> on it (the document is disposed after).</summary>
+    public static DecodeResult Decode<TState>(in ReadOnlySequence<byte> payload, int maxDepth, TState state, Func<TState, JsonPayload, DecodeResult> decode)
+    {
+        if (!TryParse(payload, maxDepth, out var json, out var document, out var rejection))
+        {
+            return rejection;
+        }
+
+        using (document)
+        {
+            return decode(state, json);
+        }
+    }
+
     public bool Has(string name) => _root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
 
     /// <summary>Reads a finite number within [min, max]. Absent and optional: returns true with <c>null</c>.</summary>
     public bool TryGetNumber(string name, double min, double max, bool required, out double? value, out DecodeResult rejection)
     {
         value = null;
-        rejection = default;
-        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        if (!TryFind(name, required, out var e, out rejection))
         {
-            if (required)
-            {
-                rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
-                return false;
-            }
+            return false;
+        }
 
+        if (e.ValueKind == JsonValueKind.Undefined)
+        {
             return true;
         }
 
@@ -93,15 +105,13 @@ public readonly struct JsonPayload
     public bool TryGetInteger(string name, long min, long max, bool required, out long? value, out DecodeResult rejection)
     {
         value = null;
-        rejection = default;
-        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        if (!TryFind(name, required, out var e, out rejection))
         {
-            if (required)
-            {
-                rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
-                return false;
-            }
+            return false;
+        }
 
+        if (e.ValueKind == JsonValueKind.Undefined)
+        {
             return true;
         }
 
@@ -131,15 +141,13 @@ public readonly struct JsonPayload
     public bool TryGetBoolean(string name, bool required, out bool? value, out DecodeResult rejection)
     {
         value = null;
-        rejection = default;
-        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        if (!TryFind(name, required, out var e, out rejection))
         {
-            if (required)
-            {
-                rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
-                return false;
-            }
+            return false;
+        }
 
+        if (e.ValueKind == JsonValueKind.Undefined)
+        {
             return true;
         }
 
@@ -157,15 +165,13 @@ public readonly struct JsonPayload
     public bool TryGetString(string name, bool required, int maxLength, out string? value, out DecodeResult rejection)
     {
         value = null;
-        rejection = default;
-        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        if (!TryFind(name, required, out var e, out rejection))
         {
-            if (required)
-            {
-                rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
-                return false;
-            }
+            return false;
+        }
 
+        if (e.ValueKind == JsonValueKind.Undefined)
+        {
             return true;
         }
 
@@ -190,8 +196,12 @@ public readonly struct JsonPayload
     public bool TryGetStringArray(string name, int maxItems, out List<string> values, out DecodeResult rejection)
     {
         values = [];
-        rejection = default;
-        if (!_root.TryGetProperty(name, out var e) || e.ValueKind == JsonValueKind.Null)
+        if (!TryFind(name, required: false, out var e, out rejection))
+        {
+            return false;
+        }
+
+        if (e.ValueKind == JsonValueKind.Undefined)
         {
             return true;
         }
@@ -271,6 +281,28 @@ public readonly struct JsonPayload
         if (value < now - maxAge)
         {
             rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' {value:O} is older than {maxAge}");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Finds a property. Absent or null: a MissingField rejection when required, otherwise success
+    /// with an undefined element (the caller skips the optional field).
+    /// </summary>
+    private bool TryFind(string name, bool required, out JsonElement element, out DecodeResult rejection)
+    {
+        rejection = default;
+        if (_root.TryGetProperty(name, out element) && element.ValueKind != JsonValueKind.Null)
+        {
+            return true;
+        }
+
+        element = default;
+        if (required)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{name}' is required");
             return false;
         }
 

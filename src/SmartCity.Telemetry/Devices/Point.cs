@@ -66,6 +66,15 @@ public sealed class Point
 
     public string Measurement { get; }
 
+    /// <summary>A device's point: the five identity tags of the schema, all from the validated topic.</summary>
+    public static Point ForDevice(string measurement, DateTimeOffset timestamp, in DeviceTopic topic) =>
+        new Point(measurement, timestamp)
+            .Tag("sector", topic.Sector)
+            .Tag("district", topic.District)
+            .Tag("site", topic.Site)
+            .Tag("device_type", topic.DeviceType)
+            .Tag("device_id", topic.DeviceId);
+
     /// <summary>The device's own time (or, for dead letters, the time of receipt).</summary>
     public DateTimeOffset Timestamp { get; }
 

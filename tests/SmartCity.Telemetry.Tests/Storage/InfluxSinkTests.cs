@@ -58,6 +58,26 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         return Task.CompletedTask;
     });
 
+    /// <summary>
+    /// Moves the fake clock in steps until the writer has seen <paramref name="attempts"/> attempts and
+    /// returns how far it moved. Polly arms its delay timer just after the failed attempt returns,
+    /// so time moved before that is not counted by the timer: the result is an upper bound of the
+    /// delay, and a lower bound holds exactly (the retry never comes early).
+    /// </summary>
+    private async Task<TimeSpan> AdvanceUntilAttemptAsync(int attempts, TimeSpan step, TimeSpan max)
+    {
+        var moved = TimeSpan.Zero;
+        while (_writer.Attempts < attempts)
+        {
+            Assert.True(moved < max, $"no attempt {attempts} after moving the clock {moved}");
+            _time.Advance(step);
+            moved += step;
+            await _writer.WaitForAttemptsAsync(attempts, TimeSpan.FromMilliseconds(50)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        return moved;
+    }
+
     private async Task EnqueueAsync(params BufferedMessage[] messages)
     {
         foreach (var m in messages)
@@ -92,7 +112,7 @@ public sealed class InfluxSinkTests : IAsyncLifetime
             Assert.Equal(1, _metrics.Snapshot().SpoolDepth);
             Assert.True(_metrics.Snapshot().SinkBlocked);
             // Retry delays run on the fake clock: nothing waits for real time.
-            _time.Advance(TimeSpan.FromSeconds(30));
+            await AdvanceUntilAttemptAsync(attempt + 1, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
         }
 
         var s = await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
@@ -109,10 +129,10 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         await EnqueueAsync(Message("m f=1 1"));
         await _writer.WaitForAttemptsAsync(1, Timeout);
 
-        _time.Advance(TimeSpan.FromSeconds(19));
-        Assert.Equal(1, _writer.Attempts);
-        _time.Advance(TimeSpan.FromSeconds(1));
+        var waited = await AdvanceUntilAttemptAsync(2, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
 
+        // The server asked for 20 s; the base delay alone would have been 1 s.
+        Assert.True(waited >= TimeSpan.FromSeconds(20), $"retried after {waited}");
         await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
         Assert.Equal(2, _writer.Attempts);
     }
@@ -142,12 +162,10 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         await _writer.WaitForAttemptsAsync(1, Timeout);
 
         Assert.Contains("refuses", _metrics.Snapshot().SinkBlockedReason, StringComparison.Ordinal);
-        _time.Advance(TimeSpan.FromSeconds(29));
-        Assert.Equal(1, _writer.Attempts);
-        _time.Advance(TimeSpan.FromSeconds(1));
-        await _writer.WaitForAttemptsAsync(2, Timeout);
+        // Refused credentials are retried at the slowest pace (RetryMaxDelay, 30 s), not hammered.
+        Assert.True(await AdvanceUntilAttemptAsync(2, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2)) >= TimeSpan.FromSeconds(30));
         Assert.Equal(0, _metrics.Snapshot().PointsWritten);
-        _time.Advance(TimeSpan.FromSeconds(30));
+        await AdvanceUntilAttemptAsync(3, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2));
 
         await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
     }

@@ -67,12 +67,7 @@ public sealed class CompactLampFrameDecoder : IPayloadDecoderPlugin
             return DecodeResult.Rejected(RejectReason.OutOfRange, $"power {power} W or voltage {voltage} V out of range");
         }
 
-        var point = new Point(spec.Measurement, ts)
-            .Tag("sector", topic.Sector)
-            .Tag("district", topic.District)
-            .Tag("site", topic.Site)
-            .Tag("device_type", topic.DeviceType)
-            .Tag("device_id", topic.DeviceId)
+        var point = Point.ForDevice(spec.Measurement, ts, topic)
             .Field("on", (flags & 1) != 0)
             .Field("dim_pct", (double)f[2])
             .Field("power_w", power)

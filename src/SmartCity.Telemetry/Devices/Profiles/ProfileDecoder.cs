@@ -31,18 +31,10 @@ public sealed class ProfileDecoder : IDeviceDecoder
 
     public DeviceProfile Profile => _profile;
 
-    public DecodeResult Decode(in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt)
-    {
-        if (!JsonPayload.TryParse(payload, _options.MaxJsonDepth, out var json, out var document, out var rejection))
-        {
-            return rejection;
-        }
+    private int MaxDepth => _options.MaxJsonDepth;
 
-        using (document)
-        {
-            return Decode(topic, json, receivedAt);
-        }
-    }
+    public DecodeResult Decode(in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt) =>
+        JsonPayload.Decode(payload, MaxDepth, (Self: this, Topic: topic, ReceivedAt: receivedAt), static (s, json) => s.Self.Decode(s.Topic, json, s.ReceivedAt));
 
     private DecodeResult Decode(in DeviceTopic topic, JsonPayload json, DateTimeOffset receivedAt)
     {
@@ -63,12 +55,7 @@ public sealed class ProfileDecoder : IDeviceDecoder
             return rejection;
         }
 
-        var point = new Point(_spec.Measurement, ts)
-            .Tag("sector", topic.Sector)
-            .Tag("district", topic.District)
-            .Tag("site", topic.Site)
-            .Tag("device_type", topic.DeviceType)
-            .Tag("device_id", topic.DeviceId);
+        var point = Point.ForDevice(_spec.Measurement, ts, topic);
         foreach (var field in _spec.Fields)
         {
             if (!AddField(point, field, json, out rejection))

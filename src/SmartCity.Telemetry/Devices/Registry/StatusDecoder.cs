@@ -18,18 +18,10 @@ public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, De
 
     public MessageKind Kind => MessageKind.Status;
 
-    public DecodeResult Decode(in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt)
-    {
-        if (!JsonPayload.TryParse(payload, options.MaxJsonDepth, out var json, out var document, out var rejection))
-        {
-            return rejection;
-        }
+    private int MaxDepth => options.MaxJsonDepth;
 
-        using (document)
-        {
-            return Decode(topic, json, receivedAt);
-        }
-    }
+    public DecodeResult Decode(in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt) =>
+        JsonPayload.Decode(payload, MaxDepth, (Self: this, Topic: topic, ReceivedAt: receivedAt), static (s, json) => s.Self.Decode(s.Topic, json, s.ReceivedAt));
 
     private DecodeResult Decode(in DeviceTopic topic, JsonPayload json, DateTimeOffset receivedAt)
     {
@@ -48,13 +40,7 @@ public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, De
             return rejection;
         }
 
-        var point = new Point(Measurement, ts)
-            .Tag("sector", topic.Sector)
-            .Tag("district", topic.District)
-            .Tag("site", topic.Site)
-            .Tag("device_type", topic.DeviceType)
-            .Tag("device_id", topic.DeviceId)
-            .Field("online", online.Value);
+        var point = Point.ForDevice(Measurement, ts, topic).Field("online", online.Value);
         if (!online.Value)
         {
             return DecodeResult.Accepted(point);
