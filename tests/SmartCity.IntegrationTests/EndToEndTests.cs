@@ -134,4 +134,34 @@ public sealed class EndToEndTests
         Assert.Contains(recent, r => r.Reason == "WrongType" && r.Detail.Contains("'power_w' must be a number", StringComparison.Ordinal));
         Assert.Empty(worker.Logs.AtLeast(LogLevel.Error));
     }
+
+    [Fact]
+    public async Task Worker_WritesItsOwnCountersToPipelineStats()
+    {
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["PipelineReport:Interval"] = "00:00:00.200" });
+        await LightingSimulation.RunAsync(new LightingSimulationOptions
+        {
+            Broker = TestWorker.Broker, Lamps = 10, Messages = 100, Rate = 0, TopicRoot = worker.TopicRoot, ClientId = TestServers.UniqueName("sim-"),
+        });
+        await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= 110, StoreTimeout);
+
+        // Each report is committed by the sink, which signals progress: re-query after each, never sleep.
+        long received = 0;
+        for (var i = 0; i < 100 && received < 110; i++)
+        {
+            var rows = await db.RowsAsync("SELECT last(received) AS received, last(devices_registered) AS devices FROM pipeline_stats");
+            received = rows.Count == 0 ? 0 : rows[0].Row["received"].GetInt64();
+            if (received < 110)
+            {
+                await worker.Metrics.NextProgressAsync(TimeSpan.FromSeconds(10));
+            }
+        }
+
+        Assert.Equal(110, received);
+        var tags = (await db.RowsAsync("SHOW TAG VALUES FROM pipeline_stats WITH KEY = \"worker\"")).Select(r => r.Row["value"].GetString());
+        Assert.Single(tags);
+        // The worker's own points are not counted as device points.
+        Assert.Equal(110, worker.Metrics.Snapshot().PointsWritten);
+    }
 }

@@ -29,6 +29,9 @@ public sealed class SpoolBatch
 
     public int DeadLetters { get; internal set; }
 
+    /// <summary>The worker's own points among <see cref="Lines"/> (pipeline statistics).</summary>
+    public int Internal { get; internal set; }
+
     /// <summary>Records read, including expired ones (which are not in <see cref="Lines"/>).</summary>
     public int Records { get; internal set; }
 
@@ -188,7 +191,8 @@ public sealed partial class DurableSpool : BackgroundService
                     var ticks = _time.GetUtcNow().UtcTicks;
                     oldest = oldest == 0 ? ticks : oldest;
                     var span = buffer.GetSpan(SpoolRecord.MaxSize(message.Line));
-                    buffer.Advance(SpoolRecord.Write(span, message.Line, message.IsDeadLetter, ticks));
+                    var flags = (byte)((message.IsDeadLetter ? SpoolRecord.DeadLetterFlag : 0) | (message.IsInternal ? SpoolRecord.InternalFlag : 0));
+                    buffer.Advance(SpoolRecord.Write(span, message.Line, flags, ticks));
                     records++;
                 }
 
@@ -370,7 +374,7 @@ public sealed partial class DurableSpool : BackgroundService
             stream.Position = _readPosition.Offset;
             if (segmentEnd - _readPosition.Offset < SpoolRecord.HeaderSize
                 || !ReadExactly(stream, header)
-                || !SpoolRecord.TryReadHeader(header, out var length, out var isDeadLetter, out var ticks)
+                || !SpoolRecord.TryReadHeader(header, out var length, out var flags, out var ticks)
                 || _readPosition.Offset + SpoolRecord.HeaderSize + length > segmentEnd)
             {
                 SkipCorruptSegment(segmentEnd);
@@ -396,7 +400,8 @@ public sealed partial class DurableSpool : BackgroundService
                 else
                 {
                     batch.Lines.Add(System.Text.Encoding.UTF8.GetString(record, SpoolRecord.HeaderSize, length));
-                    batch.DeadLetters += isDeadLetter ? 1 : 0;
+                    batch.DeadLetters += (flags & SpoolRecord.DeadLetterFlag) != 0 ? 1 : 0;
+                    batch.Internal += (flags & SpoolRecord.InternalFlag) != 0 ? 1 : 0;
                 }
             }
             finally

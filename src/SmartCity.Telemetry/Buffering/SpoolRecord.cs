@@ -9,7 +9,7 @@ namespace SmartCity.Telemetry.Buffering;
 /// line for a message that is only to be acknowledged (device commands on the shared tree).
 /// <see cref="Ack"/> tells the broker the message is safe; the spool calls it once the record is on disk.
 /// </summary>
-public readonly record struct BufferedMessage(string? Line, bool IsDeadLetter, Func<CancellationToken, Task>? Ack);
+public readonly record struct BufferedMessage(string? Line, bool IsDeadLetter, Func<CancellationToken, Task>? Ack, bool IsInternal = false);
 
 /// <summary>
 /// The on-disk record: a fixed header, then the line as UTF-8.
@@ -24,13 +24,16 @@ internal static class SpoolRecord
     public const int HeaderSize = 18;
     public const byte Magic = 0xA5;
     public const byte DeadLetterFlag = 1;
+
+    /// <summary>The worker's own points (pipeline statistics): stored like any other, counted apart.</summary>
+    public const byte InternalFlag = 2;
     public const int MaxLineBytes = 16 * 1024 * 1024;
 
-    public static int Write(Span<byte> destination, string line, bool isDeadLetter, long receivedTicks)
+    public static int Write(Span<byte> destination, string line, byte flags, long receivedTicks)
     {
         var length = Encoding.UTF8.GetBytes(line, destination[HeaderSize..]);
         destination[0] = Magic;
-        destination[1] = isDeadLetter ? DeadLetterFlag : (byte)0;
+        destination[1] = flags;
         BinaryPrimitives.WriteInt32LittleEndian(destination[2..], length);
         BinaryPrimitives.WriteInt64LittleEndian(destination[6..], receivedTicks);
         BinaryPrimitives.WriteUInt32LittleEndian(destination[14..], Checksum(destination, length));
@@ -40,10 +43,10 @@ internal static class SpoolRecord
     public static int MaxSize(string line) => HeaderSize + Encoding.UTF8.GetMaxByteCount(line.Length);
 
     /// <summary>Reads the header; false when it is not a plausible record start.</summary>
-    public static bool TryReadHeader(ReadOnlySpan<byte> header, out int length, out bool isDeadLetter, out long receivedTicks)
+    public static bool TryReadHeader(ReadOnlySpan<byte> header, out int length, out byte flags, out long receivedTicks)
     {
         length = BinaryPrimitives.ReadInt32LittleEndian(header[2..]);
-        isDeadLetter = (header[1] & DeadLetterFlag) != 0;
+        flags = header[1];
         receivedTicks = BinaryPrimitives.ReadInt64LittleEndian(header[6..]);
         return header[0] == Magic && length is >= 0 and <= MaxLineBytes;
     }

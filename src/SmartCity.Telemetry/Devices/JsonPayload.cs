@@ -319,5 +319,15 @@ public readonly struct JsonPayload
         _ => kind.ToString().ToLowerInvariant(),
     };
 
-    internal static string Truncate(string s, int max) => s.Length <= max ? s : string.Concat(s.AsSpan(0, max), "...");
+    /// <summary>At most <paramref name="max"/> UTF-16 units, then "..."; never cuts a character in half (an emoji is two units).</summary>
+    internal static string Truncate(string s, int max)
+    {
+        if (s.Length <= max)
+        {
+            return s;
+        }
+
+        var cut = char.IsHighSurrogate(s[max - 1]) ? max - 1 : max;
+        return string.Concat(s.AsSpan(0, cut), "...");
+    }
 }

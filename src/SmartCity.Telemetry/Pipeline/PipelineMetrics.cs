@@ -16,6 +16,7 @@ public sealed record PipelineSnapshot(
     long LinesDroppedByDatabase,
     long Acknowledged,
     long WriteFailures,
+    double LastWriteMilliseconds,
     long Reconnects,
     long WatchdogResubscribes,
     long SpoolDepth,
@@ -64,6 +65,8 @@ public sealed class PipelineMetrics : IDisposable
     private long _linesDropped;
     private long _acknowledged;
     private long _writeFailureCount;
+    private double _lastWriteMilliseconds;
+    private readonly Histogram<double> _writeDuration;
     private long _reconnectCount;
     private long _watchdogCount;
     private long _spoolFullCount;
@@ -83,6 +86,7 @@ public sealed class PipelineMetrics : IDisposable
         _ignored = _meter.CreateCounter<long>("smartcity.messages.ignored", "{message}", "Messages not meant for the worker (device commands)");
         _written = _meter.CreateCounter<long>("smartcity.points.written", "{point}", "Points accepted by InfluxDB, by kind (telemetry, dead_letter)");
         _writeFailures = _meter.CreateCounter<long>("smartcity.sink.write_failures", "{attempt}", "Failed write attempts, by classification");
+        _writeDuration = _meter.CreateHistogram<double>("smartcity.sink.write_duration", "ms", "Duration of successful InfluxDB writes (one batch)");
         _reconnects = _meter.CreateCounter<long>("smartcity.source.reconnects", "{reconnect}", "MQTT reconnections after a lost connection");
         _watchdog = _meter.CreateCounter<long>("smartcity.source.watchdog_resubscribes", "{event}", "Reconnections forced because the subscription went quiet against expected traffic");
         _spoolFullEvents = _meter.CreateCounter<long>("smartcity.spool.full_events", "{event}", "Times the spool reached Spool:MaxBytes and intake paused");
@@ -112,6 +116,12 @@ public sealed class PipelineMetrics : IDisposable
         Interlocked.Add(ref _deadLettersWritten, deadLetters);
         _written.Add(telemetryPoints, new KeyValuePair<string, object?>("kind", "telemetry"));
         _written.Add(deadLetters, new KeyValuePair<string, object?>("kind", "dead_letter"));
+    }
+
+    public void WriteSucceeded(TimeSpan duration)
+    {
+        Volatile.Write(ref _lastWriteMilliseconds, duration.TotalMilliseconds);
+        _writeDuration.Record(duration.TotalMilliseconds);
     }
 
     public void DroppedByDatabase(int lines) => Interlocked.Add(ref _linesDropped, lines);
@@ -164,6 +174,7 @@ public sealed class PipelineMetrics : IDisposable
         Interlocked.Read(ref _linesDropped),
         Interlocked.Read(ref _acknowledged),
         Interlocked.Read(ref _writeFailureCount),
+        Math.Round(Volatile.Read(ref _lastWriteMilliseconds), 3),
         Interlocked.Read(ref _reconnectCount),
         Interlocked.Read(ref _watchdogCount),
         _spool?.Depth ?? 0,
@@ -189,6 +200,15 @@ public sealed class PipelineMetrics : IDisposable
         }
 
         previous.TrySetResult();
+    }
+
+    /// <summary>Completes at the next batch (or connection change); for checks that cannot be a snapshot condition.</summary>
+    public Task NextProgressAsync(TimeSpan timeout)
+    {
+        lock (_waitersLock)
+        {
+            return _progress.Task.WaitAsync(timeout);
+        }
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds on a snapshot, re-checking after every batch.</summary>

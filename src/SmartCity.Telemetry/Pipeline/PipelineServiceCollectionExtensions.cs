@@ -26,6 +26,7 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<SpoolOptions>(services, configuration, SpoolOptions.SectionName);
         AddValidatedOptions<ProfilesOptions>(services, configuration, ProfilesOptions.SectionName);
         AddValidatedOptions<RegistryOptions>(services, configuration, RegistryOptions.SectionName);
+        AddValidatedOptions<PipelineReportOptions>(services, configuration, PipelineReportOptions.SectionName);
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -48,6 +49,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
         services.AddSingleton<MqttSource>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttSource>());
+        services.AddHostedService<PipelineReporter>();
         return services;
     }
 

@@ -108,10 +108,12 @@ public sealed partial class InfluxSink : BackgroundService
                 _spool.ObserveOldest(batch);
                 if (batch.Lines.Count > 0)
                 {
+                    var started = _time.GetTimestamp();
                     var refused = await WriteSplittingBadDataAsync(batch.Lines, stoppingToken).ConfigureAwait(false);
+                    _metrics.WriteSucceeded(_time.GetElapsedTime(started));
                     _metrics.SinkBlocked(null);
                     // A refused line is replaced by its dead letter: one telemetry point fewer, one dead letter more.
-                    _metrics.Written(batch.Lines.Count - batch.DeadLetters - refused, batch.DeadLetters + refused);
+                    _metrics.Written(batch.Lines.Count - batch.DeadLetters - batch.Internal - refused, batch.DeadLetters + refused);
                 }
 
                 _spool.Commit(batch);

@@ -52,4 +52,15 @@ public class DeadLettersTests
         Assert.Equal(200, recent.Count);
         Assert.Equal("t249", recent[0].Topic);
     }
+
+    [Fact]
+    public void Create_TopicCutInsideAnEmoji_KeepsWholeCharacters()
+    {
+        var dl = new DeadLetters();
+        var topic = new string('a', DeadLetters.MaxTopicChars - 1) + "😀 and more";
+
+        var p = dl.Create(topic, ReadOnlySequence<byte>.Empty, DecodeResult.Rejected(RejectReason.InvalidTopic, "x"), null, Now);
+
+        Assert.Equal(new string('a', DeadLetters.MaxTopicChars - 1) + "...", p.GetField("topic")!.Value.Text);
+    }
 }

@@ -1,0 +1,126 @@
+using System.Text.Json.Serialization;
+
+namespace SmartCity.Telemetry.Alerting;
+
+[JsonConverter(typeof(JsonStringEnumConverter<AlertState>))]
+public enum AlertState
+{
+    Raised,
+    Acknowledged,
+    Resolved,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<AlertTransitionKind>))]
+public enum AlertTransitionKind
+{
+    Raised,
+    Acknowledged,
+    Commented,
+    Escalated,
+    Resolved,
+    /// <summary>The rule raised and resolved too often: notifications pause (the alert state goes on).</summary>
+    FlappingStarted,
+    /// <summary>The rule has been quiet for the flapping window: notifications resume.</summary>
+    FlappingStopped,
+}
+
+/// <summary>One step in an alert's life. <see cref="By"/> null means the engine did it.</summary>
+public sealed record AlertHistoryEntry(
+    AlertTransitionKind Kind,
+    DateTimeOffset At,
+    string? By = null,
+    string? Comment = null,
+    double? Value = null);
+
+/// <summary>
+/// An alert on one device and rule. Immutable: every transition makes a new version, so a
+/// snapshot handed to a notifier or the API never changes under it.
+/// </summary>
+public sealed record Alert
+{
+    /// <summary>Stable: derived from device, rule and raise time, so a replay yields the same id.</summary>
+    public required string Id { get; init; }
+
+    public required string DeviceId { get; init; }
+
+    public required string Rule { get; init; }
+
+    public required string ProfileId { get; init; }
+
+    public required AlertSeverity Severity { get; init; }
+
+    public required string Sector { get; init; }
+
+    public required string District { get; init; }
+
+    public required string Site { get; init; }
+
+    public string? Description { get; init; }
+
+    public AlertState State { get; init; } = AlertState.Raised;
+
+    /// <summary>When the engine raised it (its clock, not the device's).</summary>
+    public required DateTimeOffset RaisedAt { get; init; }
+
+    public string? AcknowledgedBy { get; init; }
+
+    public DateTimeOffset? AcknowledgedAt { get; init; }
+
+    public string? AcknowledgedComment { get; init; }
+
+    public DateTimeOffset? ResolvedAt { get; init; }
+
+    /// <summary>The operator who resolved it; null when it resolved itself (the condition cleared).</summary>
+    public string? ResolvedBy { get; init; }
+
+    public bool Escalated { get; init; }
+
+    /// <summary>The rule is flapping: transitions are recorded but notifications are suppressed.</summary>
+    public bool Flapping { get; init; }
+
+    /// <summary>How many times the condition was seen while open (events of one burst count here, not as new alerts).</summary>
+    public int Occurrences { get; init; } = 1;
+
+    public DateTimeOffset? LastOccurrenceAt { get; init; }
+
+    public IReadOnlyList<AlertHistoryEntry> History { get; init; } = [];
+
+    [JsonIgnore]
+    public bool IsOpen => State != AlertState.Resolved;
+}
+
+/// <summary>
+/// A transition, for notifiers and storage. <see cref="Suppressed"/> is set while the rule is
+/// flapping: a notifier skips it, a recorder still stores it.
+/// </summary>
+public sealed record AlertTransition(Alert Alert, AlertHistoryEntry Entry, bool Suppressed)
+{
+    public AlertTransitionKind Kind => Entry.Kind;
+}
+
+/// <summary>Why an operator request was refused.</summary>
+public enum AlertOperationError
+{
+    None,
+    NotFound,
+    AlreadyResolved,
+    AlreadyAcknowledged,
+    MissingOperator,
+    MissingText,
+}
+
+/// <summary>The outcome of an operator request: the alert after it, or the reason it was refused.</summary>
+public sealed record AlertOperationResult(AlertOperationError Error, string? Reason, Alert? Alert, AlertTransition? Transition)
+{
+    public bool Ok => Error == AlertOperationError.None;
+
+    internal static AlertOperationResult Done(AlertTransition t) => new(AlertOperationError.None, null, t.Alert, t);
+
+    internal static AlertOperationResult Refused(AlertOperationError error, string reason, Alert? alert = null) => new(error, reason, alert, null);
+}
+
+/// <summary>Receives every transition (notifiers, the InfluxDB recorder). Called in order, after the engine's state is updated.</summary>
+public interface IAlertSink
+{
+    ValueTask OnTransitionAsync(AlertTransition transition, CancellationToken cancellationToken);
+}

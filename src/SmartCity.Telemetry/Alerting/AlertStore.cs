@@ -1,0 +1,125 @@
+using System.Text.Json;
+
+namespace SmartCity.Telemetry.Alerting;
+
+/// <summary>What the engine knows of one device between messages.</summary>
+internal sealed class DeviceAlertState
+{
+    public required DeviceIdentity Identity { get; set; }
+
+    public required string ProfileId { get; set; }
+
+    /// <summary>Engine time of the last message: the deadman timer runs on the engine's clock,
+    /// because replayed or skewed device clocks say nothing about whether the device is alive now.</summary>
+    public DateTimeOffset LastReceivedAt { get; set; }
+
+    /// <summary>Newest device timestamp seen, whatever the message.</summary>
+    public DateTimeOffset? LastTimestamp { get; set; }
+}
+
+/// <summary>Evaluation state of one rule on one device.</summary>
+internal sealed class RuleAlertState
+{
+    public required string DeviceId { get; set; }
+
+    public required string Rule { get; set; }
+
+    /// <summary>Newest device timestamp evaluated: older or equal ones are late or duplicates.</summary>
+    public DateTimeOffset? LastTimestamp { get; set; }
+
+    /// <summary>Device time since which the raise condition has held (pending <c>for</c>).</summary>
+    public DateTimeOffset? ConditionSince { get; set; }
+
+    /// <summary>Engine time the condition started, for the timer that raises without a new reading.</summary>
+    public DateTimeOffset? ConditionSinceReceived { get; set; }
+
+    /// <summary>Which side the pending or raised condition is on (+1 above, -1 below).</summary>
+    public int Side { get; set; }
+
+    public double? PreviousValue { get; set; }
+
+    public DateTimeOffset? PreviousTimestamp { get; set; }
+
+    public string? OpenAlertId { get; set; }
+
+    public string? LastAlertId { get; set; }
+
+    /// <summary>Offline rules: an operator resolved the alert; the deadman counts from here.</summary>
+    public DateTimeOffset? ArmedAt { get; set; }
+
+    /// <summary>Engine times of recent raises and resolves (flapping window).</summary>
+    public List<DateTimeOffset> FlapTimes { get; set; } = [];
+
+    public bool Flapping { get; set; }
+}
+
+internal sealed class AlertEngineSnapshot
+{
+    public int Version { get; set; } = 1;
+
+    public List<Alert> Alerts { get; set; } = [];
+
+    public List<DeviceAlertState> Devices { get; set; } = [];
+
+    public List<RuleAlertState> Rules { get; set; } = [];
+}
+
+/// <summary>
+/// The embedded store: one JSON file (no server for a one-node city), replaced atomically
+/// (write a temporary file, flush it to disk, rename over the old one), so a crash leaves either
+/// the old or the new state, never half of one.
+/// </summary>
+public sealed class AlertStore
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = false,
+    };
+
+    public AlertStore(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Path = System.IO.Path.GetFullPath(path);
+    }
+
+    public string Path { get; }
+
+    /// <summary>The saved state, or null on first start. A file that cannot be read stops the start:
+    /// silently starting empty would forget open alerts and raise them all again.</summary>
+    internal AlertEngineSnapshot? Load()
+    {
+        if (!File.Exists(Path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<AlertEngineSnapshot>(File.ReadAllBytes(Path), Json)
+                ?? throw new InvalidDataException($"{Path}: alert state file is empty (null)");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{Path}: alert state file cannot be read ({ex.Message}); move it aside to start with no alerts", ex);
+        }
+    }
+
+    internal void Save(AlertEngineSnapshot snapshot)
+    {
+        var directory = System.IO.Path.GetDirectoryName(Path);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var temp = Path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(stream, snapshot, Json);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, Path, overwrite: true);
+    }
+}
