@@ -1,0 +1,682 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Profiles;
+
+namespace SmartCity.Telemetry.Alerting;
+
+/// <summary>A sink that threw while being handed a transition; the host logs it (one broken notifier must not stop the others).</summary>
+public sealed record AlertDispatchFailure(IAlertSink Sink, AlertTransition Transition, Exception Exception);
+
+/// <summary>
+/// Evaluates the profiles' alert rules (with the city's overrides) on decoded points, and runs
+/// the alert lifecycle: raise, acknowledge, escalate, resolve, flapping. Pure: no I/O but its
+/// state file; all time comes from the injected <see cref="TimeProvider"/> and the points' own
+/// timestamps. Every call returns the transitions it caused; <see cref="DispatchAsync"/> hands
+/// them to the sinks. Thread-safe: the pipeline, the operator API and the timer may call at once.
+/// </summary>
+/// <remarks>
+/// Device time versus engine time: rule conditions and their <c>for</c> durations are measured on
+/// the device's timestamps (so late, replayed or accelerated data is judged as it happened), while
+/// liveness (offline), escalation and flapping run on the engine's clock (they are about now).
+/// </remarks>
+public sealed class AlertEngine
+{
+    private const string EventField = "event";
+
+    private readonly Lock _gate = new();
+    private readonly AlertingOptions _options;
+    private readonly AlertCalendar _calendar;
+    private readonly CityRules _cityRules;
+    private readonly TimeProvider _time;
+    private readonly AlertStore? _store;
+    private readonly IReadOnlyList<IAlertSink> _sinks;
+    private readonly Dictionary<string, DeviceProfile> _profiles = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Alert> _alerts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DeviceAlertState> _devices = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string DeviceId, string Rule), RuleAlertState> _rules = [];
+    private readonly Dictionary<string, (DeviceIdentity Identity, string ProfileId, IReadOnlyList<AlertRule> Rules)> _ruleCache = new(StringComparer.Ordinal);
+    private bool _dirty;
+
+    public AlertEngine(
+        AlertingOptions options,
+        IEnumerable<DeviceProfile> profiles,
+        CityRules? cityRules,
+        TimeProvider time,
+        AlertStore? store = null,
+        IEnumerable<IAlertSink>? sinks = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(profiles);
+        ArgumentNullException.ThrowIfNull(time);
+        _options = options;
+        _calendar = new AlertCalendar(options);
+        _cityRules = cityRules ?? CityRules.None;
+        _time = time;
+        _store = store;
+        _sinks = sinks?.ToList() ?? [];
+        foreach (var p in profiles)
+        {
+            _profiles[p.Id] = p;
+        }
+
+        if (store?.Load() is { } snapshot)
+        {
+            // Reloaded open alerts are continued (same id, same history), never raised again.
+            foreach (var a in snapshot.Alerts)
+            {
+                _alerts[a.Id] = a;
+            }
+
+            foreach (var d in snapshot.Devices)
+            {
+                _devices[d.Identity.DeviceId] = d;
+            }
+
+            foreach (var r in snapshot.Rules)
+            {
+                _rules[(r.DeviceId, r.Rule)] = r;
+            }
+        }
+    }
+
+    /// <summary>A decoded point of a device with profile <paramref name="profileId"/> (telemetry or event).</summary>
+    public IReadOnlyList<AlertTransition> Observe(Point point, string profileId)
+    {
+        ArgumentNullException.ThrowIfNull(point);
+        var deviceId = point.GetTag("device_id");
+        if (deviceId is null || !_profiles.TryGetValue(profileId, out var profile))
+        {
+            // Not a device point (a dead letter), or a profile this engine was not given: nothing to judge.
+            return [];
+        }
+
+        var identity = new DeviceIdentity(
+            deviceId,
+            point.GetTag("sector") ?? profile.Sector,
+            point.GetTag("district") ?? "",
+            point.GetTag("site") ?? "",
+            point.GetTag("device_type") ?? profile.DeviceType);
+        var ts = point.Timestamp;
+        var output = new List<AlertTransition>();
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var device = Device(identity, profile.Id);
+            device.LastReceivedAt = now;
+            if (device.LastTimestamp is null || ts > device.LastTimestamp)
+            {
+                device.LastTimestamp = ts;
+            }
+
+            _dirty = true;
+            foreach (var rule in RulesOf(device))
+            {
+                if (!rule.Enabled)
+                {
+                    continue;
+                }
+
+                var rs = RuleState(deviceId, rule.Rule);
+                switch (rule.Kind)
+                {
+                    case AlertRuleKind.Offline:
+                        // Only a message newer than any seen before the device went silent proves it is back.
+                        if (OpenAlert(rs) is { } offline && (rs.LastTimestamp is null || ts > rs.LastTimestamp))
+                        {
+                            Resolve(offline, rs, now, null, "a message arrived", null, output);
+                        }
+
+                        break;
+                    case AlertRuleKind.Event:
+                        ObserveEvent(rule, rs, device, point, now, output);
+                        break;
+                    case AlertRuleKind.Threshold or AlertRuleKind.Flag or AlertRuleKind.Rate:
+                        if (Numeric(point.GetField(rule.Field ?? "")) is { } value)
+                        {
+                            ObserveLevel(rule, rs, device, value, ts, now, output);
+                        }
+
+                        break;
+                }
+            }
+
+            SaveIf(output.Count > 0);
+        }
+
+        return output;
+    }
+
+    /// <summary>The device's last will arrived (<c>"online": false</c>): offline at once, no waiting for silence.</summary>
+    public IReadOnlyList<AlertTransition> DeviceWentOffline(string deviceId, DateTimeOffset at)
+    {
+        var output = new List<AlertTransition>();
+        lock (_gate)
+        {
+            if (!_devices.TryGetValue(deviceId, out var device))
+            {
+                // Never seen: the engine does not know its profile, so not which offline rule applies.
+                return output;
+            }
+
+            var rule = RulesOf(device).FirstOrDefault(r => r.Kind == AlertRuleKind.Offline && r.Enabled);
+            if (rule is null)
+            {
+                return output;
+            }
+
+            var rs = RuleState(deviceId, rule.Rule);
+            if (OpenAlert(rs) is null)
+            {
+                rs.LastTimestamp = device.LastTimestamp;
+                Raise(rule, rs, device, at, null, "last will: the device disconnected", output);
+            }
+
+            SaveIf(output.Count > 0);
+        }
+
+        return output;
+    }
+
+    /// <summary>
+    /// Periodic work (every few seconds): offline by silence, <c>for</c> timers of devices that
+    /// report only on change, escalation, flapping that settled, and saving rule state.
+    /// </summary>
+    public IReadOnlyList<AlertTransition> Tick()
+    {
+        var output = new List<AlertTransition>();
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var device in _devices.Values)
+            {
+                var rules = RulesOf(device);
+                var profile = _profiles.GetValueOrDefault(device.ProfileId);
+                foreach (var rule in rules)
+                {
+                    if (!rule.Enabled)
+                    {
+                        continue;
+                    }
+
+                    var rs = RuleState(device.Identity.DeviceId, rule.Rule);
+                    if (rule.Kind == AlertRuleKind.Offline && profile is not null && OpenAlert(rs) is null)
+                    {
+                        var silentSince = rs.ArmedAt is { } armed && armed > device.LastReceivedAt ? armed : device.LastReceivedAt;
+                        var limit = profile.ExpectedInterval * _options.OfflineAfterIntervals;
+                        if (now - silentSince >= limit)
+                        {
+                            rs.LastTimestamp = device.LastTimestamp;
+                            Raise(rule, rs, device, now, null, $"no message for {Format(now - device.LastReceivedAt)}", output);
+                        }
+                    }
+                    else if (rule.Kind is AlertRuleKind.Threshold or AlertRuleKind.Flag
+                        && rule.For > TimeSpan.Zero
+                        && OpenAlert(rs) is null
+                        && rs.ConditionSinceReceived is { } since
+                        && now - since >= rule.For
+                        && _calendar.Applies(rule.Schedule, now)
+                        && !IsOffline(device, rules))
+                    {
+                        // The device reports on change only (or its next reading is late): the last reading still holds.
+                        Raise(rule, rs, device, now, rs.PreviousValue, $"held for {Format(rule.For)} (no newer reading)", output);
+                    }
+                }
+            }
+
+            foreach (var alert in _alerts.Values.ToList())
+            {
+                if (alert is { Severity: AlertSeverity.Critical, State: AlertState.Raised, Escalated: false }
+                    && now - alert.RaisedAt >= _options.EscalateCriticalAfter)
+                {
+                    var entry = new AlertHistoryEntry(AlertTransitionKind.Escalated, now, Comment: $"critical and not acknowledged for {Format(_options.EscalateCriticalAfter)}");
+                    Emit(Append(alert, entry) with { Escalated = true }, entry, suppressed: false, output);
+                }
+                else if (alert.State == AlertState.Resolved && alert.ResolvedAt < now - _options.KeepResolvedFor)
+                {
+                    _alerts.Remove(alert.Id);
+                    _dirty = true;
+                }
+            }
+
+            foreach (var rs in _rules.Values)
+            {
+                if (rs.Flapping && Prune(rs, now) == 0)
+                {
+                    rs.Flapping = false;
+                    _dirty = true;
+                    if (rs.LastAlertId is { } id && _alerts.TryGetValue(id, out var last))
+                    {
+                        var entry = new AlertHistoryEntry(AlertTransitionKind.FlappingStopped, now, Comment: $"quiet for {Format(_options.Flapping.Window)}: notifications resume");
+                        Emit(Append(last, entry) with { Flapping = false }, entry, suppressed: false, output);
+                    }
+                }
+            }
+
+            SaveIf(_dirty);
+        }
+
+        return output;
+    }
+
+    public AlertOperationResult Acknowledge(string id, string who, string? comment)
+    {
+        lock (_gate)
+        {
+            if (Check(id, who, mustBeOpen: true) is { } refused)
+            {
+                return refused;
+            }
+
+            var alert = _alerts[id];
+            if (alert.State == AlertState.Acknowledged)
+            {
+                return AlertOperationResult.Refused(AlertOperationError.AlreadyAcknowledged, $"alert {id} was already acknowledged by {alert.AcknowledgedBy} at {alert.AcknowledgedAt:O}", alert);
+            }
+
+            var now = _time.GetUtcNow();
+            var entry = new AlertHistoryEntry(AlertTransitionKind.Acknowledged, now, who, comment);
+            var result = Emit(Append(alert, entry) with { State = AlertState.Acknowledged, AcknowledgedBy = who, AcknowledgedAt = now, AcknowledgedComment = comment }, entry, suppressed: false, null);
+            SaveIf(true);
+            return AlertOperationResult.Done(result);
+        }
+    }
+
+    /// <summary>
+    /// An operator closes the alert. If the condition still holds it is raised again (a new
+    /// alert) once it has held for the rule's <c>for</c> from the next reading: a resolve that
+    /// hides a live failure must not silence it for good.
+    /// </summary>
+    public AlertOperationResult Resolve(string id, string who, string? comment)
+    {
+        lock (_gate)
+        {
+            if (Check(id, who, mustBeOpen: true) is { } refused)
+            {
+                return refused;
+            }
+
+            var alert = _alerts[id];
+            var rs = RuleState(alert.DeviceId, alert.Rule);
+            var output = new List<AlertTransition>(1);
+            Resolve(alert, rs, _time.GetUtcNow(), who, comment, null, output);
+            SaveIf(true);
+            return AlertOperationResult.Done(output[0]);
+        }
+    }
+
+    /// <summary>A note on the alert's timeline; allowed after it is resolved too (the post-mortem).</summary>
+    public AlertOperationResult Comment(string id, string who, string text)
+    {
+        lock (_gate)
+        {
+            if (Check(id, who, mustBeOpen: false) is { } refused)
+            {
+                return refused;
+            }
+
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                return AlertOperationResult.Refused(AlertOperationError.MissingText, "a comment needs text", _alerts[id]);
+            }
+
+            var entry = new AlertHistoryEntry(AlertTransitionKind.Commented, _time.GetUtcNow(), who, text);
+            var result = Emit(Append(_alerts[id], entry), entry, suppressed: false, null);
+            SaveIf(true);
+            return AlertOperationResult.Done(result);
+        }
+    }
+
+    public Alert? Find(string id)
+    {
+        lock (_gate)
+        {
+            return _alerts.GetValueOrDefault(id);
+        }
+    }
+
+    /// <summary>Open alerts (raised or acknowledged), oldest first.</summary>
+    public IReadOnlyList<Alert> OpenAlerts()
+    {
+        lock (_gate)
+        {
+            return [.. _alerts.Values.Where(a => a.IsOpen).OrderBy(a => a.RaisedAt).ThenBy(a => a.Id, StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>Every alert kept: open ones and those resolved within <see cref="AlertingOptions.KeepResolvedFor"/>.</summary>
+    public IReadOnlyList<Alert> Alerts()
+    {
+        lock (_gate)
+        {
+            return [.. _alerts.Values.OrderBy(a => a.RaisedAt).ThenBy(a => a.Id, StringComparer.Ordinal)];
+        }
+    }
+
+    /// <summary>The rules in force for a device (profile plus city overrides), for the API and tests.</summary>
+    public IReadOnlyList<AlertRule> RulesFor(DeviceIdentity device, string profileId) =>
+        _profiles.TryGetValue(profileId, out var profile) ? _cityRules.For(profile, device) : [];
+
+    /// <summary>Hands transitions to every sink, in order. A sink that throws is reported, not fatal to the others.</summary>
+    public async ValueTask<IReadOnlyList<AlertDispatchFailure>> DispatchAsync(IReadOnlyList<AlertTransition> transitions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transitions);
+        var failures = new List<AlertDispatchFailure>();
+        foreach (var t in transitions)
+        {
+            foreach (var sink in _sinks)
+            {
+                try
+                {
+                    await sink.OnTransitionAsync(t, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    failures.Add(new AlertDispatchFailure(sink, t, ex));
+                }
+            }
+        }
+
+        return failures;
+    }
+
+    /// <summary>Writes the state file now if anything changed (the host calls it at shutdown).</summary>
+    public void Save()
+    {
+        lock (_gate)
+        {
+            SaveIf(_dirty);
+        }
+    }
+
+    private void ObserveEvent(AlertRule rule, RuleAlertState rs, DeviceAlertState device, Point point, DateTimeOffset now, List<AlertTransition> output)
+    {
+        if (point.GetField(EventField) is not { Type: FieldType.String } value || value.Text != rule.Event)
+        {
+            return;
+        }
+
+        var ts = point.Timestamp;
+        if (rs.LastTimestamp is { } last && ts <= last)
+        {
+            return; // a redelivery, or a late copy of an event already judged
+        }
+
+        rs.LastTimestamp = ts;
+        if (!_calendar.Applies(rule.Schedule, ts))
+        {
+            return;
+        }
+
+        if (OpenAlert(rs) is { } open)
+        {
+            // One alert per burst: a door forced again while the first is open is the same incident.
+            _alerts[open.Id] = open with { Occurrences = open.Occurrences + 1, LastOccurrenceAt = ts };
+            return;
+        }
+
+        Raise(rule, rs, device, now, null, $"event {rule.Event} at {ts:O}", output);
+    }
+
+    private void ObserveLevel(AlertRule rule, RuleAlertState rs, DeviceAlertState device, double value, DateTimeOffset ts, DateTimeOffset now, List<AlertTransition> output)
+    {
+        if (rs.LastTimestamp is { } last && ts <= last)
+        {
+            return; // late or duplicate: judged already by a newer reading, it must not flip the state back
+        }
+
+        rs.LastTimestamp = ts;
+        var observed = value;
+        DateTimeOffset conditionStart = ts;
+        if (rule.Kind == AlertRuleKind.Rate)
+        {
+            var (previous, previousAt) = (rs.PreviousValue, rs.PreviousTimestamp);
+            rs.PreviousValue = value;
+            rs.PreviousTimestamp = ts;
+            if (previous is not { } p || previousAt is not { } pAt)
+            {
+                return; // the first reading has nothing to compare with
+            }
+
+            // The size of the change: a stuck sensor is one whose value moves in neither direction.
+            observed = Math.Abs(value - p) / (ts - pAt).TotalMinutes;
+            conditionStart = pAt;
+        }
+        else
+        {
+            rs.PreviousValue = value;
+        }
+
+        if (OpenAlert(rs) is { } open)
+        {
+            // Clearing is judged even outside the schedule: CO2 that falls after school closes the alert.
+            if (rule.Clears(observed, rs.Side))
+            {
+                Resolve(open, rs, now, null, $"{Describe(rule)} cleared", observed, output);
+            }
+
+            return;
+        }
+
+        var side = rule.Breach(observed);
+        if (side == 0 || !_calendar.Applies(rule.Schedule, ts))
+        {
+            rs.ConditionSince = null;
+            rs.ConditionSinceReceived = null;
+            return;
+        }
+
+        if (rs.ConditionSince is null || rs.Side != side)
+        {
+            rs.ConditionSince = conditionStart;
+            rs.ConditionSinceReceived = now;
+            rs.Side = side;
+        }
+
+        if (ts - rs.ConditionSince >= rule.For)
+        {
+            Raise(rule, rs, device, now, observed, $"{Describe(rule)} = {observed.ToString(CultureInfo.InvariantCulture)}", output);
+        }
+    }
+
+    private void Raise(AlertRule rule, RuleAlertState rs, DeviceAlertState device, DateTimeOffset at, double? value, string comment, List<AlertTransition> output)
+    {
+        var id = NewId(device.Identity.DeviceId, rule.Rule, at);
+        var startedFlapping = CountFlap(rs, at);
+        var entry = new AlertHistoryEntry(AlertTransitionKind.Raised, at, null, comment, value);
+        var alert = new Alert
+        {
+            Id = id,
+            DeviceId = device.Identity.DeviceId,
+            Rule = rule.Rule,
+            ProfileId = rule.ProfileId,
+            Severity = rule.Severity,
+            Sector = device.Identity.Sector,
+            District = device.Identity.District,
+            Site = device.Identity.Site,
+            Description = rule.Description,
+            RaisedAt = at,
+            LastOccurrenceAt = at,
+            Flapping = rs.Flapping,
+            History = [entry],
+        };
+        rs.OpenAlertId = id;
+        rs.LastAlertId = id;
+        rs.ConditionSince = null;
+        rs.ConditionSinceReceived = null;
+        Emit(alert, entry, suppressed: rs.Flapping, output);
+        if (startedFlapping)
+        {
+            FlappingStarted(alert, at, output);
+        }
+    }
+
+    private void Resolve(Alert alert, RuleAlertState rs, DateTimeOffset at, string? by, string? comment, double? value, List<AlertTransition> output)
+    {
+        // Operators do not flap; only the engine's own raise/resolve cycles count.
+        var startedFlapping = by is null && CountFlap(rs, at);
+        var entry = new AlertHistoryEntry(AlertTransitionKind.Resolved, at, by, comment, value);
+        var resolved = Append(alert, entry) with { State = AlertState.Resolved, ResolvedAt = at, ResolvedBy = by, Flapping = rs.Flapping };
+        rs.OpenAlertId = null;
+        rs.ConditionSince = null;
+        rs.ConditionSinceReceived = null;
+        if (by is not null)
+        {
+            rs.ArmedAt = at;
+        }
+
+        Emit(resolved, entry, suppressed: by is null && rs.Flapping, output);
+        if (startedFlapping)
+        {
+            FlappingStarted(resolved, at, output);
+        }
+    }
+
+    private void FlappingStarted(Alert alert, DateTimeOffset at, List<AlertTransition> output)
+    {
+        var entry = new AlertHistoryEntry(AlertTransitionKind.FlappingStarted, at, Comment:
+            $"more than {_options.Flapping.MaxTransitions} raises and resolves within {Format(_options.Flapping.Window)}: notifications paused until quiet for as long");
+        Emit(Append(_alerts[alert.Id], entry) with { Flapping = true }, entry, suppressed: false, output);
+    }
+
+    /// <summary>Records a raise or resolve; true when this one makes the rule flap.</summary>
+    private bool CountFlap(RuleAlertState rs, DateTimeOffset at)
+    {
+        rs.FlapTimes.Add(at);
+        Prune(rs, at);
+        if (!rs.Flapping && rs.FlapTimes.Count > _options.Flapping.MaxTransitions)
+        {
+            rs.Flapping = true;
+            return true;
+        }
+
+        return false;
+    }
+
+    private int Prune(RuleAlertState rs, DateTimeOffset now)
+    {
+        rs.FlapTimes.RemoveAll(t => t <= now - _options.Flapping.Window);
+        return rs.FlapTimes.Count;
+    }
+
+    private AlertTransition Emit(Alert alert, AlertHistoryEntry entry, bool suppressed, List<AlertTransition>? output)
+    {
+        _alerts[alert.Id] = alert;
+        _dirty = true;
+        var t = new AlertTransition(alert, entry, suppressed);
+        output?.Add(t);
+        return t;
+    }
+
+    private AlertOperationResult? Check(string id, string who, bool mustBeOpen)
+    {
+        if (string.IsNullOrWhiteSpace(who))
+        {
+            return AlertOperationResult.Refused(AlertOperationError.MissingOperator, "the operator (who) is required");
+        }
+
+        if (!_alerts.TryGetValue(id, out var alert))
+        {
+            return AlertOperationResult.Refused(AlertOperationError.NotFound, $"no alert with id '{id}' (unknown, or resolved more than {Format(_options.KeepResolvedFor)} ago)");
+        }
+
+        if (mustBeOpen && alert.State == AlertState.Resolved)
+        {
+            return AlertOperationResult.Refused(AlertOperationError.AlreadyResolved, $"alert {id} was already resolved at {alert.ResolvedAt:O} by {alert.ResolvedBy ?? "the engine (condition cleared)"}", alert);
+        }
+
+        return null;
+    }
+
+    private DeviceAlertState Device(DeviceIdentity identity, string profileId)
+    {
+        if (!_devices.TryGetValue(identity.DeviceId, out var device))
+        {
+            device = new DeviceAlertState { Identity = identity, ProfileId = profileId };
+            _devices[identity.DeviceId] = device;
+        }
+
+        // A device moved to another site (or re-flashed with another profile) takes its new rules.
+        device.Identity = identity;
+        device.ProfileId = profileId;
+        return device;
+    }
+
+    private IReadOnlyList<AlertRule> RulesOf(DeviceAlertState device)
+    {
+        if (_ruleCache.TryGetValue(device.Identity.DeviceId, out var cached)
+            && cached.Identity == device.Identity && cached.ProfileId == device.ProfileId)
+        {
+            return cached.Rules;
+        }
+
+        var rules = RulesFor(device.Identity, device.ProfileId);
+        _ruleCache[device.Identity.DeviceId] = (device.Identity, device.ProfileId, rules);
+        return rules;
+    }
+
+    private RuleAlertState RuleState(string deviceId, string rule)
+    {
+        if (!_rules.TryGetValue((deviceId, rule), out var rs))
+        {
+            rs = new RuleAlertState { DeviceId = deviceId, Rule = rule };
+            _rules[(deviceId, rule)] = rs;
+        }
+
+        return rs;
+    }
+
+    private Alert? OpenAlert(RuleAlertState rs) =>
+        rs.OpenAlertId is { } id && _alerts.TryGetValue(id, out var a) && a.IsOpen ? a : null;
+
+    private bool IsOffline(DeviceAlertState device, IReadOnlyList<AlertRule> rules) =>
+        rules.Any(r => r.Kind == AlertRuleKind.Offline
+            && _rules.TryGetValue((device.Identity.DeviceId, r.Rule), out var rs)
+            && OpenAlert(rs) is not null);
+
+    private string NewId(string deviceId, string rule, DateTimeOffset at)
+    {
+        // Deterministic, so the same history replayed gives the same ids; a counter only if one
+        // device raises the same rule twice within the same tick.
+        for (var n = 0; ; n++)
+        {
+            var key = $"{deviceId}\n{rule}\n{at.UtcTicks.ToString(CultureInfo.InvariantCulture)}\n{n.ToString(CultureInfo.InvariantCulture)}";
+            var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 8));
+            if (!_alerts.ContainsKey(id))
+            {
+                return id;
+            }
+        }
+    }
+
+    private void SaveIf(bool changed)
+    {
+        if (!changed || _store is null)
+        {
+            return;
+        }
+
+        _store.Save(new AlertEngineSnapshot
+        {
+            Alerts = [.. _alerts.Values],
+            Devices = [.. _devices.Values],
+            Rules = [.. _rules.Values],
+        });
+        _dirty = false;
+    }
+
+    private static Alert Append(Alert alert, AlertHistoryEntry entry) => alert with { History = [.. alert.History, entry] };
+
+    private static double? Numeric(FieldValue? field) => field switch
+    {
+        { Type: FieldType.Float } f => f.Number,
+        { Type: FieldType.Integer } f => f.Integer,
+        { Type: FieldType.Boolean } f => f.Boolean ? 1 : 0, // the profiles' convention: false = 0, true = 1
+        _ => null,
+    };
+
+    private static string Describe(AlertRule rule) => rule.Kind == AlertRuleKind.Rate ? $"rate of {rule.Field} per minute" : rule.Field ?? rule.Rule;
+
+    private static string Format(TimeSpan span) => span.ToString(span.TotalDays >= 1 ? @"d\.hh\:mm\:ss" : @"hh\:mm\:ss", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,211 @@
+using SmartCity.Telemetry.Alerting;
+using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
+
+namespace SmartCity.Telemetry.Tests.Alerting;
+
+/// <summary>Each rule kind of the built-in profiles, on a fake clock.</summary>
+public sealed class RuleKindTests
+{
+    private static readonly TimeSpan Minute = TimeSpan.FromMinutes(1);
+
+    // over_voltage (streetlight): voltage_v above 253, clear 248, for 00:05:00, always.
+    [Fact]
+    public void Threshold_ConditionHeldForDuration_RaisesOnceAfterFor()
+    {
+        using var kit = new AlertTestKit();
+        Assert.Empty(kit.Observe(Lamp(kit.Now).Field("voltage_v", 255.0), "streetlight"));
+        kit.Advance(4 * Minute);
+        Assert.Empty(kit.Observe(Lamp(kit.Now).Field("voltage_v", 256.0), "streetlight"));
+        kit.Advance(Minute);
+
+        var t = Assert.Single(kit.Observe(Lamp(kit.Now).Field("voltage_v", 257.0), "streetlight"));
+
+        Assert.Equal(AlertTransitionKind.Raised, t.Kind);
+        Assert.Equal("over_voltage", t.Alert.Rule);
+        Assert.Equal(AlertSeverity.Warning, t.Alert.Severity);
+        Assert.Equal(257.0, t.Entry.Value);
+        Assert.Equal(("north", "park", "lighting"), (t.Alert.District, t.Alert.Site, t.Alert.Sector));
+        kit.Advance(Minute);
+        Assert.Empty(kit.Observe(Lamp(kit.Now).Field("voltage_v", 258.0), "streetlight"));
+        Assert.Single(kit.Engine.OpenAlerts());
+    }
+
+    [Fact]
+    public void Threshold_DipsBelowRaiseLevelBeforeFor_RestartsTheDuration()
+    {
+        using var kit = new AlertTestKit();
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 255.0), "streetlight");
+        kit.Advance(3 * Minute);
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 252.0), "streetlight"); // within limits: the 5 minutes start again
+        kit.Advance(Minute);
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 255.0), "streetlight");
+        kit.Advance(4 * Minute);
+
+        Assert.Empty(kit.Observe(Lamp(kit.Now).Field("voltage_v", 255.0), "streetlight"));
+        kit.Advance(Minute);
+        Assert.Single(kit.Observe(Lamp(kit.Now).Field("voltage_v", 255.0), "streetlight"));
+    }
+
+    [Fact]
+    public void Threshold_Hysteresis_StaysOpenBetweenClearAndRaiseLevels_ResolvesPastClear()
+    {
+        using var kit = new AlertTestKit(configure: o => o.Flapping.MaxTransitions = 100);
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 255.0), "streetlight");
+        kit.Advance(5 * Minute);
+        var raised = Assert.Single(kit.Observe(Lamp(kit.Now).Field("voltage_v", 255.0), "streetlight"));
+
+        kit.Advance(Minute);
+        Assert.Empty(kit.Observe(Lamp(kit.Now).Field("voltage_v", 250.0), "streetlight"));
+        kit.Advance(Minute);
+        Assert.Empty(kit.Observe(Lamp(kit.Now).Field("voltage_v", 248.0), "streetlight")); // at the clear level is not past it
+        kit.Advance(Minute);
+        var resolved = Assert.Single(kit.Observe(Lamp(kit.Now).Field("voltage_v", 247.9), "streetlight"));
+
+        Assert.Equal(AlertTransitionKind.Resolved, resolved.Kind);
+        Assert.Equal(raised.Alert.Id, resolved.Alert.Id);
+        Assert.Equal(AlertState.Resolved, resolved.Alert.State);
+        Assert.Null(resolved.Alert.ResolvedBy);
+        Assert.Equal(kit.Now, resolved.Alert.ResolvedAt);
+        Assert.Equal([AlertTransitionKind.Raised, AlertTransitionKind.Resolved], resolved.Alert.History.Select(h => h.Kind));
+    }
+
+    [Fact]
+    public void Threshold_BoolField_FalseRaisesAtOnce_TrueResolves()
+    {
+        // mains_loss (lighting_cabinet): mains_present below 0.5 (false), clear 0.5, no for.
+        using var kit = new AlertTestKit();
+        var raised = Assert.Single(kit.Observe(Cabinet(kit.Now).Field("mains_present", false), "lighting_cabinet"));
+        Assert.Equal(("mains_loss", AlertSeverity.Critical, 0.0), (raised.Alert.Rule, raised.Alert.Severity, raised.Entry.Value));
+
+        kit.Advance(Minute);
+        Assert.Empty(kit.Observe(Cabinet(kit.Now).Field("mains_present", false), "lighting_cabinet"));
+        kit.Advance(Minute);
+        Assert.Equal(AlertTransitionKind.Resolved, Assert.Single(kit.Observe(Cabinet(kit.Now).Field("mains_present", true), "lighting_cabinet")).Kind);
+    }
+
+    [Fact]
+    public void Threshold_DeviceReportsOnlyOnChange_TickRaisesWhenForElapses()
+    {
+        using var kit = new AlertTestKit();
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 255.0), "streetlight");
+        kit.Advance(4 * Minute);
+        Assert.Empty(kit.Tick());
+        kit.Advance(Minute);
+
+        var t = Assert.Single(kit.Tick());
+
+        Assert.Equal(("over_voltage", 255.0), (t.Alert.Rule, t.Entry.Value));
+    }
+
+    [Fact]
+    public void Flag_TrueRaises_FalseResolves()
+    {
+        using var kit = new AlertTestKit();
+        var raised = Assert.Single(kit.Observe(Lamp(kit.Now).Field("fault_lamp_failure", true).Field("fault_driver_failure", false), "streetlight"));
+        Assert.Equal("lamp_failure", raised.Alert.Rule);
+
+        kit.Advance(Minute);
+        var resolved = Assert.Single(kit.Observe(Lamp(kit.Now).Field("fault_lamp_failure", false), "streetlight"));
+        Assert.Equal((AlertTransitionKind.Resolved, raised.Alert.Id), (resolved.Kind, resolved.Alert.Id));
+    }
+
+    // stuck_sensor (classroom_env): rate of co2_ppm below 0.001 per minute for 00:20:00.
+    [Fact]
+    public void Rate_SameReadingForTwentyMinutes_RaisesStuckSensor_AChangeResolvesIt()
+    {
+        using var kit = new AlertTestKit(configure: o => o.Flapping.MaxTransitions = 100);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Empty(kit.Observe(Classroom(kit.Now).Field("co2_ppm", 812.0), "classroom_env"));
+            kit.Advance(5 * Minute);
+        }
+
+        var raised = Assert.Single(kit.Observe(Classroom(kit.Now).Field("co2_ppm", 812.0), "classroom_env"));
+        Assert.Equal(("stuck_sensor", 0.0), (raised.Alert.Rule, raised.Entry.Value));
+
+        kit.Advance(5 * Minute);
+        var resolved = Assert.Single(kit.Observe(Classroom(kit.Now).Field("co2_ppm", 830.0), "classroom_env"));
+        Assert.Equal(AlertTransitionKind.Resolved, resolved.Kind);
+        Assert.Equal(18.0 / 5, resolved.Entry.Value!.Value, 6);
+    }
+
+    [Fact]
+    public void Rate_SteadilyFallingValue_IsNotStuck()
+    {
+        // The size of the change counts: a falling CO2 has a negative rate but is not stuck.
+        using var kit = new AlertTestKit();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Empty(kit.Observe(Classroom(kit.Now).Field("co2_ppm", 1000.0 - (10 * i)), "classroom_env"));
+            kit.Advance(5 * Minute);
+        }
+    }
+
+    // door_forced (door_contact): event forced, critical, no for.
+    [Fact]
+    public void Event_RaisesAtOnce_ABurstStaysOneAlert_ANewEventAfterResolveIsANewAlert()
+    {
+        using var kit = new AlertTestKit();
+        var raised = Assert.Single(kit.Observe(DoorEvent(kit.Now, "forced"), "door_contact"));
+        Assert.Equal(("door_forced", AlertSeverity.Critical), (raised.Alert.Rule, raised.Alert.Severity));
+
+        kit.Advance(TimeSpan.FromSeconds(20));
+        Assert.Empty(kit.Observe(DoorEvent(kit.Now, "forced"), "door_contact"));
+        Assert.Empty(kit.Observe(DoorEvent(kit.Now.AddSeconds(1), "opened"), "door_contact"));
+        Assert.Equal(2, kit.Engine.Find(raised.Alert.Id)!.Occurrences);
+        Assert.Single(kit.Engine.OpenAlerts());
+
+        Assert.True(kit.Engine.Resolve(raised.Alert.Id, "ops:anna", "door checked").Ok);
+        kit.Advance(Minute);
+        var second = Assert.Single(kit.Observe(DoorEvent(kit.Now, "forced"), "door_contact"));
+        Assert.NotEqual(raised.Alert.Id, second.Alert.Id);
+    }
+
+    [Fact]
+    public void Offline_ThreeIntervalsOfSilence_Raises_AMessageResolves()
+    {
+        // streetlight reports every 5 minutes: offline after 15.
+        using var kit = new AlertTestKit();
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 230.0), "streetlight");
+        kit.Advance(TimeSpan.FromMinutes(15) - TimeSpan.FromSeconds(1));
+        Assert.Empty(kit.Tick());
+        kit.Advance(TimeSpan.FromSeconds(1));
+
+        var raised = Assert.Single(kit.Tick());
+        Assert.Equal(("device_offline", AlertSeverity.Major), (raised.Alert.Rule, raised.Alert.Severity));
+        kit.Advance(Minute);
+        Assert.Empty(kit.Tick()); // still offline: one alert, not one per tick
+
+        kit.Advance(Minute);
+        var resolved = Assert.Single(kit.Observe(Lamp(kit.Now).Field("voltage_v", 230.0), "streetlight"));
+        Assert.Equal((AlertTransitionKind.Resolved, raised.Alert.Id), (resolved.Kind, resolved.Alert.Id));
+    }
+
+    [Fact]
+    public void Offline_LastWill_RaisesAtOnce_OnlyOnce()
+    {
+        using var kit = new AlertTestKit();
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 230.0), "streetlight");
+        kit.Advance(TimeSpan.FromSeconds(5));
+
+        var raised = Assert.Single(kit.Record(kit.Engine.DeviceWentOffline("lamp-1", kit.Now)));
+        Assert.Equal("device_offline", raised.Alert.Rule);
+        Assert.Equal(kit.Now, raised.Alert.RaisedAt);
+        Assert.Empty(kit.Engine.DeviceWentOffline("lamp-1", kit.Now.AddSeconds(1)));
+        Assert.Empty(kit.Engine.DeviceWentOffline("never-seen", kit.Now));
+    }
+
+    [Fact]
+    public void Offline_LateMessageFromBeforeTheSilence_DoesNotResolve()
+    {
+        using var kit = new AlertTestKit();
+        var before = kit.Now;
+        kit.Observe(Lamp(before).Field("voltage_v", 230.0), "streetlight");
+        kit.Advance(TimeSpan.FromMinutes(1));
+        kit.Engine.DeviceWentOffline("lamp-1", kit.Now);
+
+        Assert.Empty(kit.Observe(Lamp(before).Field("voltage_v", 230.0), "streetlight")); // a redelivery
+        Assert.Empty(kit.Observe(Lamp(before.AddSeconds(-30)).Field("voltage_v", 230.0), "streetlight")); // older still
+        Assert.Single(kit.Engine.OpenAlerts());
+    }
+}
