@@ -173,6 +173,8 @@ start_bg "$WORKER_LOG" env \
   ASPNETCORE_URLS="$WORKER_URL" \
   SMARTCITY_Urls="$WORKER_URL" \
   SMARTCITY_Spool__Directory="$RUN_DIR/worker-spool" \
+  SMARTCITY_Registry__File="$RUN_DIR/worker-registry.json" \
+  SMARTCITY_Alerting__StateFile="$RUN_DIR/worker-alerts.json" \
   dotnet run -c Release --no-build --project "$WORKER_PROJECT"
 WORKER_PID=$REPLY
 

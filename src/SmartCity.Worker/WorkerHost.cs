@@ -21,6 +21,7 @@ public static class WorkerHost
 
         var app = builder.Build();
         app.MapPipelineEndpoints();
+        app.MapAlertEndpoints();
         return app;
     }
 

@@ -25,6 +25,7 @@ public sealed partial class MqttSource : BackgroundService
     private readonly MqttSourceOptions _options;
     private readonly MessageDecoder _decoder;
     private readonly Devices.Registry.DeviceRegistry _registry;
+    private readonly Alerting.AlertingService _alerting;
     private readonly DurableSpool _spool;
     private readonly PipelineMetrics _metrics;
     private readonly DeadLetters _deadLetters;
@@ -47,6 +48,7 @@ public sealed partial class MqttSource : BackgroundService
         IOptions<MqttSourceOptions> options,
         MessageDecoder decoder,
         Devices.Registry.DeviceRegistry registry,
+        Alerting.AlertingService alerting,
         DurableSpool spool,
         PipelineMetrics metrics,
         DeadLetters deadLetters,
@@ -56,6 +58,7 @@ public sealed partial class MqttSource : BackgroundService
         _options = options.Value;
         _decoder = decoder;
         _registry = registry;
+        _alerting = alerting;
         _spool = spool;
         _metrics = metrics;
         _deadLetters = deadLetters;
@@ -235,6 +238,7 @@ public sealed partial class MqttSource : BackgroundService
         {
             case DecodeStatus.Accepted:
                 _metrics.Accepted();
+                Observe(outcome, receivedAt);
                 buffered = new(LineProtocol.Format(outcome.Result.Point!), false, ack);
                 break;
             case DecodeStatus.Ignored:
@@ -276,6 +280,24 @@ public sealed partial class MqttSource : BackgroundService
         }
 
         await _client.UnsubscribeAsync(unsubscribe.Build()).ConfigureAwait(false);
+    }
+
+    /// <summary>Alert rules see what is stored, in the order it arrived; last wills raise offline alerts at once.</summary>
+    private void Observe(DecodeOutcome outcome, DateTimeOffset receivedAt)
+    {
+        var topic = outcome.Topic!.Value;
+        var point = outcome.Result.Point!;
+        if (topic.Kind == MessageKind.Status)
+        {
+            if (point.GetField("online") is { Boolean: false })
+            {
+                _alerting.DeviceWentOffline(topic.DeviceId, receivedAt);
+            }
+
+            return;
+        }
+
+        _alerting.Observe(point, topic.DeviceType);
     }
 
     private Func<CancellationToken, Task> AckFor(MqttApplicationMessageReceivedEventArgs e)

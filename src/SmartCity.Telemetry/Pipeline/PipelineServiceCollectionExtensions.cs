@@ -27,6 +27,11 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<ProfilesOptions>(services, configuration, ProfilesOptions.SectionName);
         AddValidatedOptions<RegistryOptions>(services, configuration, RegistryOptions.SectionName);
         AddValidatedOptions<PipelineReportOptions>(services, configuration, PipelineReportOptions.SectionName);
+        AddValidatedOptions<Alerting.AlertingOptions>(services, configuration, Alerting.AlertingOptions.SectionName);
+        // The city rules file is checked with the settings: a bad override stops start-up, naming the rule.
+        services.AddSingleton(new ConfigurationCheck(sp => Alerting.CityRulesLoader.Load(
+            sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,
+            sp.GetRequiredService<ProfileSet>().Profiles).Errors.Select(e => "Alerting:RulesFile: " + e)));
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
@@ -47,6 +52,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DurableSpool>());
         services.AddSingleton<InfluxSink>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
+        services.AddSingleton<Alerting.AlertingService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Alerting.AlertingService>());
         services.AddSingleton<MqttSource>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttSource>());
         services.AddHostedService<PipelineReporter>();

@@ -56,6 +56,7 @@ public sealed class TestWorker : IAsyncDisposable
         ["Influx:RetryMaxDelay"] = "00:00:02",
         ["Spool:Directory"] = Path.Combine(DataDirectory(clientId), "spool"),
         ["Registry:File"] = Path.Combine(DataDirectory(clientId), "registry.json"),
+        ["Alerting:StateFile"] = Path.Combine(DataDirectory(clientId), "alerts.json"),
     };
 
     /// <summary>Each worker (client id) has its own spool and registry; a restarted worker with the same id finds them again.</summary>
