@@ -103,6 +103,9 @@ load_state() {
 REQUIRED_MQTT=(mosquitto:mosquitto curl:curl)
 REQUIRED_INFLUX=(influxd:influxdb nginx:nginx-light)
 OPTIONAL=(mosquitto_sub:mosquitto-clients influx:influxdb-client)  # handy for people, not used here
+# docker-compose (Debian 1.29): the Grafana tests validate docker-compose.yml with `docker-compose config`
+# (no Docker engine needed); installed with the rest when run as root, e.g. in CI.
+OPTIONAL+=(docker-compose:docker-compose)
 
 ensure_packages() {
   local want=("${REQUIRED_MQTT[@]}") missing=() optional_missing=() pair

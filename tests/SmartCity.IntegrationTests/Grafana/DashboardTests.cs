@@ -1,0 +1,605 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.Simulators.Publishing;
+using SmartCity.Simulators.Scenarios;
+
+namespace SmartCity.IntegrationTests.Grafana;
+
+/// <summary>
+/// Grafana as committed (grafana/, docker-compose.yml): offline checks of every dashboard and
+/// provisioning file, every panel's InfluxQL run against the real InfluxDB after a scenario went
+/// through the real worker, and the compose file validated by docker-compose.
+/// </summary>
+public sealed partial class DashboardTests
+{
+    private const string DatasourceType = "influxdb";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    private static string RepoRoot
+    {
+        get
+        {
+            var dir = new DirectoryInfo(AppContext.BaseDirectory);
+            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docker-compose.yml")))
+            {
+                dir = dir.Parent;
+            }
+
+            return dir?.FullName ?? throw new DirectoryNotFoundException("repository root (docker-compose.yml) not found above " + AppContext.BaseDirectory);
+        }
+    }
+
+    private static string GrafanaDir => Path.Combine(RepoRoot, "grafana");
+
+    private sealed record Dashboard(string File, JsonElement Root)
+    {
+        public string Name => Path.GetFileName(File);
+
+        public IEnumerable<JsonElement> Panels => AllPanels(Root);
+
+        public IEnumerable<JsonElement> Variables =>
+            Root.TryGetProperty("templating", out var t) && t.TryGetProperty("list", out var l) ? l.EnumerateArray() : [];
+
+        private static IEnumerable<JsonElement> AllPanels(JsonElement parent)
+        {
+            if (!parent.TryGetProperty("panels", out var panels))
+            {
+                yield break;
+            }
+
+            foreach (var p in panels.EnumerateArray())
+            {
+                yield return p;
+                foreach (var nested in AllPanels(p))
+                {
+                    yield return nested;
+                }
+            }
+        }
+    }
+
+    private static List<Dashboard> LoadDashboards()
+    {
+        var files = Directory.GetFiles(Path.Combine(GrafanaDir, "dashboards"), "*.json").Order(StringComparer.Ordinal).ToList();
+        Assert.True(files.Count >= 5, $"expected the five dashboards in grafana/dashboards, found {files.Count}");
+        return files.Select(f =>
+        {
+            try
+            {
+                return new Dashboard(f, JsonDocument.Parse(File.ReadAllText(f)).RootElement.Clone());
+            }
+            catch (JsonException e)
+            {
+                throw new Xunit.Sdk.XunitException($"{Path.GetFileName(f)} is not valid JSON: {e.Message}");
+            }
+        }).ToList();
+    }
+
+    private static string Title(JsonElement panel) => panel.TryGetProperty("title", out var t) ? t.GetString() ?? "" : "(untitled)";
+
+    // ------------------------------------------------------------------------------------------
+    // Offline checks
+    // ------------------------------------------------------------------------------------------
+
+    [Fact]
+    public void Offline_EveryFileParses_UidsUnique_DatasourcesProvisioned_EveryTargetInfluxQl()
+    {
+        // Provisioning: every YAML file parses; the datasource is InfluxQL; the provider loads our folder.
+        var yamlFiles = Directory.GetFiles(Path.Combine(GrafanaDir, "provisioning"), "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".yml", StringComparison.Ordinal) || f.EndsWith(".yaml", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(yamlFiles);
+        var datasources = new Dictionary<string, string>(StringComparer.Ordinal); // uid -> type
+        var providers = 0;
+        foreach (var file in yamlFiles)
+        {
+            var doc = MiniYaml.Parse(File.ReadAllText(file), Path.GetFileName(file)) as Dictionary<string, object?>
+                ?? throw new Xunit.Sdk.XunitException($"{file}: top level is not a mapping");
+            Assert.True(doc.ContainsKey("apiVersion"), $"{file}: apiVersion missing");
+            foreach (var ds in List(doc, "datasources"))
+            {
+                var uid = Str(ds, "uid") ?? throw new Xunit.Sdk.XunitException($"{file}: a datasource without uid");
+                datasources.Add(uid, Str(ds, "type") ?? "");
+                Assert.Equal(DatasourceType, Str(ds, "type"));
+                var json = ds.TryGetValue("jsonData", out var j) ? j as Dictionary<string, object?> : null;
+                Assert.True(json is not null && Str(json, "version") == "InfluxQL", $"{file}: datasource '{uid}' must use jsonData.version InfluxQL");
+                Assert.False(string.IsNullOrEmpty(Str(json!, "dbName")), $"{file}: datasource '{uid}' needs jsonData.dbName (InfluxQL database / DBRP)");
+            }
+
+            foreach (var provider in List(doc, "providers"))
+            {
+                providers++;
+                Assert.Equal("file", Str(provider, "type"));
+                var options = provider["options"] as Dictionary<string, object?>;
+                var path = options is null ? null : Str(options, "path");
+                Assert.True(path is not null, $"{file}: provider without options.path");
+                // The provider's path is where docker-compose.yml mounts grafana/dashboards.
+                Assert.Contains($"./grafana/dashboards:{path}:ro", File.ReadAllText(Path.Combine(RepoRoot, "docker-compose.yml")), StringComparison.Ordinal);
+            }
+        }
+
+        Assert.Contains("smartcity-influxdb", datasources.Keys);
+        Assert.True(providers >= 1, "no dashboards provider in grafana/provisioning");
+
+        var dashboards = LoadDashboards();
+        var uids = new HashSet<string>(StringComparer.Ordinal);
+        var problems = new List<string>();
+        foreach (var d in dashboards)
+        {
+            var uid = d.Root.TryGetProperty("uid", out var u) ? u.GetString() : null;
+            if (string.IsNullOrEmpty(uid) || uid.Length > 40)
+            {
+                problems.Add($"{d.Name}: uid missing or longer than 40 characters");
+            }
+            else if (!uids.Add(uid))
+            {
+                problems.Add($"{d.Name}: uid '{uid}' is used by another dashboard");
+            }
+
+            if (!d.Root.TryGetProperty("title", out var title) || string.IsNullOrWhiteSpace(title.GetString()))
+            {
+                problems.Add($"{d.Name}: no title");
+            }
+
+            // Every datasource reference anywhere in the dashboard names a provisioned one (or Grafana's built-in annotations).
+            foreach (var (where, reference) in DatasourceReferences(d.Root, "$"))
+            {
+                if (reference.ValueKind == JsonValueKind.Object)
+                {
+                    var refUid = reference.TryGetProperty("uid", out var ru) ? ru.GetString() : null;
+                    var refType = reference.TryGetProperty("type", out var rt) ? rt.GetString() : null;
+                    if (refUid == "-- Grafana --" && refType == "grafana")
+                    {
+                        continue;
+                    }
+
+                    if (refUid is null || !datasources.TryGetValue(refUid, out var type) || type != refType)
+                    {
+                        problems.Add($"{d.Name} {where}: datasource {reference} is not provisioned (known: {string.Join(", ", datasources.Select(x => $"{x.Value}/{x.Key}"))})");
+                    }
+                }
+                else if (reference.ValueKind != JsonValueKind.Null)
+                {
+                    problems.Add($"{d.Name} {where}: datasource {reference} must be an object {{type, uid}} (by uid, not by name)");
+                }
+            }
+
+            foreach (var panel in d.Panels.Where(p => p.TryGetProperty("targets", out _)))
+            {
+                foreach (var target in panel.GetProperty("targets").EnumerateArray())
+                {
+                    var query = target.TryGetProperty("query", out var q) ? q.GetString() : null;
+                    var raw = target.TryGetProperty("rawQuery", out var r) && r.ValueKind == JsonValueKind.True;
+                    var ds = target.TryGetProperty("datasource", out var tds) ? tds : panel.GetProperty("datasource");
+                    var isInflux = ds.ValueKind == JsonValueKind.Object && ds.TryGetProperty("type", out var dt) && dt.GetString() == DatasourceType;
+                    if (!isInflux || !raw || string.IsNullOrWhiteSpace(query) || !query.TrimStart().StartsWith("SELECT ", StringComparison.OrdinalIgnoreCase)
+                        || query.Contains("|>", StringComparison.Ordinal) || target.TryGetProperty("language", out _))
+                    {
+                        problems.Add($"{d.Name} panel '{Title(panel)}': target {target.GetProperty("refId")} is not a raw InfluxQL SELECT on the influxdb datasource");
+                    }
+                }
+            }
+
+            foreach (var v in d.Variables.Where(v => v.GetProperty("type").GetString() == "query"))
+            {
+                var query = v.GetProperty("query").ValueKind == JsonValueKind.String ? v.GetProperty("query").GetString() : null;
+                if (query is null || !query.StartsWith("SHOW TAG VALUES ", StringComparison.Ordinal))
+                {
+                    problems.Add($"{d.Name} variable '{v.GetProperty("name")}': query must be an InfluxQL SHOW TAG VALUES string");
+                }
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+        Assert.Superset(new HashSet<string> { "smartcity-overview", "smartcity-lighting", "smartcity-schools", "smartcity-security", "smartcity-pipeline" }, uids);
+    }
+
+    private static IEnumerable<(string Where, JsonElement Reference)> DatasourceReferences(JsonElement e, string path)
+    {
+        if (e.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in e.EnumerateObject())
+            {
+                if (p.Name == "datasource")
+                {
+                    yield return (path, p.Value);
+                }
+                else
+                {
+                    foreach (var r in DatasourceReferences(p.Value, path + "." + p.Name))
+                    {
+                        yield return r;
+                    }
+                }
+            }
+        }
+        else if (e.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var item in e.EnumerateArray())
+            {
+                foreach (var r in DatasourceReferences(item, $"{path}[{i++}]"))
+                {
+                    yield return r;
+                }
+            }
+        }
+    }
+
+    private static IEnumerable<Dictionary<string, object?>> List(Dictionary<string, object?> map, string key) =>
+        map.TryGetValue(key, out var v) && v is List<object?> list ? list.OfType<Dictionary<string, object?>>() : [];
+
+    private static string? Str(Dictionary<string, object?> map, string key) => map.TryGetValue(key, out var v) ? v as string : null;
+
+    // ------------------------------------------------------------------------------------------
+    // Every panel against real data
+    // ------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task EveryPanelQuery_AfterTheGrafanaCityScenarioRanThroughTheWorker_ReturnsData()
+    {
+        var dashboards = LoadDashboards();
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["PipelineReport:Interval"] = "00:00:00.500" });
+        var file = Path.Combine(RepoRoot, "simulators", "scenarios", "grafana-city.json");
+        var loaded = Scenario.Load(file);
+        var scenario = loaded with { Start = loaded.ResolveStart(DateTimeOffset.UtcNow), TopicRoot = worker.TopicRoot };
+        int expected;
+        using (var generator = new CityGenerator(scenario, scenario.Start!.Value, scenario.Start.Value + scenario.Duration))
+        {
+            expected = generator.Messages().Count();
+        }
+
+        var counters = new RunCounters();
+        var options = new ScenarioRunOptions { Broker = TestWorker.Broker, ClientIdPrefix = TestServers.UniqueName("sim-"), Gateways = 2, Load = true };
+        await using (var transport = new GatewayTransport(options.Broker, options.ClientIdPrefix, options.Gateways, options.InFlight, options.Qos, counters))
+        {
+            var result = await ScenarioRunner.RunAsync(scenario, options, transport, counters, TimeProvider.System);
+            Assert.Equal(expected, result.Acknowledged);
+        }
+
+        // Everything stored, then two more pipeline reports stored after it (rates need consecutive reports).
+        await worker.Metrics.WaitUntilAsync(s => s.Acknowledged >= expected && s.SpoolDepth == 0, Timeout);
+        var deadline = DateTimeOffset.UtcNow + Timeout;
+        while (await db.CountAsync($"SELECT count(\"received\") FROM \"pipeline_stats\" WHERE \"acknowledged\" >= {expected}") < 2)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, "the worker stored fewer than two pipeline_stats reports after the scenario");
+            await worker.Metrics.NextProgressAsync(Timeout); // every stored batch, the 0.5 s reports included
+        }
+
+        // The range a technician would pick: from the replayed day's start until just after now
+        // (dead letters, last wills and pipeline reports carry the time of receipt).
+        var from = scenario.Start.Value.ToUnixTimeMilliseconds();
+        var to = DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeMilliseconds();
+        var failures = new List<string>();
+        var checkedQueries = 0;
+        foreach (var d in dashboards)
+        {
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var v in d.Variables)
+            {
+                var name = v.GetProperty("name").GetString()!;
+                var type = v.GetProperty("type").GetString();
+                if (type == "query")
+                {
+                    var query = Substitute(v.GetProperty("query").GetString()!, values, from, to, d.Name);
+                    var found = (await RowsOrError(db, query)).Rows.Select(r => r.Row.TryGetValue("value", out var x) ? x.ToString() : null).OfType<string>().ToList();
+                    checkedQueries++;
+                    if (found.Count == 0)
+                    {
+                        failures.Add($"{d.Name} variable '{name}': no values from {query}");
+                    }
+
+                    // "All", as Grafana sends it: the custom all value, else every value as a regex alternation.
+                    values[name] = v.TryGetProperty("allValue", out var all) && all.GetString() is { Length: > 0 } a
+                        ? a
+                        : "(" + string.Join('|', found.Select(Regex.Escape)) + ")";
+                }
+                else
+                {
+                    values[name] = v.TryGetProperty("current", out var c) && c.TryGetProperty("value", out var cv) && cv.ValueKind == JsonValueKind.String
+                        ? cv.GetString()!
+                        : v.GetProperty("query").GetString()!;
+                }
+            }
+
+            foreach (var panel in d.Panels.Where(p => p.TryGetProperty("targets", out _)))
+            {
+                foreach (var target in panel.GetProperty("targets").EnumerateArray())
+                {
+                    var query = Substitute(target.GetProperty("query").GetString()!, values, from, to, d.Name);
+                    var (rows, error) = await RowsOrError(db, query);
+                    checkedQueries++;
+                    if (error is not null || !rows.Any(r => r.Row.Any(c => c.Key != "time" && c.Value.ValueKind != JsonValueKind.Null)))
+                    {
+                        failures.Add($"{d.Name} panel '{Title(panel)}' target {target.GetProperty("refId")}: {error ?? "no data"}{Environment.NewLine}    {query}");
+                    }
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, $"{failures.Count} of {checkedQueries} queries failed:{Environment.NewLine}{string.Join(Environment.NewLine, failures)}");
+        Assert.True(checkedQueries >= 60, $"only {checkedQueries} queries checked");
+    }
+
+    private static async Task<(List<(IReadOnlyDictionary<string, string> Tags, Dictionary<string, JsonElement> Row)> Rows, string? Error)> RowsOrError(InfluxTestDatabase db, string query)
+    {
+        try
+        {
+            return (await db.RowsAsync(query), null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException)
+        {
+            return ([], e.Message);
+        }
+    }
+
+    /// <summary>Grafana's InfluxQL interpolation: macros, then $var, ${var}, ${var:format} and [[var]].</summary>
+    private static string Substitute(string query, Dictionary<string, string> values, long fromMs, long toMs, string dashboard)
+    {
+        var s = query
+            .Replace("$timeFilter", $"time >= {fromMs}ms and time <= {toMs}ms", StringComparison.Ordinal)
+            .Replace("$__interval_ms", "60000", StringComparison.Ordinal)
+            .Replace("$__interval", "1m", StringComparison.Ordinal);
+        return VariablePattern().Replace(s, m =>
+        {
+            var name = m.Groups["a"].Success ? m.Groups["a"].Value : m.Groups["b"].Success ? m.Groups["b"].Value : m.Groups["c"].Value;
+            return values.TryGetValue(name, out var v)
+                ? v
+                : throw new Xunit.Sdk.XunitException($"{dashboard}: query uses ${name}, which is not a variable of the dashboard: {query}");
+        });
+    }
+
+    [GeneratedRegex(@"\$\{(?<a>\w+)(?::\w+)?\}|\[\[(?<b>\w+)\]\]|\$(?<c>[A-Za-z_]\w*)")]
+    private static partial Regex VariablePattern();
+
+    // ------------------------------------------------------------------------------------------
+    // docker-compose.yml
+    // ------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task ComposeFile_ValidatesWithDockerCompose_AndCommitsNoSecrets()
+    {
+        var root = RepoRoot;
+        var compose = await FindComposeAsync();
+        Assert.True(compose is not null,
+            "Neither docker-compose nor the docker compose plugin was found, so docker-compose.yml cannot be validated. "
+            + "Install Debian's package: sudo apt-get install docker-compose (scripts/servers.sh installs it when run as root). "
+            + (Environment.GetEnvironmentVariable("CI") == "true" ? "CI=true: this must not happen in CI." : "This test never skips."));
+        var (exit, output) = await RunAsync(compose!.Value.File, [.. compose.Value.Prefix, "-f", "docker-compose.yml", "--env-file", ".env.example", "config", "-q"], root);
+        Assert.True(exit == 0, $"{compose.Value.File} {string.Join(' ', compose.Value.Prefix)} config -q exited {exit}:{Environment.NewLine}{output}");
+
+        // Secrets come only from .env: every password/token/secret in the compose file is a ${...} reference.
+        var problems = new List<string>();
+        foreach (var (line, n) in File.ReadLines(Path.Combine(root, "docker-compose.yml")).Select((l, i) => (l, i + 1)))
+        {
+            var m = SecretLine().Match(line);
+            if (m.Success && !Regex.IsMatch(m.Groups["value"].Value.Trim().Trim('"', '\''), @"^\$\{[A-Z0-9_]+(:?[?-][^}]*)?\}$"))
+            {
+                problems.Add($"docker-compose.yml:{n}: {m.Groups["key"].Value} has a literal value, not a ${{...}} reference");
+            }
+        }
+
+        foreach (var (line, n) in File.ReadLines(Path.Combine(root, ".env.example")).Select((l, i) => (l, i + 1)))
+        {
+            var m = Regex.Match(line, @"^(?<key>[A-Z0-9_]*(PASSWORD|TOKEN|SECRET)[A-Z0-9_]*)=(?<value>.*)$");
+            if (m.Success && !m.Groups["value"].Value.StartsWith("change-me", StringComparison.Ordinal))
+            {
+                problems.Add($".env.example:{n}: {m.Groups["key"].Value} must be a change-me placeholder");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [GeneratedRegex(@"^\s*(?:-\s*)?(?<key>[A-Za-z0-9_]*(?:PASSWORD|TOKEN|SECRET)[A-Za-z0-9_]*)\s*[:=]\s*(?<value>.+)$", RegexOptions.IgnoreCase)]
+    private static partial Regex SecretLine();
+
+    private static async Task<(string File, string[] Prefix)?> FindComposeAsync()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (File.Exists(Path.Combine(dir, "docker-compose")))
+            {
+                return (Path.Combine(dir, "docker-compose"), []);
+            }
+        }
+
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var docker = Path.Combine(dir, "docker");
+            // A docker client is not enough: only "docker compose version" succeeding shows the plugin.
+            if (File.Exists(docker) && (await RunAsync(docker, ["compose", "version"], RepoRoot)).Exit == 0)
+            {
+                return (docker, ["compose"]);
+            }
+        }
+
+        return null;
+    }
+
+    private static async Task<(int Exit, string Output)> RunAsync(string file, string[] args, string workingDirectory)
+    {
+        var psi = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, $"{file} {string.Join(' ', args)} did not finish within 60 s");
+        }
+
+        return (process.ExitCode, (await stdout) + (await stderr));
+    }
+
+    /// <summary>
+    /// The YAML the provisioning files use (block mappings and sequences, plain or quoted scalars,
+    /// comments). Anything else (tabs, flow collections, anchors, bad indentation) is an error.
+    /// </summary>
+    private static class MiniYaml
+    {
+        private sealed record Line(int Indent, string Text, int Number);
+
+        public static object? Parse(string text, string name)
+        {
+            var lines = new List<Line>();
+            var n = 0;
+            foreach (var raw in text.Split('\n'))
+            {
+                n++;
+                var l = StripComment(raw.TrimEnd('\r'));
+                if (l.Trim().Length == 0)
+                {
+                    continue;
+                }
+
+                if (l.Contains('\t', StringComparison.Ordinal))
+                {
+                    throw Error(name, n, "tab character");
+                }
+
+                var indent = l.Length - l.TrimStart(' ').Length;
+                lines.Add(new Line(indent, l.Trim(), n));
+            }
+
+            var i = 0;
+            var result = Block(lines, ref i, lines.Count > 0 ? lines[0].Indent : 0, name);
+            if (i != lines.Count)
+            {
+                throw Error(name, lines[i].Number, "unexpected indentation");
+            }
+
+            return result;
+        }
+
+        private static object? Block(List<Line> lines, ref int i, int indent, string name)
+        {
+            if (i >= lines.Count)
+            {
+                return null;
+            }
+
+            if (lines[i].Text.StartsWith("- ", StringComparison.Ordinal) || lines[i].Text == "-")
+            {
+                var list = new List<object?>();
+                while (i < lines.Count && lines[i].Indent == indent && (lines[i].Text.StartsWith("- ", StringComparison.Ordinal) || lines[i].Text == "-"))
+                {
+                    var rest = lines[i].Text.Length > 1 ? lines[i].Text[2..].TrimStart() : "";
+                    var itemIndent = indent + (lines[i].Text.Length - rest.Length);
+                    if (rest.Length == 0)
+                    {
+                        i++;
+                        list.Add(i < lines.Count && lines[i].Indent > indent ? Block(lines, ref i, lines[i].Indent, name) : null);
+                    }
+                    else if (KeyValue(rest) is not null)
+                    {
+                        // "- key: value" starts a mapping whose further keys are indented like "key".
+                        lines[i] = lines[i] with { Indent = itemIndent, Text = rest };
+                        list.Add(Block(lines, ref i, itemIndent, name));
+                    }
+                    else
+                    {
+                        list.Add(Scalar(rest, name, lines[i].Number));
+                        i++;
+                    }
+                }
+
+                return list;
+            }
+
+            var map = new Dictionary<string, object?>(StringComparer.Ordinal);
+            while (i < lines.Count && lines[i].Indent == indent)
+            {
+                var kv = KeyValue(lines[i].Text) ?? throw Error(name, lines[i].Number, "expected 'key: value'");
+                if (map.ContainsKey(kv.Key))
+                {
+                    throw Error(name, lines[i].Number, $"duplicate key '{kv.Key}'");
+                }
+
+                var number = lines[i].Number;
+                i++;
+                if (kv.Value.Length > 0)
+                {
+                    map[kv.Key] = Scalar(kv.Value, name, number);
+                }
+                else
+                {
+                    map[kv.Key] = i < lines.Count && (lines[i].Indent > indent || (lines[i].Indent == indent && lines[i].Text.StartsWith('-')))
+                        ? Block(lines, ref i, lines[i].Indent, name)
+                        : null;
+                }
+            }
+
+            if (i < lines.Count && lines[i].Indent > indent)
+            {
+                throw Error(name, lines[i].Number, "unexpected indentation");
+            }
+
+            return map;
+        }
+
+        private static (string Key, string Value)? KeyValue(string text)
+        {
+            var m = Regex.Match(text, @"^(?<key>[A-Za-z0-9_.\-]+):(?:\s+(?<value>.*))?$");
+            return m.Success ? (m.Groups["key"].Value, m.Groups["value"].Value.Trim()) : null;
+        }
+
+        private static string Scalar(string value, string name, int line)
+        {
+            if (value.Length >= 2 && ((value[0] == '"' && value[^1] == '"') || (value[0] == '\'' && value[^1] == '\'')))
+            {
+                return value[1..^1];
+            }
+
+            if (value[0] is '"' or '\'' or '[' or '{' or '&' or '*' or '|' or '>')
+            {
+                throw Error(name, line, $"unsupported or unterminated value {value}");
+            }
+
+            return value;
+        }
+
+        private static string StripComment(string line)
+        {
+            var quote = '\0';
+            for (var i = 0; i < line.Length; i++)
+            {
+                var c = line[i];
+                if (quote != '\0')
+                {
+                    if (c == quote)
+                    {
+                        quote = '\0';
+                    }
+                }
+                else if (c is '"' or '\'')
+                {
+                    quote = c;
+                }
+                else if (c == '#' && (i == 0 || line[i - 1] == ' '))
+                {
+                    return line[..i];
+                }
+            }
+
+            return line;
+        }
+
+        private static Xunit.Sdk.XunitException Error(string name, int line, string what) =>
+            new($"{name}:{line.ToString(CultureInfo.InvariantCulture)}: not valid YAML ({what})");
+    }
+}
