@@ -52,6 +52,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DurableSpool>());
         services.AddSingleton<InfluxSink>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
+        services.AddSingleton<Alerting.IAlertSink, Alerting.Notifiers.MqttAlertStateNotifier>();
         services.AddSingleton<Alerting.AlertingService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerting.AlertingService>());
         services.AddSingleton<MqttSource>();

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+using SmartCity.Telemetry.Ingestion;
+
+namespace SmartCity.Telemetry.Alerting.Notifiers;
+
+/// <summary>
+/// Publishes the current state of every alert, retained, on
+/// <c>smartcity/alerts/{sector}/{district}/{alertId}</c>: a control room or a panel that subscribes
+/// sees every open alert at once, and each change as it happens. Its own connection (client id
+/// <c>{Mqtt:ClientId}-alerts</c>), so a slow broker never holds back ingestion.
+/// </summary>
+public sealed class MqttAlertStateNotifier(IOptions<MqttSourceOptions> mqtt) : IAlertSink, IAsyncDisposable
+{
+    public const string TopicRoot = "smartcity/alerts";
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly SemaphoreSlim _connect = new(1, 1);
+
+    public static string TopicFor(Alert alert) => $"{TopicRoot}/{alert.Sector}/{alert.District}/{alert.Id}";
+
+    public async ValueTask OnTransitionAsync(AlertTransition transition, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        await EnsureConnectedAsync(timeout.Token).ConfigureAwait(false);
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(TopicFor(transition.Alert))
+            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(transition.Alert, Json))
+            .WithContentType("application/json")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithRetainFlag(true)
+            .Build();
+        var result = await _client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
+        if (!result.IsSuccess)
+        {
+            throw new InvalidOperationException($"broker refused the alert state: {result.ReasonCode} {result.ReasonString}");
+        }
+    }
+
+    private async Task EnsureConnectedAsync(CancellationToken cancellationToken)
+    {
+        if (_client.IsConnected)
+        {
+            return;
+        }
+
+        await _connect.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_client.IsConnected)
+            {
+                return;
+            }
+
+            var o = mqtt.Value;
+            var options = new MqttClientOptionsBuilder()
+                .WithTcpServer(o.Host, o.Port)
+                .WithClientId(o.ClientId + "-alerts")
+                .WithProtocolVersion(MqttProtocolVersion.V500)
+                .WithTimeout(o.ConnectTimeout);
+            if (o.Username is not null)
+            {
+                options.WithCredentials(o.Username, o.Password);
+            }
+
+            var result = await _client.ConnectAsync(options.Build(), cancellationToken).ConfigureAwait(false);
+            if (result.ResultCode != MqttClientConnectResultCode.Success)
+            {
+                throw new InvalidOperationException($"broker refused the alert publisher: {result.ResultCode} {result.ReasonString}");
+            }
+        }
+        finally
+        {
+            _connect.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_client.IsConnected)
+        {
+            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        _client.Dispose();
+        _connect.Dispose();
+    }
+}

@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Protocol;
+using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.Simulators.Publishing;
+
+namespace SmartCity.IntegrationTests.Alerting;
+
+/// <summary>
+/// A forced door through the real broker and worker: the alert is raised once, its retained state
+/// appears on MQTT, an operator acknowledges and resolves it through the API, every transition is
+/// in InfluxDB, and a restarted worker keeps it without raising it again.
+/// </summary>
+public sealed class AlertLifecycleTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task DoorForced_RaisedOnceRetainedOnMqttAcknowledgedAndResolvedByOperator_SurvivesRestart()
+    {
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var clientId = TestServers.UniqueName("worker-");
+        var district = TestServers.UniqueName("dz");
+        var worker = await TestWorker.StartAsync(db, clientId: clientId);
+        var root = worker.TopicRoot;
+        var states = new AlertStates();
+        await using var watcher = await states.SubscribeAsync($"smartcity/alerts/security/{district}/#");
+
+        await using var door = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("door-"), CancellationToken.None);
+        var topic = $"{root}/security/{district}/town-hall/door_contact/door-0001";
+        var now = DateTimeOffset.UtcNow;
+        await Publish(door, topic + "/status", $$"""{"v":1,"ts":"{{Ts(now.AddSeconds(-3))}}","online":true,"profile":"door_contact","district":"{{district}}","site":"town-hall"}""", retain: true);
+        var forced = $$"""{"v":1,"ts":"{{Ts(now.AddSeconds(-2))}}","event":"forced","detail":"contact broken open"}""";
+        await Publish(door, topic + "/event", forced);
+        // The same event again (a redelivery) and a second forcing while the alert is open: still one alert.
+        await Publish(door, topic + "/event", forced);
+        await Publish(door, topic + "/event", $$"""{"v":1,"ts":"{{Ts(now.AddSeconds(-1))}}","event":"forced"}""");
+
+        var raised = await states.WaitForAsync(s => s.GetProperty("rule").GetString() == "door_forced", Timeout);
+        var id = raised.GetProperty("id").GetString()!;
+        Assert.Equal("critical", raised.GetProperty("severity").GetString());
+        Assert.Equal("door-0001", raised.GetProperty("deviceId").GetString());
+
+        using var http = new HttpClient { BaseAddress = worker.BaseAddress };
+        var open = await http.GetFromJsonAsync<JsonElement>($"/api/alerts?state=open&district={district}");
+        Assert.Single(open.EnumerateArray(), a => a.GetProperty("rule").GetString() == "door_forced");
+
+        // An operator acknowledges: recorded with who, when and the comment, and published.
+        using (var ack = await http.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { by = "anna.operator", comment = "patrol on its way" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, ack.StatusCode);
+        }
+
+        var acknowledged = await states.WaitForAsync(s => s.GetProperty("id").GetString() == id && s.GetProperty("state").GetString() == "acknowledged", Timeout);
+        Assert.Equal("anna.operator", acknowledged.GetProperty("acknowledgedBy").GetString());
+        Assert.Equal("patrol on its way", acknowledged.GetProperty("acknowledgedComment").GetString());
+        using (var again = await http.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { by = "bob", comment = "me too" }))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        }
+
+        using (var anonymous = await http.PostAsJsonAsync($"/api/alerts/{id}/resolve", new { comment = "who am I?" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, anonymous.StatusCode);
+        }
+
+        using (var missing = await http.PostAsJsonAsync("/api/alerts/no-such-alert/resolve", new { by = "anna.operator" }))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        }
+
+        // The worker restarts: the acknowledged alert is still there, with its history, and not raised again.
+        await worker.DisposeAsync();
+        await using var restarted = await TestWorker.StartAsync(db, topicRoot: root, clientId: clientId);
+        using var http2 = new HttpClient { BaseAddress = restarted.BaseAddress };
+        var kept = await http2.GetFromJsonAsync<JsonElement>($"/api/alerts/{id}");
+        Assert.Equal("acknowledged", kept.GetProperty("state").GetString(), ignoreCase: true);
+        await Publish(door, topic + "/event", forced);
+
+        using (var resolve = await http2.PostAsJsonAsync($"/api/alerts/{id}/resolve", new { by = "anna.operator", comment = "door secured" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, resolve.StatusCode);
+        }
+
+        await states.WaitForAsync(s => s.GetProperty("id").GetString() == id && s.GetProperty("state").GetString() == "resolved", Timeout);
+        var all = await http2.GetFromJsonAsync<JsonElement>($"/api/alerts?district={district}");
+        Assert.Single(all.EnumerateArray(), a => a.GetProperty("rule").GetString() == "door_forced");
+
+        // Every transition is in InfluxDB for Grafana (written through the spool: re-query after each batch).
+        List<string> transitions = [];
+        for (var i = 0; i < 100 && transitions.Count < 3; i++)
+        {
+            transitions = (await db.RowsAsync($"SELECT alert_id, \"by\" FROM alert_transition WHERE alert_id = '{id}' GROUP BY \"transition\""))
+                .Select(r => r.Tags["transition"]).Distinct().Order().ToList();
+            if (transitions.Count < 3)
+            {
+                await restarted.Metrics.NextProgressAsync(TimeSpan.FromSeconds(10));
+            }
+        }
+
+        Assert.Equal(["acknowledged", "raised", "resolved"], transitions);
+    }
+
+    private static string Ts(DateTimeOffset t) => t.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+
+    private static Task Publish(MqttPublisher publisher, string topic, string json, bool retain = false) =>
+        publisher.PublishAsync(topic, Encoding.UTF8.GetBytes(json), MqttQualityOfServiceLevel.AtLeastOnce, retain, CancellationToken.None);
+
+    /// <summary>The retained alert states seen on MQTT, with a wait on the next matching one.</summary>
+    private sealed class AlertStates
+    {
+        private readonly ConcurrentQueue<JsonElement> _seen = new();
+        private readonly object _lock = new();
+        private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<IAsyncDisposable> SubscribeAsync(string filter)
+        {
+            var client = new MqttClientFactory().CreateMqttClient();
+            client.ApplicationMessageReceivedAsync += e =>
+            {
+                _seen.Enqueue(JsonDocument.Parse(e.ApplicationMessage.Payload).RootElement.Clone());
+                lock (_lock)
+                {
+                    _arrived.TrySetResult();
+                    _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                return Task.CompletedTask;
+            };
+            await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServers.MqttHost, TestServers.MqttPort).WithClientId(TestServers.UniqueName("watch-")).Build());
+            await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            return new Subscription(client);
+        }
+
+        public async Task<JsonElement> WaitForAsync(Func<JsonElement, bool> match, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                Task next;
+                lock (_lock)
+                {
+                    next = _arrived.Task;
+                }
+
+                foreach (var s in _seen)
+                {
+                    if (match(s))
+                    {
+                        return s;
+                    }
+                }
+
+                await next.WaitAsync(cts.Token);
+            }
+        }
+
+        private sealed class Subscription(IMqttClient client) : IAsyncDisposable
+        {
+            public async ValueTask DisposeAsync()
+            {
+                await client.DisconnectAsync();
+                client.Dispose();
+            }
+        }
+    }
+}
