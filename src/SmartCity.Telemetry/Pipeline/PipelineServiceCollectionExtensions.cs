@@ -52,7 +52,10 @@ public static class PipelineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DurableSpool>());
         services.AddSingleton<InfluxSink>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
+        AddValidatedOptions<Alerting.Notifiers.WebhookOptions>(services, configuration, Alerting.Notifiers.WebhookOptions.SectionName);
         services.AddSingleton<Alerting.IAlertSink, Alerting.Notifiers.MqttAlertStateNotifier>();
+        services.AddSingleton<Alerting.IAlertSink>(sp => new Alerting.Notifiers.WebhookNotifier(
+            sp.GetRequiredService<IOptions<Alerting.Notifiers.WebhookOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<Alerting.AlertingService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerting.AlertingService>());
         services.AddSingleton<MqttSource>();

@@ -26,7 +26,9 @@ public sealed class AlertLifecycleTests
         await using var db = await InfluxTestDatabase.CreateAsync();
         var clientId = TestServers.UniqueName("worker-");
         var district = TestServers.UniqueName("dz");
-        var worker = await TestWorker.StartAsync(db, clientId: clientId);
+        using var webhook = new WebhookReceiver(failFirst: 1);
+        var settings = new Dictionary<string, string?> { ["Alerting:Webhook:Url"] = webhook.Url, ["Alerting:Webhook:SigningKey"] = "city-secret" };
+        var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: settings);
         var root = worker.TopicRoot;
         var states = new AlertStates();
         await using var watcher = await states.SubscribeAsync($"smartcity/alerts/security/{district}/#");
@@ -76,7 +78,7 @@ public sealed class AlertLifecycleTests
 
         // The worker restarts: the acknowledged alert is still there, with its history, and not raised again.
         await worker.DisposeAsync();
-        await using var restarted = await TestWorker.StartAsync(db, topicRoot: root, clientId: clientId);
+        await using var restarted = await TestWorker.StartAsync(db, topicRoot: root, clientId: clientId, overrides: settings);
         using var http2 = new HttpClient { BaseAddress = restarted.BaseAddress };
         var kept = await http2.GetFromJsonAsync<JsonElement>($"/api/alerts/{id}");
         Assert.Equal("acknowledged", kept.GetProperty("state").GetString(), ignoreCase: true);
@@ -104,6 +106,101 @@ public sealed class AlertLifecycleTests
         }
 
         Assert.Equal(["acknowledged", "raised", "resolved"], transitions);
+
+        // The webhook got each transition once (the first attempt was answered 503 and retried), each signed.
+        var calls = await webhook.WaitForAsync(c => c.Count(x => x.Alert == id) >= 3, Timeout);
+        Assert.Equal(["raised", "acknowledged", "resolved"], calls.Where(c => c.Alert == id).Select(c => c.Event));
+        Assert.All(calls, c => Assert.Equal(SmartCity.Telemetry.Alerting.Notifiers.WebhookNotifier.Sign("city-secret", c.Timestamp, c.Body), c.Signature));
+        Assert.Equal(1, webhook.Refused);
+    }
+
+    /// <summary>A local HTTP receiver for the webhook (refuses the first N calls with 503).</summary>
+    private sealed class WebhookReceiver : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly List<(string Event, string Alert, string Timestamp, string Signature, byte[] Body)> _calls = [];
+        private readonly object _lock = new();
+        private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _failFirst;
+
+        public WebhookReceiver(int failFirst)
+        {
+            _failFirst = failFirst;
+            using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+            {
+                probe.Start();
+                Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/hooks/alerts/";
+            }
+
+            _listener.Prefixes.Add(Url);
+            _listener.Start();
+            _ = Task.Run(LoopAsync);
+        }
+
+        public string Url { get; }
+
+        public int Refused { get; private set; }
+
+        private async Task LoopAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                if (Interlocked.Decrement(ref _failFirst) >= 0)
+                {
+                    Refused++;
+                    context.Response.StatusCode = 503;
+                    context.Response.Close();
+                    continue;
+                }
+
+                var json = JsonDocument.Parse(body.ToArray()).RootElement;
+                lock (_lock)
+                {
+                    _calls.Add((context.Request.Headers["X-SmartCity-Event"]!, json.GetProperty("alert").GetProperty("id").GetString()!,
+                        context.Request.Headers["X-SmartCity-Timestamp"]!, context.Request.Headers["X-SmartCity-Signature"]!["sha256=".Length..], body.ToArray()));
+                    _arrived.TrySetResult();
+                    _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+
+                context.Response.StatusCode = 204;
+                context.Response.Close();
+            }
+        }
+
+        public async Task<List<(string Event, string Alert, string Timestamp, string Signature, byte[] Body)>> WaitForAsync(
+            Func<List<(string Event, string Alert, string Timestamp, string Signature, byte[] Body)>, bool> done, TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            while (true)
+            {
+                Task next;
+                lock (_lock)
+                {
+                    if (done(_calls))
+                    {
+                        return [.. _calls];
+                    }
+
+                    next = _arrived.Task;
+                }
+
+                await next.WaitAsync(cts.Token);
+            }
+        }
+
+        public void Dispose() => _listener.Close();
     }
 
     private static string Ts(DateTimeOffset t) => t.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
