@@ -1,0 +1,1007 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SmartCity.Bench.Infrastructure;
+using SmartCity.Bench.Latency;
+using SmartCity.Bench.Load;
+using SmartCity.Bench.Phases;
+
+namespace SmartCity.Bench;
+
+/// <summary>
+/// The end-to-end benchmark: in one run, on the same servers and the same machine, the broker's
+/// ceiling, InfluxDB's ceiling, the pipeline's sustained throughput (durable spool on, QoS 1 and
+/// QoS 0, every point counted in InfluxDB), latency from device timestamp to stored at a paced
+/// rate, the worker's CPU and peak memory, and the worker's memory under the 100,000-device
+/// scenario. Speed is reported as a ratio against the ceilings measured in the same run.
+/// </summary>
+public sealed class E2eBenchmark
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    private readonly BenchEnvironment _env;
+    private readonly HttpClient _http;
+    private readonly Influx _influx;
+    private readonly Settings _s;
+    private readonly BenchReport _report;
+    private readonly Dictionary<string, IReadOnlyList<int>> _tracked = new(StringComparer.Ordinal);
+    private int _phase;
+
+    private sealed record Settings(
+        long Messages,
+        long Warmup,
+        int Lamps,
+        int Districts,
+        int Connections,
+        int InFlight,
+        int LatencySeconds,
+        double LatencyRate,
+        int SharedWorkers,
+        int MemorySeconds,
+        long MemoryMessages,
+        string Scenario,
+        HashSet<string> Phases,
+        bool Profile,
+        string? JsonOut,
+        int Rounds,
+        int QuietWaitSeconds,
+        IReadOnlyList<(string Name, IReadOnlyDictionary<string, string> Environment)> Variants);
+
+    private E2eBenchmark(BenchEnvironment env, HttpClient http, Settings settings, BenchReport report)
+    {
+        _env = env;
+        _http = http;
+        _influx = new Influx(http, env.InfluxUrl);
+        _s = settings;
+        _report = report;
+    }
+
+    private static string BenchDll => Path.Combine(AppContext.BaseDirectory, "SmartCity.Bench.dll");
+
+    public static async Task<int> RunAsync(Args args, string commandLine)
+    {
+        var allPhases = new[] { "broker", "influx", "pipeline", "latency", "shared", "memory" };
+        var settings = new Settings(
+            args.Long("--messages", 120_000),
+            args.Long("--warmup", 80_000),
+            args.Int("--lamps", 10_000),
+            args.Int("--districts", 4),
+            args.Int("--connections", 4),
+            args.Int("--in-flight", 100),
+            args.Int("--latency-seconds", 20),
+            args.Double("--latency-rate", 5_000),
+            args.Int("--shared-workers", 2),
+            args.Int("--memory-seconds", 120),
+            args.Long("--memory-messages", 300_000),
+            args.String("--scenario", FindRepoFile("simulators/scenarios/load-100k.json")),
+            [.. args.String("--phases", string.Join(',', allPhases)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+            args.Flag("--profile"),
+            args.OptionalString("--json"),
+            args.Int("--rounds", 2),
+            args.Int("--quiet-wait", 10),
+            ParseVariants(args.String("--variants", "")));
+        var work = args.OptionalString("--work-dir");
+        args.EnsureAllRead();
+        var unknown = settings.Phases.Except(allPhases).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new ArgumentException($"unknown phase(s) {string.Join(", ", unknown)}; phases are {string.Join(", ", allPhases)}");
+        }
+
+        var env = BenchEnvironment.FromEnvironment(work);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var report = new BenchReport
+        {
+            Machine = await DescribeMachineAsync(),
+            Command = commandLine,
+            PublisherDescription = $"SmartCity.Bench publish: simulator street-light fleet of {settings.Lamps:N0} lamps, simulator gateway transport, {settings.Connections} MQTT connections x {settings.InFlight} in flight",
+        };
+        var bench = new E2eBenchmark(env, http, settings, report);
+        Console.WriteLine($"SmartCity e2e benchmark: {report.Machine.Cpu}, {report.Machine.Cores} cores, {report.Machine.MemoryMb:N0} MB, load {report.Machine.LoadAverageAtStart:F2}; work dir {env.WorkDirectory}");
+        Console.WriteLine($"load: {report.PublisherDescription}; {settings.Messages:N0} measured + {settings.Warmup:N0} warm-up messages per phase");
+        var clock = Stopwatch.StartNew();
+        await bench.RunPhasesAsync();
+        Console.WriteLine();
+        Console.WriteLine(Summary(report));
+        Console.WriteLine($"total benchmark time {clock.Elapsed.TotalSeconds:F0} s");
+        var jsonPath = settings.JsonOut ?? Path.Combine(env.WorkDirectory, "e2e.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
+        await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(report, Json));
+        Console.WriteLine($"results: {jsonPath}");
+        return report.Throughput.Any(t => t.Lost > 0 && t.Qos == 1) ? 1 : 0;
+    }
+
+    private async Task RunPhasesAsync()
+    {
+        // Ceilings and pipeline are interleaved round by round, so each ratio compares runs made
+        // minutes apart under the same conditions; the summary takes the median over rounds.
+        for (var round = 1; round <= _s.Rounds; round++)
+        {
+            _round = round;
+            if (_s.Phases.Contains("broker"))
+            {
+                _report.Throughput.Add(await BrokerCeilingAsync(1));
+            }
+
+            if (_s.Phases.Contains("pipeline"))
+            {
+                _report.Throughput.Add(await PipelineAsync("pipeline-qos1", 1, workers: 1, shared: false, profile: _s.Profile && round == _s.Rounds));
+            }
+
+            if (_s.Phases.Contains("broker"))
+            {
+                _report.Throughput.Add(await BrokerCeilingAsync(0));
+            }
+
+            if (_s.Phases.Contains("pipeline"))
+            {
+                _report.Throughput.Add(await PipelineAsync("pipeline-qos0", 0, workers: 1, shared: false, profile: false));
+            }
+
+            if (_s.Phases.Contains("broker") && round == 1)
+            {
+                _report.Throughput.Add(await MosquittoSubCeilingAsync());
+            }
+        }
+
+        _round = 1;
+        if (_s.Phases.Contains("influx"))
+        {
+            _report.Influx = await InfluxCeilingAsync();
+        }
+
+        if (_s.Phases.Contains("latency"))
+        {
+            var sustained = _report.Median("pipeline-qos1");
+            var half = Math.Round(sustained / 2 / 100) * 100;
+            if (half > 0)
+            {
+                _report.Latency.Add(await LatencyAsync(half));
+            }
+
+            if (half <= 0 || Math.Abs(half - _s.LatencyRate) / _s.LatencyRate > 0.1)
+            {
+                _report.Latency.Add(await LatencyAsync(_s.LatencyRate));
+            }
+        }
+
+        if (_s.Phases.Contains("shared") && _s.SharedWorkers > 1)
+        {
+            _report.Throughput.Add(await PipelineAsync($"pipeline-qos1-shared-x{_s.SharedWorkers}", 1, _s.SharedWorkers, shared: true, profile: false));
+        }
+
+        if (_s.Phases.Contains("memory"))
+        {
+            _report.Memory.Add(await Memory100kAsync());
+        }
+
+        // Worker variants (--variants): the same worker, other runtime settings given as environment
+        // variables, measured on the same load, to back a proposed change with figures.
+        foreach (var (variantName, variant) in _s.Variants)
+        {
+            if (_s.Phases.Contains("pipeline"))
+            {
+                _report.Throughput.Add(await PipelineAsync($"pipeline-qos1{variantName}", 1, workers: 1, shared: false, profile: false, variant));
+            }
+
+            if (_s.Phases.Contains("latency"))
+            {
+                _report.Latency.Add(await LatencyAsync(_s.LatencyRate, variantName, variant));
+            }
+
+            if (_s.Phases.Contains("memory"))
+            {
+                _report.Memory.Add(await Memory100kAsync(variantName, variant));
+            }
+        }
+    }
+
+    private int _round = 1;
+
+    // ---------------------------------------------------------------------------------------
+    // (1) the broker's ceiling: the same publisher to a subscriber that does nothing
+    // ---------------------------------------------------------------------------------------
+    private async Task<ThroughputResult> BrokerCeilingAsync(int qos)
+    {
+        var name = $"broker-qos{qos}";
+        Header(name, $"publisher -> mosquitto -> MQTTnet subscriber that only counts (QoS {qos})");
+        var clientId = $"bench-null-{Tag()}";
+        await using var sub = ChildProcess.StartDotnet(BenchDll,
+            ["null-sub", "--host", _env.MqttHost, "--port", Str(_env.MqttPort), "--client-id", clientId, "--warmup", Str(_s.Warmup), "--count", Str(_s.Messages)],
+            Log($"null-sub-{name}.log"));
+        await sub.WaitForAsync("READY", TimeSpan.FromSeconds(30));
+        await WarmupAsync(name);
+        await sub.WaitForAsync("WARM", TimeSpan.FromSeconds(60));
+
+        _tracked.Clear();
+        _tracked["subscriber"] = [sub.Pid];
+        NullSubscriber.Result? result = null;
+        var (cpu, publisher) = await MeasuredPublishAsync(name, qos, async () =>
+        {
+            result = JsonSerializer.Deserialize<NullSubscriber.Result>(await sub.WaitForAsync("RESULT", TimeSpan.FromMinutes(5)));
+        });
+        if (result is null)
+        {
+            throw new InvalidOperationException("no result from the subscriber");
+        }
+
+        sub.Release();
+        await sub.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var seconds = (result.LastMs - publisher.StartMs) / 1000.0;
+        return Print(new ThroughputResult(name, _round, qos, publisher.Acknowledged, result.Received, Math.Round(seconds, 2),
+            Math.Round(result.Received / seconds), Math.Round(result.Received / Math.Max(0.001, (result.LastMs - result.FirstMs) / 1000.0)),
+            publisher.Rate, publisher.Acknowledged - result.Received, cpu, null, "MQTTnet subscriber, auto-ack, same session options as the worker"));
+    }
+
+    /// <summary>The same, with mosquitto's own C client as the subscriber: is the MQTTnet subscriber the limit?</summary>
+    private async Task<ThroughputResult> MosquittoSubCeilingAsync()
+    {
+        const string name = "broker-qos1-mosquitto_sub";
+        Header(name, "publisher -> mosquitto -> mosquitto_sub (C client) -> /dev/null (QoS 1)");
+        var clientId = $"bench-msub-{Tag()}";
+        // sh waits for mosquitto_sub, prints when it ended, and lingers until released: its /proc
+        // entry then holds mosquitto_sub's CPU time (cutime/cstime of a waited-for child).
+        var script = $"mosquitto_sub -h {_env.MqttHost} -p {_env.MqttPort} -V mqttv5 -q 1 -i {clientId} -t 'city/#' -C {_s.Messages} >/dev/null; echo DONE $(date +%s%3N); read x";
+        await using var sub = ChildProcess.Start("sh", ["-c", script], Log($"{name}.log"));
+        await Task.Delay(1000); // mosquitto_sub has no "subscribed" signal; a benchmark, not a test
+        _tracked.Clear();
+        _tracked["subscriber"] = [sub.Pid];
+        long endMs = 0;
+        var (cpu, publisher) = await MeasuredPublishAsync(name, 1, async () =>
+        {
+            endMs = long.Parse(await sub.WaitForAsync("DONE", TimeSpan.FromMinutes(5)), CultureInfo.InvariantCulture);
+        });
+        var seconds = (endMs - publisher.StartMs) / 1000.0;
+        return Print(new ThroughputResult(name, _round, 1, publisher.Acknowledged, _s.Messages, Math.Round(seconds, 2), Math.Round(_s.Messages / seconds), 0,
+            publisher.Rate, 0, cpu, null, "mosquitto_sub -V mqttv5 -q 1 -C N, no warm-up (native code)"));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // (2) InfluxDB's own write ceiling
+    // ---------------------------------------------------------------------------------------
+    private async Task<InfluxCeilingResult> InfluxCeilingAsync()
+    {
+        Header("influx", "batched line protocol posted directly (the worker's own lines and batch size)");
+        var batchSize = int.Parse(Environment.GetEnvironmentVariable("SMARTCITY_Influx__BatchSize") ?? "5000", CultureInfo.InvariantCulture);
+        var lines = InfluxCeiling.WorkerLines(_s.Lamps, _s.Districts, _s.Messages, DateTimeOffset.UtcNow.AddDays(-1));
+        var runs = new List<InfluxRun>();
+        foreach (var concurrency in new[] { 1, 2 })
+        {
+            var db = NewDatabase();
+            await _influx.CreateDatabaseAsync(db);
+            _tracked.Clear();
+            _tracked["bench"] = [Environment.ProcessId];
+            var window = Window();
+            window.Start();
+            var r = await InfluxCeiling.RunAsync(_http, _env.InfluxUrl, _env.InfluxToken, _env.InfluxOrg, db, lines, batchSize, concurrency);
+            var cpu = window.Stop();
+            var stored = await _influx.CountAsync(db, "street_light", "power_w");
+            await _influx.DropDatabaseAsync(db);
+            runs.Add(new InfluxRun(concurrency, r.Seconds, r.PointsPerSecond, stored, cpu));
+            Console.WriteLine($"  {concurrency} writer(s): {r.Points:N0} points in {r.Seconds:F2} s = {r.PointsPerSecond:N0} points/s, stored {stored:N0}; cpu: {cpu.Describe()}");
+        }
+
+        return new InfluxCeilingResult(lines.Count, batchSize, runs);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // (3) the pipeline: publisher -> mosquitto -> worker(s) -> spool -> InfluxDB
+    // ---------------------------------------------------------------------------------------
+    private async Task<ThroughputResult> PipelineAsync(string name, int qos, int workers, bool shared, bool profile, IReadOnlyDictionary<string, string>? variant = null)
+    {
+        Header(name, $"publisher -> mosquitto -> {workers} worker(s){(shared ? " on a shared subscription" : "")} -> durable spool -> InfluxDB (QoS {qos})");
+        var db = NewDatabase();
+        await _influx.CreateDatabaseAsync(db);
+        var settings = new Dictionary<string, string>(variant ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        if (shared)
+        {
+            // A topic root of its own: Mqtt:Subscriptions can only ADD filters to the default city/#
+            // (the configuration binder appends to the initialized array), so each worker stays on
+            // city/# too; under another root that default subscription receives nothing.
+            _topicRoot = "s" + Tag();
+            settings["SMARTCITY_Decoding__TopicRoot"] = _topicRoot;
+            settings["SMARTCITY_Mqtt__Subscriptions__0"] = $"$share/bench/{_topicRoot}/#";
+        }
+
+        if (profile)
+        {
+            settings["DOTNET_PerfMapEnabled"] = "1";
+        }
+
+        var instances = new List<WorkerProcess>();
+        try
+        {
+            for (var i = 0; i < workers; i++)
+            {
+                instances.Add(WorkerProcess.Start(_env, _http, $"w{i}", db, _env.InfluxUrl, settings));
+            }
+
+            foreach (var w in instances)
+            {
+                await w.WaitHealthyAsync(TimeSpan.FromSeconds(60));
+            }
+
+            var idleRss = instances.Max(w => ProcStats.RssKb(w.Pid) ?? 0);
+            using var runtime = RuntimeCounters.TryStart(instances[0].Pid);
+
+            await WarmupAsync(name);
+            var baseline = await WaitQuiescentAsync(instances, _s.Warmup, TimeSpan.FromMinutes(2));
+
+            _tracked.Clear();
+            _tracked["worker"] = instances.Select(w => w.Pid).ToList();
+            var threadsBefore = instances.Select(w => ProcStats.Threads(w.Pid)).ToList();
+            var series = new List<(long Ms, WorkerCounters C)>();
+            Task<string>? perf = null;
+            var stored = (Ms: 0L, Count: 0L);
+            var (cpu, publisher) = await MeasuredPublishAsync(name, qos, async () =>
+            {
+                if (profile)
+                {
+                    perf = ProfileAsync(instances[0].Pid, TimeSpan.FromSeconds(8));
+                }
+
+                stored = await WaitStoredAsync(instances, baseline.PointsWritten + _s.Messages, () => _publisherDone, TimeSpan.FromMinutes(5), series);
+            });
+            var threads = BusiestThreads(threadsBefore, instances.Select(w => ProcStats.Threads(w.Pid)).ToList(), cpu.Seconds);
+            var peak = instances.Max(w => w.PeakRssKb);
+            var final = await SumCountersAsync(instances);
+            if (perf is not null)
+            {
+                _report.Profile = await perf;
+            }
+
+            var measured = await _influx.CountStreetLightAsync(db, DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+            var seconds = (stored.Ms - publisher.StartMs) / 1000.0;
+            var counted = measured;
+            var workerCpu = cpu.ProcessPercent.GetValueOrDefault("worker");
+            var figures = new WorkerFigures(
+                workers,
+                workerCpu,
+                Math.Round(workerCpu / 100 * cpu.Seconds * 1e6 / Math.Max(1, counted), 1),
+                peak,
+                idleRss,
+                series.Count == 0 ? 0 : series.Max(s => s.C.SpoolDepth),
+                threads,
+                WorkerSettingsDescription(settings),
+                runtime?.Snapshot());
+            if (counted == 0)
+            {
+                throw new InvalidOperationException($"nothing of the measured load was stored; worker rejections: {string.Join(", ", final.RejectedByReason.Select(kv => $"{kv.Key} {kv.Value:N0}"))} (logs: {_env.LogDirectory})");
+            }
+
+            var notes = $"InfluxQL count of the measured fleet {measured:N0}; worker counters: received {final.Received:N0}, points {final.PointsWritten:N0}, dead letters {final.DeadLettersWritten:N0}, rejected {final.Rejected:N0}, write failures {final.WriteFailures:N0}, spool-full events {final.SpoolFullEvents}";
+            return Print(new ThroughputResult(name, _round, qos, publisher.Acknowledged, counted, Math.Round(seconds, 2), Math.Round(counted / seconds),
+                SteadyRate(series, baseline.PointsWritten, _s.Messages), publisher.Rate, publisher.Acknowledged - counted, cpu, figures, notes));
+        }
+        finally
+        {
+            _topicRoot = "city";
+            foreach (var w in instances)
+            {
+                await w.StopAsync(_env);
+                await w.DisposeAsync();
+            }
+
+            await _influx.DropDatabaseAsync(db);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // (4) latency from device timestamp to stored, at a paced rate
+    // ---------------------------------------------------------------------------------------
+    private async Task<LatencyResult> LatencyAsync(double rate, string variantName = "", IReadOnlyDictionary<string, string>? variant = null)
+    {
+        variant ??= new Dictionary<string, string>();
+        var name = $"latency-{rate:F0}{variantName}";
+        Header(name, $"paced {rate:N0} msg/s for {_s.LatencySeconds} s, QoS 1; ts = send time; stored = InfluxDB's 2xx to the write, seen by a pass-through proxy");
+        var db = NewDatabase();
+        await _influx.CreateDatabaseAsync(db);
+        await using var proxy = await StoredTimeProxy.StartAsync(_env.InfluxUrl);
+        var worker = WorkerProcess.Start(_env, _http, "lat", db, proxy.Url, variant);
+        try
+        {
+            await worker.WaitHealthyAsync(TimeSpan.FromSeconds(60));
+            var idleRss = ProcStats.RssKb(worker.Pid) ?? 0;
+            using var runtime = RuntimeCounters.TryStart(worker.Pid);
+            await WarmupAsync(name);
+            var baseline = await WaitQuiescentAsync([worker], _s.Warmup, TimeSpan.FromMinutes(2));
+            await WaitForQuietMachineAsync();
+            var messages = (long)(rate * _s.LatencySeconds);
+            _tracked.Clear();
+            _tracked["worker"] = [worker.Pid];
+            var threadsBefore = ProcStats.Threads(worker.Pid);
+            var window = Window();
+            window.Start();
+            await using var pub = StartPublisher(name, qos: 1, messages, rate, startMs: null);
+            var start = long.Parse(await pub.WaitForAsync("START", TimeSpan.FromSeconds(60)), CultureInfo.InvariantCulture);
+            var result = JsonSerializer.Deserialize<Publisher.Result>(await pub.WaitForAsync("RESULT", TimeSpan.FromSeconds(_s.LatencySeconds + 120)))!;
+            _publisherDone = true;
+            await WaitStoredAsync([worker], baseline.PointsWritten + messages, () => true, TimeSpan.FromMinutes(2), null);
+            var cpu = window.Stop();
+            var threads = BusiestThreads([threadsBefore], [ProcStats.Threads(worker.Pid)], cpu.Seconds);
+            var latencies = proxy.Latencies(start - 1_000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            Array.Sort(latencies);
+            var workerCpu = cpu.ProcessPercent.GetValueOrDefault("worker");
+            var figures = new WorkerFigures(1, workerCpu, Math.Round(workerCpu / 100 * cpu.Seconds * 1e6 / Math.Max(1, messages), 1), worker.PeakRssKb, idleRss, 0, threads, WorkerSettingsDescription(variant), runtime?.Snapshot());
+            var r = new LatencyResult(name, rate, result.Rate, messages, latencies.Length,
+                Publisher.Percentile(latencies, 0.50), Publisher.Percentile(latencies, 0.90), Publisher.Percentile(latencies, 0.99), Publisher.Percentile(latencies, 0.999),
+                latencies.Length > 0 ? Math.Round(latencies[^1], 1) : 0, result.LatenessP99Ms, cpu, figures);
+            var writes = proxy.WriteTimes();
+            Console.WriteLine($"  InfluxDB writes: {writes.Writes:N0}, {writes.MeanBytes / 1024:F0} KB on average, each took p50 {writes.P50:F0} ms, p99 {writes.P99:F0} ms, max {writes.Max:F0} ms (request to 2xx)");
+            Console.WriteLine($"  {r.Measured:N0} of {r.Messages:N0} points measured; ts -> stored p50 {r.P50Ms:F0} ms, p90 {r.P90Ms:F0} ms, p99 {r.P99Ms:F0} ms, p99.9 {r.P999Ms:F0} ms, max {r.MaxMs:F0} ms; publisher lateness p99 {r.PublisherLatenessP99Ms:F1} ms");
+            Console.WriteLine($"  cpu: {cpu.Describe()}; worker peak RSS {figures.PeakRssKb / 1024.0:F0} MB");
+            Console.WriteLine($"  {RuntimeCounters.Describe(figures.Runtime)}");
+            if (r.Measured < r.Messages)
+            {
+                Console.WriteLine($"  WARNING: {r.Messages - r.Measured:N0} points not seen by the proxy ({proxy.Describe()})");
+            }
+
+            return r;
+        }
+        finally
+        {
+            await worker.StopAsync(_env);
+            await worker.DisposeAsync();
+            await _influx.DropDatabaseAsync(db);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // scale: the worker's memory with the 100,000-device scenario
+    // ---------------------------------------------------------------------------------------
+    private async Task<MemoryResult> Memory100kAsync(string variantName = "", IReadOnlyDictionary<string, string>? variant = null)
+    {
+        Header("memory-100k" + variantName, $"smartcity-sim scenario {Path.GetFileName(_s.Scenario)} --load -> mosquitto -> worker -> InfluxDB");
+        var db = NewDatabase();
+        await _influx.CreateDatabaseAsync(db);
+        // A topic root of its own: retained births of earlier runs (100,000 per run) are not
+        // delivered to this worker, so every memory run starts from the same broker state.
+        var root = "m" + Tag();
+        var settings = new Dictionary<string, string>(variant ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            ["SMARTCITY_Decoding__TopicRoot"] = root,
+            ["SMARTCITY_Mqtt__Subscriptions__0"] = root + "/#",
+        };
+        var worker = WorkerProcess.Start(_env, _http, "mem", db, _env.InfluxUrl, settings);
+        try
+        {
+            await worker.WaitHealthyAsync(TimeSpan.FromSeconds(60));
+            var idleRss = ProcStats.RssKb(worker.Pid) ?? 0;
+            using var runtime = RuntimeCounters.TryStart(worker.Pid);
+            var simArgs = new[]
+            {
+                "scenario", _s.Scenario, "--host", _env.MqttHost, "--port", Str(_env.MqttPort), "--load", "--gateways", "8", "--in-flight", "500",
+                "--max-messages", Str(_s.MemoryMessages), "--max-seconds", Str(_s.MemorySeconds), "--client-id-prefix", "bench-100k-" + Tag(), "--topic-root", root,
+            };
+            var command = "smartcity-sim " + string.Join(' ', simArgs.Take(simArgs.Length - 4)).Replace(_s.Scenario, "simulators/scenarios/" + Path.GetFileName(_s.Scenario), StringComparison.Ordinal);
+            _tracked.Clear();
+            _tracked["worker"] = [worker.Pid];
+            var window = Window();
+            window.Start();
+            await using var sim = ChildProcess.StartDotnet(Path.Combine(AppContext.BaseDirectory, "smartcity-sim.dll"), simArgs, Log("smartcity-sim-100k.log"));
+            _tracked["simulator"] = [sim.Pid];
+            var line = await sim.WaitForAsync("published=", TimeSpan.FromSeconds(_s.MemorySeconds + 120));
+            await sim.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            var fields = ("published=" + line).Split(' ').Select(p => p.Split('=')).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+            var published = long.Parse(fields["published"], CultureInfo.InvariantCulture);
+            var simSeconds = double.Parse(fields["seconds"], CultureInfo.InvariantCulture);
+            // Let the worker store everything it received (bounded), then read its peak.
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            WorkerCounters? c;
+            while ((c = await worker.CountersAsync()) is not null && (c.Received < published || c.SpoolDepth > 0) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+
+            var cpu = window.Stop();
+            c ??= await worker.CountersAsync() ?? throw new InvalidOperationException("worker counters unavailable");
+            var peak = worker.PeakRssKb;
+            var rss = ProcStats.RssKb(worker.Pid) ?? 0;
+            var (anon, file) = ProcStats.RssSplitKb(worker.Pid);
+            long lampDevices = 0;
+            try
+            {
+                lampDevices = await _influx.ScalarAsync(db, "SHOW TAG VALUES EXACT CARDINALITY FROM street_light WITH KEY = \"device_id\"");
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or JsonException or KeyNotFoundException)
+            {
+                Console.WriteLine($"  (street-light device count unavailable: {ex.Message})");
+            }
+
+            var r = new MemoryResult("memory-100k" + variantName, 100_000, published, simSeconds, c.Received, c.PointsWritten, c.DeadLettersWritten, lampDevices, peak, rss, idleRss, anon, file,
+                cpu.ProcessPercent.GetValueOrDefault("worker"), c.RejectedByReason, command, WorkerSettingsDescription(variant ?? new Dictionary<string, string>()), runtime?.Snapshot());
+            Console.WriteLine($"  simulator published {published:N0} in {simSeconds:F0} s; worker received {c.Received:N0}, stored {c.PointsWritten:N0} points + {c.DeadLettersWritten:N0} dead letters; street lights with stored telemetry: {lampDevices:N0}");
+            Console.WriteLine($"  rejected by reason: {string.Join(", ", c.RejectedByReason.Select(kv => $"{kv.Key} {kv.Value:N0}"))}");
+            Console.WriteLine($"  {RuntimeCounters.Describe(r.Runtime)}");
+            Console.WriteLine($"  worker peak RSS (VmHWM) {peak / 1024.0:F0} MB; idle after start {idleRss / 1024.0:F0} MB; at the end {rss / 1024.0:F0} MB ({anon / 1024.0:F0} MB anonymous: heaps and stacks, {file / 1024.0:F0} MB file-backed: mapped runtime and assemblies); cpu: {cpu.Describe()}");
+            return r;
+        }
+        finally
+        {
+            await worker.StopAsync(_env);
+            await worker.DisposeAsync();
+            await _influx.DropDatabaseAsync(db);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // helpers
+    // ---------------------------------------------------------------------------------------
+    private volatile bool _publisherDone;
+    private string _topicRoot = "city";
+
+    /// <summary>
+    /// The fleet announces itself (retained births), then a warm-up load (QoS 1, device timestamps
+    /// three days back) runs, so JIT, connection set-up and device registration are not measured.
+    /// </summary>
+    private async Task WarmupAsync(string name)
+    {
+        await using var pub = StartPublisher(name + "-warmup", 1, Math.Max(1, _s.Warmup), 0, DateTimeOffset.UtcNow.AddDays(-3).ToUnixTimeMilliseconds(), births: true);
+        await pub.WaitForAsync("RESULT", TimeSpan.FromMinutes(2));
+        pub.Release();
+        await pub.WaitForExitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Runs the measured publisher while <paramref name="waitForFarEnd"/> waits for the far end; CPU is measured over the same window.</summary>
+    private async Task<(CpuReport Cpu, Publisher.Result Publisher)> MeasuredPublishAsync(string name, int qos, Func<Task> waitForFarEnd)
+    {
+        await WaitForQuietMachineAsync();
+        _publisherDone = false;
+        await using var pub = StartPublisher(name, qos, _s.Messages, 0, startMs: null);
+        _tracked["publisher"] = [pub.Pid];
+        var window = Window();
+        await pub.WaitForAsync("START", TimeSpan.FromSeconds(120));
+        window.Start();
+        var publisherResult = PublisherResultAsync(pub);
+        await waitForFarEnd();
+        var cpu = window.Stop();
+        var result = await publisherResult;
+        return (cpu, result);
+    }
+
+    private async Task<Publisher.Result> PublisherResultAsync(ChildProcess pub)
+    {
+        var json = await pub.WaitForAsync("RESULT", TimeSpan.FromMinutes(5));
+        _publisherDone = true;
+        return JsonSerializer.Deserialize<Publisher.Result>(json)!;
+    }
+
+    private ChildProcess StartPublisher(string name, int qos, long messages, double rate, long? startMs, bool births = false)
+    {
+        var args = new List<string>
+        {
+            "publish", "--host", _env.MqttHost, "--port", Str(_env.MqttPort), "--connections", Str(_s.Connections), "--in-flight", Str(_s.InFlight),
+            "--qos", Str(qos), "--messages", Str(messages), "--lamps", Str(_s.Lamps), "--districts", Str(_s.Districts),
+            "--rate", rate.ToString(CultureInfo.InvariantCulture), "--client-id-prefix", $"bench-pub-{Tag()}", "--topic-root", _topicRoot,
+        };
+        if (startMs is { } s)
+        {
+            args.AddRange(["--start-ms", Str(s)]);
+        }
+
+        if (births)
+        {
+            args.Add("--births");
+        }
+
+        return ChildProcess.StartDotnet(BenchDll, args, Log($"publisher-{name}.log"));
+    }
+
+    /// <summary>
+    /// Polls the workers' counters until <paramref name="target"/> points are stored, or (QoS 0)
+    /// until the publisher is done and nothing more arrives for 3 s. Returns when and how many.
+    /// </summary>
+    private static async Task<(long Ms, long Count)> WaitStoredAsync(IReadOnlyList<WorkerProcess> workers, long target, Func<bool> publisherDone, TimeSpan timeout, List<(long Ms, WorkerCounters C)>? series)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        long last = -1;
+        var lastChangeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        while (DateTime.UtcNow < deadline)
+        {
+            var c = await SumCountersAsync(workers);
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            series?.Add((now, c));
+            if (c.PointsWritten >= target)
+            {
+                return (now, c.PointsWritten);
+            }
+
+            if (c.PointsWritten != last)
+            {
+                last = c.PointsWritten;
+                lastChangeMs = now;
+            }
+            else if (publisherDone() && now - lastChangeMs > 3_000 && c.SpoolDepth == 0)
+            {
+                return (lastChangeMs, c.PointsWritten);
+            }
+
+            await Task.Delay(25);
+        }
+
+        throw new TimeoutException($"{target:N0} points not stored within {timeout.TotalSeconds:F0} s (stored {last:N0})");
+    }
+
+    /// <summary>
+    /// Waits until the warm-up is stored and the workers are idle (nothing received for 1 s, spool
+    /// empty); the counters then are the baseline of the measured load.
+    /// </summary>
+    private static async Task<WorkerCounters> WaitQuiescentAsync(IReadOnlyList<WorkerProcess> workers, long minPoints, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        WorkerCounters? previous = null;
+        var stableSince = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline)
+        {
+            var c = await SumCountersAsync(workers);
+            if (previous is null || c.Received != previous.Received || c.Stored != previous.Stored)
+            {
+                stableSince = DateTime.UtcNow;
+            }
+            else if (c.PointsWritten >= minPoints && c.SpoolDepth == 0 && DateTime.UtcNow - stableSince > TimeSpan.FromSeconds(1))
+            {
+                return c;
+            }
+
+            previous = c;
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"warm-up not stored within {timeout.TotalSeconds:F0} s (last counters: {previous}); see the worker logs");
+    }
+
+    /// <summary>
+    /// This machine is shared: before a measured window, wait (bounded by --quiet-wait) until it has
+    /// been nearly idle for a second. Whatever else runs during the window is reported as "other".
+    /// </summary>
+    private async Task WaitForQuietMachineAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(_s.QuietWaitSeconds);
+        do
+        {
+            var before = ProcStats.Machine();
+            await Task.Delay(1000);
+            var after = ProcStats.Machine();
+            var busy = (double)(after.Busy - before.Busy) / Math.Max(1, after.Total - before.Total) * 100 * Environment.ProcessorCount;
+            if (busy < 25)
+            {
+                return;
+            }
+        }
+        while (DateTime.UtcNow < deadline);
+        Console.WriteLine($"  (machine still busy after waiting {_s.QuietWaitSeconds} s for it to be idle: measuring anyway; see 'other')");
+    }
+
+    private static async Task<WorkerCounters> SumCountersAsync(IReadOnlyList<WorkerProcess> workers)
+    {
+        var all = new List<WorkerCounters>();
+        foreach (var w in workers)
+        {
+            all.Add(await w.CountersAsync() ?? throw new InvalidOperationException($"worker {w.Pid} does not answer /api/pipeline"));
+        }
+
+        return new WorkerCounters(
+            all.Sum(c => c.Received), all.Sum(c => c.Accepted), all.Sum(c => c.Rejected), all.Sum(c => c.PointsWritten), all.Sum(c => c.DeadLettersWritten),
+            all.Sum(c => c.Acknowledged), all.Sum(c => c.WriteFailures), all.Sum(c => c.SpoolDepth), all.Max(c => c.SpoolOldestAgeSeconds), all.Sum(c => c.SpoolFullEvents),
+            all.SelectMany(c => c.RejectedByReason).GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value), StringComparer.Ordinal));
+    }
+
+    /// <summary>Stored rate between 10% and 90% of the measured messages: the steady state, without ramp-up and tail.</summary>
+    private static double SteadyRate(List<(long Ms, WorkerCounters C)> series, long baseCount, long messages)
+    {
+        var a = series.FirstOrDefault(s => s.C.PointsWritten >= baseCount + (messages / 10));
+        var b = series.FirstOrDefault(s => s.C.PointsWritten >= baseCount + (messages * 9 / 10));
+        return a.C is null || b.C is null || b.Ms <= a.Ms ? 0 : Math.Round((b.C.PointsWritten - a.C.PointsWritten) / ((b.Ms - a.Ms) / 1000.0));
+    }
+
+    private static List<string> BusiestThreads(List<Dictionary<int, (string Name, long Ticks)>> before, List<Dictionary<int, (string Name, long Ticks)>> after, double seconds)
+    {
+        var byName = new Dictionary<string, (double Ticks, int Threads)>(StringComparer.Ordinal);
+        for (var i = 0; i < after.Count; i++)
+        {
+            foreach (var (tid, (threadName, ticks)) in after[i])
+            {
+                var delta = ticks - (before[i].TryGetValue(tid, out var b) ? b.Ticks : 0);
+                var key = threadName.Trim();
+                var current = byName.GetValueOrDefault(key);
+                byName[key] = (current.Ticks + delta, current.Threads + (delta > 0 ? 1 : 0));
+            }
+        }
+
+        return byName.Where(kv => kv.Value.Ticks > 0).OrderByDescending(kv => kv.Value.Ticks).Take(8)
+            .Select(kv => $"{kv.Key} (x{kv.Value.Threads}) {kv.Value.Ticks / ProcStats.TicksPerSecond / seconds * 100:F0}%").ToList();
+    }
+
+    /// <summary>
+    /// perf samples of the worker (on-CPU, all threads, kernel included; JIT-compiled methods named
+    /// through the runtime's perf map, DOTNET_PerfMapEnabled=1). Summaries by binary, by thread and
+    /// by symbol go into the report; the full report into the logs.
+    /// </summary>
+    private async Task<string> ProfileAsync(int pid, TimeSpan duration)
+    {
+        var data = Path.Combine(_env.WorkDirectory, "perf-worker.data");
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        using (var record = Process.Start(new ProcessStartInfo("perf", ["record", "-F", "499", "-g", "-p", Str(pid), "-o", data, "--", "sleep", Str((int)duration.TotalSeconds)]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false })!)
+        {
+            await record.WaitForExitAsync();
+        }
+
+        async Task<string> ReportAsync(string file, params string[] sort)
+        {
+            using var report = Process.Start(new ProcessStartInfo("perf", ["report", "-i", data, "--stdio", "--no-children", "-g", "none", .. sort]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+            var text = await report.StandardOutput.ReadToEndAsync();
+            await report.WaitForExitAsync();
+            await File.WriteAllTextAsync(Path.Combine(_env.LogDirectory, file), text);
+            return string.Join('\n', text.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#') && l.Contains('%', StringComparison.Ordinal)).Take(14).Select(l => "  " + l.Trim()));
+        }
+
+        var byDso = await ReportAsync("perf-worker-dso.txt", "--sort", "dso");
+        var byThread = await ReportAsync("perf-worker-threads.txt", "--sort", "comm");
+        var bySymbol = await ReportAsync("perf-worker-symbols.txt", "--sort", "dso,sym");
+        return $"perf record -F 499 -g -p <worker> for {duration.TotalSeconds:F0} s during pipeline-qos1 (full reports in the logs):\n"
+            + $"by binary:\n{byDso}\nby thread:\n{byThread}\nby symbol:\n{bySymbol}";
+    }
+
+    private CpuWindow Window() => new(() =>
+    {
+        var all = _env.ServerProcesses();
+        foreach (var (k, v) in _tracked)
+        {
+            all[k] = v;
+        }
+
+        all.TryAdd("bench", [Environment.ProcessId]);
+        return all;
+    });
+
+    private static string WorkerSettingsDescription(IReadOnlyDictionary<string, string> extra)
+    {
+        var settings = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Select(e => (Key: (string)e.Key, Value: (string?)e.Value ?? ""))
+            .Where(e => (e.Key.StartsWith("SMARTCITY_", StringComparison.Ordinal) && !e.Key.StartsWith("SMARTCITY_TEST_", StringComparison.Ordinal)) || e.Key.StartsWith("DOTNET_", StringComparison.Ordinal))
+            .Concat(extra.Select(kv => (kv.Key, kv.Value)))
+            .OrderBy(e => e.Key, StringComparer.Ordinal)
+            .Select(e => $"{e.Key}={e.Value}")
+            .ToList();
+        return settings.Count == 0 ? "defaults (appsettings.json)" : string.Join(' ', settings);
+    }
+
+    private static ThroughputResult Print(ThroughputResult r)
+    {
+        Console.WriteLine($"  {r.Counted:N0} of {r.Published:N0} counted in {r.Seconds:F2} s from the first publish = {r.Rate:N0} msg/s (steady {r.SteadyRate:N0}); publisher {r.PublisherRate:N0} msg/s; lost {r.Lost:N0}");
+        Console.WriteLine($"  cpu: {r.Cpu.Describe()}");
+        if (r.Worker is { } w)
+        {
+            Console.WriteLine($"  worker: {w.CpuPercent:F0}% cpu = {w.CpuMicrosecondsPerMessage:F1} us/message, peak RSS {w.PeakRssKb / 1024.0:F0} MB (idle after start {w.IdleRssKb / 1024.0:F0} MB), max spool depth {w.MaxSpoolDepth:N0}");
+            Console.WriteLine($"  worker threads: {string.Join("; ", w.BusiestThreads)}");
+            Console.WriteLine($"  {RuntimeCounters.Describe(w.Runtime)}");
+        }
+
+        Console.WriteLine($"  {r.Notes}");
+        return r;
+    }
+
+    private void Header(string name, string what)
+    {
+        _phase++;
+        Console.WriteLine();
+        Console.WriteLine($"[{_phase}] {name}: {what}  (load average {ProcStats.LoadAverage1():F2})");
+        ResetBroker();
+    }
+
+    /// <summary>
+    /// Every phase starts on an empty broker (same port, no retained messages, no sessions). With
+    /// the test configuration's persistence (a full rewrite of the database every 2 s), what earlier
+    /// phases leave in mosquitto's message store taxes later phases: in a 12-minute run the store
+    /// reached 1.4 M messages and a 440 MB file, and mosquitto used 30-45% of a core while idle.
+    /// </summary>
+    private void ResetBroker()
+    {
+        var script = Environment.GetEnvironmentVariable("SMARTCITY_TEST_SERVERS_SCRIPT");
+        if (script is null || _env.ServersRunDirectory is null)
+        {
+            return;
+        }
+
+        Run(script, "stop-mosquitto", _env.ServersRunDirectory);
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(_env.ServersRunDirectory, "mosquitto", "data")))
+        {
+            File.Delete(file);
+        }
+
+        Run(script, "start-mosquitto", _env.ServersRunDirectory);
+
+        static void Run(string program, params string[] args)
+        {
+            using var p = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed: {p.StandardError.ReadToEnd()}");
+            }
+        }
+    }
+
+    private static string NewDatabase() => "bench_" + Guid.NewGuid().ToString("N")[..8];
+
+    private static string Tag() => Guid.NewGuid().ToString("N")[..6];
+
+    private string Log(string file) => Path.Combine(_env.LogDirectory, file);
+
+    private static string Str(long v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary><c>name:KEY=VALUE,KEY=VALUE;name2:...</c> -> (" [name]", environment).</summary>
+    private static List<(string, IReadOnlyDictionary<string, string>)> ParseVariants(string text)
+    {
+        var result = new List<(string, IReadOnlyDictionary<string, string>)>();
+        foreach (var part in text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var colon = part.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                throw new ArgumentException($"--variants: '{part}' is not name:KEY=VALUE,...");
+            }
+
+            var env = part[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(kv => kv.Split('=', 2))
+                .ToDictionary(kv => kv[0], kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"--variants: '{string.Join('=', kv)}' is not KEY=VALUE"), StringComparer.Ordinal);
+            result.Add(($" [{part[..colon]}]", env));
+        }
+
+        return result;
+    }
+
+    private static string FindRepoFile(string relative)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, relative);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return relative;
+    }
+
+    private static async Task<MachineInfo> DescribeMachineAsync()
+    {
+        var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
+        var memKb = long.Parse(File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        return new MachineInfo(
+            DateTimeOffset.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+            cpu,
+            Environment.ProcessorCount,
+            memKb / 1024,
+            (await File.ReadAllTextAsync("/proc/sys/kernel/osrelease")).Trim(),
+            Environment.Version.ToString(),
+            await FirstLineAsync("sh", "-c", "mosquitto -h 2>&1 | head -1"),
+            await FirstLineAsync("sh", "-c", "influxd version 2>&1 | head -1"),
+            ProcStats.LoadAverage1());
+    }
+
+    private static async Task<string> FirstLineAsync(string program, params string[] args)
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardOutput = true, UseShellExecute = false })!;
+            var text = await p.StandardOutput.ReadToEndAsync();
+            await p.WaitForExitAsync();
+            return text.Split('\n')[0].Trim();
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+
+    public static string Summary(BenchReport r)
+    {
+        var w = new StringWriter(CultureInfo.InvariantCulture);
+        var influx = r.Influx?.Ceiling ?? 0;
+        string N(double v) => v.ToString("N0", CultureInfo.InvariantCulture);
+        w.WriteLine("=== SUMMARY ===");
+        w.WriteLine($"machine: {r.Machine.Cpu}, {r.Machine.Cores} cores, {r.Machine.MemoryMb:N0} MB RAM, kernel {r.Machine.Kernel}, .NET {r.Machine.Dotnet}, {r.Machine.Mosquitto}, InfluxDB {r.Machine.InfluxDb}; {r.Machine.Date}, load average at start {r.Machine.LoadAverageAtStart:F2}");
+        w.WriteLine($"load: {r.PublisherDescription}");
+        w.WriteLine();
+        w.WriteLine("| measurement | round | msg/s (first publish -> last counted) | steady 10-90% | lost | worker CPU | worker peak RSS | CPU: where the 2 cores went |");
+        w.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var t in r.Throughput.OrderBy(t => t.Name, StringComparer.Ordinal).ThenBy(t => t.Round))
+        {
+            var worker = t.Worker is { } wf ? $"{wf.CpuPercent:F0}% ({wf.CpuMicrosecondsPerMessage:F0} us/msg)" : "-";
+            var rss = t.Worker is { } wm ? $"{wm.PeakRssKb / 1024.0:F0} MB" : "-";
+            w.WriteLine($"| {t.Name} | {t.Round} | {N(t.Rate)} | {(t.SteadyRate > 0 ? N(t.SteadyRate) : "-")} | {N(t.Lost)} | {worker} | {rss} | {t.Cpu.Describe()} |");
+        }
+
+        if (r.Influx is { } i)
+        {
+            foreach (var run in i.Runs)
+            {
+                w.WriteLine($"| influx-ceiling, {run.Concurrency} writer{(run.Concurrency > 1 ? "s" : "")}, {i.BatchSize}-line batches | 1 | {N(run.PointsPerSecond)} points/s | - | {N(i.Points - run.Stored)} | - | - | {run.Cpu.Describe()} |");
+            }
+        }
+
+        w.WriteLine();
+        w.WriteLine("CPU cost per message (us of CPU per counted message, from /proc; contention inflates it) and the rate 2 idle cores would allow if CPU were the only limit:");
+        w.WriteLine("| measurement | round | publisher | mosquitto | subscriber or worker | influxd | nginx | total | CPU-bound projection |");
+        w.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var t in r.Throughput.OrderBy(t => t.Name, StringComparer.Ordinal).ThenBy(t => t.Round))
+        {
+            double Us(string process) => t.Counted > 0 ? t.Cpu.ProcessPercent.GetValueOrDefault(process) / 100 * t.Cpu.Seconds * 1e6 / t.Counted : 0;
+            var parts = new[] { Us("publisher"), Us("mosquitto"), Us("subscriber") + Us("worker"), Us("influxd"), Us("nginx") };
+            var total = parts.Sum();
+            w.WriteLine($"| {t.Name} | {t.Round} | {string.Join(" | ", parts.Select(p => p.ToString("F0", CultureInfo.InvariantCulture)))} | {total:F0} | {(total > 0 ? N(r.Machine.Cores * 1e6 / total) : "-")} msg/s |");
+        }
+
+        w.WriteLine();
+        var q1 = r.Median("pipeline-qos1");
+        var q0 = r.Median("pipeline-qos0");
+        var b1 = r.Median("broker-qos1");
+        var b0 = r.Median("broker-qos0");
+        var rounds = r.Throughput.Count(t => t.Name == "pipeline-qos1");
+        w.WriteLine($"MEDIANS over {rounds} round(s): broker QoS 1 {N(b1)}, pipeline QoS 1 {N(q1)}, broker QoS 0 {N(b0)}, pipeline QoS 0 {N(q0)} msg/s; InfluxDB ceiling {N(influx)} points/s");
+        if (q1 > 0)
+        {
+            w.WriteLine($"RATIO pipeline QoS 1 / broker QoS 1 ceiling = {r.MedianRatio("pipeline-qos1", "broker-qos1"):P0} (median of per-round ratios)");
+            if (r.Find("broker-qos1-mosquitto_sub") is { } msub)
+            {
+                w.WriteLine($"RATIO pipeline QoS 1 / broker QoS 1 ceiling with mosquitto_sub as the subscriber = {BenchReport.Ratio(q1, msub.Rate)} ({N(q1)} / {N(msub.Rate)})");
+            }
+
+            w.WriteLine($"RATIO pipeline QoS 1 / InfluxDB ceiling = {BenchReport.Ratio(q1, influx)} ({N(q1)} / {N(influx)})");
+        }
+
+        if (q0 > 0)
+        {
+            w.WriteLine($"RATIO pipeline QoS 0 / broker QoS 0 ceiling = {r.MedianRatio("pipeline-qos0", "broker-qos0"):P0} (median of per-round ratios)");
+            w.WriteLine($"RATIO pipeline QoS 0 / InfluxDB ceiling = {BenchReport.Ratio(q0, influx)} ({N(q0)} / {N(influx)})");
+        }
+
+        foreach (var shared in r.Throughput.Where(t => t.Name.Contains("shared", StringComparison.Ordinal)))
+        {
+            w.WriteLine($"SHARED subscription, {shared.Worker?.Instances} workers: {N(shared.Rate)} msg/s = {BenchReport.Ratio(shared.Rate, q1)} of one worker (median)");
+        }
+
+        foreach (var l in r.Latency)
+        {
+            w.WriteLine($"LATENCY{(l.Name.Contains('[', StringComparison.Ordinal) ? " " + l.Name[l.Name.IndexOf('[', StringComparison.Ordinal)..] : "")} at {N(l.TargetRate)} msg/s (published {N(l.PublishedRate)}): device ts -> stored p50 {l.P50Ms:F0} ms, p90 {l.P90Ms:F0} ms, p99 {l.P99Ms:F0} ms, p99.9 {l.P999Ms:F0} ms, max {l.MaxMs:F0} ms over {N(l.Measured)} points; publisher lateness p99 {l.PublisherLatenessP99Ms:F1} ms; worker {l.Worker.CpuPercent:F0}% CPU = {l.Worker.CpuMicrosecondsPerMessage:F0} us/msg, peak RSS {l.Worker.PeakRssKb / 1024.0:F0} MB");
+        }
+
+        foreach (var m in r.Memory)
+        {
+            w.WriteLine($"MEMORY{(m.Name.Contains('[', StringComparison.Ordinal) ? " " + m.Name[m.Name.IndexOf('[', StringComparison.Ordinal)..] : "")} 100k devices: worker peak RSS (VmHWM) {m.PeakRssKb / 1024.0:F0} MB (idle after start {m.IdleRssKb / 1024.0:F0} MB; at the end {m.RssAnonAfterKb / 1024.0:F0} MB anonymous + {m.RssFileAfterKb / 1024.0:F0} MB file-backed); received {N(m.Received)} messages in {m.SimulatorSeconds:F0} s, stored {N(m.PointsWritten)} points + {N(m.DeadLetters)} dead letters; {N(m.StreetLightDevicesStored)} street lights with stored telemetry");
+        }
+
+        w.WriteLine();
+        w.WriteLine("TARGETS");
+        if (q1 > 0 && b1 > 0)
+        {
+            var lost = r.Throughput.Where(t => t.Name == "pipeline-qos1").Sum(t => t.Lost);
+            var ratio = r.MedianRatio("pipeline-qos1", "broker-qos1");
+            var ok = lost == 0 && ratio >= 0.9 && q1 >= 16_000;
+            w.WriteLine($"  [{(ok ? "MET" : "NOT MET")}] QoS 1 sustained, nothing lost, >= 90% of the broker's QoS 1 ceiling and >= 16,000 msg/s: {N(q1)} msg/s, {ratio:P0} of the ceiling, lost {N(lost)}");
+        }
+
+        var at5k = r.Latency.FirstOrDefault(l => Math.Abs(l.TargetRate - 5000) <= 500 && !l.Name.Contains('[', StringComparison.Ordinal));
+        if (at5k is not null)
+        {
+            var complete = at5k.Measured >= at5k.Messages * 0.99;
+            var verdict = !complete ? "NOT MEASURED" : at5k.P99Ms <= 500 ? "MET" : "NOT MET";
+            w.WriteLine($"  [{verdict}] p99 device ts -> stored <= 500 ms at 5,000 msg/s: {at5k.P99Ms:F0} ms over {at5k.Measured:N0} of {at5k.Messages:N0} points, published at {at5k.PublishedRate:N0} msg/s");
+        }
+
+        if (r.Memory.FirstOrDefault(m => !m.Name.Contains('[', StringComparison.Ordinal)) is { } mem)
+        {
+            w.WriteLine($"  [{(mem.PeakRssKb <= 150 * 1024 ? "MET" : "NOT MET")}] worker memory <= 150 MB with 100,000 devices: peak RSS {mem.PeakRssKb / 1024.0:F0} MB");
+        }
+
+        if (r.Profile is not null)
+        {
+            w.WriteLine();
+            w.WriteLine(r.Profile);
+        }
+
+        return w.ToString();
+    }
+}
