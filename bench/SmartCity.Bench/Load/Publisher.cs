@@ -89,7 +89,7 @@ public static class Publisher
 
         if (births)
         {
-            await AnnounceAsync(fleet, transport, root);
+            await AnnounceAsync(fleet, transport);
         }
 
         var lateness = rate > 0 ? new double[messages] : [];
@@ -170,32 +170,16 @@ public static class Publisher
     /// <summary>
     /// Every lamp's retained birth message (docs/device-contract.md, "Status"), all acknowledged
     /// before the clock starts: a worker with a device registry stores telemetry only from devices
-    /// that announced themselves. Built here from the contract, so the load works with any worker.
+    /// that announced themselves.
     /// </summary>
-    private static async Task AnnounceAsync(StreetLightFleet fleet, GatewayTransport transport, string root)
+    private static async Task AnnounceAsync(StreetLightFleet fleet, GatewayTransport transport)
     {
         var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         for (var i = 0; i < fleet.Lamps.Count; i++)
         {
             var lamp = fleet.Lamps[i];
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-            using (var json = new Utf8JsonWriter(buffer))
-            {
-                json.WriteStartObject();
-                json.WriteNumber("v", 1);
-                json.WriteString("ts", now.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
-                json.WriteBoolean("online", true);
-                json.WriteString("profile", "streetlight");
-                json.WriteString("firmware", "2.4.1");
-                json.WriteNumber("lat", Math.Round(StreetLightFleet.Latitude + ((((i * 7919) % 1000) - 500) * 0.00004), 6));
-                json.WriteNumber("lon", Math.Round(StreetLightFleet.Longitude + ((((i * 104729) % 1000) - 500) * 0.00006), 6));
-                json.WriteString("district", lamp.District);
-                json.WriteString("site", lamp.Site);
-                json.WriteEndObject();
-            }
-
-            var topic = StreetLightFleet.TopicFor(root, lamp, "status");
-            await transport.SendAsync(new ScenarioMessage(topic, buffer.WrittenSpan.ToArray(), lamp.DeviceId, now, now, i, DeviceType.StreetLight, MessageKind.Status, Retain: true, ConnectionAction.None, Fault: null), CancellationToken.None);
+            var birth = fleet.Birth(lamp, now);
+            await transport.SendAsync(new ScenarioMessage(birth.Topic, birth.Payload, lamp.DeviceId, now, now, i, DeviceType.StreetLight, MessageKind.Status, Retain: true, ConnectionAction.None, Fault: null), CancellationToken.None);
         }
 
         await transport.FlushAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
