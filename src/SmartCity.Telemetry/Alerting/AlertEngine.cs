@@ -180,6 +180,59 @@ public sealed class AlertEngine
     }
 
     /// <summary>
+    /// A birth (<c>"online": true</c> on the status topic, stamped <paramref name="at"/> by the
+    /// device): an open offline alert resolves, unless the birth is older than what the device
+    /// sent before it went silent (a retained birth delivered again after a reconnect).
+    /// </summary>
+    public IReadOnlyList<AlertTransition> DeviceCameOnline(DeviceIdentity identity, string profileId, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        var output = new List<AlertTransition>();
+        if (!_profiles.ContainsKey(profileId))
+        {
+            return output;
+        }
+
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var known = _devices.ContainsKey(identity.DeviceId);
+            var device = Device(identity, profileId);
+            if (!known)
+            {
+                // Met for the first time by its birth: silence from now on counts.
+                device.LastReceivedAt = now;
+                device.LastTimestamp = at;
+                _dirty = true;
+            }
+
+            foreach (var rule in RulesOf(device))
+            {
+                if (rule.Kind != AlertRuleKind.Offline || !rule.Enabled)
+                {
+                    continue;
+                }
+
+                var rs = RuleState(identity.DeviceId, rule.Rule);
+                if (OpenAlert(rs) is { } offline && (rs.LastTimestamp is null || at > rs.LastTimestamp))
+                {
+                    device.LastReceivedAt = now;
+                    if (device.LastTimestamp is null || at > device.LastTimestamp)
+                    {
+                        device.LastTimestamp = at;
+                    }
+
+                    Resolve(offline, rs, now, null, "birth: the device is back online", null, output);
+                }
+            }
+
+            SaveIf(output.Count > 0); // the periodic tick saves first meetings: 100,000 retained births must not write the file 100,000 times
+        }
+
+        return output;
+    }
+
+    /// <summary>
     /// Periodic work (every few seconds): offline by silence, <c>for</c> timers of devices that
     /// report only on change, escalation, flapping that settled, and saving rule state.
     /// </summary>
@@ -392,7 +445,13 @@ public sealed class AlertEngine
 
     private void ObserveEvent(AlertRule rule, RuleAlertState rs, DeviceAlertState device, Point point, DateTimeOffset now, List<AlertTransition> output)
     {
-        if (point.GetField(EventField) is not { Type: FieldType.String } value || value.Text != rule.Event)
+        if (point.GetField(EventField) is not { Type: FieldType.String } value)
+        {
+            return;
+        }
+
+        var clears = rule.ClearEvent is { } clearEvent && value.Text == clearEvent;
+        if (!clears && value.Text != rule.Event)
         {
             return;
         }
@@ -400,10 +459,23 @@ public sealed class AlertEngine
         var ts = point.Timestamp;
         if (rs.LastTimestamp is { } last && ts <= last)
         {
-            return; // a redelivery, or a late copy of an event already judged
+            // A redelivery, or a late copy of an event already judged: a video_restored that
+            // arrives after a newer video_loss must not close the newer incident.
+            return;
         }
 
         rs.LastTimestamp = ts;
+        if (clears)
+        {
+            // Cleared whatever the schedule: the panel's alarm_cleared at 08:01 still closes the night's alarm.
+            if (OpenAlert(rs) is { } cleared)
+            {
+                Resolve(cleared, rs, now, null, $"event {rule.ClearEvent} at {ts:O}", null, output);
+            }
+
+            return;
+        }
+
         if (!_calendar.Applies(rule.Schedule, ts))
         {
             return;

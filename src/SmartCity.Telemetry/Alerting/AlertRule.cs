@@ -59,6 +59,9 @@ public sealed record AlertRule
 
     public string? Event { get; init; }
 
+    /// <summary>The event value that resolves an open alert of this event rule; none: an operator resolves it.</summary>
+    public string? ClearEvent { get; init; }
+
     public AlertSchedule Schedule { get; init; }
 
     public string? Description { get; init; }
@@ -78,6 +81,7 @@ public sealed record AlertRule
         Clear = spec.Clear,
         For = spec.For ?? TimeSpan.Zero,
         Event = spec.Event,
+        ClearEvent = spec.ClearEvent,
         Schedule = ParseSchedule(spec.Schedule) ?? throw new ArgumentException($"rule '{spec.Rule}': unknown schedule '{spec.Schedule}'", nameof(spec)),
         Description = spec.Description,
     };

@@ -64,6 +64,16 @@ public sealed partial class AlertingService : BackgroundService
     /// <summary>A last will: the device is offline now.</summary>
     public void DeviceWentOffline(string deviceId, DateTimeOffset at) => Enqueue(() => _engine.DeviceWentOffline(deviceId, at));
 
+    /// <summary>A birth (<c>"online": true</c>), stamped by the device: an offline alert resolves.</summary>
+    public void DeviceCameOnline(DeviceTopic topic, DateTimeOffset at)
+    {
+        if (_profiles.ForDeviceType(topic.DeviceType) is { } profile)
+        {
+            var identity = new DeviceIdentity(topic.DeviceId, topic.Sector, topic.District, topic.Site, topic.DeviceType);
+            Enqueue(() => _engine.DeviceCameOnline(identity, profile.Id, at));
+        }
+    }
+
     public Task<IReadOnlyList<Alert>> AlertsAsync() => RunAsync(() => _engine.Alerts());
 
     public Task<Alert?> FindAsync(string id) => RunAsync(() => _engine.Find(id));

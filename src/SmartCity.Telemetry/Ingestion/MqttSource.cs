@@ -293,6 +293,10 @@ public sealed partial class MqttSource : BackgroundService
             {
                 _alerting.DeviceWentOffline(topic.DeviceId, receivedAt);
             }
+            else if (point.GetField("online") is { Boolean: true })
+            {
+                _alerting.DeviceCameOnline(topic, point.Timestamp);
+            }
 
             return;
         }

@@ -1,4 +1,5 @@
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Devices;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;
@@ -208,4 +209,75 @@ public sealed class RuleKindTests
         Assert.Empty(kit.Observe(Lamp(before.AddSeconds(-30)).Field("voltage_v", 230.0), "streetlight")); // older still
         Assert.Single(kit.Engine.OpenAlerts());
     }
+    [Fact]
+    public void Offline_BirthNewerThanTheSilence_Resolves_ARetainedOldBirthDoesNot()
+    {
+        using var kit = new AlertTestKit();
+        var identity = new DeviceIdentity("lamp-1", "lighting", "north", "park", "streetlight");
+        var oldBirth = kit.Now.AddMinutes(-30);
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 230.0), "streetlight");
+        kit.Advance(TimeSpan.FromMinutes(1));
+        var raised = Assert.Single(kit.Record(kit.Engine.DeviceWentOffline("lamp-1", kit.Now)));
+
+        // The broker hands the retained birth of half an hour ago to a reconnecting worker: not a sign of life.
+        Assert.Empty(kit.Record(kit.Engine.DeviceCameOnline(identity, "streetlight", oldBirth)));
+        Assert.Single(kit.Engine.OpenAlerts());
+
+        kit.Advance(TimeSpan.FromMinutes(2));
+        var resolved = Assert.Single(kit.Record(kit.Engine.DeviceCameOnline(identity, "streetlight", kit.Now)));
+        Assert.Equal((AlertTransitionKind.Resolved, raised.Alert.Id, (string?)null), (resolved.Kind, resolved.Alert.Id, resolved.Entry.By));
+        Assert.Empty(kit.Engine.OpenAlerts());
+
+        // A second birth (the controller rebooted again) with nothing open changes nothing.
+        Assert.Empty(kit.Engine.DeviceCameOnline(identity, "streetlight", kit.Now.AddSeconds(5)));
+    }
+
+    [Fact]
+    public void Offline_DeviceMetOnlyByItsBirth_GoesOfflineAfterThreeSilentIntervals()
+    {
+        using var kit = new AlertTestKit();
+        Assert.Empty(kit.Engine.DeviceCameOnline(new DeviceIdentity("lamp-9", "lighting", "north", "park", "streetlight"), "streetlight", kit.Now));
+        kit.Advance(TimeSpan.FromMinutes(15));
+        var raised = Assert.Single(kit.Tick());
+        Assert.Equal(("lamp-9", "device_offline"), (raised.Alert.DeviceId, raised.Alert.Rule));
+    }
+
+    // video_loss (camera): raised by video_loss, resolved by video_restored.
+    [Fact]
+    public void Event_ClearEvent_ResolvesTheOpenAlert_ALateClearFromBeforeTheLossDoesNot()
+    {
+        using var kit = new AlertTestKit();
+        var lossAt = kit.Now;
+        var raised = Assert.Single(kit.Observe(CameraEvent(lossAt, "video_loss"), "camera"));
+        Assert.Equal("video_loss", raised.Alert.Rule);
+
+        // A video_restored stamped before the loss (late, out of order) must not close it.
+        Assert.Empty(kit.Observe(CameraEvent(lossAt.AddSeconds(-10), "video_restored"), "camera"));
+        Assert.Single(kit.Engine.OpenAlerts());
+
+        kit.Advance(TimeSpan.FromMinutes(3));
+        var resolved = Assert.Single(kit.Observe(CameraEvent(kit.Now, "video_restored"), "camera"));
+        Assert.Equal((AlertTransitionKind.Resolved, raised.Alert.Id), (resolved.Kind, resolved.Alert.Id));
+        Assert.Null(resolved.Alert.ResolvedBy);
+        Assert.Empty(kit.Observe(CameraEvent(kit.Now, "video_restored"), "camera")); // its redelivery: nothing to resolve
+    }
+
+    [Fact]
+    public void Event_WithoutClearEvent_StaysOpenUntilAnOperatorResolves()
+    {
+        using var kit = new AlertTestKit();
+        var raised = Assert.Single(kit.Observe(DoorEvent(kit.Now, "forced"), "door_contact"));
+        kit.Advance(Minute);
+        Assert.Empty(kit.Observe(DoorEvent(kit.Now, "closed"), "door_contact"));
+        Assert.True(kit.Engine.Find(raised.Alert.Id)!.IsOpen);
+
+        // door_held_open, on the same door, is cleared by the door closing.
+        var held = Assert.Single(kit.Observe(DoorEvent(kit.Now.AddSeconds(1), "held_open"), "door_contact"));
+        var closed = Assert.Single(kit.Observe(DoorEvent(kit.Now.AddSeconds(2), "closed"), "door_contact"));
+        Assert.Equal((AlertTransitionKind.Resolved, held.Alert.Id), (closed.Kind, closed.Alert.Id));
+        Assert.True(kit.Engine.Find(raised.Alert.Id)!.IsOpen);
+    }
+
+    private static Point CameraEvent(DateTimeOffset ts, string ev) =>
+        Point.ForDevice("security_event", ts, new DeviceTopic("security", "north", "town-hall", "camera", "cam-1", MessageKind.Event)).Field("event", ev);
 }

@@ -51,6 +51,28 @@ public sealed class ProfileLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Parse_ClearEventOnAThresholdRule_OrEqualToTheRaisingEvent_Refused()
+    {
+        var withRules = Parking.Replace("""
+            "messages": {
+            """, """
+            "alerts": [
+                { "rule": "bay_blocked", "severity": "minor", "kind": "flag", "field": "occupied", "clearEvent": "freed" },
+                { "rule": "bay_alarm", "severity": "minor", "kind": "event", "event": "alarm", "clearEvent": "alarm" },
+                { "rule": "bay_tamper", "severity": "minor", "kind": "event", "event": "tamper", "clearEvent": "tamper_cleared" }
+              ],
+              "messages": {
+            """, StringComparison.Ordinal);
+        Assert.NotEqual(Parking, withRules);
+
+        var (_, error) = Parse(withRules);
+
+        Assert.Equal(2, error!.Problems.Count);
+        Assert.Contains(error.Problems, p => p.Contains("$.alerts[0].clearEvent: only event rules", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("$.alerts[1].clearEvent: must name another event value", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Parse_UnknownPropertyTypo_RefusedWithLine()
     {
         var (_, error) = Parse(Parking.Replace("\"required\": true", "\"requird\": true", StringComparison.Ordinal));

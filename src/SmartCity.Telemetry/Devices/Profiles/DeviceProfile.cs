@@ -138,6 +138,12 @@ public sealed record AlertRuleSpec
     /// <summary>The event value that raises the alert (event rules).</summary>
     public string? Event { get; init; }
 
+    /// <summary>
+    /// The event value that resolves the alert by itself (event rules), such as <c>video_restored</c>
+    /// after <c>video_loss</c>. Without one, an event alert stays open until an operator resolves it.
+    /// </summary>
+    public string? ClearEvent { get; init; }
+
     /// <summary>When the rule applies: <c>always</c>, <c>night</c>, <c>day</c>, <c>school_hours</c>, <c>closed_hours</c>.</summary>
     public string Schedule { get; init; } = "always";
 

@@ -228,6 +228,15 @@ public static partial class ProfileLoader
             {
                 yield return (at + ".event", "an event rule names the event value that raises it");
             }
+
+            if (a.ClearEvent is not null && a.Kind != "event")
+            {
+                yield return (at + ".clearEvent", "only event rules are cleared by an event; other kinds clear on their own field");
+            }
+            else if (a.ClearEvent is not null && (a.ClearEvent.Length == 0 || a.ClearEvent == a.Event))
+            {
+                yield return (at + ".clearEvent", "must name another event value than the one that raises the alert");
+            }
         }
     }
 
