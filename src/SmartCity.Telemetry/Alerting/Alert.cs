@@ -24,13 +24,19 @@ public enum AlertTransitionKind
     FlappingStopped,
 }
 
-/// <summary>One step in an alert's life. <see cref="By"/> null means the engine did it.</summary>
+/// <summary>
+/// One step in an alert's life. <see cref="By"/> null means the engine did it. <see cref="At"/> is
+/// the engine's clock; <see cref="DeviceTime"/> is the device's own timestamp of the reading or
+/// event that caused the step (null for operator actions, last wills and silence), which is what
+/// matters when data arrives late or is replayed from a gateway's buffer.
+/// </summary>
 public sealed record AlertHistoryEntry(
     AlertTransitionKind Kind,
     DateTimeOffset At,
     string? By = null,
     string? Comment = null,
-    double? Value = null);
+    double? Value = null,
+    DateTimeOffset? DeviceTime = null);
 
 /// <summary>
 /// An alert on one device and rule. Immutable: every transition makes a new version, so a

@@ -125,7 +125,7 @@ public sealed class AlertEngine
                         // Only a message newer than any seen before the device went silent proves it is back.
                         if (OpenAlert(rs) is { } offline && (rs.LastTimestamp is null || ts > rs.LastTimestamp))
                         {
-                            Resolve(offline, rs, now, null, "a message arrived", null, output);
+                            Resolve(offline, rs, now, null, "a message arrived", null, output, ts);
                         }
 
                         break;
@@ -222,7 +222,7 @@ public sealed class AlertEngine
                         device.LastTimestamp = at;
                     }
 
-                    Resolve(offline, rs, now, null, "birth: the device is back online", null, output);
+                    Resolve(offline, rs, now, null, "birth: the device is back online", null, output, at);
                 }
             }
 
@@ -270,7 +270,8 @@ public sealed class AlertEngine
                         && rs.ConditionSinceReceived is { } since
                         && now - since >= rule.For
                         && _calendar.Applies(rule.Schedule, now)
-                        && !IsOffline(device, rules))
+                        && !IsOffline(device, rules)
+                        && !Inhibited(rule, device))
                     {
                         // The device reports on change only (or its next reading is late): the last reading still holds.
                         Raise(rule, rs, device, now, rs.PreviousValue, $"held for {Format(rule.For)} (no newer reading)", output);
@@ -470,7 +471,7 @@ public sealed class AlertEngine
             // Cleared whatever the schedule: the panel's alarm_cleared at 08:01 still closes the night's alarm.
             if (OpenAlert(rs) is { } cleared)
             {
-                Resolve(cleared, rs, now, null, $"event {rule.ClearEvent} at {ts:O}", null, output);
+                Resolve(cleared, rs, now, null, $"event {rule.ClearEvent}", null, output, ts);
             }
 
             return;
@@ -488,7 +489,7 @@ public sealed class AlertEngine
             return;
         }
 
-        Raise(rule, rs, device, now, null, $"event {rule.Event} at {ts:O}", output);
+        Raise(rule, rs, device, now, null, $"event {rule.Event}", output, ts);
     }
 
     private void ObserveLevel(AlertRule rule, RuleAlertState rs, DeviceAlertState device, double value, DateTimeOffset ts, DateTimeOffset now, List<AlertTransition> output)
@@ -525,7 +526,7 @@ public sealed class AlertEngine
             // Clearing is judged even outside the schedule: CO2 that falls after school closes the alert.
             if (rule.Clears(observed, rs.Side))
             {
-                Resolve(open, rs, now, null, $"{Describe(rule)} cleared", observed, output);
+                Resolve(open, rs, now, null, $"{Describe(rule)} cleared", observed, output, ts);
             }
 
             return;
@@ -546,17 +547,17 @@ public sealed class AlertEngine
             rs.Side = side;
         }
 
-        if (ts - rs.ConditionSince >= rule.For)
+        if (ts - rs.ConditionSince >= rule.For && !Inhibited(rule, device))
         {
-            Raise(rule, rs, device, now, observed, $"{Describe(rule)} = {observed.ToString(CultureInfo.InvariantCulture)}", output);
+            Raise(rule, rs, device, now, observed, $"{Describe(rule)} = {observed.ToString(CultureInfo.InvariantCulture)}", output, ts);
         }
     }
 
-    private void Raise(AlertRule rule, RuleAlertState rs, DeviceAlertState device, DateTimeOffset at, double? value, string comment, List<AlertTransition> output)
+    private void Raise(AlertRule rule, RuleAlertState rs, DeviceAlertState device, DateTimeOffset at, double? value, string comment, List<AlertTransition> output, DateTimeOffset? deviceTime = null)
     {
         var id = NewId(device.Identity.DeviceId, rule.Rule, at);
         var startedFlapping = CountFlap(rs, at);
-        var entry = new AlertHistoryEntry(AlertTransitionKind.Raised, at, null, comment, value);
+        var entry = new AlertHistoryEntry(AlertTransitionKind.Raised, at, null, comment, value, deviceTime);
         var alert = new Alert
         {
             Id = id,
@@ -584,11 +585,11 @@ public sealed class AlertEngine
         }
     }
 
-    private void Resolve(Alert alert, RuleAlertState rs, DateTimeOffset at, string? by, string? comment, double? value, List<AlertTransition> output)
+    private void Resolve(Alert alert, RuleAlertState rs, DateTimeOffset at, string? by, string? comment, double? value, List<AlertTransition> output, DateTimeOffset? deviceTime = null)
     {
         // Operators do not flap; only the engine's own raise/resolve cycles count.
         var startedFlapping = by is null && CountFlap(rs, at);
-        var entry = new AlertHistoryEntry(AlertTransitionKind.Resolved, at, by, comment, value);
+        var entry = new AlertHistoryEntry(AlertTransitionKind.Resolved, at, by, comment, value, deviceTime);
         var resolved = Append(alert, entry) with { State = AlertState.Resolved, ResolvedAt = at, ResolvedBy = by, Flapping = rs.Flapping };
         rs.OpenAlertId = null;
         rs.ConditionSince = null;
@@ -701,6 +702,23 @@ public sealed class AlertEngine
 
     private Alert? OpenAlert(RuleAlertState rs) =>
         rs.OpenAlertId is { } id && _alerts.TryGetValue(id, out var a) && a.IsOpen ? a : null;
+
+    /// <summary>
+    /// An inhibiting rule is open on the device. The condition keeps its start, so if it still
+    /// holds when the inhibitor resolves, the next reading raises it without waiting again.
+    /// </summary>
+    private bool Inhibited(AlertRule rule, DeviceAlertState device)
+    {
+        foreach (var other in rule.InhibitedBy)
+        {
+            if (_rules.TryGetValue((device.Identity.DeviceId, other), out var rs) && OpenAlert(rs) is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private bool IsOffline(DeviceAlertState device, IReadOnlyList<AlertRule> rules) =>
         rules.Any(r => r.Kind == AlertRuleKind.Offline

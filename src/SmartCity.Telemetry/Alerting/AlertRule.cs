@@ -62,6 +62,9 @@ public sealed record AlertRule
     /// <summary>The event value that resolves an open alert of this event rule; none: an operator resolves it.</summary>
     public string? ClearEvent { get; init; }
 
+    /// <summary>Rules whose open alert on the same device holds this one back (one cause, one alert).</summary>
+    public IReadOnlyList<string> InhibitedBy { get; init; } = [];
+
     public AlertSchedule Schedule { get; init; }
 
     public string? Description { get; init; }
@@ -82,6 +85,7 @@ public sealed record AlertRule
         For = spec.For ?? TimeSpan.Zero,
         Event = spec.Event,
         ClearEvent = spec.ClearEvent,
+        InhibitedBy = spec.InhibitedBy,
         Schedule = ParseSchedule(spec.Schedule) ?? throw new ArgumentException($"rule '{spec.Rule}': unknown schedule '{spec.Schedule}'", nameof(spec)),
         Description = spec.Description,
     };

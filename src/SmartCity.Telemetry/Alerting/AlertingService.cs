@@ -160,6 +160,11 @@ public sealed partial class AlertingService : BackgroundService
             point.Field("value", v);
         }
 
+        if (t.Entry.DeviceTime is { } deviceTime)
+        {
+            point.Field("device_time", deviceTime.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         return point;
     }
 

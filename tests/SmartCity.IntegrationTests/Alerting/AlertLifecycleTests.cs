@@ -115,7 +115,7 @@ public sealed class AlertLifecycleTests
     }
 
     /// <summary>A local HTTP receiver for the webhook (refuses the first N calls with 503).</summary>
-    private sealed class WebhookReceiver : IDisposable
+    internal sealed class WebhookReceiver : IDisposable
     {
         private readonly HttpListener _listener = new();
         private readonly List<(string Event, string Alert, string Timestamp, string Signature, byte[] Body)> _calls = [];
@@ -209,7 +209,7 @@ public sealed class AlertLifecycleTests
         publisher.PublishAsync(topic, Encoding.UTF8.GetBytes(json), MqttQualityOfServiceLevel.AtLeastOnce, retain, CancellationToken.None);
 
     /// <summary>The retained alert states seen on MQTT, with a wait on the next matching one.</summary>
-    private sealed class AlertStates
+    internal sealed class AlertStates
     {
         private readonly ConcurrentQueue<JsonElement> _seen = new();
         private readonly object _lock = new();

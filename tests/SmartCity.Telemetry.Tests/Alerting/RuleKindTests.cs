@@ -278,6 +278,29 @@ public sealed class RuleKindTests
         Assert.True(kit.Engine.Find(raised.Alert.Id)!.IsOpen);
     }
 
+    // lamp_dark_at_night (streetlight) is inhibited by lamp_failure and driver_failure on the same lamp.
+    [Fact]
+    public void Inhibited_ALampReportingItsFailureIsNotAlsoDark_UntilTheFailureResolvesWhileStillDark()
+    {
+        var night = new DateTimeOffset(2026, 11, 25, 0, 0, 0, TimeSpan.Zero);
+        using var kit = new AlertTestKit(start: night);
+        var failure = Assert.Single(kit.Observe(Lamp(kit.Now).Field("power_w", 0.0).Field("fault_lamp_failure", true), "streetlight"));
+        Assert.Equal("lamp_failure", failure.Alert.Rule);
+        for (var i = 0; i < 4; i++)
+        {
+            kit.Advance(5 * Minute);
+            Assert.Empty(kit.Observe(Lamp(kit.Now).Field("power_w", 0.0).Field("fault_lamp_failure", true), "streetlight"));
+            Assert.Empty(kit.Tick());
+        }
+
+        // The controller stops flagging the failure, but the lamp is still dark: now it is raised, at once.
+        kit.Advance(5 * Minute);
+        var transitions = kit.Observe(Lamp(kit.Now).Field("power_w", 0.0).Field("fault_lamp_failure", false), "streetlight");
+        Assert.Equal(
+            [(AlertTransitionKind.Resolved, "lamp_failure"), (AlertTransitionKind.Raised, "lamp_dark_at_night")],
+            transitions.Select(t => (t.Kind, t.Alert.Rule)).OrderBy(t => t.Rule, StringComparer.Ordinal).Reverse());
+    }
+
     private static Point CameraEvent(DateTimeOffset ts, string ev) =>
         Point.ForDevice("security_event", ts, new DeviceTopic("security", "north", "town-hall", "camera", "cam-1", MessageKind.Event)).Field("event", ev);
 }

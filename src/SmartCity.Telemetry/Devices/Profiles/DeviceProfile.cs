@@ -144,6 +144,12 @@ public sealed record AlertRuleSpec
     /// </summary>
     public string? ClearEvent { get; init; }
 
+    /// <summary>
+    /// Rules of this profile that, while open on the same device, keep this one from being raised:
+    /// a lamp that reports its own failure is not also raised as "dark at night" (one cause, one alert).
+    /// </summary>
+    public List<string> InhibitedBy { get; init; } = [];
+
     /// <summary>When the rule applies: <c>always</c>, <c>night</c>, <c>day</c>, <c>school_hours</c>, <c>closed_hours</c>.</summary>
     public string Schedule { get; init; } = "always";
 

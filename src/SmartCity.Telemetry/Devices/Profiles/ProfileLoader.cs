@@ -229,6 +229,14 @@ public static partial class ProfileLoader
                 yield return (at + ".event", "an event rule names the event value that raises it");
             }
 
+            for (var j = 0; j < a.InhibitedBy.Count; j++)
+            {
+                if (a.InhibitedBy[j] == a.Rule || !p.Alerts.Any(other => other.Rule == a.InhibitedBy[j]))
+                {
+                    yield return ($"{at}.inhibitedBy[{j}]", "must name another alert rule of this profile");
+                }
+            }
+
             if (a.ClearEvent is not null && a.Kind != "event")
             {
                 yield return (at + ".clearEvent", "only event rules are cleared by an event; other kinds clear on their own field");
