@@ -215,6 +215,12 @@ public sealed class CityGenerator : IDisposable
         json.WriteNumber("lon", lon);
         json.WriteString("district", layout.DistrictOf(device.Type, device.Index));
         json.WriteString("site", layout.SiteOf(device.Type, device.Index));
+        if (device.Type == DeviceType.StreetLight && layout.CabinetOf(device.Index) is >= 0 and var cabinet)
+        {
+            // The cabinet that feeds the lamp: the worker groups the lamps' alerts under its mains loss.
+            json.WriteString("parent", DeviceType.LightingCabinet.DeviceId(cabinet));
+        }
+
         device.Status(_context.Writer.End(), at, ConnectionAction.Birth, cause);
     }
 

@@ -89,6 +89,13 @@ public sealed record Alert
 
     public DateTimeOffset? LastOccurrenceAt { get; init; }
 
+    /// <summary>
+    /// Child devices (whose birth names this alert's device as parent) whose own alerts of the
+    /// rule's <c>groups</c> were held under this one instead of being raised: the lamps a cabinet
+    /// left dark. One alert for one cause.
+    /// </summary>
+    public IReadOnlyList<string> Affected { get; init; } = [];
+
     public IReadOnlyList<AlertHistoryEntry> History { get; init; } = [];
 
     [JsonIgnore]

@@ -127,6 +127,10 @@ public sealed class AlertEngine
                         {
                             Resolve(offline, rs, now, null, "a message arrived", null, output, ts);
                         }
+                        else if (rs.PendingSince is not null && (rs.LastTimestamp is null || ts > rs.LastTimestamp))
+                        {
+                            rs.PendingSince = null; // alive again before the hold-down ended: nothing to raise
+                        }
 
                         break;
                     case AlertRuleKind.Event:
@@ -167,10 +171,23 @@ public sealed class AlertEngine
             }
 
             var rs = RuleState(deviceId, rule.Rule);
-            if (OpenAlert(rs) is null)
+            if (OpenAlert(rs) is null && rs.PendingSince is null)
             {
                 rs.LastTimestamp = device.LastTimestamp;
-                Raise(rule, rs, device, at, null, "last will: the device disconnected", output);
+                if (GroupUnderParent(device, rule.Rule))
+                {
+                    // Listed on the parent's open alert (the cabinet lost mains): no alert of its own.
+                }
+                else if (device.Parent is not null && _options.GroupHoldDown > TimeSpan.Zero)
+                {
+                    // The cabinet's report of the mains loss may come a moment after its lamps' wills.
+                    rs.PendingSince = at;
+                    _dirty = true;
+                }
+                else
+                {
+                    Raise(rule, rs, device, at, null, "last will: the device disconnected", output);
+                }
             }
 
             SaveIf(output.Count > 0);
@@ -184,7 +201,7 @@ public sealed class AlertEngine
     /// device): an open offline alert resolves, unless the birth is older than what the device
     /// sent before it went silent (a retained birth delivered again after a reconnect).
     /// </summary>
-    public IReadOnlyList<AlertTransition> DeviceCameOnline(DeviceIdentity identity, string profileId, DateTimeOffset at)
+    public IReadOnlyList<AlertTransition> DeviceCameOnline(DeviceIdentity identity, string profileId, DateTimeOffset at, string? parent = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
         var output = new List<AlertTransition>();
@@ -198,11 +215,18 @@ public sealed class AlertEngine
             var now = _time.GetUtcNow();
             var known = _devices.ContainsKey(identity.DeviceId);
             var device = Device(identity, profileId);
-            if (!known)
+            if (!known || device.LastTimestamp is null || at > device.LastTimestamp)
             {
-                // Met for the first time by its birth: silence from now on counts.
+                // A sign of life (or the first meeting): silence counts from now. An old retained
+                // birth handed out again after a reconnect is not one.
                 device.LastReceivedAt = now;
                 device.LastTimestamp = at;
+                _dirty = true;
+            }
+
+            if (device.Parent != parent)
+            {
+                device.Parent = parent;
                 _dirty = true;
             }
 
@@ -214,14 +238,13 @@ public sealed class AlertEngine
                 }
 
                 var rs = RuleState(identity.DeviceId, rule.Rule);
+                if (rs.PendingSince is not null && (rs.LastTimestamp is null || at > rs.LastTimestamp))
+                {
+                    rs.PendingSince = null;
+                }
+
                 if (OpenAlert(rs) is { } offline && (rs.LastTimestamp is null || at > rs.LastTimestamp))
                 {
-                    device.LastReceivedAt = now;
-                    if (device.LastTimestamp is null || at > device.LastTimestamp)
-                    {
-                        device.LastTimestamp = at;
-                    }
-
                     Resolve(offline, rs, now, null, "birth: the device is back online", null, output, at);
                 }
             }
@@ -254,14 +277,29 @@ public sealed class AlertEngine
                     }
 
                     var rs = RuleState(device.Identity.DeviceId, rule.Rule);
-                    if (rule.Kind == AlertRuleKind.Offline && profile is not null && OpenAlert(rs) is null)
+                    if (rule.Kind == AlertRuleKind.Offline && OpenAlert(rs) is null && rs.PendingSince is { } pending)
+                    {
+                        if (GroupUnderParent(device, rule.Rule))
+                        {
+                            rs.PendingSince = null;
+                        }
+                        else if (now - pending >= _options.GroupHoldDown)
+                        {
+                            rs.PendingSince = null;
+                            Raise(rule, rs, device, now, null, $"last will at {pending:O}: the device disconnected (no parent alert groups it)", output);
+                        }
+                    }
+                    else if (rule.Kind == AlertRuleKind.Offline && profile is not null && OpenAlert(rs) is null)
                     {
                         var silentSince = rs.ArmedAt is { } armed && armed > device.LastReceivedAt ? armed : device.LastReceivedAt;
                         var limit = profile.ExpectedInterval * _options.OfflineAfterIntervals;
                         if (now - silentSince >= limit)
                         {
                             rs.LastTimestamp = device.LastTimestamp;
-                            Raise(rule, rs, device, now, null, $"no message for {Format(now - device.LastReceivedAt)}", output);
+                            if (!GroupUnderParent(device, rule.Rule))
+                            {
+                                Raise(rule, rs, device, now, null, $"no message for {Format(now - device.LastReceivedAt)}", output);
+                            }
                         }
                     }
                     else if (rule.Kind is AlertRuleKind.Threshold or AlertRuleKind.Flag
@@ -271,7 +309,8 @@ public sealed class AlertEngine
                         && now - since >= rule.For
                         && _calendar.Applies(rule.Schedule, now)
                         && !IsOffline(device, rules)
-                        && !Inhibited(rule, device))
+                        && !Inhibited(rule, device)
+                        && !GroupUnderParent(device, rule.Rule))
                     {
                         // The device reports on change only (or its next reading is late): the last reading still holds.
                         Raise(rule, rs, device, now, rs.PreviousValue, $"held for {Format(rule.For)} (no newer reading)", output);
@@ -547,7 +586,7 @@ public sealed class AlertEngine
             rs.Side = side;
         }
 
-        if (ts - rs.ConditionSince >= rule.For && !Inhibited(rule, device))
+        if (ts - rs.ConditionSince >= rule.For && !Inhibited(rule, device) && !GroupUnderParent(device, rule.Rule))
         {
             Raise(rule, rs, device, now, observed, $"{Describe(rule)} = {observed.ToString(CultureInfo.InvariantCulture)}", output, ts);
         }
@@ -578,6 +617,11 @@ public sealed class AlertEngine
         rs.LastAlertId = id;
         rs.ConditionSince = null;
         rs.ConditionSinceReceived = null;
+        if (rule.Groups.Count > 0)
+        {
+            alert = alert with { Affected = AdoptPendingChildren(device.Identity.DeviceId, rule) };
+        }
+
         Emit(alert, entry, suppressed: rs.Flapping, output);
         if (startedFlapping)
         {
@@ -718,6 +762,67 @@ public sealed class AlertEngine
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// The device's parent has an open alert whose rule groups <paramref name="rule"/>: the device
+    /// is listed on that alert (once) instead of raising its own. True when it was grouped.
+    /// </summary>
+    private bool GroupUnderParent(DeviceAlertState child, string rule)
+    {
+        if (child.Parent is not { } parentId || !_devices.TryGetValue(parentId, out var parent))
+        {
+            return false;
+        }
+
+        foreach (var parentRule in RulesOf(parent))
+        {
+            if (!parentRule.Groups.Contains(rule, StringComparer.Ordinal)
+                || !_rules.TryGetValue((parentId, parentRule.Rule), out var prs)
+                || OpenAlert(prs) is not { } open)
+            {
+                continue;
+            }
+
+            if (!open.Affected.Contains(child.Identity.DeviceId, StringComparer.Ordinal))
+            {
+                _alerts[open.Id] = open with { Affected = [.. open.Affected, child.Identity.DeviceId] };
+                _dirty = true;
+            }
+
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Children whose last will arrived just before this grouping alert (waiting out the
+    /// hold-down) are grouped under it now, so the alert lists every device the cause took down.
+    /// </summary>
+    private List<string> AdoptPendingChildren(string parentId, AlertRule rule)
+    {
+        var adopted = new List<string>();
+        foreach (var child in _devices.Values)
+        {
+            if (child.Parent != parentId)
+            {
+                continue;
+            }
+
+            foreach (var grouped in rule.Groups)
+            {
+                if (_rules.TryGetValue((child.Identity.DeviceId, grouped), out var crs) && crs.PendingSince is not null)
+                {
+                    crs.PendingSince = null;
+                    adopted.Add(child.Identity.DeviceId);
+                    break;
+                }
+            }
+        }
+
+        adopted.Sort(StringComparer.Ordinal);
+        return adopted;
     }
 
     private bool IsOffline(DeviceAlertState device, IReadOnlyList<AlertRule> rules) =>

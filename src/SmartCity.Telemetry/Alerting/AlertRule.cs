@@ -65,6 +65,9 @@ public sealed record AlertRule
     /// <summary>Rules whose open alert on the same device holds this one back (one cause, one alert).</summary>
     public IReadOnlyList<string> InhibitedBy { get; init; } = [];
 
+    /// <summary>Rules of child devices (birth <c>parent</c>) held under this alert while it is open.</summary>
+    public IReadOnlyList<string> Groups { get; init; } = [];
+
     public AlertSchedule Schedule { get; init; }
 
     public string? Description { get; init; }
@@ -86,6 +89,7 @@ public sealed record AlertRule
         Event = spec.Event,
         ClearEvent = spec.ClearEvent,
         InhibitedBy = spec.InhibitedBy,
+        Groups = spec.Groups,
         Schedule = ParseSchedule(spec.Schedule) ?? throw new ArgumentException($"rule '{spec.Rule}': unknown schedule '{spec.Schedule}'", nameof(spec)),
         Description = spec.Description,
     };

@@ -15,6 +15,9 @@ internal sealed class DeviceAlertState
 
     /// <summary>Newest device timestamp seen, whatever the message.</summary>
     public DateTimeOffset? LastTimestamp { get; set; }
+
+    /// <summary>The device it depends on (its birth's <c>parent</c>: a lamp's cabinet).</summary>
+    public string? Parent { get; set; }
 }
 
 /// <summary>Evaluation state of one rule on one device.</summary>
@@ -43,6 +46,12 @@ internal sealed class RuleAlertState
     public string? OpenAlertId { get; set; }
 
     public string? LastAlertId { get; set; }
+
+    /// <summary>
+    /// Offline rules of a device with a parent: the last will arrived at this engine time, and the
+    /// alert waits <see cref="AlertingOptions.GroupHoldDown"/> for the parent's own alert to group it.
+    /// </summary>
+    public DateTimeOffset? PendingSince { get; set; }
 
     /// <summary>Offline rules: an operator resolved the alert; the deadman counts from here.</summary>
     public DateTimeOffset? ArmedAt { get; set; }

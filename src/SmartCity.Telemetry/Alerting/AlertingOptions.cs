@@ -40,6 +40,13 @@ public sealed class AlertingOptions : IValidatableObject
     [Range(1, 100, ErrorMessage = "OfflineAfterIntervals must be between 1 and 100.")]
     public int OfflineAfterIntervals { get; set; } = AlertingDefaults.OfflineAfterIntervals;
 
+    /// <summary>
+    /// How long the last will of a device with a parent waits before it raises <c>device_offline</c>,
+    /// so that the parent's own alert (a cabinet's mains loss) can arrive first and group it.
+    /// </summary>
+    /// <value>The default value is 30 seconds.</value>
+    public TimeSpan GroupHoldDown { get; set; } = AlertingDefaults.GroupHoldDown;
+
     /// <summary>When a rule raises and resolves too often, notifications pause until it settles.</summary>
     public FlappingOptions Flapping { get; set; } = new();
 
@@ -66,6 +73,11 @@ public sealed class AlertingOptions : IValidatableObject
         if (EscalateCriticalAfter <= TimeSpan.Zero)
         {
             yield return new("EscalateCriticalAfter must be positive (such as 00:15:00).", [nameof(EscalateCriticalAfter)]);
+        }
+
+        if (GroupHoldDown < TimeSpan.Zero || GroupHoldDown > TimeSpan.FromHours(1))
+        {
+            yield return new("GroupHoldDown must be between 00:00:00 and 01:00:00.", [nameof(GroupHoldDown)]);
         }
 
         if (KeepResolvedFor < TimeSpan.Zero)
@@ -210,6 +222,7 @@ public static class AlertingDefaults
     public const int FlappingMaxTransitions = 6;
     public static readonly TimeSpan EscalateCriticalAfter = TimeSpan.FromMinutes(15);
     public static readonly TimeSpan FlappingWindow = TimeSpan.FromHours(1);
+    public static readonly TimeSpan GroupHoldDown = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan KeepResolvedFor = TimeSpan.FromDays(7);
     public static readonly IReadOnlyCollection<DayOfWeek> Weekdays =
         [DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday];

@@ -65,12 +65,12 @@ public sealed partial class AlertingService : BackgroundService
     public void DeviceWentOffline(string deviceId, DateTimeOffset at) => Enqueue(() => _engine.DeviceWentOffline(deviceId, at));
 
     /// <summary>A birth (<c>"online": true</c>), stamped by the device: an offline alert resolves.</summary>
-    public void DeviceCameOnline(DeviceTopic topic, DateTimeOffset at)
+    public void DeviceCameOnline(DeviceTopic topic, DateTimeOffset at, string? parent)
     {
         if (_profiles.ForDeviceType(topic.DeviceType) is { } profile)
         {
             var identity = new DeviceIdentity(topic.DeviceId, topic.Sector, topic.District, topic.Site, topic.DeviceType);
-            Enqueue(() => _engine.DeviceCameOnline(identity, profile.Id, at));
+            Enqueue(() => _engine.DeviceCameOnline(identity, profile.Id, at, parent));
         }
     }
 

@@ -295,7 +295,7 @@ public sealed partial class MqttSource : BackgroundService
             }
             else if (point.GetField("online") is { Boolean: true })
             {
-                _alerting.DeviceCameOnline(topic, point.Timestamp);
+                _alerting.DeviceCameOnline(topic, point.Timestamp, point.GetField("parent") is { Type: FieldType.String } parent ? parent.Text : null);
             }
 
             return;

@@ -186,6 +186,54 @@ public sealed class AlertScenarioTests
         Assert.Equal(expectedRecords, rows.Count);
     }
 
+    [Fact]
+    public async Task CabinetMainsLoss_ItsLampsWillsAreListedOnTheCabinetsAlert_NoOfflineAlertPerLamp()
+    {
+        var loaded = LoadScenario("lighting-faults");
+        var districts = new[] { TestServers.UniqueName("da"), TestServers.UniqueName("db") };
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        await using var worker = await TestWorker.StartAsync(db);
+        var start = PastSchoolDay();
+        var scenario = loaded with { Start = start, TopicRoot = worker.TopicRoot, Districts = districts };
+        List<ScenarioMessage> stream;
+        using (var generator = new CityGenerator(scenario, start, start + scenario.Duration))
+        {
+            stream = generator.Messages().ToList();
+        }
+
+        // The lamps the cabinet feeds, as their births say (and the lamps that lose their connection with it).
+        var fed = stream.Where(m => m.Topic.EndsWith("/status", StringComparison.Ordinal) && JsonDocument.Parse(m.Payload).RootElement.TryGetProperty("parent", out var p) && p.GetString() == "cab-000002")
+            .Select(m => m.DeviceId).ToHashSet();
+        var wills = stream.Where(m => m.Action == ConnectionAction.Will && m.DeviceType == DeviceType.StreetLight).Select(m => m.DeviceId).ToHashSet();
+        Assert.NotEmpty(wills);
+        Assert.Subset(fed, wills);
+
+        var states = new AlertLifecycleTests.AlertStates();
+        await using var watcher = await states.SubscribeAsync("smartcity/alerts/lighting/" + districts[0] + "/#");
+        await using var watcher2 = await states.SubscribeAsync("smartcity/alerts/lighting/" + districts[1] + "/#");
+        var counters = new RunCounters();
+        var options = new ScenarioRunOptions { Broker = TestWorker.Broker, ClientIdPrefix = TestServers.UniqueName("sim-"), Gateways = 1, Load = true };
+        await using (var transport = new GatewayTransport(options.Broker, options.ClientIdPrefix, options.Gateways, options.InFlight, options.Qos, counters))
+        {
+            var result = await ScenarioRunner.RunAsync(scenario, options, transport, counters, TimeProvider.System);
+            Assert.Equal((stream.Count, 0L), (result.Acknowledged, result.Failed));
+        }
+
+        var mains = await states.WaitForAsync(s => Is(s, "cab-000002", "mains_loss", "resolved"), Timeout);
+        await states.WaitForAsync(s => Is(s, "lamp-000005", "day_burning", "resolved"), Timeout); // a later alert: the day went through
+        await worker.Metrics.WaitUntilAsync(s => s.SpoolDepth == 0 && s.Received >= stream.Count, Timeout);
+
+        using var api = new HttpClient { BaseAddress = worker.BaseAddress };
+        var alerts = await AlertsAsync(api, districts);
+        var lampOffline = alerts.Where(a => a.GetProperty("rule").GetString() == "device_offline" && wills.Contains(a.GetProperty("deviceId").GetString()!)).ToList();
+        Assert.True(lampOffline.Count == 0, $"{lampOffline.Count} lamps of the dark cabinet raised device_offline alerts of their own");
+        var cabinet = Assert.Single(alerts, a => a.GetProperty("rule").GetString() == "mains_loss");
+        Assert.Equal(mains.GetProperty("id").GetString(), cabinet.GetProperty("id").GetString());
+        Assert.Equal(["raised", "resolved"], History(cabinet));
+        var affected = cabinet.GetProperty("affected").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Equal(wills.Order(), affected.Order());
+    }
+
     private static bool Is(JsonElement state, string device, string rule, string stateName) =>
         state.GetProperty("deviceId").GetString() == device && state.GetProperty("rule").GetString() == rule && State(state) == stateName;
 
@@ -205,7 +253,7 @@ public sealed class AlertScenarioTests
         return all;
     }
 
-    private static Scenario LoadScenario()
+    private static Scenario LoadScenario(string name = "alerting-acceptance")
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !Directory.Exists(Path.Combine(dir.FullName, "simulators", "scenarios")))
@@ -213,7 +261,7 @@ public sealed class AlertScenarioTests
             dir = dir.Parent;
         }
 
-        return Scenario.Load(Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("simulators/scenarios"), "simulators", "scenarios", "alerting-acceptance.json"));
+        return Scenario.Load(Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("simulators/scenarios"), "simulators", "scenarios", name + ".json"));
     }
 
     /// <summary>

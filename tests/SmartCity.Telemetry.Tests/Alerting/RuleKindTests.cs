@@ -301,6 +301,94 @@ public sealed class RuleKindTests
             transitions.Select(t => (t.Kind, t.Alert.Rule)).OrderBy(t => t.Rule, StringComparer.Ordinal).Reverse());
     }
 
+    // mains_loss (lighting_cabinet) groups device_offline and lamp_dark_at_night of the lamps whose birth names it as parent.
+    [Fact]
+    public void Grouped_CabinetLosesMains_ItsLampsWillsAreListedOnTheCabinetAlert_NoAlertPerLamp()
+    {
+        using var kit = new AlertTestKit();
+        Birth(kit, "cab-1", "lighting_cabinet", parent: null);
+        for (var i = 1; i <= 3; i++)
+        {
+            Birth(kit, $"lamp-{i}", "streetlight", parent: "cab-1");
+        }
+
+        var mains = Assert.Single(kit.Observe(Cabinet(kit.Now).Field("mains_present", false), "lighting_cabinet"));
+        Assert.Equal("mains_loss", mains.Alert.Rule);
+        kit.Advance(TimeSpan.FromSeconds(5));
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.Empty(kit.Record(kit.Engine.DeviceWentOffline($"lamp-{i}", kit.Now)));
+        }
+
+        Assert.True(kit.Engine.Acknowledge(mains.Alert.Id, "ops:anna", "grid operator called").Ok);
+        for (var i = 0; i < 6; i++)
+        {
+            // The cabinet, on its battery, keeps reporting; its lamps stay silent for 30 minutes: still grouped.
+            kit.Advance(5 * Minute);
+            Assert.Empty(kit.Observe(Cabinet(kit.Now).Field("mains_present", false), "lighting_cabinet"));
+            Assert.Empty(kit.Tick());
+        }
+
+        Assert.Equal(["lamp-1", "lamp-2", "lamp-3"], kit.Engine.Find(mains.Alert.Id)!.Affected);
+        Assert.Equal([mains.Alert.Id], kit.Engine.OpenAlerts().Select(a => a.Id));
+
+        // Mains back; two lamps come back with a birth, the third stays dead: now it is its own alert.
+        kit.Advance(Minute);
+        Assert.Single(kit.Observe(Cabinet(kit.Now).Field("mains_present", true), "lighting_cabinet"));
+        Birth(kit, "lamp-1", "streetlight", parent: "cab-1");
+        Birth(kit, "lamp-2", "streetlight", parent: "cab-1");
+        var dead = Assert.Single(kit.Tick());
+        Assert.Equal(("lamp-3", "device_offline", AlertTransitionKind.Raised), (dead.Alert.DeviceId, dead.Alert.Rule, dead.Kind));
+    }
+
+    [Fact]
+    public void Grouped_LampWillsBeforeTheCabinetReport_WaitTheHoldDown_ThenGroup()
+    {
+        using var kit = new AlertTestKit(configure: o => o.GroupHoldDown = TimeSpan.FromSeconds(30));
+        Birth(kit, "cab-1", "lighting_cabinet", parent: null);
+        Birth(kit, "lamp-1", "streetlight", parent: "cab-1");
+        Birth(kit, "lamp-2", "streetlight", parent: null);
+
+        // The lamps die first; the cabinet's report comes 10 s later.
+        Assert.Empty(kit.Engine.DeviceWentOffline("lamp-1", kit.Now));
+        var orphan = kit.Engine.DeviceWentOffline("lamp-2", kit.Now);
+        Assert.Equal("lamp-2", Assert.Single(orphan).Alert.DeviceId); // no parent: no reason to wait
+        kit.Advance(TimeSpan.FromSeconds(10));
+        Assert.Empty(kit.Tick());
+        var mains = Assert.Single(kit.Observe(Cabinet(kit.Now).Field("mains_present", false), "lighting_cabinet"));
+        kit.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(kit.Tick());
+        Assert.Equal(["lamp-1"], kit.Engine.Find(mains.Alert.Id)!.Affected);
+    }
+
+    [Fact]
+    public void Grouped_ParentHealthy_AWillOfAChildRaisesAfterTheHoldDown_ABirthWithinItRaisesNothing()
+    {
+        using var kit = new AlertTestKit(configure: o => o.GroupHoldDown = TimeSpan.FromSeconds(30));
+        Birth(kit, "cab-1", "lighting_cabinet", parent: null);
+        Birth(kit, "lamp-1", "streetlight", parent: "cab-1");
+        Birth(kit, "lamp-2", "streetlight", parent: "cab-1");
+        Assert.Empty(kit.Engine.DeviceWentOffline("lamp-1", kit.Now));
+        Assert.Empty(kit.Engine.DeviceWentOffline("lamp-2", kit.Now));
+
+        kit.Advance(TimeSpan.FromSeconds(10));
+        Birth(kit, "lamp-2", "streetlight", parent: "cab-1"); // a reboot: back within the hold-down
+        kit.Advance(TimeSpan.FromSeconds(20));
+        var raised = Assert.Single(kit.Tick());
+        Assert.Equal(("lamp-1", "device_offline"), (raised.Alert.DeviceId, raised.Alert.Rule));
+        kit.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(kit.Tick());
+    }
+
+    private static void Birth(AlertTestKit kit, string device, string profile, string? parent)
+    {
+        var identity = profile == "lighting_cabinet"
+            ? new DeviceIdentity(device, "lighting", "north", "depot", "lighting_cabinet")
+            : new DeviceIdentity(device, "lighting", "north", "park", "streetlight");
+        kit.Record(kit.Engine.DeviceCameOnline(identity, profile, kit.Now, parent));
+        kit.Advance(TimeSpan.FromMilliseconds(1));
+    }
+
     private static Point CameraEvent(DateTimeOffset ts, string ev) =>
         Point.ForDevice("security_event", ts, new DeviceTopic("security", "north", "town-hall", "camera", "cam-1", MessageKind.Event)).Field("event", ev);
 }

@@ -150,6 +150,12 @@ public sealed record AlertRuleSpec
     /// </summary>
     public List<string> InhibitedBy { get; init; } = [];
 
+    /// <summary>
+    /// Rules of the devices whose birth names this device as <c>parent</c> that, while this alert is
+    /// open, are not raised one by one but listed on it (a cabinet's mains loss darkens its lamps).
+    /// </summary>
+    public List<string> Groups { get; init; } = [];
+
     /// <summary>When the rule applies: <c>always</c>, <c>night</c>, <c>day</c>, <c>school_hours</c>, <c>closed_hours</c>.</summary>
     public string Schedule { get; init; } = "always";
 

@@ -237,6 +237,14 @@ public static partial class ProfileLoader
                 }
             }
 
+            for (var j = 0; j < a.Groups.Count; j++)
+            {
+                if (!Identifier().IsMatch(a.Groups[j]))
+                {
+                    yield return ($"{at}.groups[{j}]", "must be a rule id (a lowercase identifier) of the child devices' profiles");
+                }
+            }
+
             if (a.ClearEvent is not null && a.Kind != "event")
             {
                 yield return (at + ".clearEvent", "only event rules are cleared by an event; other kinds clear on their own field");

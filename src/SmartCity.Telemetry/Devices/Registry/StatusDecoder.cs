@@ -51,9 +51,15 @@ public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, De
             || !json.TryGetNumber("lat", -90, 90, required: false, out var lat, out rejection)
             || !json.TryGetNumber("lon", -180, 180, required: false, out var lon, out rejection)
             || !json.TryGetString("district", required: false, 64, out var district, out rejection)
-            || !json.TryGetString("site", required: false, 64, out var site, out rejection))
+            || !json.TryGetString("site", required: false, 64, out var site, out rejection)
+            || !json.TryGetString("parent", required: false, 64, out var parent, out rejection))
         {
             return rejection;
+        }
+
+        if (parent is not null && (!TopicParser.IsValidSegment(parent) || parent == topic.DeviceId))
+        {
+            return DecodeResult.Rejected(RejectReason.OutOfRange, $"'parent' \"{JsonPayload.Truncate(parent, 64)}\" must be another device's id (letters, digits, '_', '-', '.')");
         }
 
         var named = profiles.Find(profileId!);
@@ -81,6 +87,11 @@ public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, De
         if (lat is { } la && lon is { } lo)
         {
             point.Field("lat", la).Field("lon", lo);
+        }
+
+        if (parent is not null)
+        {
+            point.Field("parent", parent);
         }
 
         return DecodeResult.Accepted(point);
