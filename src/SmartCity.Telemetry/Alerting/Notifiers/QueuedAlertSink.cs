@@ -163,7 +163,7 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
     [LoggerMessage(EventId = 6101, Level = LogLevel.Error, Message = "Notifier {Notifier} failed for the {Transition} of alert {AlertId}: {Error}; the other notifiers and ingestion go on")]
     private partial void LogFailed(string notifier, string transition, string alertId, string error);
 
-    [LoggerMessage(EventId = 6102, Level = LogLevel.Error, Message = "Notifier {Notifier} is {Capacity} transitions behind: alert {AlertId} not sent by it ({Dropped} dropped so far)")]
+    [LoggerMessage(EventId = 6102, Level = LogLevel.Error, Message = "Notifier {Notifier} queue full ({Capacity} waiting) or stopped: the transition of alert {AlertId} is not sent by it ({Dropped} dropped so far)")]
     private partial void LogDropped(string notifier, string alertId, long dropped, int capacity);
 
     [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Notifier {Notifier} did not finish within {Seconds:0.#} s of shutdown: {Left} queued transitions not sent")]
