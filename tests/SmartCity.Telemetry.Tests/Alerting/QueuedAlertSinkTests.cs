@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Notifiers;
@@ -62,6 +63,26 @@ public sealed class QueuedAlertSinkTests
     {
         var sink = new GatedSink();
         var logs = new TestLogs();
+        long metered = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == NotifierMeter.Name && instrument.Name == "smartcity.notifier.dropped")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "notifier", Value: nameof(GatedSink) })
+                {
+                    Interlocked.Add(ref metered, value);
+                }
+            }
+        });
+        listener.Start();
         await using var queue = Queue(sink, logs, capacity: 2);
 
         await queue.OnTransitionAsync(T(0), CancellationToken.None);
@@ -72,6 +93,7 @@ public sealed class QueuedAlertSinkTests
         }
 
         Assert.Equal(4, queue.Dropped);
+        Assert.Equal(4, Interlocked.Read(ref metered));
         Assert.Equal(2, queue.Pending);
         // The first drop is logged (then one in a thousand), naming the notifier.
         var dropLog = Assert.Single(logs.Entries, e => e.EventId == 6102);

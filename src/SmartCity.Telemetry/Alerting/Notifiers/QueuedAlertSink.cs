@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -29,7 +30,8 @@ public sealed class NotifierQueueOptions
 /// delays neither the other notifiers nor the alerting queue, and so not ingestion. Order is kept
 /// per notifier. When the queue is full the new transition is dropped for this notifier only,
 /// counted in <see cref="Dropped"/> and logged (never waited for). A failure is logged and
-/// counted; the next transition is tried anyway.
+/// counted; the next transition is tried anyway. The counters are also exported under the meter
+/// <c>SmartCity.Alerting</c> (<c>smartcity.notifier.delivered|failed|dropped</c>, tag <c>notifier</c>).
 /// </summary>
 public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
 {
@@ -39,6 +41,7 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
     private readonly Channel<AlertTransition> _queue;
     private readonly CancellationTokenSource _abort = new();
     private readonly Task _loop;
+    private readonly KeyValuePair<string, object?> _tag;
     private long _delivered;
     private long _failed;
     private long _dropped;
@@ -52,6 +55,7 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
         _inner = inner;
         _options = options;
         _logger = logger;
+        _tag = new("notifier", Name);
         _queue = Channel.CreateBounded<AlertTransition>(new BoundedChannelOptions(options.Capacity)
         {
             SingleReader = true,
@@ -83,6 +87,7 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
         if (!_queue.Writer.TryWrite(transition))
         {
             var dropped = Interlocked.Increment(ref _dropped);
+            NotifierMeter.Dropped.Add(1, _tag);
             // The first drop and then one in a thousand: a stuck notifier must not flood the log.
             if (dropped % 1_000 == 1)
             {
@@ -121,6 +126,7 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
             }
 
             Interlocked.Add(ref _dropped, left);
+            NotifierMeter.Dropped.Add(left, _tag);
             LogDrainTimedOut(Name, left, _options.DrainTimeout.TotalSeconds);
         }
     }
@@ -142,15 +148,18 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
                 {
                     await _inner.OnTransitionAsync(transition, token).ConfigureAwait(false);
                     Interlocked.Increment(ref _delivered);
+                    NotifierMeter.Delivered.Add(1, _tag);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref _dropped);
+                    NotifierMeter.Dropped.Add(1, _tag);
                     return;
                 }
                 catch (Exception ex)
                 {
                     Interlocked.Increment(ref _failed);
+                    NotifierMeter.Failed.Add(1, _tag);
                     LogFailed(Name, transition.Kind.ToString().ToLowerInvariant(), transition.Alert.Id, ex.Message);
                 }
             }
@@ -168,6 +177,18 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
 
     [LoggerMessage(EventId = 6103, Level = LogLevel.Warning, Message = "Notifier {Notifier} did not finish within {Seconds:0.#} s of shutdown: {Left} queued transitions not sent")]
     private partial void LogDrainTimedOut(string notifier, int left, double seconds);
+}
+
+/// <summary>Notifier counters, one instrument per outcome, tagged with the notifier's name.</summary>
+public static class NotifierMeter
+{
+    public const string Name = "SmartCity.Alerting";
+
+    private static readonly Meter Meter = new(Name);
+
+    public static readonly Counter<long> Delivered = Meter.CreateCounter<long>("smartcity.notifier.delivered", "{transition}", "Alert transitions a notifier took");
+    public static readonly Counter<long> Failed = Meter.CreateCounter<long>("smartcity.notifier.failed", "{transition}", "Alert transitions a notifier failed on after its retries");
+    public static readonly Counter<long> Dropped = Meter.CreateCounter<long>("smartcity.notifier.dropped", "{transition}", "Alert transitions never handed to a notifier (queue full, or left at shutdown)");
 }
 
 /// <summary>Drains every notifier queue at shutdown (registered before the alerting service, so it stops after it).</summary>
