@@ -1,5 +1,6 @@
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
@@ -212,6 +213,34 @@ public sealed class SmtpNotifierTests
         Assert.Equal(SmtpSecurity.StartTls, new SmtpOptions { Host = "smtp.city.test" }.EffectiveSecurity);
         Assert.Equal(SmtpSecurity.None, new SmtpOptions { Host = "127.0.0.1" }.EffectiveSecurity);
         Assert.Equal(SmtpSecurity.Tls, new SmtpOptions { Host = "localhost", Security = SmtpSecurity.Tls }.EffectiveSecurity);
+    }
+
+    [Fact]
+    public void Bind_EmptyValuesAsDockerComposePassesThem_DisabledOrValidWithCommaSeparatedRecipients()
+    {
+        var validator = new SectionValidator<SmtpOptions>(SmtpOptions.SectionName);
+        var unset = Bind(new() { ["Host"] = "", ["Security"] = "", ["Username"] = "", ["Password"] = "", ["From"] = "", ["To:0"] = "", ["ApiBaseUrl"] = "" });
+        Assert.False(unset.Enabled);
+        Assert.Null(unset.Security);
+        Assert.True(validator.Validate(null, unset).Succeeded);
+
+        var set = Bind(new()
+        {
+            ["Host"] = "smtp.city.test", ["Security"] = "tls", ["Username"] = "", ["Password"] = "", ["ApiBaseUrl"] = "",
+            ["From"] = "SmartCity <alerts@city.test>", ["To:0"] = "ops@city.test, Security desk <security@city.test>",
+            ["Transitions:0"] = "raised", ["MinimumSeverity"] = "major",
+        });
+        Assert.True(validator.Validate(null, set).Succeeded, string.Join("; ", validator.Validate(null, set).Failures ?? []));
+        Assert.Equal(["ops@city.test", "security@city.test"], set.Recipients.Select(r => r.Address));
+        Assert.False(set.HasLogin);
+        Assert.False(set.HasApiLink);
+        Assert.Equal(SmtpSecurity.Tls, set.EffectiveSecurity);
+        Assert.Equal([AlertTransitionKind.Raised], set.EffectiveTransitions);
+        Assert.Equal(AlertSeverity.Major, set.MinimumSeverity);
+
+        static SmtpOptions Bind(Dictionary<string, string?> values) => new ConfigurationBuilder()
+            .AddInMemoryCollection(values.ToDictionary(kv => SmtpOptions.SectionName + ":" + kv.Key, kv => kv.Value))
+            .Build().GetSection(SmtpOptions.SectionName).Get<SmtpOptions>()!;
     }
 
     [Fact]

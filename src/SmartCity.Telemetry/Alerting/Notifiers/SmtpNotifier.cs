@@ -46,7 +46,7 @@ public sealed class SmtpOptions : IValidatableObject
     /// </summary>
     public SmtpSecurity? Security { get; set; }
 
-    /// <summary>Login; none = no AUTH.</summary>
+    /// <summary>Login; none (or empty) = no AUTH.</summary>
     public string? Username { get; set; }
 
     /// <summary>Password of <see cref="Username"/>. A secret: never logged.</summary>
@@ -55,7 +55,10 @@ public sealed class SmtpOptions : IValidatableObject
     /// <summary>Sender, e.g. <c>SmartCity alerts &lt;alerts@city.example&gt;</c>.</summary>
     public string? From { get; set; }
 
-    /// <summary>Recipients (at least one when <see cref="Host"/> is set).</summary>
+    /// <summary>
+    /// Recipients (at least one when <see cref="Host"/> is set). An entry may hold several addresses
+    /// separated by commas, so one environment variable (<c>SMARTCITY_Alerting__Smtp__To__0</c>) can list them all.
+    /// </summary>
     public List<string> To { get; set; } = [];
 
     /// <summary>Least severe alert that is mailed (critical is the most severe).</summary>
@@ -67,7 +70,6 @@ public sealed class SmtpOptions : IValidatableObject
     public List<AlertTransitionKind> Transitions { get; set; } = [];
 
     /// <summary>Base URL of the operator API (e.g. <c>https://ops.city.example</c>); when set, each mail links to the alert.</summary>
-    [Url(ErrorMessage = "must be an absolute http(s) URL")]
     public string? ApiBaseUrl { get; set; }
 
     /// <summary>Per connection attempt: connect, authenticate and send.</summary>
@@ -85,7 +87,16 @@ public sealed class SmtpOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 
+    // Empty counts as unset: docker-compose passes an unset variable as an empty string.
     public bool Enabled => !string.IsNullOrWhiteSpace(Host);
+
+    public bool HasLogin => !string.IsNullOrEmpty(Username);
+
+    public bool HasApiLink => !string.IsNullOrWhiteSpace(ApiBaseUrl);
+
+    /// <summary>Every recipient address of <see cref="To"/>, comma-separated entries split, empty entries skipped.</summary>
+    public IReadOnlyList<MailboxAddress> Recipients =>
+        [.. To.Where(t => !string.IsNullOrWhiteSpace(t)).SelectMany(t => InternetAddressList.TryParse(t, out var list) ? list.Mailboxes : [])];
 
     /// <summary>The default transitions when none are configured.</summary>
     public static readonly IReadOnlyList<AlertTransitionKind> DefaultTransitions =
@@ -102,27 +113,33 @@ public sealed class SmtpOptions : IValidatableObject
             yield break;
         }
 
-        if (From is null || !MailboxAddress.TryParse(From, out _))
+        if (string.IsNullOrWhiteSpace(From) || !MailboxAddress.TryParse(From, out _))
         {
             yield return new ValidationResult("must be a mail address when Host is set", [nameof(From)]);
         }
 
-        if (To.Count == 0)
+        var bad = To.Where(t => !string.IsNullOrWhiteSpace(t) && !(InternetAddressList.TryParse(t, out var list) && list.Mailboxes.Any())).ToList();
+        foreach (var to in bad)
+        {
+            yield return new ValidationResult($"'{to}' is not a mail address (or a comma-separated list of them)", [nameof(To)]);
+        }
+
+        if (bad.Count == 0 && Recipients.Count == 0)
         {
             yield return new ValidationResult("needs at least one recipient when Host is set", [nameof(To)]);
         }
 
-        foreach (var to in To.Where(t => !MailboxAddress.TryParse(t, out _)))
+        if (HasApiLink && !(Uri.TryCreate(ApiBaseUrl, UriKind.Absolute, out var api) && (api.Scheme == Uri.UriSchemeHttp || api.Scheme == Uri.UriSchemeHttps)))
         {
-            yield return new ValidationResult($"'{to}' is not a mail address", [nameof(To)]);
+            yield return new ValidationResult("must be an absolute http(s) URL", [nameof(ApiBaseUrl)]);
         }
 
-        if (Username is not null && Password is null)
+        if (HasLogin && string.IsNullOrEmpty(Password))
         {
             yield return new ValidationResult("is required with Username", [nameof(Password)]);
         }
 
-        if (Username is not null && EffectiveSecurity == SmtpSecurity.None && !IsLoopback(Host))
+        if (HasLogin && EffectiveSecurity == SmtpSecurity.None && !IsLoopback(Host))
         {
             yield return new ValidationResult("none would send the password in clear text to a remote host: use starttls or tls", [nameof(Security)]);
         }
@@ -253,9 +270,9 @@ public sealed partial class SmtpNotifier : IAlertSink
             b.AppendLine();
         }
 
-        if (_options.ApiBaseUrl is { } api)
+        if (_options.HasApiLink)
         {
-            b.AppendLine().Append("Details and actions: ").Append(api.TrimEnd('/')).Append("/api/alerts/").AppendLine(Uri.EscapeDataString(a.Id));
+            b.AppendLine().Append("Details and actions: ").Append(_options.ApiBaseUrl!.TrimEnd('/')).Append("/api/alerts/").AppendLine(Uri.EscapeDataString(a.Id));
         }
 
         return b.ToString();
@@ -265,10 +282,7 @@ public sealed partial class SmtpNotifier : IAlertSink
     {
         var message = new MimeMessage();
         message.From.Add(MailboxAddress.Parse(_options.From!));
-        foreach (var to in _options.To)
-        {
-            message.To.Add(MailboxAddress.Parse(to));
-        }
+        message.To.AddRange(_options.Recipients);
 
         message.Subject = Subject(t);
         message.Date = t.Entry.At;
@@ -292,9 +306,9 @@ public sealed partial class SmtpNotifier : IAlertSink
                 _ => SecureSocketOptions.None,
             };
             await client.ConnectAsync(_options.Host!, _options.Port, security, timeout.Token).ConfigureAwait(false);
-            if (_options.Username is not null)
+            if (_options.HasLogin)
             {
-                await client.AuthenticateAsync(_options.Username, _options.Password ?? "", timeout.Token).ConfigureAwait(false);
+                await client.AuthenticateAsync(_options.Username!, _options.Password ?? "", timeout.Token).ConfigureAwait(false);
             }
 
             await client.SendAsync(message, timeout.Token).ConfigureAwait(false);
