@@ -58,6 +58,7 @@ public sealed class SmtpNotifierTests
         Assert.Contains("2026-11-25 12:00:00 UTC  raised", body);
         Assert.Contains($"Details and actions: https://ops.city.test/api/alerts/{raised.Alert.Id}", body);
         Assert.DoesNotContain(logs.Entries, e => e.Level >= LogLevel.Warning);
+        Assert.Single(logs.Entries, e => e.EventId == 6111 && e.Message.Contains(raised.Alert.Id, StringComparison.Ordinal) && e.Message.Contains("2 recipient", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -197,6 +197,7 @@ public sealed partial class SmtpNotifier : IAlertSink
 
         var message = Compose(transition);
         await _pipeline.ExecuteAsync(async ct => await SendOnceAsync(message, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        LogSent(transition.Kind, transition.Alert.Id, message.To.Count);
     }
 
     /// <summary>Whether the filters let this transition through (and email is configured at all).</summary>
@@ -348,6 +349,9 @@ public sealed partial class SmtpNotifier : IAlertSink
     private static void Line(StringBuilder b, string label, string value) => b.Append(label.PadRight(14)).Append(value).AppendLine();
 
     private static string Ts(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture) ?? "-";
+
+    [LoggerMessage(EventId = 6111, Level = LogLevel.Information, Message = "Mailed the {Transition} of alert {AlertId} to {Recipients} recipient(s)")]
+    private partial void LogSent(AlertTransitionKind transition, string alertId, int recipients);
 
     [LoggerMessage(EventId = 6110, Level = LogLevel.Warning, Message = "SMTP delivery failed ({Error}); retry {Attempt} in {DelaySeconds:0.#} s")]
     private partial void LogRetry(int attempt, double delaySeconds, string error);
