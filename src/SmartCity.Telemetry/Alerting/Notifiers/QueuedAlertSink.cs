@@ -58,7 +58,8 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
         _tag = new("notifier", Name);
         _queue = Channel.CreateBounded<AlertTransition>(new BoundedChannelOptions(options.Capacity)
         {
-            SingleReader = true,
+            // Not SingleReader: a drain that timed out empties the queue while an abandoned loop may still read.
+            SingleReader = false,
             FullMode = BoundedChannelFullMode.Wait,   // with TryWrite: refuses instead of evicting, so the drop is ours to count
         });
         // The loop is owned here and awaited in StopAsync: a notifier works from the moment it exists.
@@ -144,6 +145,11 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
         {
             await foreach (var transition in _queue.Reader.ReadAllAsync(token).ConfigureAwait(false))
             {
+                if (token.IsCancellationRequested)
+                {
+                    return;   // aborted: what is left is counted by the drain, not sent late
+                }
+
                 try
                 {
                     await _inner.OnTransitionAsync(transition, token).ConfigureAwait(false);
