@@ -30,6 +30,7 @@ public sealed class StartupTests
     [InlineData("Influx:BatchSize", "0", "Influx:BatchSize:")]
     [InlineData("Decoding:TopicRoot", "city/#", "Decoding:TopicRoot:")]
     [InlineData("Decoding:MaxPayloadBytes", "100", "Decoding:MaxPayloadBytes:")]
+    [InlineData("Alerting:Smtp:Host", "smtp.city.test", "Alerting:Smtp:To: needs at least one recipient")]
     public async Task Start_BadOrMissingSetting_FailsNamingIt(string key, string? value, string expected)
     {
         var settings = ValidSettings();

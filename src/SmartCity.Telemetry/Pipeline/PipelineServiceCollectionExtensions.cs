@@ -53,9 +53,19 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<InfluxSink>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
         AddValidatedOptions<Alerting.Notifiers.WebhookOptions>(services, configuration, Alerting.Notifiers.WebhookOptions.SectionName);
-        services.AddSingleton<Alerting.IAlertSink, Alerting.Notifiers.MqttAlertStateNotifier>();
-        services.AddSingleton<Alerting.IAlertSink>(sp => new Alerting.Notifiers.WebhookNotifier(
+        AddValidatedOptions<Alerting.Notifiers.SmtpOptions>(services, configuration, Alerting.Notifiers.SmtpOptions.SectionName);
+        AddValidatedOptions<Alerting.Notifiers.NotifierQueueOptions>(services, configuration, Alerting.Notifiers.NotifierQueueOptions.SectionName);
+        services.AddSingleton<Alerting.Notifiers.MqttAlertStateNotifier>();
+        services.AddSingleton(sp => new Alerting.Notifiers.WebhookNotifier(
             sp.GetRequiredService<IOptions<Alerting.Notifiers.WebhookOptions>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Alerting.Notifiers.SmtpNotifier>();
+        // Each notifier behind its own queue and loop: the alerting service's dispatch returns at once,
+        // and a dead webhook or a silent SMTP server holds back only itself.
+        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.MqttAlertStateNotifier>()));
+        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.WebhookNotifier>()));
+        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.SmtpNotifier>()));
+        // Registered before the alerting service, so it stops after it and drains what the service queued last.
+        services.AddHostedService<Alerting.Notifiers.NotifierQueues>();
         services.AddSingleton<Alerting.AlertingService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerting.AlertingService>());
         services.AddSingleton<MqttSource>();

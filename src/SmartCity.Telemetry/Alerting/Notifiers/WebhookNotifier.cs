@@ -36,8 +36,8 @@ public sealed class WebhookOptions
 /// POSTs every alert transition as JSON, signed with HMAC-SHA256 (header
 /// <c>X-SmartCity-Signature: sha256=HEX</c> over <c>{X-SmartCity-Timestamp}.{body}</c>, so a replayed
 /// body with a new timestamp does not verify). Retried with jittered backoff through Polly on
-/// network errors, 408, 429 and 5xx; a receiver that keeps failing is reported by the alerting
-/// service and blocks neither the other notifiers nor ingestion.
+/// network errors, 408, 429 and 5xx; a receiver that keeps failing is reported by its
+/// <see cref="QueuedAlertSink"/> and blocks neither the other notifiers nor ingestion.
 /// </summary>
 public sealed class WebhookNotifier : IAlertSink, IDisposable
 {
