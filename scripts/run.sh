@@ -166,6 +166,8 @@ say "starting worker on $WORKER_URL (log: $LOG_KEEP_DIR/worker.log after exit, $
 start_bg "$WORKER_LOG" env \
   SMARTCITY_Mqtt__Host=127.0.0.1 \
   SMARTCITY_Mqtt__Port="$MQTT_PORT" \
+  SMARTCITY_Mqtt__Username="$SMARTCITY_TEST_MQTT_WORKER_USERNAME" \
+  SMARTCITY_Mqtt__Password="$SMARTCITY_TEST_MQTT_WORKER_PASSWORD" \
   SMARTCITY_Influx__Url="$INFLUX_URL" \
   SMARTCITY_Influx__Token="$SMARTCITY_TEST_INFLUX_TOKEN" \
   SMARTCITY_Influx__Org="$SMARTCITY_TEST_INFLUX_ORG" \
@@ -196,7 +198,12 @@ done
 # ---- simulator ---------------------------------------------------------------------------------
 simulator_args 127.0.0.1 "$MQTT_PORT"
 say "starting simulator: ${SIM_ARGS[*]}"
-start_bg "$SIM_LOG" dotnet run -c Release --no-build --project "$SIMULATOR_PROJECT" -- "${SIM_ARGS[@]}"
+# The broker has no anonymous access: the simulator logs in as the demo gateway account (write
+# city/#), by environment so the password stays out of `ps`.
+start_bg "$SIM_LOG" env \
+  SMARTCITY_SIM_MQTT_USERNAME="$SMARTCITY_TEST_MQTT_SIMULATOR_USERNAME" \
+  SMARTCITY_SIM_MQTT_PASSWORD="$SMARTCITY_TEST_MQTT_SIMULATOR_PASSWORD" \
+  dotnet run -c Release --no-build --project "$SIMULATOR_PROJECT" -- "${SIM_ARGS[@]}"
 SIM_PID=$REPLY
 
 cat <<EOF
@@ -205,7 +212,8 @@ cat <<EOF
   worker status : curl -s $WORKER_URL/api/pipeline
   rejected msgs : curl -s $WORKER_URL/api/rejections
   InfluxQL query: curl -sG '$INFLUX_URL/query' --data-urlencode db=$DATABASE --data-urlencode 'q=$STATUS_QUERY'
-  raw MQTT      : mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -t '#' -v
+  raw MQTT      : (. $RUN_DIR/servers.env; mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -u harness -P "\$SMARTCITY_TEST_MQTT_PASSWORD" -t '#' -v)
+  over TLS      : add --cafile $RUN_DIR/tls/ca.crt and use port $SMARTCITY_TEST_MQTT_TLS_PORT
   logs          : $WORKER_LOG
                   $SIM_LOG
                   $RUN_DIR/logs/ (mosquitto, influxdb, nginx)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/servers.sh - the real servers SmartCity's tests and dev run talk to:
-#   mosquitto  MQTT broker                        (infra/mosquitto.conf.template)
+#   mosquitto  MQTT broker                        (infra/mosquitto.conf.template, infra/mosquitto.acl;
+#              no anonymous access; a plain and a TLS listener, certificates by scripts/dev-ca.sh)
 #   influxdb   influxd, InfluxDB 1.x              (infra/influxdb.conf.template)
 #   nginx      InfluxDB 2.x write-API shim in front of influxd
 #                                                 (infra/nginx-influx-v2.conf.template)
@@ -18,11 +19,18 @@
 #   kill-SERVER RUN_DIR        SIGKILL one server (crash: mosquitto keeps only its last autosave)
 #   pause-SERVER RUN_DIR       SIGSTOP one server (a hung server: clients time out)
 #   resume-SERVER RUN_DIR      SIGCONT
+#   reload-mosquitto RUN_DIR   SIGHUP: mosquitto re-reads its password and ACL files
 #   SERVER is mosquitto, influxdb or nginx.
 #   free-port                  print a free loopback TCP port (as chosen for the servers)
 #
 # servers.env (KEY=VALUE lines; `set -a; . RUN_DIR/servers.env; set +a` exports them):
-#   SMARTCITY_TEST_MQTT_HOST, SMARTCITY_TEST_MQTT_PORT, SMARTCITY_TEST_INFLUX_URL (v2 write API +
+#   SMARTCITY_TEST_MQTT_HOST, SMARTCITY_TEST_MQTT_PORT, SMARTCITY_TEST_MQTT_TLS_PORT,
+#   SMARTCITY_TEST_MQTT_CA_FILE (the dev CA that signed the TLS listener's certificate),
+#   SMARTCITY_TEST_MQTT_USERNAME/_PASSWORD (account `harness`: every right, for tests and tools),
+#   SMARTCITY_TEST_MQTT_WORKER_USERNAME/_PASSWORD (`smartcity-worker`: only the worker's rights),
+#   SMARTCITY_TEST_MQTT_SIMULATOR_USERNAME/_PASSWORD (`simulator`: writes city/#),
+#   SMARTCITY_TEST_MQTT_PASSWORD_FILE, SMARTCITY_TEST_MQTT_ACL_FILE (for provisioning devices),
+#   SMARTCITY_TEST_INFLUX_URL (v2 write API +
 #   InfluxQL /query + /ping), SMARTCITY_TEST_INFLUX_TOKEN, SMARTCITY_TEST_INFLUX_ORG,
 #   SMARTCITY_TEST_INFLUX_KIND (v1 = local influxd 1.x behind the nginx shim; v2/v3 = external),
 #   SMARTCITY_TEST_SERVERS_SCRIPT, SMARTCITY_TEST_RUN_DIR.
@@ -74,7 +82,7 @@ init_run_dir() { # dir create(1|0)
   STATE_FILE="$RUN_DIR/servers.state"
   ENV_FILE="$RUN_DIR/servers.env"
   [[ $2 == 1 ]] || return 0
-  mkdir -p "$RUN_DIR"/{conf,logs,pids,mosquitto/data,influxdb/meta,influxdb/data,influxdb/wal} \
+  mkdir -p "$RUN_DIR"/{conf,logs,pids,tls,mosquitto/data,influxdb/meta,influxdb/data,influxdb/wal} \
            "$RUN_DIR"/nginx/tmp/{body,proxy,fastcgi,uwsgi,scgi}
 }
 
@@ -82,6 +90,7 @@ init_run_dir() { # dir create(1|0)
 save_state() {
   cat >"$STATE_FILE.tmp" <<EOF
 MQTT_PORT=${MQTT_PORT:-}
+MQTT_TLS_PORT=${MQTT_TLS_PORT:-}
 INFLUX_HTTP_PORT=${INFLUX_HTTP_PORT:-}
 INFLUX_RPC_PORT=${INFLUX_RPC_PORT:-}
 NGINX_PORT=${NGINX_PORT:-}
@@ -303,7 +312,7 @@ render_config() {
       local user_line="# user: not root - mosquitto keeps the invoking user"
       [[ $EUID -eq 0 ]] && user_line="user root"
       render mosquitto.conf.template mosquitto.conf RUN_DIR="$RUN_DIR" MQTT_PORT="$MQTT_PORT" \
-        MOSQUITTO_USER_LINE="$user_line" ;;
+        MQTT_TLS_PORT="$MQTT_TLS_PORT" MOSQUITTO_USER_LINE="$user_line" ;;
     influxdb)
       render influxdb.conf.template influxdb.conf RUN_DIR="$RUN_DIR" \
         INFLUX_HTTP_PORT="$INFLUX_HTTP_PORT" INFLUX_RPC_PORT="$INFLUX_RPC_PORT" ;;
@@ -346,7 +355,7 @@ probe() {
   server_pid "$1" || return 1
   pid=$REPLY
   case $1 in
-    mosquitto) listening_by "$MQTT_PORT" "$pid" ;;
+    mosquitto) listening_by "$MQTT_PORT" "$pid" && listening_by "$MQTT_TLS_PORT" "$pid" ;;
     influxdb) listening_by "$INFLUX_HTTP_PORT" "$pid" &&
               [[ $(http_code "http://127.0.0.1:$INFLUX_HTTP_PORT/ping") == 204 ]] ;;
     nginx)
@@ -381,7 +390,7 @@ wait_ready() {
 
 port_desc() {
   case $1 in
-    mosquitto) echo "mqtt://127.0.0.1:$MQTT_PORT" ;;
+    mosquitto) echo "mqtt://127.0.0.1:$MQTT_PORT mqtts://127.0.0.1:$MQTT_TLS_PORT" ;;
     influxdb) echo "http://127.0.0.1:$INFLUX_HTTP_PORT (rpc $INFLUX_RPC_PORT)" ;;
     nginx) echo "http://127.0.0.1:$NGINX_PORT -> influxdb :$INFLUX_HTTP_PORT" ;;
   esac
@@ -399,7 +408,7 @@ start_server() {
   for ((attempt = 1; attempt <= BIND_ATTEMPTS; attempt++)); do
     if ((new_ports)); then
       case $name in
-        mosquitto) pick_port; MQTT_PORT=$REPLY ;;
+        mosquitto) pick_port; MQTT_PORT=$REPLY; pick_port; MQTT_TLS_PORT=$REPLY ;;
         influxdb) pick_port; INFLUX_HTTP_PORT=$REPLY; pick_port; INFLUX_RPC_PORT=$REPLY ;;
         nginx) pick_port; NGINX_PORT=$REPLY ;;
       esac
@@ -446,6 +455,16 @@ write_env() {
     echo "# Written by scripts/servers.sh start. Load with: set -a; . $ENV_FILE; set +a"
     env_line SMARTCITY_TEST_MQTT_HOST 127.0.0.1
     env_line SMARTCITY_TEST_MQTT_PORT "$MQTT_PORT"
+    env_line SMARTCITY_TEST_MQTT_TLS_PORT "$MQTT_TLS_PORT"
+    env_line SMARTCITY_TEST_MQTT_CA_FILE "$RUN_DIR/tls/ca.crt"
+    env_line SMARTCITY_TEST_MQTT_USERNAME harness
+    env_line SMARTCITY_TEST_MQTT_PASSWORD "$HARNESS_PASSWORD"
+    env_line SMARTCITY_TEST_MQTT_WORKER_USERNAME smartcity-worker
+    env_line SMARTCITY_TEST_MQTT_WORKER_PASSWORD "$WORKER_PASSWORD"
+    env_line SMARTCITY_TEST_MQTT_SIMULATOR_USERNAME simulator
+    env_line SMARTCITY_TEST_MQTT_SIMULATOR_PASSWORD "$SIMULATOR_PASSWORD"
+    env_line SMARTCITY_TEST_MQTT_PASSWORD_FILE "$RUN_DIR/mosquitto/passwd"
+    env_line SMARTCITY_TEST_MQTT_ACL_FILE "$RUN_DIR/mosquitto/acl"
     env_line SMARTCITY_TEST_INFLUX_URL "$url"
     env_line SMARTCITY_TEST_INFLUX_TOKEN "$token"
     env_line SMARTCITY_TEST_INFLUX_ORG "$org"
@@ -453,7 +472,37 @@ write_env() {
     env_line SMARTCITY_TEST_SERVERS_SCRIPT "$SCRIPT_PATH"
     env_line SMARTCITY_TEST_RUN_DIR "$RUN_DIR"
   } >"$ENV_FILE.tmp"
+  chmod 0600 "$ENV_FILE.tmp"   # it holds the broker passwords
   mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Broker accounts and TLS (fresh start only: restarts keep them, so clients keep working)
+# ---------------------------------------------------------------------------------------------
+random_password() { od -An -tx1 -N18 /dev/urandom | tr -d ' \n'; }
+
+# Password file with three accounts (random passwords, kept only in servers.env), the ACL, and
+# the development CA + server certificate for the TLS listener.
+make_broker_security() {
+  command -v mosquitto_passwd >/dev/null || die "mosquitto_passwd not found (Debian package mosquitto)"
+  local dir="$RUN_DIR/mosquitto" passwd
+  HARNESS_PASSWORD=$(random_password)
+  WORKER_PASSWORD=$(random_password)
+  SIMULATOR_PASSWORD=$(random_password)
+  passwd="$dir/passwd"
+  # umask 077: mosquitto warns about password/ACL files others can read.
+  (
+    umask 077
+    rm -f "$passwd.tmp"
+    : >"$passwd.tmp"
+    mosquitto_passwd -b "$passwd.tmp" harness "$HARNESS_PASSWORD"
+    mosquitto_passwd -b "$passwd.tmp" smartcity-worker "$WORKER_PASSWORD"
+    mosquitto_passwd -b "$passwd.tmp" simulator "$SIMULATOR_PASSWORD"
+    mv "$passwd.tmp" "$passwd"
+    cp "$INFRA_DIR/mosquitto.acl" "$dir/acl.tmp"
+    mv "$dir/acl.tmp" "$dir/acl"
+  ) || die "could not write the broker's password and ACL files"
+  "$REPO_ROOT/scripts/dev-ca.sh" "$RUN_DIR/tls" >/dev/null || die "could not make the development CA (scripts/dev-ca.sh)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -477,6 +526,7 @@ cmd_start() {
   fi
   ensure_packages
   rm -f "$ENV_FILE"
+  make_broker_security
   save_state
   # Stop what did start if a later server fails, so a failed start leaves nothing running.
   for name in $(managed_servers); do
@@ -523,7 +573,7 @@ cmd_status() {
 cmd_one() {
   local action=$1 name=$2
   case $action in
-    start | pause | resume) load_state ;;
+    start | pause | resume | reload) load_state ;;
     *) if [[ -f $STATE_FILE ]]; then load_state; else INFLUX_EXTERNAL=0; fi ;;  # stop/kill never fail
   esac
   if [[ $INFLUX_EXTERNAL == 1 && $name != mosquitto ]]; then
@@ -546,6 +596,10 @@ cmd_one() {
       fi
       rm -f "$(pid_file "$name")" ;;
     pause) signal_server "$name" STOP || die "$name is not running"; log "$name paused" ;;
+    reload)
+      [[ $name == mosquitto ]] || die "only mosquitto can be reloaded"
+      signal_server "$name" HUP || die "$name is not running"
+      log "$name: SIGHUP sent (re-reads its password and ACL files)" ;;
     resume) signal_server "$name" CONT || die "$name is not running"; log "$name resumed" ;;
   esac
 }
@@ -567,7 +621,7 @@ main() {
         exit 3
       fi
       cmd_status ;;
-    start-* | stop-* | kill-* | pause-* | resume-*)
+    start-* | stop-* | kill-* | pause-* | resume-* | reload-*)
       local name=${cmd#*-}
       [[ " ${SERVERS[*]} " == *" $name "* ]] || usage
       init_run_dir "$dir" 0 || die "$dir does not exist"

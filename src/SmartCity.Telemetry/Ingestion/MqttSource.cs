@@ -160,7 +160,7 @@ public sealed partial class MqttSource : BackgroundService
         // A new signal before connecting: a disconnect during the handshake must not be missed.
         _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
         var builder = new MqttClientOptionsBuilder()
-            .WithTcpServer(_options.Host, _options.Port)
+            .WithSmartCityBroker(_options)
             .WithClientId(_options.ClientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanStart(false)
@@ -168,11 +168,6 @@ public sealed partial class MqttSource : BackgroundService
             .WithReceiveMaximum((ushort)_options.ReceiveMaximum)
             .WithKeepAlivePeriod(_options.KeepAlive)
             .WithTimeout(_options.ConnectTimeout);
-        if (_options.Username is not null)
-        {
-            builder.WithCredentials(_options.Username, _options.Password);
-        }
-
         var result = await _client.ConnectAsync(builder.Build(), cancellationToken).ConfigureAwait(false);
         if (result.ResultCode != MqttClientConnectResultCode.Success)
         {

@@ -25,6 +25,9 @@ public sealed class MqttSourceOptions : IValidatableObject
     /// <summary>Never logged.</summary>
     public string? Password { get; set; }
 
+    /// <summary>TLS towards the broker (<c>Mqtt:Tls:Enabled</c>, <c>CaFile</c>, client certificate); off by default.</summary>
+    public MqttTlsOptions Tls { get; set; } = new();
+
     /// <summary>Topic filters the worker subscribes to at QoS 1.</summary>
     /// <value>The default value is <c>city/#</c>: every device message, so that unknown topic shapes are counted, not missed.</value>
     [MinLength(1, ErrorMessage = "needs at least one topic filter")]
@@ -81,6 +84,12 @@ public sealed class MqttSourceOptions : IValidatableObject
         if (Username is null && Password is not null)
         {
             yield return new ValidationResult("is set but Mqtt:Username is not", [nameof(Password)]);
+        }
+
+        // Data annotations do not descend into nested objects.
+        foreach (var failure in Tls.Validate(nameof(Tls) + ":"))
+        {
+            yield return failure;
         }
 
         for (var i = 0; i < Subscriptions.Length; i++)

@@ -229,7 +229,7 @@ public sealed class AlertLifecycleTests
 
                 return Task.CompletedTask;
             };
-            await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServers.MqttHost, TestServers.MqttPort).WithClientId(TestServers.UniqueName("watch-")).Build());
+            await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServers.MqttHost, TestServers.MqttPort).WithCredentials(TestServers.MqttUsername, TestServers.MqttPassword).WithClientId(TestServers.UniqueName("watch-")).Build());
             await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
             return new Subscription(client);
         }

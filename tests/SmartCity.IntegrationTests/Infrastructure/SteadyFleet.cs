@@ -34,6 +34,7 @@ public sealed class SteadyFleet : IAsyncDisposable
         _client = new MqttClientFactory().CreateMqttClient();
         _options = new MqttClientOptionsBuilder()
             .WithTcpServer(TestServers.MqttHost, TestServers.MqttPort)
+            .WithCredentials(TestServers.MqttUsername, TestServers.MqttPassword)
             .WithClientId(clientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithTimeout(TimeSpan.FromSeconds(5))

@@ -10,6 +10,27 @@ public static class TestServers
 
     public static int MqttPort => int.Parse(Required("SMARTCITY_TEST_MQTT_PORT"), System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>The broker's TLS listener (certificate signed by <see cref="MqttCaFile"/>).</summary>
+    public static int MqttTlsPort => int.Parse(Required("SMARTCITY_TEST_MQTT_TLS_PORT"), System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The development CA (scripts/dev-ca.sh) that signed the TLS listener's certificate.</summary>
+    public static string MqttCaFile => Required("SMARTCITY_TEST_MQTT_CA_FILE");
+
+    /// <summary>The broker has no anonymous access. This account (harness) may do everything: test publishers and subscribers.</summary>
+    public static string MqttUsername => Required("SMARTCITY_TEST_MQTT_USERNAME");
+
+    public static string MqttPassword => Required("SMARTCITY_TEST_MQTT_PASSWORD");
+
+    /// <summary>The worker's own account: reads device topics, writes alert states, nothing else.</summary>
+    public static string MqttWorkerUsername => Required("SMARTCITY_TEST_MQTT_WORKER_USERNAME");
+
+    public static string MqttWorkerPassword => Required("SMARTCITY_TEST_MQTT_WORKER_PASSWORD");
+
+    /// <summary>The broker's password and ACL files, for tests that provision devices (then reload the broker).</summary>
+    public static string MqttPasswordFile => Required("SMARTCITY_TEST_MQTT_PASSWORD_FILE");
+
+    public static string MqttAclFile => Required("SMARTCITY_TEST_MQTT_ACL_FILE");
+
     /// <summary>InfluxDB's v2 API base URL (InfluxDB 2.x/3.x, or 1.x behind the nginx write shim); /query answers InfluxQL.</summary>
     public static string InfluxUrl => Required("SMARTCITY_TEST_INFLUX_URL").TrimEnd('/');
 

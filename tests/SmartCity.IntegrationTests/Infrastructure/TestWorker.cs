@@ -37,7 +37,8 @@ public sealed class TestWorker : IAsyncDisposable
 
     public Uri BaseAddress => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 
-    public static BrokerEndpoint Broker => new(TestServers.MqttHost, TestServers.MqttPort);
+    /// <summary>The broker as test publishers see it: the harness account, which may publish anywhere.</summary>
+    public static BrokerEndpoint Broker => new(TestServers.MqttHost, TestServers.MqttPort, TestServers.MqttUsername, TestServers.MqttPassword);
 
     /// <summary>Settings every test worker gets; <paramref name="overrides"/> win.</summary>
     public static Dictionary<string, string?> Settings(InfluxTestDatabase db, string topicRoot, string clientId) => new()
@@ -46,6 +47,9 @@ public sealed class TestWorker : IAsyncDisposable
         ["Mqtt:Host"] = TestServers.MqttHost,
         ["Mqtt:Port"] = TestServers.MqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Mqtt:ClientId"] = clientId,
+        // The worker's restricted account, as in production: every test shows it is enough.
+        ["Mqtt:Username"] = TestServers.MqttWorkerUsername,
+        ["Mqtt:Password"] = TestServers.MqttWorkerPassword,
         ["Mqtt:Subscriptions:0"] = topicRoot + "/#",
         ["Mqtt:ReconnectMaxDelay"] = "00:00:01",
         ["Decoding:TopicRoot"] = topicRoot,

@@ -71,6 +71,7 @@ public sealed class ScenarioThroughBrokerTests
             };
             await s._client.ConnectAsync(new MqttClientOptionsBuilder()
                 .WithTcpServer(TestServers.MqttHost, TestServers.MqttPort)
+                .WithCredentials(TestServers.MqttUsername, TestServers.MqttPassword)
                 .WithClientId(TestServers.UniqueName("sub-"))
                 .WithProtocolVersion(MqttProtocolVersion.V500)
                 .WithReceiveMaximum(10_000)
@@ -151,7 +152,11 @@ public sealed class ScenarioThroughBrokerTests
         var expected = Expected(scenario);
         await using var subscriber = await Subscriber.StartAsync(root);
         var counters = new RunCounters();
-        var options = new ScenarioRunOptions { Broker = TestWorker.Broker, ClientIdPrefix = TestServers.UniqueName("sim-"), Connections = ConnectionMode.Device, Load = true };
+        // Device mode logs every device in under its own id (the broker has no anonymous access and
+        // its ACL lets a device publish only its own topics): provision them all, one password.
+        var devicePassword = SmartCity.Provisioning.DeviceStore.NewPassword();
+        await BrokerAccounts.ProvisionAsync(expected.Select(m => m.Topic.Split('/')).DistinctBy(t => t[^2]).Select(t => (t[^2], new SmartCity.Provisioning.DevicePlacement(string.Join('/', t[..^6]), t[^6], t[^5], t[^4], t[^3]))).ToList(), devicePassword);
+        var options = new ScenarioRunOptions { Broker = TestWorker.Broker with { Password = devicePassword }, ClientIdPrefix = TestServers.UniqueName("sim-"), Connections = ConnectionMode.Device, Load = true };
 
         await using (var transport = new DeviceConnectionsTransport(options.Broker, options.ClientIdPrefix, 8, options.Qos, counters))
         {

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using MQTTnet;
+using MQTTnet.Adapter;
+using MQTTnet.Formatter;
+using SmartCity.Provisioning;
+
+namespace SmartCity.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// Accounts on the test broker, which has no anonymous access: provisioning devices into its
+/// password and ACL files (with smartcity-provision's own code), reloading it, and raw MQTT 5
+/// connections whose refusal a test can look at.
+/// </summary>
+public static class BrokerAccounts
+{
+    public static DeviceStore Store => new(TestServers.MqttPasswordFile, TestServers.MqttAclFile);
+
+    public static ReloadOptions Reload => new(PidFile: Path.Combine(TestServers.RunDir, "pids", "mosquitto.pid"));
+
+    /// <summary>
+    /// Gives each device <paramref name="password"/> (a device that was there before, from an
+    /// earlier test on the same broker, is revoked first), reloads the broker and waits until the
+    /// first device can log in: mosquitto applies a SIGHUP in its next loop, not at once.
+    /// </summary>
+    public static async Task ProvisionAsync(IReadOnlyCollection<(string DeviceId, DevicePlacement Placement)> devices, string password)
+    {
+        var store = Store;
+        foreach (var (id, placement) in devices)
+        {
+            await store.RevokeAsync(id, CancellationToken.None);
+            await store.AddAsync(id, placement, password, CancellationToken.None);
+        }
+
+        await DeviceStore.ReloadAsync(Reload, CancellationToken.None);
+        var first = devices.First().DeviceId;
+        await WaitForLoginAsync(first, password, expected: MqttClientConnectResultCode.Success);
+    }
+
+    /// <summary>Polls logins of <paramref name="user"/> until the broker answers <paramref name="expected"/> (after a reload).</summary>
+    public static async Task WaitForLoginAsync(string user, string password, MqttClientConnectResultCode expected, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        var limit = timeout ?? TimeSpan.FromSeconds(20);
+        MqttClientConnectResultCode last;
+        do
+        {
+            var (client, code) = await ConnectAsync(user, password);
+            client.Dispose();
+            last = code;
+            if (code == expected)
+            {
+                return;
+            }
+
+            // Polling a broker we just reloaded: there is no event to wait on.
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+        while (clock.Elapsed < limit);
+
+        throw new TimeoutException($"login of '{user}' still answered {last} after {limit.TotalSeconds:0} s, expected {expected}");
+    }
+
+    /// <summary>An MQTT 5 connection (plain listener, or TLS trusting <paramref name="caFile"/>); the result code instead of an exception on refusal.</summary>
+    public static async Task<(IMqttClient Client, MqttClientConnectResultCode Code)> ConnectAsync(string? user, string? password, bool tls = false, string? caFile = null, string? clientId = null)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        var options = new MqttClientOptionsBuilder()
+            .WithTcpServer(TestServers.MqttHost, tls ? TestServers.MqttTlsPort : TestServers.MqttPort)
+            .WithClientId(clientId ?? TestServers.UniqueName("sec-"))
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithCleanStart(true)
+            .WithTimeout(TimeSpan.FromSeconds(10));
+        if (user is not null)
+        {
+            options.WithCredentials(user, password);
+        }
+
+        if (tls)
+        {
+            var trusted = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            trusted.ImportFromPemFile(caFile ?? TestServers.MqttCaFile);
+            options.WithTlsOptions(o => o.UseTls().WithTargetHost("localhost").WithCertificateValidationHandler(e =>
+                SmartCity.Telemetry.Ingestion.MqttConnectionOptions.ChainsToPrivateCa(e.Certificate, e.Chain, e.SslPolicyErrors, trusted)));
+        }
+
+        try
+        {
+            var result = await client.ConnectAsync(options.Build());
+            return (client, result.ResultCode);
+        }
+        catch (MqttConnectingFailedException e)
+        {
+            // MQTTnet 5 normally returns a refusal in the result; should it throw instead, the code is in the message.
+            var code = Enum.GetValues<MqttClientConnectResultCode>().Where(c => c != MqttClientConnectResultCode.Success)
+                .FirstOrDefault(c => e.Message.Contains(c.ToString(), StringComparison.Ordinal), MqttClientConnectResultCode.UnspecifiedError);
+            return (client, code);
+        }
+    }
+}
