@@ -138,7 +138,7 @@ public sealed class NotifierIsolationTests
 
                 return Task.CompletedTask;
             };
-            await states._client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServers.MqttHost, TestServers.MqttPort).WithClientId(TestServers.UniqueName("watch-")).Build());
+            await states._client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServers.MqttHost, TestServers.MqttPort).WithCredentials(TestServers.MqttUsername, TestServers.MqttPassword).WithClientId(TestServers.UniqueName("watch-")).Build());
             await states._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
             return states;
         }

@@ -64,15 +64,12 @@ public sealed class MqttAlertStateNotifier(IOptions<MqttSourceOptions> mqtt) : I
             }
 
             var o = mqtt.Value;
+            // Same broker, account and TLS settings as the ingestion connection, under its own client id.
             var options = new MqttClientOptionsBuilder()
-                .WithTcpServer(o.Host, o.Port)
+                .WithSmartCityBroker(o)
                 .WithClientId(o.ClientId + "-alerts")
                 .WithProtocolVersion(MqttProtocolVersion.V500)
                 .WithTimeout(o.ConnectTimeout);
-            if (o.Username is not null)
-            {
-                options.WithCredentials(o.Username, o.Password);
-            }
 
             var result = await _client.ConnectAsync(options.Build(), cancellationToken).ConfigureAwait(false);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
