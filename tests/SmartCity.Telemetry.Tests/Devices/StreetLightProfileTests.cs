@@ -56,6 +56,27 @@ public class StreetLightProfileTests
             LineProtocol.Format(p));
     }
 
+    [Theory]
+    [InlineData("\"lamp-000001\"", DecodeStatus.Accepted, null)]
+    [InlineData("\"lamp-000002\"", DecodeStatus.Rejected, "the payload says device 'lamp-000002', the topic says 'lamp-000001'")]
+    [InlineData("\"LAMP-000001\"", DecodeStatus.Rejected, "the payload says device 'LAMP-000001', the topic says 'lamp-000001'")]
+    [InlineData("42", DecodeStatus.Rejected, null)]
+    public void Decode_PayloadNamesADevice_MustBeTheTopicsDevice(string device, DecodeStatus status, string? detail)
+    {
+        var outcome = Decode("""{"v":1,"ts":"2026-11-28T21:59:30.250Z","on":true,"dim_pct":100,"power_w":40,"device":""" + device + "}");
+
+        Assert.Equal(status, outcome.Status);
+        if (status == DecodeStatus.Rejected)
+        {
+            Assert.Equal(detail is null ? RejectReason.WrongType : RejectReason.IdentityMismatch, outcome.Result.Reason);
+            Assert.Equal(detail ?? outcome.Result.Detail, outcome.Result.Detail);
+        }
+        else
+        {
+            Assert.Null(outcome.Result.Point!.GetField("device")); // the topic's id is stored, as a tag
+        }
+    }
+
     [Fact]
     public void Decode_MinimalPayloadWithUnixMilliseconds_Accepted()
     {

@@ -50,7 +50,8 @@ public sealed class ProfileDecoder : IDeviceDecoder
                 $"'v' {version} is not supported by {_profile.Id} {_kindName} (supported: {string.Join(", ", _spec.Versions)})");
         }
 
-        if (!json.TryGetTimestamp("ts", receivedAt, _options.MaxMessageAge, _options.MaxClockSkew, out var ts, out rejection))
+        if (!json.TryGetTimestamp("ts", receivedAt, _options.MaxMessageAge, _options.MaxClockSkew, out var ts, out rejection)
+            || !Envelope.TryCheckDevice(json, topic, out rejection))
         {
             return rejection;
         }

@@ -262,9 +262,9 @@ public static partial class ProfileLoader
         {
             yield return (at + ".name", "must be a lowercase identifier");
         }
-        else if (f.Name is "v" or "ts")
+        else if (f.Name is "v" or "ts" or Envelope.DeviceField)
         {
-            yield return (at + ".name", "'v' and 'ts' are the envelope, present in every payload; do not declare them");
+            yield return (at + ".name", "'v', 'ts' and 'device' are the envelope (docs/device-contract.md); do not declare them");
         }
         else if (!names.Add(f.Name))
         {

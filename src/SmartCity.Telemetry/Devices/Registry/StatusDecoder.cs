@@ -40,6 +40,11 @@ public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, De
             return rejection;
         }
 
+        if (!Envelope.TryCheckDevice(json, topic, out rejection))
+        {
+            return rejection;
+        }
+
         var point = Point.ForDevice(Measurement, ts, topic).Field("online", online.Value);
         if (!online.Value)
         {
