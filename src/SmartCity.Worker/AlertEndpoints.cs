@@ -15,7 +15,7 @@ public static class AlertEndpoints
 
     public static void MapAlertEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapApiGroup();
+        var api = app.MapApiGroup().WithTags("alerts");
 
         api.MapGet("/alerts", async (AlertingService alerting, string? state, string? sector, string? district, string? severity) =>
         {

@@ -40,6 +40,7 @@ public static class PipelineEndpoints
                 : Results.Json(new { status = "degraded", problems }, statusCode: StatusCodes.Status503ServiceUnavailable);
         })
             .AllowAnonymous()
+            .WithTags("health")
             .WithSummary("Health: can messages flow end to end?")
             .WithDescription("200 {status: ok}, or 503 {status: degraded, problems: [...]}: broker not connected, InfluxDB refusing or down, spool full. Anonymous.")
             .Produces(StatusCodes.Status200OK)
@@ -48,6 +49,7 @@ public static class PipelineEndpoints
         var api = app.MapApiGroup();
 
         api.MapGet("/pipeline", (PipelineMetrics metrics) => Results.Ok(metrics.Snapshot()))
+            .WithTags("pipeline")
             .WithSummary("Pipeline counters")
             .WithDescription("Received, accepted, rejected by reason, ignored, points written, dead letters, acknowledged, write failures, reconnects, spool depth.")
             .Produces<PipelineSnapshot>();
@@ -61,6 +63,7 @@ public static class PipelineEndpoints
 
             return Results.Ok(deadLetters.Recent().Take(limit ?? 50));
         })
+            .WithTags("pipeline")
             .WithSummary("Latest rejected messages")
             .WithDescription("Newest first: reason, detail, topic and a payload excerpt. limit: 1..200, default 50.")
             .Produces<IEnumerable<Rejection>>()
@@ -74,6 +77,7 @@ public static class PipelineEndpoints
             "quarantined" => Results.Ok(registry.Quarantined),
             _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "status must be online, offline or quarantined"),
         })
+            .WithTags("devices")
             .WithSummary("Devices with status and last seen")
             .WithDescription("Registered devices (profile, firmware, location, online, last seen); status=online|offline filters them. "
                 + "status=quarantined lists instead the devices that sent telemetry without announcing themselves (deviceId, deviceType, lastTopic, messages, firstSeen, lastSeen).")
@@ -82,6 +86,7 @@ public static class PipelineEndpoints
 
         api.MapGet("/devices/{id}", (DeviceRegistry registry, string id) =>
             registry.Find(id) is { } device ? Results.Ok(device) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no device '{id}' has announced itself"))
+            .WithTags("devices")
             .WithSummary("One device")
             .Produces<DeviceRecord>()
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -91,6 +96,7 @@ public static class PipelineEndpoints
             loaded = profiles.Profiles.Select(p => new { p.Id, p.Version, p.Sector, p.DeviceType, p.Source, messages = p.Messages.Keys }),
             refused = profiles.Errors.Select(e => new { e.Source, e.Problems }),
         }))
+            .WithTags("devices")
             .WithSummary("Device profiles in force, and refused profile files")
             .WithDescription("loaded: id, version, sector, device type, source, messages; refused: file and every problem (line, property).")
             .Produces(StatusCodes.Status200OK, contentType: "application/json");
@@ -98,6 +104,7 @@ public static class PipelineEndpoints
         // Admin: who can use this API. Names and roles only; keys and their hashes never leave the worker.
         api.MapGet("/access", (ApiKeyStore keys) => Results.Ok(keys.Identities.Select(k => new ApiIdentity(k.Name, k.Role))))
             .RequireAuthorization(ApiRoles.Admin)
+            .WithTags("access")
             .WithSummary("Configured API keys: names and roles")
             .WithDescription("For an administrator checking who has access. Never shows a key or its hash.")
             .Produces<IEnumerable<ApiIdentity>>();
