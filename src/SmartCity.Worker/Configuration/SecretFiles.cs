@@ -41,8 +41,9 @@ public static class SecretFiles
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, path) in configuration.AsEnumerable())
         {
+            // Only settings inside a section (Mqtt:PasswordFile), so a stray top-level variable such as TOKENFILE is not read.
             var leaf = key[(key.LastIndexOf(':') + 1)..];
-            if (path is null || !SecretNames.Any(n => leaf.Equals(n + "File", StringComparison.OrdinalIgnoreCase)))
+            if (path is null || !key.Contains(':', StringComparison.Ordinal) || !SecretNames.Any(n => leaf.Equals(n + "File", StringComparison.OrdinalIgnoreCase)))
             {
                 continue;
             }
