@@ -17,7 +17,7 @@ set -euo pipefail
 # Called with the broker host and port; must set SIM_ARGS (the args after `dotnet run ... --`).
 # One line from the worker's counters: what came in, what was stored, what was refused.
 pipeline_summary() {
-  curl -s --max-time 2 "http://127.0.0.1:${WORKER_PORT}/api/pipeline" 2>/dev/null \
+  curl -s --max-time 2 -H "Authorization: Bearer $API_KEY" "http://127.0.0.1:${WORKER_PORT}/api/pipeline" 2>/dev/null \
     | tr -d ' \n' \
     | sed -E 's/.*"received":([0-9]+).*"rejected":([0-9]+).*"pointsWritten":([0-9]+).*"deadLettersWritten":([0-9]+).*"spoolDepth":([0-9]+).*/received \1, points written \3, rejected \2 (dead letters \4), spool \5/' \
     || echo "worker counters unavailable"
@@ -163,7 +163,15 @@ say "starting worker on $WORKER_URL (log: $LOG_KEEP_DIR/worker.log after exit, $
 # SMARTCITY_ environment variables override appsettings.json.
 # Spool in the run dir: its default (data/spool) is relative to the project folder (dotnet run's
 # working directory) and would replay an old run's messages into this run's fresh InfluxDB.
+# The operator API needs a key: a fresh operator key for this run, handed over as a secret file
+# (never in the worker's environment or logs) and printed below for you to use.
+API_KEY=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
+API_KEY_FILE="$RUN_DIR/operator-api-key"
+(umask 077 && printf '%s\n' "$API_KEY" >"$API_KEY_FILE")
 start_bg "$WORKER_LOG" env \
+  SMARTCITY_Api__Keys__0__Name=operator \
+  SMARTCITY_Api__Keys__0__Role=operator \
+  SMARTCITY_Api__Keys__0__KeyFile="$API_KEY_FILE" \
   SMARTCITY_Mqtt__Host=127.0.0.1 \
   SMARTCITY_Mqtt__Port="$MQTT_PORT" \
   SMARTCITY_Mqtt__Username="$SMARTCITY_TEST_MQTT_WORKER_USERNAME" \
@@ -182,7 +190,7 @@ WORKER_PID=$REPLY
 
 # Ready when its status endpoint answers (bounded); a worker without it only gets a warning.
 deadline=$((SECONDS + 60))
-until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$WORKER_URL/api/pipeline" || true) == 200 ]]; do
+until [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H "Authorization: Bearer $API_KEY" "$WORKER_URL/api/pipeline" || true) == 200 ]]; do
   if ! alive "$WORKER_PID"; then
     tail -n 40 "$WORKER_LOG" >&2 || true
     die "worker exited during start-up"
@@ -209,8 +217,13 @@ SIM_PID=$REPLY
 cat <<EOF
 
 === SmartCity is running$( ((SECONDS_LIMIT > 0)) && echo " for ${SECONDS_LIMIT}s" || echo " - Ctrl-C to stop") ===
-  worker status : curl -s $WORKER_URL/api/pipeline
-  rejected msgs : curl -s $WORKER_URL/api/rejections
+  operator key  : $API_KEY  (role operator, this run only; also in $API_KEY_FILE)
+  worker status : curl -s -H "Authorization: Bearer $API_KEY" $WORKER_URL/api/pipeline
+  rejected msgs : curl -s -H "Authorization: Bearer $API_KEY" $WORKER_URL/api/rejections
+  open alerts   : curl -s -H "Authorization: Bearer $API_KEY" '$WORKER_URL/api/alerts?state=open'
+  acknowledge   : curl -s -H "Authorization: Bearer $API_KEY" -H 'Content-Type: application/json' \\
+                    -d '{"comment":"on my way"}' $WORKER_URL/api/alerts/ALERT_ID/acknowledge
+  API reference : $WORKER_URL/openapi/v1.json, docs/operator-api.md
   InfluxQL query: curl -sG '$INFLUX_URL/query' --data-urlencode db=$DATABASE --data-urlencode 'q=$STATUS_QUERY'
   raw MQTT      : (. $RUN_DIR/servers.env; mosquitto_sub -h 127.0.0.1 -p $MQTT_PORT -u harness -P "\$SMARTCITY_TEST_MQTT_PASSWORD" -t '#' -v)
   over TLS      : add --cafile $RUN_DIR/tls/ca.crt and use port $SMARTCITY_TEST_MQTT_TLS_PORT

@@ -1,16 +1,23 @@
+using System.Security.Claims;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Worker.Security;
 
 namespace SmartCity.Worker;
 
 /// <summary>Operator endpoints: list alerts, one alert with its history, acknowledge, resolve, comment.</summary>
 public static class AlertEndpoints
 {
-    /// <summary>Body of acknowledge, resolve and comment: who acts, and what they say.</summary>
-    public sealed record OperatorAction(string? By, string? Comment);
+    /// <summary>
+    /// Body of acknowledge, resolve and comment. Who acts is the API key's name, never the body:
+    /// a body that names someone (<c>by</c>) is refused, so nobody acts in another's name by mistake.
+    /// </summary>
+    public sealed record OperatorAction(string? Comment, string? By = null);
 
     public static void MapAlertEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/alerts", async (AlertingService alerting, string? state, string? sector, string? district, string? severity) =>
+        var api = app.MapApiGroup().WithTags("alerts");
+
+        api.MapGet("/alerts", async (AlertingService alerting, string? state, string? sector, string? district, string? severity) =>
         {
             if (state is not (null or "open" or "raised" or "acknowledged" or "resolved"))
             {
@@ -28,20 +35,56 @@ public static class AlertEndpoints
                 && (district is null || a.District == district)
                 && (severity is null || a.Severity.ToString().Equals(severity, StringComparison.OrdinalIgnoreCase)));
             return Results.Ok(alerts.OrderByDescending(a => a.RaisedAt));
-        });
+        })
+            .WithSummary("List alerts, newest first")
+            .WithDescription("Filters: state=open|raised|acknowledged|resolved (open = raised or acknowledged), sector, district, severity=critical|major|minor|warning.")
+            .Produces<IEnumerable<Alert>>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        app.MapGet("/api/alerts/{id}", async (AlertingService alerting, string id) =>
-            await alerting.FindAsync(id) is { } alert ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no alert '{id}'"));
+        api.MapGet("/alerts/{id}", async (AlertingService alerting, string id) =>
+            await alerting.FindAsync(id) is { } alert ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no alert '{id}'"))
+            .WithSummary("One alert with its history")
+            .WithDescription("The history lists every step: raised, escalated, acknowledged, commented, resolved; who (by), when and the comment.")
+            .Produces<Alert>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapPost("/api/alerts/{id}/acknowledge", async (AlertingService alerting, string id, OperatorAction body) =>
-            ToResult(await alerting.AcknowledgeAsync(id, body.By ?? "", body.Comment)));
+        MapAction(api, "/alerts/{id}/acknowledge", "Acknowledge an alert",
+            "Recorded under the API key's name with the optional comment. 409 when already acknowledged or resolved.",
+            (alerting, id, who, comment) => alerting.AcknowledgeAsync(id, who, comment));
 
-        app.MapPost("/api/alerts/{id}/resolve", async (AlertingService alerting, string id, OperatorAction body) =>
-            ToResult(await alerting.ResolveAsync(id, body.By ?? "", body.Comment)));
+        MapAction(api, "/alerts/{id}/resolve", "Resolve an alert",
+            "Recorded under the API key's name with the optional comment. 409 when already resolved.",
+            (alerting, id, who, comment) => alerting.ResolveAsync(id, who, comment));
 
-        app.MapPost("/api/alerts/{id}/comments", async (AlertingService alerting, string id, OperatorAction body) =>
-            ToResult(await alerting.CommentAsync(id, body.By ?? "", body.Comment ?? "")));
+        MapAction(api, "/alerts/{id}/comments", "Comment on an alert",
+            "Adds the comment (required) to the alert's history under the API key's name.",
+            (alerting, id, who, comment) => alerting.CommentAsync(id, who, comment ?? ""));
     }
+
+    private static void MapAction(
+        RouteGroupBuilder api, string pattern, string summary, string description,
+        Func<AlertingService, string, string, string?, Task<AlertOperationResult>> act) =>
+        api.MapPost(pattern, async (AlertingService alerting, ClaimsPrincipal user, string id, OperatorAction? body) =>
+        {
+            var who = user.Identity!.Name!;
+            if (body?.By is not null)
+            {
+                return Results.Problem(
+                    statusCode: StatusCodes.Status400BadRequest,
+                    title: "'by' is not accepted",
+                    detail: $"Actions are recorded under the API key's name ('{who}'); send only {{\"comment\": \"...\"}}.");
+            }
+
+            return ToResult(await act(alerting, id, who, body?.Comment));
+        })
+            .RequireAuthorization(ApiRoles.Operator)
+            .WithSummary(summary)
+            .WithDescription(description + " Body (optional for acknowledge and resolve): {\"comment\": \"...\"}; a 'by' property is refused with 400.")
+            .Accepts<OperatorAction>("application/json")
+            .Produces<Alert>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
     private static IResult ToResult(AlertOperationResult result) => result.Error switch
     {

@@ -1,15 +1,21 @@
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Pipeline;
+using SmartCity.Worker.Security;
 
 namespace SmartCity.Worker;
 
-/// <summary>Read-only endpoints for operators and integrators: health, counters, recent rejections.</summary>
+/// <summary>Health (anonymous) and read-only endpoints for operators and integrators: counters, rejections, devices, profiles.</summary>
 public static class PipelineEndpoints
 {
+    /// <summary>Everything under /api: at least a viewer key, rate limited per identity.</summary>
+    public static RouteGroupBuilder MapApiGroup(this IEndpointRouteBuilder app) =>
+        app.MapGroup("/api").RequireAuthorization(ApiRoles.Viewer).RequireRateLimiting(ApiSecurity.RateLimitPolicy);
+
     public static void MapPipelineEndpoints(this IEndpointRouteBuilder app)
     {
         // 200 when messages can flow end to end; 503 with the reason otherwise (for load balancers and compose health checks).
+        // Anonymous: orchestrators probe it without credentials, and it tells nothing but up or down and why.
         app.MapGet("/healthz", (PipelineMetrics metrics) =>
         {
             var s = metrics.Snapshot();
@@ -32,11 +38,23 @@ public static class PipelineEndpoints
             return problems.Count == 0
                 ? Results.Ok(new { status = "ok" })
                 : Results.Json(new { status = "degraded", problems }, statusCode: StatusCodes.Status503ServiceUnavailable);
-        });
+        })
+            .AllowAnonymous()
+            .WithTags("health")
+            .WithSummary("Health: can messages flow end to end?")
+            .WithDescription("200 {status: ok}, or 503 {status: degraded, problems: [...]}: broker not connected, InfluxDB refusing or down, spool full. Anonymous.")
+            .Produces(StatusCodes.Status200OK)
+            .Produces(StatusCodes.Status503ServiceUnavailable);
 
-        app.MapGet("/api/pipeline", (PipelineMetrics metrics) => Results.Ok(metrics.Snapshot()));
+        var api = app.MapApiGroup();
 
-        app.MapGet("/api/rejections", (DeadLetters deadLetters, int? limit) =>
+        api.MapGet("/pipeline", (PipelineMetrics metrics) => Results.Ok(metrics.Snapshot()))
+            .WithTags("pipeline")
+            .WithSummary("Pipeline counters")
+            .WithDescription("Received, accepted, rejected by reason, ignored, points written, dead letters, acknowledged, write failures, reconnects, spool depth.")
+            .Produces<PipelineSnapshot>();
+
+        api.MapGet("/rejections", (DeadLetters deadLetters, int? limit) =>
         {
             if (limit is < 1 or > 200)
             {
@@ -44,24 +62,53 @@ public static class PipelineEndpoints
             }
 
             return Results.Ok(deadLetters.Recent().Take(limit ?? 50));
-        });
+        })
+            .WithTags("pipeline")
+            .WithSummary("Latest rejected messages")
+            .WithDescription("Newest first: reason, detail, topic and a payload excerpt. limit: 1..200, default 50.")
+            .Produces<IEnumerable<Rejection>>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        app.MapGet("/api/devices", (DeviceRegistry registry, string? status) => status switch
+        api.MapGet("/devices", (DeviceRegistry registry, string? status) => status switch
         {
             null => Results.Ok(registry.Devices),
             "online" => Results.Ok(registry.Devices.Where(d => d.Online)),
             "offline" => Results.Ok(registry.Devices.Where(d => !d.Online)),
             "quarantined" => Results.Ok(registry.Quarantined),
             _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "status must be online, offline or quarantined"),
-        });
+        })
+            .WithTags("devices")
+            .WithSummary("Devices with status and last seen")
+            .WithDescription("Registered devices (profile, firmware, location, online, last seen); status=online|offline filters them. "
+                + "status=quarantined lists instead the devices that sent telemetry without announcing themselves (deviceId, deviceType, lastTopic, messages, firstSeen, lastSeen).")
+            .Produces<IEnumerable<DeviceRecord>>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        app.MapGet("/api/devices/{id}", (DeviceRegistry registry, string id) =>
-            registry.Find(id) is { } device ? Results.Ok(device) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no device '{id}' has announced itself"));
+        api.MapGet("/devices/{id}", (DeviceRegistry registry, string id) =>
+            registry.Find(id) is { } device ? Results.Ok(device) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no device '{id}' has announced itself"))
+            .WithTags("devices")
+            .WithSummary("One device")
+            .Produces<DeviceRecord>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapGet("/api/profiles", (ProfileSet profiles) => Results.Ok(new
+        api.MapGet("/profiles", (ProfileSet profiles) => Results.Ok(new
         {
             loaded = profiles.Profiles.Select(p => new { p.Id, p.Version, p.Sector, p.DeviceType, p.Source, messages = p.Messages.Keys }),
             refused = profiles.Errors.Select(e => new { e.Source, e.Problems }),
-        }));
+        }))
+            .WithTags("devices")
+            .WithSummary("Device profiles in force, and refused profile files")
+            .WithDescription("loaded: id, version, sector, device type, source, messages; refused: file and every problem (line, property).")
+            .Produces(StatusCodes.Status200OK, contentType: "application/json");
+
+        // Admin: who can use this API. Names and roles only; keys and their hashes never leave the worker.
+        api.MapGet("/access", (ApiKeyStore keys) => Results.Ok(keys.Identities.Select(k => new ApiIdentity(k.Name, k.Role))))
+            .RequireAuthorization(ApiRoles.Admin)
+            .WithTags("access")
+            .WithSummary("Configured API keys: names and roles")
+            .WithDescription("For an administrator checking who has access. Never shows a key or its hash.")
+            .Produces<IEnumerable<ApiIdentity>>();
     }
+
+    public sealed record ApiIdentity(string Name, string Role);
 }

@@ -1,4 +1,6 @@
 using SmartCity.Telemetry.Pipeline;
+using SmartCity.Worker.Configuration;
+using SmartCity.Worker.Security;
 
 namespace SmartCity.Worker;
 
@@ -16,10 +18,17 @@ public static class WorkerHost
         var builder = WebApplication.CreateBuilder(args);
         builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
         builder.Services.AddSmartCityPipeline(builder.Configuration);
+        builder.Services.AddOperatorApiSecurity(builder.Configuration);
+        builder.Services.AddOperatorApiDocument();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
+        // Last, so a secret file wins over every other source (and sees the settings naming files).
+        var secretProblems = SecretFiles.Add(builder.Configuration);
+        builder.Services.AddSingleton(new ConfigurationCheck(_ => secretProblems));
 
         var app = builder.Build();
+        app.UseOperatorApiSecurity();
+        app.MapOpenApi().AllowAnonymous().RequireRateLimiting(ApiSecurity.RateLimitPolicy);
         app.MapPipelineEndpoints();
         app.MapAlertEndpoints();
         return app;
@@ -46,5 +55,6 @@ public static class WorkerHost
     public static string DescribeConfigurationError(IEnumerable<string> failures) =>
         "SmartCity worker cannot start: invalid configuration:" + Environment.NewLine
         + string.Join(Environment.NewLine, failures.Select(f => "  - " + f)) + Environment.NewLine
-        + "Settings come from appsettings.json or environment variables (Mqtt:Host is SMARTCITY_Mqtt__Host).";
+        + "Settings come from appsettings.json, environment variables (Mqtt:Host is SMARTCITY_Mqtt__Host) "
+        + "or secret files (SMARTCITY_SECRETS_DIR, or <Setting>File such as Mqtt:PasswordFile).";
 }

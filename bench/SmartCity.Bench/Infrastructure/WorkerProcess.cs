@@ -28,6 +28,9 @@ public sealed record WorkerCounters(
 /// </summary>
 public sealed class WorkerProcess : IAsyncDisposable
 {
+    /// <summary>The benchmark reads /api/pipeline as this viewer (the API is closed without a key).</summary>
+    private static readonly string ApiKey = "bench-viewer-" + Guid.NewGuid().ToString("N");
+
     private readonly ChildProcess _process;
     private readonly HttpClient _http;
 
@@ -64,6 +67,11 @@ public sealed class WorkerProcess : IAsyncDisposable
             ["SMARTCITY_Spool__Directory"] = spool,
             ["SMARTCITY_Registry__File"] = Path.Combine(env.WorkDirectory, $"registry-{clientId}.json"),
             ["SMARTCITY_Alerting__StateFile"] = Path.Combine(env.WorkDirectory, $"alerts-{clientId}.json"),
+            ["SMARTCITY_Api__Keys__0__Name"] = "bench",
+            ["SMARTCITY_Api__Keys__0__Role"] = "viewer",
+            ["SMARTCITY_Api__Keys__0__Key"] = ApiKey,
+            // The benchmark polls the counters often; the default limit is for people.
+            ["SMARTCITY_Api__RateLimit__PermitLimit"] = "1000000",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__SmartCity"] = "Warning",
         };
@@ -109,7 +117,8 @@ public sealed class WorkerProcess : IAsyncDisposable
     {
         try
         {
-            using var response = await _http.GetAsync(new Uri(Api + "/api/pipeline"));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(Api + "/api/pipeline")) { Headers = { { "X-Api-Key", ApiKey } } };
+            using var response = await _http.SendAsync(request);
             var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
             var reasons = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var p in json.GetProperty("rejectedByReason").EnumerateObject())

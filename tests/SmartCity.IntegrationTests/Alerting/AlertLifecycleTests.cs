@@ -48,12 +48,30 @@ public sealed class AlertLifecycleTests
         Assert.Equal("critical", raised.GetProperty("severity").GetString());
         Assert.Equal("door-0001", raised.GetProperty("deviceId").GetString());
 
-        using var http = new HttpClient { BaseAddress = worker.BaseAddress };
+        using var http = worker.CreateClient(TestApiKeys.Operator);
         var open = await http.GetFromJsonAsync<JsonElement>($"/api/alerts?state=open&district={district}");
         Assert.Single(open.EnumerateArray(), a => a.GetProperty("rule").GetString() == "door_forced");
 
-        // An operator acknowledges: recorded with who, when and the comment, and published.
-        using (var ack = await http.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { by = "anna.operator", comment = "patrol on its way" }))
+        // Nobody acts without a key, a viewer may look but not act, and nobody acts in another's name.
+        using (var anonymous = worker.CreateClient(null))
+        using (var response = await anonymous.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { comment = "who am I?" }))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        using (var viewer = worker.CreateClient(TestApiKeys.Viewer))
+        using (var response = await viewer.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { comment = "only looking" }))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        }
+
+        using (var impersonating = await http.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { by = "bob", comment = "as bob" }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, impersonating.StatusCode);
+        }
+
+        // The operator acknowledges: recorded under the key's name, with when and the comment, and published.
+        using (var ack = await http.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { comment = "patrol on its way" }))
         {
             Assert.Equal(HttpStatusCode.OK, ack.StatusCode);
         }
@@ -61,17 +79,13 @@ public sealed class AlertLifecycleTests
         var acknowledged = await states.WaitForAsync(s => s.GetProperty("id").GetString() == id && s.GetProperty("state").GetString() == "acknowledged", Timeout);
         Assert.Equal("anna.operator", acknowledged.GetProperty("acknowledgedBy").GetString());
         Assert.Equal("patrol on its way", acknowledged.GetProperty("acknowledgedComment").GetString());
-        using (var again = await http.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { by = "bob", comment = "me too" }))
+        using (var admin = worker.CreateClient(TestApiKeys.Admin))
+        using (var again = await admin.PostAsJsonAsync($"/api/alerts/{id}/acknowledge", new { comment = "me too" }))
         {
             Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
         }
 
-        using (var anonymous = await http.PostAsJsonAsync($"/api/alerts/{id}/resolve", new { comment = "who am I?" }))
-        {
-            Assert.Equal(HttpStatusCode.BadRequest, anonymous.StatusCode);
-        }
-
-        using (var missing = await http.PostAsJsonAsync("/api/alerts/no-such-alert/resolve", new { by = "anna.operator" }))
+        using (var missing = await http.PostAsJsonAsync("/api/alerts/no-such-alert/resolve", new { comment = "which one?" }))
         {
             Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         }
@@ -79,12 +93,14 @@ public sealed class AlertLifecycleTests
         // The worker restarts: the acknowledged alert is still there, with its history, and not raised again.
         await worker.DisposeAsync();
         await using var restarted = await TestWorker.StartAsync(db, topicRoot: root, clientId: clientId, overrides: settings);
-        using var http2 = new HttpClient { BaseAddress = restarted.BaseAddress };
+        using var http2 = restarted.CreateClient(TestApiKeys.Operator);
         var kept = await http2.GetFromJsonAsync<JsonElement>($"/api/alerts/{id}");
         Assert.Equal("acknowledged", kept.GetProperty("state").GetString(), ignoreCase: true);
+        Assert.Contains(kept.GetProperty("history").EnumerateArray(), h =>
+            h.TryGetProperty("by", out var by) && by.GetString() == "anna.operator" && h.GetProperty("comment").GetString() == "patrol on its way");
         await Publish(door, topic + "/event", forced);
 
-        using (var resolve = await http2.PostAsJsonAsync($"/api/alerts/{id}/resolve", new { by = "anna.operator", comment = "door secured" }))
+        using (var resolve = await http2.PostAsJsonAsync($"/api/alerts/{id}/resolve", new { comment = "door secured" }))
         {
             Assert.Equal(HttpStatusCode.OK, resolve.StatusCode);
         }

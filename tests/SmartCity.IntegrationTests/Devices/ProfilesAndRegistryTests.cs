@@ -618,13 +618,13 @@ internal static class DeviceTestKit
 
     public static async Task<JsonElement> GetJsonAsync(TestWorker worker, string path)
     {
-        using var http = new HttpClient { BaseAddress = worker.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var http = worker.CreateClient();
         return await http.GetFromJsonAsync<JsonElement>(path);
     }
 
     public static async Task<HttpStatusCode> GetStatusAsync(TestWorker worker, string path)
     {
-        using var http = new HttpClient { BaseAddress = worker.BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        using var http = worker.CreateClient();
         using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
         return response.StatusCode;
     }

@@ -14,6 +14,47 @@ public sealed class LogCapture : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
 
+    /// <summary>Waits until <paramref name="condition"/> holds on the entries, re-checking after each new one.</summary>
+    public async Task WaitForAsync(Func<IReadOnlyList<(LogLevel Level, string Category, int EventId, string Message)>, bool> condition, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (true)
+        {
+            Task next;
+            lock (_lock)
+            {
+                next = _logged.Task;
+            }
+
+            if (condition(Entries))
+            {
+                return;
+            }
+
+            try
+            {
+                await next.WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"log condition not met within {timeout}; logged: {string.Join(Environment.NewLine, AtLeast(LogLevel.Information))}");
+            }
+        }
+    }
+
+    private readonly object _lock = new();
+    private TaskCompletionSource _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void Add((LogLevel, string, int, string) entry)
+    {
+        _entries.Enqueue(entry);
+        lock (_lock)
+        {
+            _logged.TrySetResult();
+            _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
     public void Dispose()
     {
     }
@@ -25,6 +66,6 @@ public sealed class LogCapture : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._entries.Enqueue((logLevel, category, eventId.Id, formatter(state, exception) + (exception is null ? "" : " " + exception.Message)));
+            owner.Add((logLevel, category, eventId.Id, formatter(state, exception) + (exception is null ? "" : " " + exception.Message)));
     }
 }

@@ -41,7 +41,7 @@ public sealed class TestWorker : IAsyncDisposable
     public static BrokerEndpoint Broker => new(TestServers.MqttHost, TestServers.MqttPort, TestServers.MqttUsername, TestServers.MqttPassword);
 
     /// <summary>Settings every test worker gets; <paramref name="overrides"/> win.</summary>
-    public static Dictionary<string, string?> Settings(InfluxTestDatabase db, string topicRoot, string clientId) => new()
+    public static Dictionary<string, string?> Settings(InfluxTestDatabase db, string topicRoot, string clientId) => new(TestApiKeys.Settings())
     {
         ["Urls"] = "http://127.0.0.1:0",
         ["Mqtt:Host"] = TestServers.MqttHost,
@@ -90,6 +90,13 @@ public sealed class TestWorker : IAsyncDisposable
         await worker.Metrics.WaitUntilAsync(s => s.SourceConnected, TimeSpan.FromSeconds(30));
         return worker;
     }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>An HTTP client for the worker's API with the test key of <paramref name="key"/> (default: a viewer; null: anonymous).</summary>
+    public HttpClient CreateClient(TestApiKeys.TestKey? key) => TestApiKeys.Client(BaseAddress, key);
+
+    public HttpClient CreateClient() => CreateClient(TestApiKeys.Viewer);
 
     public async Task StopAsync() => await _app.StopAsync();
 

@@ -14,7 +14,8 @@ public sealed class WorkerProcess : IAsyncDisposable
     private WorkerProcess(Process process, int port)
     {
         _process = process;
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+        _http = TestApiKeys.Client(new Uri($"http://127.0.0.1:{port}"), TestApiKeys.Viewer);
+        _http.Timeout = TimeSpan.FromSeconds(5);
     }
 
     public static async Task<WorkerProcess> StartAsync(IDictionary<string, string?> settings)
@@ -44,7 +45,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// Polls /api/pipeline until <paramref name="condition"/> holds: across a process boundary the
+    /// Polls /api/pipeline (as the test viewer: the settings come from <see cref="TestWorker.Settings"/>) until <paramref name="condition"/> holds: across a process boundary the
     /// API is the only signal there is.
     /// </summary>
     public async Task<JsonElement> WaitForAsync(Func<JsonElement, bool> condition, TimeSpan timeout)
