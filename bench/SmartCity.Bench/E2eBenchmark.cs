@@ -520,7 +520,15 @@ public sealed class E2eBenchmark
         {
             await worker.StopAsync(_env);
             await worker.DisposeAsync();
-            await _influx.DropDatabaseAsync(db);
+            try
+            {
+                await _influx.DropDatabaseAsync(db);
+            }
+            catch (HttpRequestException ex)
+            {
+                // An overloaded influxd can drop this request: the figures above stand, the next phase uses a new database.
+                Console.WriteLine($"  (database {db} not dropped: {ex.Message})");
+            }
         }
     }
 
