@@ -295,9 +295,9 @@ public sealed class E2eBenchmark
         var settings = new Dictionary<string, string>(variant ?? new Dictionary<string, string>(), StringComparer.Ordinal);
         if (shared)
         {
-            // A topic root of its own: Mqtt:Subscriptions can only ADD filters to the default city/#
-            // (the configuration binder appends to the initialized array), so each worker stays on
-            // city/# too; under another root that default subscription receives nothing.
+            // A topic root of its own, so the shared group receives only this phase's messages. (Before
+            // wt-perf's fix, Mqtt:Subscriptions was appended to the default city/# instead of replacing it;
+            // the separate root also kept that stray subscription idle.)
             _topicRoot = "s" + Tag();
             settings["SMARTCITY_Decoding__TopicRoot"] = _topicRoot;
             settings["SMARTCITY_Mqtt__Subscriptions__0"] = $"$share/bench/{_topicRoot}/#";
@@ -520,7 +520,15 @@ public sealed class E2eBenchmark
         {
             await worker.StopAsync(_env);
             await worker.DisposeAsync();
-            await _influx.DropDatabaseAsync(db);
+            try
+            {
+                await _influx.DropDatabaseAsync(db);
+            }
+            catch (HttpRequestException ex)
+            {
+                // An overloaded influxd can drop this request: the figures above stand, the next phase uses a new database.
+                Console.WriteLine($"  (database {db} not dropped: {ex.Message})");
+            }
         }
     }
 

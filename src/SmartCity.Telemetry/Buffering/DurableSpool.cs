@@ -330,6 +330,21 @@ public sealed partial class DurableSpool : BackgroundService
     }
 
     /// <summary>
+    /// Completes when records are on disk that have not been read yet, or intake has ended: for a
+    /// reader that also waits for something else (the sink, for its writes in flight).
+    /// </summary>
+    public Task UnreadAvailable
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _readPosition < _durableEnd || _committerDone.Task.IsCompleted ? Task.CompletedTask : _dataPulse.Task;
+            }
+        }
+    }
+
+    /// <summary>
     /// Reads up to <paramref name="maxRecords"/> records after the last read, waiting until there is
     /// at least one. Records older than <see cref="SpoolOptions.MaxAge"/> are counted as expired.
     /// </summary>

@@ -29,9 +29,14 @@ public sealed class MqttSourceOptions : IValidatableObject
     public MqttTlsOptions Tls { get; set; } = new();
 
     /// <summary>Topic filters the worker subscribes to at QoS 1.</summary>
-    /// <value>The default value is <c>city/#</c>: every device message, so that unknown topic shapes are counted, not missed.</value>
-    [MinLength(1, ErrorMessage = "needs at least one topic filter")]
-    public string[] Subscriptions { get; set; } = ["city/#"];
+    /// <value>
+    /// When none is configured, <see cref="DefaultSubscription"/>: every device message, so that unknown topic
+    /// shapes are counted, not missed. The initial value is empty because the configuration binder appends
+    /// configured array items to it: a default of <c>city/#</c> here would stay beside <c>$share/g/city/#</c>.
+    /// </value>
+    public string[] Subscriptions { get; set; } = [];
+
+    public const string DefaultSubscription = "city/#";
 
     /// <summary>How long the broker keeps the session (and queues QoS 1 messages) while the worker is away.</summary>
     /// <value>The default value is 1 day.</value>

@@ -59,7 +59,6 @@ public sealed class PipelineReporter(
     public Point Snapshot()
     {
         var s = metrics.Snapshot();
-        var devices = registry.Devices;
         var point = new Point(Measurement, DateTimeOffset.FromUnixTimeMilliseconds(time.GetUtcNow().ToUnixTimeMilliseconds()))
             .Tag("worker", mqtt.Value.ClientId)
             .Field("received", s.Received)
@@ -81,9 +80,9 @@ public sealed class PipelineReporter(
             .Field("spool_expired", s.SpoolExpired)
             .Field("source_connected", s.SourceConnected)
             .Field("sink_blocked", s.SinkBlocked)
-            .Field("devices_registered", (long)devices.Count)
-            .Field("devices_online", (long)devices.Count(d => d.Online))
-            .Field("devices_quarantined", (long)registry.Quarantined.Count);
+            .Field("devices_registered", (long)registry.Count)
+            .Field("devices_online", (long)registry.CountOnline())
+            .Field("devices_quarantined", (long)registry.QuarantinedCount);
         return point;
     }
 }

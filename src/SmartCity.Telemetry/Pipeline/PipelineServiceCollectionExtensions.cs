@@ -21,6 +21,13 @@ public static class PipelineServiceCollectionExtensions
     {
         services.AddHostedService<ConfigurationCheckService>();
         AddValidatedOptions<MqttSourceOptions>(services, configuration, MqttSourceOptions.SectionName);
+        services.PostConfigure<MqttSourceOptions>(o =>
+        {
+            if (o.Subscriptions.Length == 0)
+            {
+                o.Subscriptions = [MqttSourceOptions.DefaultSubscription];
+            }
+        });
         AddValidatedOptions<InfluxSinkOptions>(services, configuration, InfluxSinkOptions.SectionName);
         AddValidatedOptions<DecodingOptions>(services, configuration, DecodingOptions.SectionName);
         AddValidatedOptions<SpoolOptions>(services, configuration, SpoolOptions.SectionName);

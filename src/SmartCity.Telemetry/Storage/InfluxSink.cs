@@ -93,31 +93,52 @@ public sealed partial class InfluxSink : BackgroundService
     {
         // Runs until the spool's intake is closed and everything on disk is stored, or until the
         // host's stop timeout; what is left then stays in the spool for the next start.
+        //
+        // Up to Influx:MaxWritesInFlight batches are written at once, so the records behind one slow
+        // write (InfluxDB compacting, a GC pause) do not all wait for it. The spool is still committed
+        // strictly in order: a batch's cursor moves only when every batch before it is stored.
+        var inFlight = new Queue<InFlightWrite>();
         long pointsThisSecond = 0;
         var secondStarted = _time.GetTimestamp();
         try
         {
             while (true)
             {
+                while (inFlight.Count > 0 && inFlight.Peek().Write.IsCompleted)
+                {
+                    await CommitAsync(inFlight.Dequeue(), inFlight).ConfigureAwait(false);
+                }
+
+                if (inFlight.Count >= _options.MaxWritesInFlight)
+                {
+                    await Task.WhenAny(inFlight.Peek().Write).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (inFlight.Count > 0 && _spool.UnreadAvailable is { IsCompleted: false } unread)
+                {
+                    // Nothing new to read yet: wake for new records or for the oldest write, whichever comes first.
+                    await Task.WhenAny(unread, inFlight.Peek().Write).WaitAsync(stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+
                 var batch = await _spool.ReadBatchAsync(_options.BatchSize, stoppingToken).ConfigureAwait(false);
                 if (batch.IsFinal)
                 {
+                    while (inFlight.Count > 0)
+                    {
+                        await CommitAsync(inFlight.Dequeue(), inFlight).ConfigureAwait(false);
+                    }
+
                     return;
                 }
 
-                _spool.ObserveOldest(batch);
-                if (batch.Lines.Count > 0)
+                if (inFlight.Count == 0)
                 {
-                    var started = _time.GetTimestamp();
-                    var refused = await WriteSplittingBadDataAsync(batch.Lines, stoppingToken).ConfigureAwait(false);
-                    _metrics.WriteSucceeded(_time.GetElapsedTime(started));
-                    _metrics.SinkBlocked(null);
-                    // A refused line is replaced by its dead letter: one telemetry point fewer, one dead letter more.
-                    _metrics.Written(batch.Lines.Count - batch.DeadLetters - batch.Internal - refused, batch.DeadLetters + refused);
+                    _spool.ObserveOldest(batch);
                 }
 
-                _spool.Commit(batch);
-                _metrics.NotifyProgress();
+                inFlight.Enqueue(new InFlightWrite(batch, TimedWriteAsync(batch.Lines, stoppingToken)));
 
                 // A backlog (after an outage) drains at most at Influx:MaxPointsPerSecond, so the
                 // database that just came back is not flattened by it.
@@ -141,7 +162,49 @@ public sealed partial class InfluxSink : BackgroundService
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+            // The writes still in flight end with the same cancellation; observe them, commit none.
+            foreach (var write in inFlight)
+            {
+                await Task.WhenAny(write.Write).ConfigureAwait(false);
+                _ = write.Write.Exception;
+            }
+
             LogStoppedWithBacklog(_spool.Depth);
+        }
+    }
+
+    private sealed record InFlightWrite(SpoolBatch Batch, Task<(int Refused, TimeSpan Took)> Write);
+
+    private async Task<(int Refused, TimeSpan Took)> TimedWriteAsync(List<string> lines, CancellationToken cancellationToken)
+    {
+        if (lines.Count == 0)
+        {
+            return (0, TimeSpan.Zero);
+        }
+
+        var started = _time.GetTimestamp();
+        var refused = await WriteSplittingBadDataAsync(lines, cancellationToken).ConfigureAwait(false);
+        return (refused, _time.GetElapsedTime(started));
+    }
+
+    /// <summary>The oldest write has ended: count it and move the spool's cursor past it (it throws if the write was cancelled).</summary>
+    private async Task CommitAsync(InFlightWrite done, Queue<InFlightWrite> rest)
+    {
+        var (refused, took) = await done.Write.ConfigureAwait(false);
+        var batch = done.Batch;
+        if (batch.Lines.Count > 0)
+        {
+            _metrics.WriteSucceeded(took);
+            _metrics.SinkBlocked(null);
+            // A refused line is replaced by its dead letter: one telemetry point fewer, one dead letter more.
+            _metrics.Written(batch.Lines.Count - batch.DeadLetters - batch.Internal - refused, batch.DeadLetters + refused);
+        }
+
+        _spool.Commit(batch);
+        _metrics.NotifyProgress();
+        if (rest.Count > 0)
+        {
+            _spool.ObserveOldest(rest.Peek().Batch);
         }
     }
 

@@ -29,6 +29,14 @@ public sealed class InfluxSinkOptions : IValidatableObject
     [Range(1, 100_000)]
     public int BatchSize { get; set; } = 5_000;
 
+    /// <summary>
+    /// Batches written at the same time. With more than one, the records behind a slow write are
+    /// written meanwhile instead of waiting for it; the spool's cursor still moves in order.
+    /// </summary>
+    /// <value>The default value is 2.</value>
+    [Range(1, 16)]
+    public int MaxWritesInFlight { get; set; } = 2;
+
     /// <summary>Timeout of one write request.</summary>
     /// <value>The default value is 10 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]

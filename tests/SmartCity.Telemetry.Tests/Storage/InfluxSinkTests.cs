@@ -170,6 +170,27 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
     }
 
+    [Fact]
+    public async Task Write_SlowWrite_NextBatchWrittenMeanwhileButCommittedAfterIt()
+    {
+        var release = _writer.HoldWritesStartingWith("slow ");
+        await EnqueueAsync(Message("slow f=1 1"));
+        await _writer.Held.WaitAsync(Timeout);
+
+        await EnqueueAsync(Message("m f=2 2"));
+        // The second batch reaches the database while the first is still being written...
+        await _writer.WaitForStoredAsync("m f=2 2", Timeout);
+        // ...but the spool's cursor waits for the first: nothing counted as stored, both still pending.
+        var during = _metrics.Snapshot();
+        Assert.Equal(0, during.PointsWritten);
+        Assert.Equal(2, during.SpoolDepth);
+
+        release.SetResult();
+        var s = await _metrics.WaitUntilAsync(s => s.PointsWritten == 2 && s.SpoolDepth == 0, Timeout);
+        Assert.Equal(["m f=2 2", "slow f=1 1"], _writer.Stored);
+        Assert.Equal(2, s.Acknowledged);
+    }
+
     /// <summary>A database stand-in: stores lines, fails on demand, refuses lines of one measurement like a 400 partial write.</summary>
     private sealed class FakeWriter : IPointWriter
     {
@@ -198,6 +219,30 @@ public sealed class InfluxSinkTests : IAsyncLifetime
 
         public void RejectLinesStartingWith(string marker) => _badMarker = marker;
 
+        private string? _holdMarker;
+        private Task _holdGate = Task.CompletedTask;
+        private readonly TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when a held write has started.</summary>
+        public Task Held => _held.Task;
+
+        /// <summary>Writes with a line starting with <paramref name="marker"/> wait until the returned source is completed: a slow write.</summary>
+        public TaskCompletionSource HoldWritesStartingWith(string marker)
+        {
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            (_holdMarker, _holdGate) = (marker, gate.Task);
+            return gate;
+        }
+
+        public async Task WaitForStoredAsync(string line, TimeSpan timeout)
+        {
+            var attempts = Attempts;
+            while (!Stored.Contains(line))
+            {
+                await WaitForAttemptsAsync(++attempts, timeout);
+            }
+        }
+
         public async Task WaitForAttemptsAsync(int n, TimeSpan timeout)
         {
             using var cts = new CancellationTokenSource(timeout);
@@ -219,6 +264,23 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         }
 
         public Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+        {
+            if (_holdMarker is { } marker && lines.Any(l => l.StartsWith(marker, StringComparison.Ordinal)))
+            {
+                return HeldWriteAsync(lines, cancellationToken);
+            }
+
+            return Store(lines);
+        }
+
+        private async Task HeldWriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
+        {
+            _held.TrySetResult();
+            await _holdGate.WaitAsync(cancellationToken);
+            await Store(lines);
+        }
+
+        private Task Store(IReadOnlyList<string> lines)
         {
             TaskCompletionSource signal;
             try

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Hosting;
@@ -34,14 +35,21 @@ public sealed record QuarantinedDevice(string DeviceId, string DeviceType, strin
 /// Messages from unknown devices are quarantined: counted, listed, dead-lettered, never stored as
 /// telemetry. The registry is written to <see cref="RegistryOptions.File"/> and read at start.
 /// </summary>
+/// <remarks>
+/// Sized for a city's 100,000 devices: a telemetry message from a known device allocates nothing
+/// (it moves the device's last-seen instant in place), and the file is streamed record by record
+/// instead of being built in memory.
+/// </remarks>
 public sealed partial class DeviceRegistry : BackgroundService
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-    private readonly ConcurrentDictionary<string, DeviceRecord> _devices = new(StringComparer.Ordinal);
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    private static readonly Comparer<Entry> ById = Comparer<Entry>.Create((a, b) => string.CompareOrdinal(a.Record.DeviceId, b.Record.DeviceId));
+    private readonly ConcurrentDictionary<string, Entry> _devices = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, QuarantinedDevice> _quarantine = new(StringComparer.Ordinal);
     private readonly RegistryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceRegistry> _logger;
+    private readonly Lock _saveLock = new();
     private int _dirty;
 
     public DeviceRegistry(IOptions<RegistryOptions> options, TimeProvider time, ILogger<DeviceRegistry> logger)
@@ -54,11 +62,28 @@ public sealed partial class DeviceRegistry : BackgroundService
 
     public bool RequireBirth => _options.RequireBirth;
 
-    public IReadOnlyCollection<DeviceRecord> Devices => [.. _devices.Values.OrderBy(d => d.DeviceId, StringComparer.Ordinal)];
+    public IReadOnlyCollection<DeviceRecord> Devices => [.. _devices.Values.Select(e => e.Snapshot()).OrderBy(d => d.DeviceId, StringComparer.Ordinal)];
 
     public IReadOnlyCollection<QuarantinedDevice> Quarantined => [.. _quarantine.Values.OrderBy(d => d.DeviceId, StringComparer.Ordinal)];
 
-    public DeviceRecord? Find(string deviceId) => _devices.GetValueOrDefault(deviceId);
+    /// <summary>Devices known (announced, or seen going offline), without copying them.</summary>
+    public int Count => _devices.Count;
+
+    public int QuarantinedCount => _quarantine.Count;
+
+    /// <summary>Devices online now, counted without copying the registry.</summary>
+    public int CountOnline()
+    {
+        var online = 0;
+        foreach (var pair in _devices)
+        {
+            online += pair.Value.Record.Online ? 1 : 0;
+        }
+
+        return online;
+    }
+
+    public DeviceRecord? Find(string deviceId) => _devices.TryGetValue(deviceId, out var entry) ? entry.Snapshot() : null;
 
     /// <summary>
     /// The registry's verdict on a decoded message: births and wills update it; telemetry and events
@@ -86,43 +111,54 @@ public sealed partial class DeviceRegistry : BackgroundService
             return outcome;
         }
 
-        if (!_devices.TryGetValue(topic.DeviceId, out var device))
+        if (!_devices.TryGetValue(topic.DeviceId, out var entry))
         {
             if (!_options.RequireBirth)
             {
                 return outcome;
             }
 
-            _quarantine.AddOrUpdate(
-                topic.DeviceId,
-                _ => new QuarantinedDevice(topic.DeviceId, topic.DeviceType, Shorten(topic), 1, receivedAt, receivedAt),
-                (_, q) => q with { Messages = q.Messages + 1, LastSeen = receivedAt, LastTopic = Shorten(topic) });
+            Quarantine(topic, receivedAt);
             return Reject(outcome, RejectReason.UnknownDevice, $"device '{topic.DeviceId}' has not announced itself (no birth message on its status topic); quarantined");
         }
 
+        var device = entry.Record;
         if (device.DeviceType != topic.DeviceType || device.District != topic.District || device.Site != topic.Site || device.Sector != topic.Sector)
         {
             return Reject(outcome, RejectReason.IdentityMismatch,
                 $"device '{topic.DeviceId}' announced itself as {device.DeviceType} in {device.District}/{device.Site}; this message claims {topic.DeviceType} in {topic.District}/{topic.Site}");
         }
 
-        if (receivedAt > device.LastSeen)
-        {
-            _devices[topic.DeviceId] = device with { LastSeen = receivedAt, Online = true };
-        }
-
+        entry.Seen(receivedAt);
         return outcome;
     }
+
+    // Its own method: the lambdas' captured state would otherwise be allocated on every call of Admit.
+    private void Quarantine(DeviceTopic topic, DateTimeOffset receivedAt) =>
+        _quarantine.AddOrUpdate(
+            topic.DeviceId,
+            _ => new QuarantinedDevice(topic.DeviceId, topic.DeviceType, Shorten(topic), 1, receivedAt, receivedAt),
+            (_, q) => q with { Messages = q.Messages + 1, LastSeen = receivedAt, LastTopic = Shorten(topic) });
 
     private void ApplyStatus(DeviceTopic topic, Point point, DateTimeOffset receivedAt)
     {
         var online = point.GetField("online")!.Value.Boolean;
-        _devices.AddOrUpdate(
-            topic.DeviceId,
-            _ => online ? NewRecord(topic, point, receivedAt) : UnknownWentOffline(topic, receivedAt),
-            (_, d) => online
-                ? NewRecord(topic, point, receivedAt) with { FirstSeen = d.FirstSeen }
-                : d with { Online = false, WentOffline = receivedAt, LastSeen = Max(d.LastSeen, receivedAt) });
+        while (true)
+        {
+            if (_devices.TryGetValue(topic.DeviceId, out var entry))
+            {
+                entry.Replace(d => online
+                    ? NewRecord(topic, point, receivedAt) with { FirstSeen = d.FirstSeen }
+                    : d with { Online = false, WentOffline = receivedAt, LastSeen = Max(d.LastSeen, receivedAt) });
+                break;
+            }
+
+            if (_devices.TryAdd(topic.DeviceId, new Entry(online ? NewRecord(topic, point, receivedAt) : UnknownWentOffline(topic, receivedAt))))
+            {
+                break;
+            }
+        }
+
         if (online)
         {
             _quarantine.TryRemove(topic.DeviceId, out _);
@@ -170,10 +206,10 @@ public sealed partial class DeviceRegistry : BackgroundService
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
-    /// <summary>Writes the registry at most once a second while it changes, and once more at stop.</summary>
+    /// <summary>Writes the registry at most once per <see cref="RegistryOptions.SaveInterval"/> while it changes, and once more at stop.</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), _time);
+        using var timer = new PeriodicTimer(_options.SaveInterval, _time);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
@@ -192,19 +228,154 @@ public sealed partial class DeviceRegistry : BackgroundService
         Save();
     }
 
-    /// <summary>Writes the registry now if it changed (write to a temporary file, then rename: never half a file).</summary>
+    /// <summary>
+    /// Writes the registry now if it changed: streamed to a temporary file, flushed to disk, then
+    /// renamed over the old one, so a crash leaves either the old file or the new one, never half a file.
+    /// </summary>
     public void Save()
     {
-        if (Interlocked.Exchange(ref _dirty, 0) == 0)
+        lock (_saveLock)
         {
-            return;
-        }
+            if (Interlocked.Exchange(ref _dirty, 0) == 0)
+            {
+                return;
+            }
 
-        var path = Path.GetFullPath(_options.File);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = path + ".tmp";
-        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(Devices.Where(d => d.Profile.Length > 0), Json));
-        File.Move(temp, path, overwrite: true);
+            try
+            {
+                var path = Path.GetFullPath(_options.File);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                var temp = path + ".tmp";
+                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+                {
+                    WriteSorted(file);
+                    file.Flush(flushToDisk: true);
+                }
+
+                File.Move(temp, path, overwrite: true);
+            }
+            catch
+            {
+                // Not saved: the next tick (or the stop) tries again.
+                Interlocked.Exchange(ref _dirty, 1);
+                throw;
+            }
+        }
+    }
+
+    // Sorted by device id, so the file diffs well; the sort works on a pooled array of references,
+    // not on copies of the records, and the writer is flushed every 64 KB rather than holding the file.
+    private void WriteSorted(Stream stream)
+    {
+        var pool = ArrayPool<Entry>.Shared;
+        var entries = pool.Rent(_devices.Count + 256);
+        var count = 0;
+        try
+        {
+            foreach (var pair in _devices)
+            {
+                if (count == entries.Length)
+                {
+                    var larger = pool.Rent(entries.Length * 2);
+                    Array.Copy(entries, larger, count);
+                    Array.Clear(entries, 0, count);
+                    pool.Return(entries);
+                    entries = larger;
+                }
+
+                entries[count++] = pair.Value;
+            }
+
+            Array.Sort(entries, 0, count, ById);
+            using var writer = new Utf8JsonWriter(stream);
+            writer.WriteStartArray();
+            for (var i = 0; i < count; i++)
+            {
+                var (record, lastSeen) = entries[i].Current();
+                if (record.Profile.Length == 0)
+                {
+                    continue;
+                }
+
+                WriteRecord(writer, record, lastSeen);
+                if (writer.BytesPending > 1 << 16)
+                {
+                    writer.Flush();
+                }
+            }
+
+            writer.WriteEndArray();
+            writer.Flush();
+        }
+        finally
+        {
+            Array.Clear(entries, 0, count);
+            pool.Return(entries);
+        }
+    }
+
+    // The same JSON as JsonSerializer with camelCase names (Load reads it with the serializer), without
+    // the serializer's per-record metadata work.
+    private static void WriteRecord(Utf8JsonWriter w, DeviceRecord d, DateTimeOffset lastSeen)
+    {
+        w.WriteStartObject();
+        w.WriteString(Names.DeviceId, d.DeviceId);
+        w.WriteString(Names.Sector, d.Sector);
+        w.WriteString(Names.District, d.District);
+        w.WriteString(Names.Site, d.Site);
+        w.WriteString(Names.DeviceType, d.DeviceType);
+        w.WriteString(Names.Profile, d.Profile);
+        w.WriteString(Names.Firmware, d.Firmware);
+        WriteNumber(w, Names.Lat, d.Lat);
+        WriteNumber(w, Names.Lon, d.Lon);
+        w.WriteBoolean(Names.Online, d.Online);
+        w.WriteString(Names.FirstSeen, d.FirstSeen);
+        w.WriteString(Names.LastSeen, lastSeen);
+        WriteInstant(w, Names.LastBirth, d.LastBirth);
+        WriteInstant(w, Names.WentOffline, d.WentOffline);
+        w.WriteEndObject();
+    }
+
+    private static void WriteNumber(Utf8JsonWriter w, JsonEncodedText name, double? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static void WriteInstant(Utf8JsonWriter w, JsonEncodedText name, DateTimeOffset? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteString(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static class Names
+    {
+        public static readonly JsonEncodedText DeviceId = JsonEncodedText.Encode("deviceId");
+        public static readonly JsonEncodedText Sector = JsonEncodedText.Encode("sector");
+        public static readonly JsonEncodedText District = JsonEncodedText.Encode("district");
+        public static readonly JsonEncodedText Site = JsonEncodedText.Encode("site");
+        public static readonly JsonEncodedText DeviceType = JsonEncodedText.Encode("deviceType");
+        public static readonly JsonEncodedText Profile = JsonEncodedText.Encode("profile");
+        public static readonly JsonEncodedText Firmware = JsonEncodedText.Encode("firmware");
+        public static readonly JsonEncodedText Lat = JsonEncodedText.Encode("lat");
+        public static readonly JsonEncodedText Lon = JsonEncodedText.Encode("lon");
+        public static readonly JsonEncodedText Online = JsonEncodedText.Encode("online");
+        public static readonly JsonEncodedText FirstSeen = JsonEncodedText.Encode("firstSeen");
+        public static readonly JsonEncodedText LastSeen = JsonEncodedText.Encode("lastSeen");
+        public static readonly JsonEncodedText LastBirth = JsonEncodedText.Encode("lastBirth");
+        public static readonly JsonEncodedText WentOffline = JsonEncodedText.Encode("wentOffline");
     }
 
     private void Load()
@@ -217,9 +388,10 @@ public sealed partial class DeviceRegistry : BackgroundService
 
         try
         {
-            foreach (var d in JsonSerializer.Deserialize<List<DeviceRecord>>(File.ReadAllBytes(path), Json) ?? [])
+            using var file = File.OpenRead(path);
+            foreach (var d in JsonSerializer.Deserialize<List<DeviceRecord>>(file, Json) ?? [])
             {
-                _devices[d.DeviceId] = d;
+                _devices[d.DeviceId] = new Entry(d);
             }
 
             LogLoaded(_devices.Count, path);
@@ -228,6 +400,70 @@ public sealed partial class DeviceRegistry : BackgroundService
         {
             // A broken registry must not stop the city: devices re-register with their retained births.
             LogUnreadable(path, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// One device. Births, wills and a device coming back online replace the immutable record (rare);
+    /// telemetry only moves <see cref="_lastSeenTicks"/> forward, in place, so it allocates nothing.
+    /// </summary>
+    private sealed class Entry(DeviceRecord record)
+    {
+        private volatile DeviceRecord _record = record;
+        private long _lastSeenTicks = record.LastSeen.UtcTicks;
+
+        public DeviceRecord Record => _record;
+
+        public DeviceRecord Snapshot()
+        {
+            var (record, lastSeen) = Current();
+            return lastSeen == record.LastSeen ? record : record with { LastSeen = lastSeen };
+        }
+
+        /// <summary>The record and its last-seen instant, without making a new record (saving the file).</summary>
+        public (DeviceRecord Record, DateTimeOffset LastSeen) Current()
+        {
+            var r = _record;
+            var ticks = Volatile.Read(ref _lastSeenTicks);
+            return (r, ticks > r.LastSeen.UtcTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : r.LastSeen);
+        }
+
+        /// <summary>Telemetry: later than anything seen, the device is online again and seen at that instant.</summary>
+        public void Seen(DateTimeOffset receivedAt)
+        {
+            var ticks = receivedAt.UtcTicks;
+            var seen = Volatile.Read(ref _lastSeenTicks);
+            if (ticks <= seen || ticks <= _record.LastSeen.UtcTicks)
+            {
+                return;
+            }
+
+            if (!_record.Online)
+            {
+                Replace(d => d.Online ? d : d with { Online = true });
+            }
+
+            while (ticks > seen)
+            {
+                var found = Interlocked.CompareExchange(ref _lastSeenTicks, ticks, seen);
+                if (found == seen)
+                {
+                    return;
+                }
+
+                seen = found;
+            }
+        }
+
+        /// <summary>Births and wills: the new record from the current one (last-seen included), its last-seen taken as is.</summary>
+        public void Replace(Func<DeviceRecord, DeviceRecord> change)
+        {
+            lock (this)
+            {
+                var next = change(Snapshot());
+                _record = next;
+                Volatile.Write(ref _lastSeenTicks, next.LastSeen.UtcTicks);
+            }
         }
     }
 
