@@ -76,8 +76,8 @@ public sealed class AlertScenarioTests
         var forced = await states.WaitForAsync(s => Is(s, "door-000001", "door_forced", "raised"), Timeout);
         await states.WaitForAsync(s => Is(s, "panel-000001", "intrusion_alarm", "resolved"), Timeout);
         var forcedId = forced.GetProperty("id").GetString()!;
-        using (var http = new HttpClient { BaseAddress = worker.BaseAddress })
-        using (var ack = await http.PostAsJsonAsync($"/api/alerts/{forcedId}/acknowledge", new { by = "anna.operator", comment = "patrol sent" }))
+        using (var http = worker.CreateClient(TestApiKeys.Operator))
+        using (var ack = await http.PostAsJsonAsync($"/api/alerts/{forcedId}/acknowledge", new { comment = "patrol sent" }))
         {
             Assert.Equal(HttpStatusCode.OK, ack.StatusCode);
         }
@@ -97,10 +97,10 @@ public sealed class AlertScenarioTests
         await states.WaitForAsync(s => Is(s, "cam-000002", "device_offline", "resolved"), Timeout);
         await restarted.Metrics.WaitUntilAsync(s => s.SpoolDepth == 0 && s.Received > 0, Timeout);
 
-        using var api = new HttpClient { BaseAddress = restarted.BaseAddress };
+        using var api = restarted.CreateClient(TestApiKeys.Operator);
         var before = await AlertsAsync(api, districts);
         Assert.Equal("acknowledged", State(before.Single(a => a.GetProperty("id").GetString() == forcedId)));
-        using (var resolve = await api.PostAsJsonAsync($"/api/alerts/{forcedId}/resolve", new { by = "anna.operator", comment = "door repaired" }))
+        using (var resolve = await api.PostAsJsonAsync($"/api/alerts/{forcedId}/resolve", new { comment = "door repaired" }))
         {
             Assert.Equal(HttpStatusCode.OK, resolve.StatusCode);
         }
@@ -223,7 +223,7 @@ public sealed class AlertScenarioTests
         await states.WaitForAsync(s => Is(s, "lamp-000005", "day_burning", "resolved"), Timeout); // a later alert: the day went through
         await worker.Metrics.WaitUntilAsync(s => s.SpoolDepth == 0 && s.Received >= stream.Count, Timeout);
 
-        using var api = new HttpClient { BaseAddress = worker.BaseAddress };
+        using var api = worker.CreateClient();
         var alerts = await AlertsAsync(api, districts);
         var lampOffline = alerts.Where(a => a.GetProperty("rule").GetString() == "device_offline" && wills.Contains(a.GetProperty("deviceId").GetString()!)).ToList();
         Assert.True(lampOffline.Count == 0, $"{lampOffline.Count} lamps of the dark cabinet raised device_offline alerts of their own");

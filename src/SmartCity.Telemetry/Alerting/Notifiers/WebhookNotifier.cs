@@ -58,7 +58,8 @@ public sealed class WebhookNotifier : IAlertSink, IDisposable
         _time = time;
         _http = handler is null ? new HttpClient() : new HttpClient(handler);
         _http.Timeout = _options.Timeout;
-        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
+        // Retries = 0 means one attempt: Polly's retry strategy itself refuses a zero attempt count.
+        _pipeline = _options.Retries == 0 ? ResiliencePipeline<HttpResponseMessage>.Empty : new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
                 ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
