@@ -241,7 +241,10 @@ public sealed class E2eBenchmark
         var clientId = $"bench-msub-{Tag()}";
         // sh waits for mosquitto_sub, prints when it ended, and lingers until released: its /proc
         // entry then holds mosquitto_sub's CPU time (cutime/cstime of a waited-for child).
-        var script = $"mosquitto_sub -h {_env.MqttHost} -p {_env.MqttPort} -V mqttv5 -q 1 -i {clientId} -t 'city/#' -C {_s.Messages} >/dev/null; echo DONE $(date +%s%3N); read x";
+        // The harness password of a throwaway dev broker on a local command line: acceptable for a benchmark.
+        var (user, password) = BenchEnvironment.BrokerAccount();
+        var login = user is null ? "" : $"-u {user} -P {password} ";
+        var script = $"mosquitto_sub {login}-h {_env.MqttHost} -p {_env.MqttPort} -V mqttv5 -q 1 -i {clientId} -t 'city/#' -C {_s.Messages} >/dev/null; echo DONE $(date +%s%3N); read x";
         await using var sub = ChildProcess.Start("sh", ["-c", script], Log($"{name}.log"));
         await Task.Delay(1000); // mosquitto_sub has no "subscribed" signal; a benchmark, not a test
         _tracked.Clear();
@@ -478,7 +481,9 @@ public sealed class E2eBenchmark
             _tracked["worker"] = [worker.Pid];
             var window = Window();
             window.Start();
-            await using var sim = ChildProcess.StartDotnet(Path.Combine(AppContext.BaseDirectory, "smartcity-sim.dll"), simArgs, Log("smartcity-sim-100k.log"));
+            var (user, password) = BenchEnvironment.BrokerAccount();
+            string[] login = user is null ? [] : ["--username", user, "--password", password ?? ""];
+            await using var sim = ChildProcess.StartDotnet(Path.Combine(AppContext.BaseDirectory, "smartcity-sim.dll"), [.. simArgs, .. login], Log("smartcity-sim-100k.log"));
             _tracked["simulator"] = [sim.Pid];
             var line = await sim.WaitForAsync("published=", TimeSpan.FromSeconds(_s.MemorySeconds + 120));
             await sim.WaitForExitAsync(TimeSpan.FromSeconds(30));

@@ -22,6 +22,14 @@ public sealed class BenchEnvironment
 
     public string LogDirectory => Path.Combine(WorkDirectory, "logs");
 
+    /// <summary>
+    /// The broker account every bench client uses (servers.sh's `harness`, all rights: a benchmark
+    /// measures throughput, not the ACL), from servers.env; none when the broker takes anonymous clients.
+    /// Read from the environment so the bench's child processes find it without passwords on their command lines.
+    /// </summary>
+    public static (string? Username, string? Password) BrokerAccount() =>
+        (Environment.GetEnvironmentVariable("SMARTCITY_TEST_MQTT_USERNAME"), Environment.GetEnvironmentVariable("SMARTCITY_TEST_MQTT_PASSWORD"));
+
     public static BenchEnvironment FromEnvironment(string? workDirectory)
     {
         static string Required(string name) =>

@@ -75,6 +75,14 @@ public sealed class WorkerProcess : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__SmartCity"] = "Warning",
         };
+        if (BenchEnvironment.BrokerAccount() is ({ } user, { } password))
+        {
+            // The harness account: the bench's phases use topic roots (s.../#, m.../#) that the
+            // restricted worker account may not read; the ACL check costs the same either way.
+            environment["SMARTCITY_Mqtt__Username"] = user;
+            environment["SMARTCITY_Mqtt__Password"] = password;
+        }
+
         foreach (var (key, value) in settings)
         {
             environment[key] = value;
@@ -160,6 +168,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         using var client = new MqttClientFactory().CreateMqttClient();
         var options = new MqttClientOptionsBuilder()
             .WithTcpServer(env.MqttHost, env.MqttPort)
+            .WithCredentials(BenchEnvironment.BrokerAccount().Username, BenchEnvironment.BrokerAccount().Password)
             .WithClientId(clientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanStart(true)

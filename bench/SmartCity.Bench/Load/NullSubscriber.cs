@@ -65,8 +65,10 @@ public static class NullSubscriber
             return Task.CompletedTask;
         };
 
+        var (user, password) = BenchEnvironment.BrokerAccount();
         var options = new MqttClientOptionsBuilder()
             .WithTcpServer(host, port)
+            .WithCredentials(user, password)
             .WithClientId(clientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanStart(true)

@@ -53,7 +53,9 @@ public static class Publisher
         args.EnsureAllRead();
 
         var counters = new RunCounters();
-        await using var transport = new GatewayTransport(new BrokerEndpoint(host, port), prefix, connections, inFlight, qos, counters);
+        var (user, password) = BenchEnvironment.BrokerAccount();
+        var broker = new BrokerEndpoint(host, port, user, password);
+        await using var transport = new GatewayTransport(broker, prefix, connections, inFlight, qos, counters);
         await transport.StartAsync(CancellationToken.None);
 
         StreetLightFleet fleet;
@@ -63,7 +65,7 @@ public static class Publisher
             fleet = LightingSimulation.CreateFleet(
                 new LightingSimulationOptions
                 {
-                    Broker = new BrokerEndpoint(host, port),
+                    Broker = broker,
                     Lamps = lamps,
                     Districts = districts,
                     Messages = messages,

@@ -39,6 +39,17 @@ public sealed class AlertEngine
     private readonly Dictionary<string, (DeviceIdentity Identity, string ProfileId, IReadOnlyList<AlertRule> Rules)> _ruleCache = new(StringComparer.Ordinal);
     private bool _dirty;
 
+    /// <summary>Only devices' liveness changed since the last save (every message does that).</summary>
+    private bool _devicesDirty;
+    private DateTimeOffset _lastSaved;
+
+    /// <summary>
+    /// Liveness alone is saved at most this often: with 100,000 devices every save writes them all.
+    /// A restart then sees devices up to this much staler, which only brings an offline alert for a
+    /// device that really stays silent that much earlier.
+    /// </summary>
+    private static readonly TimeSpan DeviceSaveInterval = TimeSpan.FromMinutes(1);
+
     public AlertEngine(
         AlertingOptions options,
         IEnumerable<DeviceProfile> profiles,
@@ -110,7 +121,9 @@ public sealed class AlertEngine
                 device.LastTimestamp = ts;
             }
 
-            _dirty = true;
+            // Liveness only: saved with the next change, or at the latest after DeviceSaveInterval.
+            _devicesDirty = true;
+            var judgedLevels = false;
             foreach (var rule in RulesOf(device))
             {
                 if (!rule.Enabled)
@@ -118,10 +131,12 @@ public sealed class AlertEngine
                     continue;
                 }
 
-                var rs = RuleState(deviceId, rule.Rule);
+                // Rule state is made only when a rule has something to remember (an open alert, a
+                // pending condition, a rate's previous reading): 100,000 healthy devices keep none.
+                _rules.TryGetValue((deviceId, rule.Rule), out var rs);
                 switch (rule.Kind)
                 {
-                    case AlertRuleKind.Offline:
+                    case AlertRuleKind.Offline when rs is not null:
                         // Only a message newer than any seen before the device went silent proves it is back.
                         if (OpenAlert(rs) is { } offline && (rs.LastTimestamp is null || ts > rs.LastTimestamp))
                         {
@@ -139,11 +154,17 @@ public sealed class AlertEngine
                     case AlertRuleKind.Threshold or AlertRuleKind.Flag or AlertRuleKind.Rate:
                         if (Numeric(point.GetField(rule.Field ?? "")) is { } value)
                         {
+                            judgedLevels = true;
                             ObserveLevel(rule, rs, device, value, ts, now, output);
                         }
 
                         break;
                 }
+            }
+
+            if (judgedLevels && (device.LastLevelTimestamp is null || ts > device.LastLevelTimestamp))
+            {
+                device.LastLevelTimestamp = ts;
             }
 
             SaveIf(output.Count > 0);
@@ -237,7 +258,11 @@ public sealed class AlertEngine
                     continue;
                 }
 
-                var rs = RuleState(identity.DeviceId, rule.Rule);
+                if (!_rules.TryGetValue((identity.DeviceId, rule.Rule), out var rs))
+                {
+                    continue;
+                }
+
                 if (rs.PendingSince is not null && (rs.LastTimestamp is null || at > rs.LastTimestamp))
                 {
                     rs.PendingSince = null;
@@ -276,8 +301,8 @@ public sealed class AlertEngine
                         continue;
                     }
 
-                    var rs = RuleState(device.Identity.DeviceId, rule.Rule);
-                    if (rule.Kind == AlertRuleKind.Offline && OpenAlert(rs) is null && rs.PendingSince is { } pending)
+                    _rules.TryGetValue((device.Identity.DeviceId, rule.Rule), out var rs);
+                    if (rule.Kind == AlertRuleKind.Offline && rs is not null && OpenAlert(rs) is null && rs.PendingSince is { } pending)
                     {
                         if (GroupUnderParent(device, rule.Rule))
                         {
@@ -289,20 +314,19 @@ public sealed class AlertEngine
                             Raise(rule, rs, device, now, null, $"last will at {pending:O}: the device disconnected (no parent alert groups it)", output);
                         }
                     }
-                    else if (rule.Kind == AlertRuleKind.Offline && profile is not null && OpenAlert(rs) is null)
+                    else if (rule.Kind == AlertRuleKind.Offline && profile is not null && (rs is null || OpenAlert(rs) is null))
                     {
-                        var silentSince = rs.ArmedAt is { } armed && armed > device.LastReceivedAt ? armed : device.LastReceivedAt;
+                        var silentSince = rs?.ArmedAt is { } armed && armed > device.LastReceivedAt ? armed : device.LastReceivedAt;
                         var limit = profile.ExpectedInterval * _options.OfflineAfterIntervals;
-                        if (now - silentSince >= limit)
+                        if (now - silentSince >= limit && !GroupUnderParent(device, rule.Rule))
                         {
+                            rs ??= RuleState(device.Identity.DeviceId, rule.Rule);
                             rs.LastTimestamp = device.LastTimestamp;
-                            if (!GroupUnderParent(device, rule.Rule))
-                            {
-                                Raise(rule, rs, device, now, null, $"no message for {Format(now - device.LastReceivedAt)}", output);
-                            }
+                            Raise(rule, rs, device, now, null, $"no message for {Format(now - device.LastReceivedAt)}", output);
                         }
                     }
                     else if (rule.Kind is AlertRuleKind.Threshold or AlertRuleKind.Flag
+                        && rs is not null
                         && rule.For > TimeSpan.Zero
                         && OpenAlert(rs) is null
                         && rs.ConditionSinceReceived is { } since
@@ -347,7 +371,7 @@ public sealed class AlertEngine
                 }
             }
 
-            SaveIf(_dirty);
+            SaveIf(_dirty || (_devicesDirty && now - _lastSaved >= DeviceSaveInterval));
         }
 
         return output;
@@ -447,6 +471,18 @@ public sealed class AlertEngine
         }
     }
 
+    /// <summary>How many (device, rule) states the engine keeps: only rules with something to remember have one.</summary>
+    internal int RuleStateCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _rules.Count;
+            }
+        }
+    }
+
     /// <summary>The rules in force for a device (profile plus city overrides), for the API and tests.</summary>
     public IReadOnlyList<AlertRule> RulesFor(DeviceIdentity device, string profileId) =>
         _profiles.TryGetValue(profileId, out var profile) ? _cityRules.For(profile, device) : [];
@@ -479,11 +515,11 @@ public sealed class AlertEngine
     {
         lock (_gate)
         {
-            SaveIf(_dirty);
+            SaveIf(_dirty || _devicesDirty);
         }
     }
 
-    private void ObserveEvent(AlertRule rule, RuleAlertState rs, DeviceAlertState device, Point point, DateTimeOffset now, List<AlertTransition> output)
+    private void ObserveEvent(AlertRule rule, RuleAlertState? state, DeviceAlertState device, Point point, DateTimeOffset now, List<AlertTransition> output)
     {
         if (point.GetField(EventField) is not { Type: FieldType.String } value)
         {
@@ -497,6 +533,7 @@ public sealed class AlertEngine
         }
 
         var ts = point.Timestamp;
+        var rs = state ?? RuleState(device.Identity.DeviceId, rule.Rule);
         if (rs.LastTimestamp is { } last && ts <= last)
         {
             // A redelivery, or a late copy of an event already judged: a video_restored that
@@ -531,8 +568,22 @@ public sealed class AlertEngine
         Raise(rule, rs, device, now, null, $"event {rule.Event}", output, ts);
     }
 
-    private void ObserveLevel(AlertRule rule, RuleAlertState rs, DeviceAlertState device, double value, DateTimeOffset ts, DateTimeOffset now, List<AlertTransition> output)
+    private void ObserveLevel(AlertRule rule, RuleAlertState? state, DeviceAlertState device, double value, DateTimeOffset ts, DateTimeOffset now, List<AlertTransition> output)
     {
+        if (state is null && rule.Kind != AlertRuleKind.Rate)
+        {
+            // Nothing open or pending for this rule: a reading within limits (or outside the rule's
+            // schedule: a lamp off at noon) changes nothing, and a late one (older than the newest reading judged on this device) must not start a
+            // condition that newer readings have already ruled out.
+            if (rule.Breach(value) == 0
+                || (device.LastLevelTimestamp is { } newest && ts <= newest)
+                || !_calendar.Applies(rule.Schedule, ts))
+            {
+                return;
+            }
+        }
+
+        var rs = state ?? RuleState(device.Identity.DeviceId, rule.Rule);
         if (rs.LastTimestamp is { } last && ts <= last)
         {
             return; // late or duplicate: judged already by a newer reading, it must not flip the state back
@@ -660,7 +711,7 @@ public sealed class AlertEngine
     /// <summary>Records a raise or resolve; true when this one makes the rule flap.</summary>
     private bool CountFlap(RuleAlertState rs, DateTimeOffset at)
     {
-        rs.FlapTimes.Add(at);
+        (rs.FlapTimes ??= []).Add(at);
         Prune(rs, at);
         if (!rs.Flapping && rs.FlapTimes.Count > _options.Flapping.MaxTransitions)
         {
@@ -673,6 +724,11 @@ public sealed class AlertEngine
 
     private int Prune(RuleAlertState rs, DateTimeOffset now)
     {
+        if (rs.FlapTimes is null)
+        {
+            return 0;
+        }
+
         rs.FlapTimes.RemoveAll(t => t <= now - _options.Flapping.Window);
         return rs.FlapTimes.Count;
     }
@@ -859,6 +915,8 @@ public sealed class AlertEngine
             Rules = [.. _rules.Values],
         });
         _dirty = false;
+        _devicesDirty = false;
+        _lastSaved = _time.GetUtcNow();
     }
 
     private static Alert Append(Alert alert, AlertHistoryEntry entry) => alert with { History = [.. alert.History, entry] };

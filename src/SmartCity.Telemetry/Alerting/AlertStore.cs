@@ -16,6 +16,12 @@ internal sealed class DeviceAlertState
     /// <summary>Newest device timestamp seen, whatever the message.</summary>
     public DateTimeOffset? LastTimestamp { get; set; }
 
+    /// <summary>
+    /// Newest device timestamp of a reading judged by the threshold, flag and rate rules: a rule
+    /// with no state of its own ignores readings older than this (late or redelivered).
+    /// </summary>
+    public DateTimeOffset? LastLevelTimestamp { get; set; }
+
     /// <summary>The device it depends on (its birth's <c>parent</c>: a lamp's cabinet).</summary>
     public string? Parent { get; set; }
 }
@@ -57,7 +63,8 @@ internal sealed class RuleAlertState
     public DateTimeOffset? ArmedAt { get; set; }
 
     /// <summary>Engine times of recent raises and resolves (flapping window).</summary>
-    public List<DateTimeOffset> FlapTimes { get; set; } = [];
+    /// <summary>Made on the first raise: most rule states never need one.</summary>
+    public List<DateTimeOffset>? FlapTimes { get; set; }
 
     public bool Flapping { get; set; }
 }

@@ -70,6 +70,25 @@ public sealed record CityRules
     /// <summary>The rules in force for one device: the profile's, with matching overrides from least to most specific.</summary>
     public IReadOnlyList<AlertRule> For(DeviceProfile profile, DeviceIdentity device)
     {
+        ArgumentNullException.ThrowIfNull(profile);
+        // Devices with the same profile and the same overrides share one list: 100,000 lamps hold
+        // references to a handful of rule lists, not 100,000 copies of them.
+        var key = profile.Id;
+        for (var i = 0; i < Overrides.Count; i++)
+        {
+            if (Overrides[i].Matches(device, profile.Id))
+            {
+                key += "|" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return _shared.GetOrAdd(key, static (_, state) => state.Self.Build(state.Profile, state.Device), (Self: this, Profile: profile, Device: device));
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<AlertRule>> _shared = new(StringComparer.Ordinal);
+
+    private List<AlertRule> Build(DeviceProfile profile, DeviceIdentity device)
+    {
         var rules = new List<AlertRule>(profile.Alerts.Count);
         foreach (var spec in profile.Alerts)
         {

@@ -492,7 +492,7 @@ public sealed partial class DashboardTests
 
         foreach (var (line, n) in File.ReadLines(Path.Combine(root, ".env.example")).Select((l, i) => (l, i + 1)))
         {
-            var m = Regex.Match(line, @"^(?<key>[A-Z0-9_]*(PASSWORD|TOKEN|SECRET)[A-Z0-9_]*)=(?<value>.*)$");
+            var m = Regex.Match(line, @"^(?<key>[A-Z0-9_]*(PASSWORD|TOKEN|SECRET)[A-Z0-9_]*|[A-Z0-9_]*_KEY)=(?<value>.*)$");
             if (m.Success && !m.Groups["value"].Value.StartsWith("change-me", StringComparison.Ordinal))
             {
                 problems.Add($".env.example:{n}: {m.Groups["key"].Value} must be a change-me placeholder");
@@ -502,7 +502,7 @@ public sealed partial class DashboardTests
         Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
     }
 
-    [GeneratedRegex(@"^\s*(?:-\s*)?(?<key>[A-Za-z0-9_]*(?:PASSWORD|TOKEN|SECRET)[A-Za-z0-9_]*)\s*[:=]\s*(?<value>.+)$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^\s*(?:-\s*)?(?<key>[A-Za-z0-9_]*(?:PASSWORD|TOKEN|SECRET)[A-Za-z0-9_]*|[A-Za-z0-9_]*KEY)\s*[:=]\s*(?<value>.+)$", RegexOptions.IgnoreCase)]
     private static partial Regex SecretLine();
 
     private static async Task<(string File, string[] Prefix)?> FindComposeAsync()

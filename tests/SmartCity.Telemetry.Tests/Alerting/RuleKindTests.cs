@@ -389,6 +389,30 @@ public sealed class RuleKindTests
         kit.Advance(TimeSpan.FromMilliseconds(1));
     }
 
+    [Fact]
+    public void ManyHealthyLamps_KeepNoRuleState_AndShareOneRuleList()
+    {
+        using var kit = new AlertTestKit(persist: false);
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < 1_000; i++)
+            {
+                Assert.Empty(kit.Observe(Lamp(kit.Now, device: $"lamp-{i}").Field("on", false).Field("power_w", 0.0).Field("voltage_v", 231.0).Field("fault_lamp_failure", false), "streetlight"));
+            }
+
+            kit.Advance(5 * Minute);
+        }
+
+        Assert.Equal(0, kit.Engine.RuleStateCount);
+        var a = kit.Engine.RulesFor(new DeviceIdentity("lamp-1", "lighting", "north", "park", "streetlight"), "streetlight");
+        var b = kit.Engine.RulesFor(new DeviceIdentity("lamp-2", "lighting", "north", "park", "streetlight"), "streetlight");
+        Assert.Same(a, b);
+
+        // A breach makes state for that lamp and rule only.
+        Assert.Single(kit.Observe(Lamp(kit.Now, device: "lamp-7").Field("fault_lamp_failure", true), "streetlight"));
+        Assert.Equal(1, kit.Engine.RuleStateCount);
+    }
+
     private static Point CameraEvent(DateTimeOffset ts, string ev) =>
         Point.ForDevice("security_event", ts, new DeviceTopic("security", "north", "town-hall", "camera", "cam-1", MessageKind.Event)).Field("event", ev);
 }
