@@ -46,7 +46,7 @@ public sealed class AlertScenarioTests
         var districts = new[] { TestServers.UniqueName("da"), TestServers.UniqueName("db") };
         await using var db = await InfluxTestDatabase.CreateAsync();
         var clientId = TestServers.UniqueName("worker-");
-        using var webhook = new AlertLifecycleTests.WebhookReceiver(failFirst: 0);
+        using var webhook = new WebhookReceiver(failFirst: 0);
         var settings = new Dictionary<string, string?> { ["Alerting:Webhook:Url"] = webhook.Url, ["Alerting:Webhook:SigningKey"] = "acceptance" };
         var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: settings);
         var root = worker.TopicRoot;
@@ -58,7 +58,7 @@ public sealed class AlertScenarioTests
             total = generator.Messages().Count();
         }
 
-        var states = new AlertLifecycleTests.AlertStates();
+        var states = new AlertStates();
         await using var watcher = await states.SubscribeAsync("smartcity/alerts/+/" + districts[0] + "/#");
         await using var watcher2 = await states.SubscribeAsync("smartcity/alerts/+/" + districts[1] + "/#");
 
@@ -150,7 +150,7 @@ public sealed class AlertScenarioTests
         }
 
         // Retained MQTT: a control room connecting now gets each alert's final state, and nothing else.
-        var fresh = new AlertLifecycleTests.AlertStates();
+        var fresh = new AlertStates();
         await using (await fresh.SubscribeAsync("smartcity/alerts/+/" + districts[0] + "/#"))
         await using (await fresh.SubscribeAsync("smartcity/alerts/+/" + districts[1] + "/#"))
         {
@@ -208,7 +208,7 @@ public sealed class AlertScenarioTests
         Assert.NotEmpty(wills);
         Assert.Subset(fed, wills);
 
-        var states = new AlertLifecycleTests.AlertStates();
+        var states = new AlertStates();
         await using var watcher = await states.SubscribeAsync("smartcity/alerts/lighting/" + districts[0] + "/#");
         await using var watcher2 = await states.SubscribeAsync("smartcity/alerts/lighting/" + districts[1] + "/#");
         var counters = new RunCounters();

@@ -46,7 +46,8 @@ public sealed class NotifierIsolationTests
             ["Alerting:Notifiers:DrainTimeout"] = "00:00:02",
         };
         await using var worker = await TestWorker.StartAsync(db, overrides: settings);
-        await using var states = await RetainedStates.SubscribeAsync($"smartcity/alerts/security/{district}/#");
+        var states = new AlertStates();
+        await using var watch = await states.SubscribeAsync($"smartcity/alerts/security/{district}/#");
 
         await using var door = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("door-"), CancellationToken.None);
         var topic = $"{worker.TopicRoot}/security/{district}/town-hall/door_contact/door-0001";
@@ -114,66 +115,4 @@ public sealed class NotifierIsolationTests
 
     private static Task Publish(MqttPublisher publisher, string topic, string json, bool retain = false) =>
         publisher.PublishAsync(topic, Encoding.UTF8.GetBytes(json), MqttQualityOfServiceLevel.AtLeastOnce, retain, CancellationToken.None);
-
-    /// <summary>Alert states received on MQTT, with a wait on the first matching one.</summary>
-    private sealed class RetainedStates : IAsyncDisposable
-    {
-        private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
-        private readonly List<JsonElement> _seen = [];
-        private readonly Lock _lock = new();
-        private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public static async Task<RetainedStates> SubscribeAsync(string filter)
-        {
-            var states = new RetainedStates();
-            states._client.ApplicationMessageReceivedAsync += e =>
-            {
-                var json = JsonDocument.Parse(e.ApplicationMessage.Payload).RootElement.Clone();
-                lock (states._lock)
-                {
-                    states._seen.Add(json);
-                    states._arrived.TrySetResult();
-                    states._arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-                }
-
-                return Task.CompletedTask;
-            };
-            await states._client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServers.MqttHost, TestServers.MqttPort).WithCredentials(TestServers.MqttUsername, TestServers.MqttPassword).WithClientId(TestServers.UniqueName("watch-")).Build());
-            await states._client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
-            return states;
-        }
-
-        public async Task<JsonElement> WaitForAsync(Func<JsonElement, bool> match, TimeSpan timeout)
-        {
-            using var cts = new CancellationTokenSource(timeout);
-            while (true)
-            {
-                Task next;
-                lock (_lock)
-                {
-                    foreach (var s in _seen)
-                    {
-                        if (match(s))
-                        {
-                            return s;
-                        }
-                    }
-
-                    next = _arrived.Task;
-                }
-
-                await next.WaitAsync(cts.Token);
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_client.IsConnected)
-            {
-                await _client.DisconnectAsync();
-            }
-
-            _client.Dispose();
-        }
-    }
 }
