@@ -80,7 +80,7 @@ public sealed class AlertEngine
                 _alerts[a.Id] = a;
             }
 
-            foreach (var d in snapshot.Devices)
+            foreach (var d in snapshot.Devices ?? [])
             {
                 _devices[d.Identity.DeviceId] = d;
             }
@@ -242,13 +242,13 @@ public sealed class AlertEngine
                 // birth handed out again after a reconnect is not one.
                 device.LastReceivedAt = now;
                 device.LastTimestamp = at;
-                _dirty = true;
+                _devicesDirty = true;
             }
 
             if (device.Parent != parent)
             {
                 device.Parent = parent;
-                _dirty = true;
+                _devicesDirty = true;
             }
 
             foreach (var rule in RulesOf(device))
@@ -371,7 +371,7 @@ public sealed class AlertEngine
                 }
             }
 
-            SaveIf(_dirty || (_devicesDirty && now - _lastSaved >= DeviceSaveInterval));
+            SaveIf(_dirty);
         }
 
         return output;
@@ -515,7 +515,7 @@ public sealed class AlertEngine
     {
         lock (_gate)
         {
-            SaveIf(_dirty || _devicesDirty);
+            SaveIf(_dirty, allDevices: true);
         }
     }
 
@@ -901,9 +901,21 @@ public sealed class AlertEngine
         }
     }
 
-    private void SaveIf(bool changed)
+    /// <summary>
+    /// Alerts and rule states (small) are written whenever they change, so a crash never forgets
+    /// an alert; the devices' liveness (one entry per device: large) at most every
+    /// <see cref="DeviceSaveInterval"/>, or with <paramref name="allDevices"/> at shutdown.
+    /// </summary>
+    private void SaveIf(bool changed, bool allDevices = false)
     {
-        if (!changed || _store is null)
+        if (_store is null)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        var devicesDue = _devicesDirty && (allDevices || now - _lastSaved >= DeviceSaveInterval);
+        if (!changed && !devicesDue)
         {
             return;
         }
@@ -911,12 +923,15 @@ public sealed class AlertEngine
         _store.Save(new AlertEngineSnapshot
         {
             Alerts = [.. _alerts.Values],
-            Devices = [.. _devices.Values],
+            Devices = devicesDue ? [.. _devices.Values] : null,
             Rules = [.. _rules.Values],
         });
         _dirty = false;
-        _devicesDirty = false;
-        _lastSaved = _time.GetUtcNow();
+        if (devicesDue)
+        {
+            _devicesDirty = false;
+            _lastSaved = now;
+        }
     }
 
     private static Alert Append(Alert alert, AlertHistoryEntry entry) => alert with { History = [.. alert.History, entry] };

@@ -75,7 +75,8 @@ internal sealed class AlertEngineSnapshot
 
     public List<Alert> Alerts { get; set; } = [];
 
-    public List<DeviceAlertState> Devices { get; set; } = [];
+    /// <summary>Null in the main file: the devices live in their own file, saved less often.</summary>
+    public List<DeviceAlertState>? Devices { get; set; }
 
     public List<RuleAlertState> Rules { get; set; } = [];
 }
@@ -101,6 +102,11 @@ public sealed class AlertStore
 
     public string Path { get; }
 
+    /// <summary>The devices' liveness (large, saved at most once a minute), beside the main file: <c>alerts.devices.json</c>.</summary>
+    public string DevicesPath => System.IO.Path.Combine(
+        System.IO.Path.GetDirectoryName(Path) ?? "",
+        System.IO.Path.GetFileNameWithoutExtension(Path) + ".devices" + System.IO.Path.GetExtension(Path));
+
     /// <summary>The saved state, or null on first start. A file that cannot be read stops the start:
     /// silently starting empty would forget open alerts and raise them all again.</summary>
     internal AlertEngineSnapshot? Load()
@@ -110,15 +116,31 @@ public sealed class AlertStore
             return null;
         }
 
+        AlertEngineSnapshot snapshot;
         try
         {
-            return JsonSerializer.Deserialize<AlertEngineSnapshot>(File.ReadAllBytes(Path), Json)
+            snapshot = JsonSerializer.Deserialize<AlertEngineSnapshot>(File.ReadAllBytes(Path), Json)
                 ?? throw new InvalidDataException($"{Path}: alert state file is empty (null)");
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"{Path}: alert state file cannot be read ({ex.Message}); move it aside to start with no alerts", ex);
         }
+
+        if (snapshot.Devices is null && File.Exists(DevicesPath))
+        {
+            try
+            {
+                snapshot.Devices = JsonSerializer.Deserialize<List<DeviceAlertState>>(File.ReadAllBytes(DevicesPath), Json);
+            }
+            catch (JsonException)
+            {
+                // Liveness only: without it every device counts from its next message (no alert is lost).
+                snapshot.Devices = null;
+            }
+        }
+
+        return snapshot;
     }
 
     internal void Save(AlertEngineSnapshot snapshot)
@@ -129,13 +151,23 @@ public sealed class AlertStore
             Directory.CreateDirectory(directory);
         }
 
-        var temp = Path + ".tmp";
+        if (snapshot.Devices is { } devices)
+        {
+            Replace(DevicesPath, devices);
+        }
+
+        Replace(Path, new AlertEngineSnapshot { Version = snapshot.Version, Alerts = snapshot.Alerts, Rules = snapshot.Rules });
+    }
+
+    private static void Replace<T>(string path, T value)
+    {
+        var temp = path + ".tmp";
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            JsonSerializer.Serialize(stream, snapshot, Json);
+            JsonSerializer.Serialize(stream, value, Json);
             stream.Flush(flushToDisk: true);
         }
 
-        File.Move(temp, Path, overwrite: true);
+        File.Move(temp, path, overwrite: true);
     }
 }

@@ -61,6 +61,34 @@ public sealed class AlertStoreTests
     }
 
     [Fact]
+    public void Crash_AlertsSavedAtOnce_DevicesLivenessAtMostOnceAMinuteInItsOwnFile()
+    {
+        using var kit = new AlertTestKit();
+        var store = new AlertStore(kit.Options.StateFile);
+        kit.Observe(Lamp(kit.Now, device: "lamp-1").Field("voltage_v", 230.0), "streetlight");
+        kit.Tick(); // the first save of the devices
+        Assert.Contains("lamp-1", File.ReadAllText(store.DevicesPath), StringComparison.Ordinal);
+
+        // A new device within the minute: not yet in the devices file; an alert: in the main file at once.
+        kit.Advance(TimeSpan.FromSeconds(10));
+        kit.Observe(Lamp(kit.Now, device: "lamp-2").Field("voltage_v", 230.0), "streetlight");
+        var raised = Assert.Single(kit.Observe(Cabinet(kit.Now).Field("mains_present", false), "lighting_cabinet")).Alert;
+        kit.Tick();
+        Assert.DoesNotContain("lamp-2", File.ReadAllText(store.DevicesPath), StringComparison.Ordinal);
+        Assert.DoesNotContain("lamp-1", File.ReadAllText(store.Path), StringComparison.Ordinal); // liveness stays out of the main file
+
+        // Crash (no Save): the alert is continued, not raised again.
+        kit.Restart();
+        Assert.Equal(raised.Id, Assert.Single(kit.Engine.OpenAlerts()).Id);
+        Assert.Empty(kit.Observe(Cabinet(kit.Now.AddSeconds(1)).Field("mains_present", false), "lighting_cabinet"));
+
+        kit.Advance(Minute);
+        kit.Observe(Lamp(kit.Now, device: "lamp-2").Field("voltage_v", 230.0), "streetlight");
+        kit.Tick();
+        Assert.Contains("lamp-2", File.ReadAllText(store.DevicesPath), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Save_ReplacesTheFileAtomically_LeavesNoTemporaryFile()
     {
         using var kit = new AlertTestKit();
