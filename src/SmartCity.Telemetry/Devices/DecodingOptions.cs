@@ -32,4 +32,21 @@ public sealed class DecodingOptions
     /// <value>The default value is 30 days.</value>
     [Range(typeof(TimeSpan), "00:01:00", "3650.00:00:00")]
     public TimeSpan MaxMessageAge { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// Longest topic segment (district, site, device id...). Segments become InfluxDB tags and ACL
+    /// usernames; the alphabet stays fixed (<c>A-Z a-z 0-9 _ - .</c>: nothing that needs escaping), the
+    /// length can only be tightened.
+    /// </summary>
+    /// <value>The default value is 64 characters.</value>
+    [Range(8, TopicParser.MaxSegmentLength)]
+    public int MaxTopicSegmentLength { get; set; } = TopicParser.MaxSegmentLength;
+
+    /// <summary>
+    /// Longest string field stored, whatever a profile allows (a profile's <c>maxLength</c> can only
+    /// be tightened by it): the cap on what one message can put into the database as text.
+    /// </summary>
+    /// <value>The default value is 1024 characters.</value>
+    [Range(16, 65536)]
+    public int MaxStringLength { get; set; } = 1024;
 }

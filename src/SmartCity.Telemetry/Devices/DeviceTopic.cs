@@ -34,12 +34,17 @@ public sealed class TopicParser
     };
 
     private readonly string _prefix;
+    private readonly int _maxSegmentLength;
 
     /// <param name="root">Topic root, one or more segments without a trailing slash (default <c>city</c>).</param>
-    public TopicParser(string root)
+    /// <param name="maxSegmentLength">Longest segment accepted (<c>Decoding:MaxTopicSegmentLength</c>), at most <see cref="MaxSegmentLength"/>.</param>
+    public TopicParser(string root, int maxSegmentLength = MaxSegmentLength)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSegmentLength, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxSegmentLength, MaxSegmentLength);
         _prefix = root + "/";
+        _maxSegmentLength = maxSegmentLength;
     }
 
     public bool TryParse(string topic, out DeviceTopic result, out string error)
@@ -62,9 +67,9 @@ public sealed class TopicParser
 
         for (var i = 0; i < count; i++)
         {
-            if (!IsValidSegment(rest[parts[i]]))
+            if (!IsValidSegment(rest[parts[i]]) || rest[parts[i]].Length > _maxSegmentLength)
             {
-                error = $"topic segment {i + 1} must be 1..{MaxSegmentLength} characters of [a-z A-Z 0-9 _ . -]";
+                error = $"topic segment {i + 1} must be 1..{_maxSegmentLength} characters of [a-z A-Z 0-9 _ . -]";
                 return false;
             }
         }

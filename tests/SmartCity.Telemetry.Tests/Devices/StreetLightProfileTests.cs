@@ -78,6 +78,24 @@ public class StreetLightProfileTests
     }
 
     [Fact]
+    public void Limits_TopicSegmentLengthAndStringLength_AreSettings_TightenedOnly()
+    {
+        const string payload = """{"v":1,"ts":"2026-11-28T21:59:30.250Z","on":true,"dim_pct":100,"power_w":40}""";
+        Assert.Equal(DecodeStatus.Accepted, Decode(payload).Status); // site d01-street-001: 14 characters
+
+        var tight = Decode(payload, options: new DecodingOptions { MaxTopicSegmentLength = 12 });
+        Assert.Equal((DecodeStatus.Rejected, RejectReason.InvalidTopic), (tight.Status, tight.Result.Reason));
+        Assert.Contains("1..12 characters", tight.Result.Detail, StringComparison.Ordinal);
+
+        const string door = "city/security/d01/town-hall/door_contact/door-1/event";
+        var detail = """{"v":1,"ts":"2026-11-28T21:59:30.250Z","event":"forced","detail":"contact broken open at the back door"}""";
+        Assert.Equal(DecodeStatus.Accepted, Decode(detail, door).Status);
+        var capped = Decode(detail, door, new DecodingOptions { MaxStringLength = 16 });
+        Assert.Equal((DecodeStatus.Rejected, RejectReason.OutOfRange), (capped.Status, capped.Result.Reason));
+        Assert.Equal("'detail' is longer than 16 characters", capped.Result.Detail);
+    }
+
+    [Fact]
     public void Decode_MinimalPayloadWithUnixMilliseconds_Accepted()
     {
         var outcome = Decode("""{"v":1,"ts":1795903170250,"on":false,"dim_pct":0,"power_w":0}""");

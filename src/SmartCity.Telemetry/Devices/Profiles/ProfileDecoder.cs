@@ -59,7 +59,7 @@ public sealed class ProfileDecoder : IDeviceDecoder
         var point = Point.ForDevice(_spec.Measurement, ts, topic);
         foreach (var field in _spec.Fields)
         {
-            if (!AddField(point, field, json, out rejection))
+            if (!AddField(point, field, json, _options.MaxStringLength, out rejection))
             {
                 return rejection;
             }
@@ -68,7 +68,7 @@ public sealed class ProfileDecoder : IDeviceDecoder
         return DecodeResult.Accepted(point);
     }
 
-    private static bool AddField(Point point, FieldSpec f, JsonPayload json, out DecodeResult rejection)
+    private static bool AddField(Point point, FieldSpec f, JsonPayload json, int maxStringLength, out DecodeResult rejection)
     {
         switch (f.Type)
         {
@@ -111,7 +111,7 @@ public sealed class ProfileDecoder : IDeviceDecoder
 
                 return true;
             case FieldKind.String or FieldKind.Enum:
-                if (!json.TryGetString(f.Name, f.Required, f.MaxLength, out var text, out rejection))
+                if (!json.TryGetString(f.Name, f.Required, Math.Min(f.MaxLength, maxStringLength), out var text, out rejection))
                 {
                     return false;
                 }
