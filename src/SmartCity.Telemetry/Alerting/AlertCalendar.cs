@@ -43,8 +43,6 @@ public sealed class AlertCalendar
     public bool IsOpen(DateTimeOffset at)
     {
         var local = TimeZoneInfo.ConvertTime(at, _zone);
-        var hours = _options.OpeningHours;
-        var time = TimeOnly.FromDateTime(local.DateTime);
-        return hours.EffectiveDays.Contains(local.DayOfWeek) && time >= hours.Start && time < hours.End;
+        return _options.OpeningHours.IsOpen(local.DayOfWeek, TimeOnly.FromDateTime(local.DateTime));
     }
 }

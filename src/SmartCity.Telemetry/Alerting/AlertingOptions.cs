@@ -191,13 +191,46 @@ public sealed class OpeningHoursOptions
 
     internal IReadOnlyCollection<DayOfWeek> EffectiveDays => Days ?? AlertingDefaults.Weekdays;
 
+    /// <summary>
+    /// More opening windows on other days or hours (Saturday 10:00-14:00), each with its own
+    /// <c>Days</c>, <c>Start</c> and <c>End</c>; the buildings are open when any window says so.
+    /// </summary>
+    public List<OpeningWindow> Extra { get; set; } = [];
+
+    internal bool IsOpen(DayOfWeek day, TimeOnly time) =>
+        (EffectiveDays.Contains(day) && time >= Start && time < End)
+        || Extra.Any(w => w.Days.Contains(day) && time >= w.Start && time < w.End);
+
     internal IEnumerable<(string Member, string Message)> Check()
     {
         if (End <= Start)
         {
             yield return (nameof(End), "OpeningHours:End must be after OpeningHours:Start.");
         }
+
+        for (var i = 0; i < Extra.Count; i++)
+        {
+            if (Extra[i].End <= Extra[i].Start)
+            {
+                yield return ($"{nameof(Extra)}:{i}:{nameof(OpeningWindow.End)}", $"OpeningHours:Extra:{i}:End must be after its Start.");
+            }
+
+            if (Extra[i].Days.Count == 0)
+            {
+                yield return ($"{nameof(Extra)}:{i}:{nameof(OpeningWindow.Days)}", $"OpeningHours:Extra:{i}:Days must name at least one day.");
+            }
+        }
     }
+}
+
+/// <summary>One more opening window: <c>Days</c> from <c>Start</c> to <c>End</c> (local time).</summary>
+public sealed class OpeningWindow
+{
+    public List<DayOfWeek> Days { get; set; } = [];
+
+    public TimeOnly Start { get; set; }
+
+    public TimeOnly End { get; set; }
 }
 
 /// <summary>Flapping: more than <see cref="MaxTransitions"/> raises and resolves of one rule on one device within <see cref="Window"/>.</summary>

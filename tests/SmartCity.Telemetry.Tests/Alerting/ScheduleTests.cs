@@ -131,4 +131,20 @@ public sealed class ScheduleTests
         kit.Time.SetUtcNow(open.AddHours(10)); // 20:00 local
         Assert.Equal("motion_after_hours", Assert.Single(kit.Observe(MotionEvent(kit.Now, "motion"), "motion_detector")).Alert.Rule);
     }
+
+    [Fact]
+    public void ClosedHoursRule_ExtraOpeningWindow_SaturdayMorningIsOpen_SaturdayEveningIsNot()
+    {
+        var saturday = new DateTimeOffset(2026, 11, 28, 11, 0, 0, TimeSpan.FromHours(1)); // Saturday 11:00 in Utrecht
+        using var kit = new AlertTestKit(start: saturday, configure: o => o.OpeningHours.Extra.Add(new OpeningWindow { Days = [DayOfWeek.Saturday], Start = new(10, 0), End = new(14, 0) }));
+        Assert.Empty(kit.Observe(MotionEvent(kit.Now, "motion"), "motion_detector"));
+        kit.Time.SetUtcNow(saturday.AddHours(4)); // 15:00 local: closed
+        Assert.Equal("motion_after_hours", Assert.Single(kit.Observe(MotionEvent(kit.Now, "motion"), "motion_detector")).Alert.Rule);
+
+        var bad = new AlertingOptions();
+        bad.OpeningHours.Extra.Add(new OpeningWindow { Days = [], Start = new(14, 0), End = new(10, 0) });
+        var problems = bad.Validate(new System.ComponentModel.DataAnnotations.ValidationContext(bad)).Select(r => string.Join(",", r.MemberNames)).ToList();
+        Assert.Contains("OpeningHours:Extra:0:End", problems);
+        Assert.Contains("OpeningHours:Extra:0:Days", problems);
+    }
 }
