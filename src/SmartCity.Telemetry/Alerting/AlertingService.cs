@@ -13,13 +13,17 @@ namespace SmartCity.Telemetry.Alerting;
 /// Hosts the <see cref="AlertEngine"/> in the worker: decoded points and last wills come in from
 /// the source, a timer drives offline detection and escalation, and operators act through the API.
 /// Everything reaches the engine through one queue, so it is only ever used by one thread.
+/// The queue is short and full means wait: an observation is never dropped, and when the engine
+/// falls behind the MQTT handler waits here, which holds back acknowledgements and so the broker
+/// (the same flow control as the spool's). A long queue of observations each holding a decoded
+/// point was what kept the worker's heap large during a 100,000-device burst.
 /// Every transition is logged, written to InfluxDB (<c>alert_transition</c>, through the durable
 /// spool) and handed to the notifiers.
 /// </summary>
 public sealed partial class AlertingService : BackgroundService
 {
     public const string TransitionMeasurement = "alert_transition";
-    private const int QueueCapacity = 100_000;
+    internal const int QueueCapacity = 4_096;
 
     private readonly AlertEngine _engine;
     private readonly DurableSpool _spool;
@@ -27,9 +31,8 @@ public sealed partial class AlertingService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<AlertingService> _logger;
     private readonly Channel<Func<IReadOnlyList<AlertTransition>>> _work = Channel.CreateBounded<Func<IReadOnlyList<AlertTransition>>>(
-        new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly ProfileSet _profiles;
-    private long _dropped;
 
     public AlertingService(
         IOptions<AlertingOptions> options,
@@ -49,29 +52,32 @@ public sealed partial class AlertingService : BackgroundService
         _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, new AlertStore(options.Value.StateFile), sinks);
     }
 
-    /// <summary>Observations the queue could not take (the engine fell that far behind); logged.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
+    /// <summary>Work items waiting for the engine.</summary>
+    public int QueueDepth => _work.Reader.Count;
 
-    /// <summary>A stored telemetry or event point of a device (called in message order by the source).</summary>
-    public void Observe(Point point, string deviceType)
-    {
-        if (_profiles.ForDeviceType(deviceType) is { } profile)
-        {
-            Enqueue(() => _engine.Observe(point, profile.Id));
-        }
-    }
+    /// <summary>
+    /// A stored telemetry or event point of a device (called in message order by the source).
+    /// Completes once queued; waits while the queue is full.
+    /// </summary>
+    public ValueTask ObserveAsync(Point point, string deviceType, CancellationToken cancellationToken) =>
+        _profiles.ForDeviceType(deviceType) is { } profile
+            ? EnqueueAsync(() => _engine.Observe(point, profile.Id), cancellationToken)
+            : ValueTask.CompletedTask;
 
     /// <summary>A last will: the device is offline now.</summary>
-    public void DeviceWentOffline(string deviceId, DateTimeOffset at) => Enqueue(() => _engine.DeviceWentOffline(deviceId, at));
+    public ValueTask DeviceWentOfflineAsync(string deviceId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        EnqueueAsync(() => _engine.DeviceWentOffline(deviceId, at), cancellationToken);
 
     /// <summary>A birth (<c>"online": true</c>), stamped by the device: an offline alert resolves.</summary>
-    public void DeviceCameOnline(DeviceTopic topic, DateTimeOffset at, string? parent)
+    public ValueTask DeviceCameOnlineAsync(DeviceTopic topic, DateTimeOffset at, string? parent, CancellationToken cancellationToken)
     {
-        if (_profiles.ForDeviceType(topic.DeviceType) is { } profile)
+        if (_profiles.ForDeviceType(topic.DeviceType) is not { } profile)
         {
-            var identity = new DeviceIdentity(topic.DeviceId, topic.Sector, topic.District, topic.Site, topic.DeviceType);
-            Enqueue(() => _engine.DeviceCameOnline(identity, profile.Id, at, parent));
+            return ValueTask.CompletedTask;
         }
+
+        var identity = new DeviceIdentity(topic.DeviceId, topic.Sector, topic.District, topic.Site, topic.DeviceType);
+        return EnqueueAsync(() => _engine.DeviceCameOnline(identity, profile.Id, at, parent), cancellationToken);
     }
 
     public Task<IReadOnlyList<Alert>> AlertsAsync() => RunAsync(() => _engine.Alerts());
@@ -115,7 +121,9 @@ public sealed partial class AlertingService : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                Enqueue(_engine.Tick);
+                // A tick that finds the queue full is skipped, not waited for: the engine is busy
+                // with observations, and the next tick comes in five seconds.
+                _work.Writer.TryWrite(_engine.Tick);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -168,47 +176,33 @@ public sealed partial class AlertingService : BackgroundService
         return point;
     }
 
-    private void Enqueue(Func<IReadOnlyList<AlertTransition>> work)
-    {
-        if (!_work.Writer.TryWrite(work))
-        {
-            if (Interlocked.Increment(ref _dropped) % 1_000 == 1)
-            {
-                LogDropped(Dropped);
-            }
-        }
-    }
+    private ValueTask EnqueueAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken) =>
+        _work.Writer.TryWrite(work) ? ValueTask.CompletedTask : _work.Writer.WriteAsync(work, cancellationToken);
 
-    private Task<T> RunAsync<T>(Func<T> read)
+    private async Task<T> RunAsync<T>(Func<T> read)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         // Operator requests wait in the same queue as observations, so they see a consistent engine.
-        if (!_work.Writer.TryWrite(() =>
-            {
-                done.TrySetResult(read());
-                return [];
-            }))
+        // The queue is full for most of a burst; a request waits its turn (a few thousand items)
+        // rather than failing.
+        await _work.Writer.WriteAsync(() =>
         {
-            done.TrySetException(new InvalidOperationException("the alerting queue is full; try again"));
-        }
-
-        return done.Task;
+            done.TrySetResult(read());
+            return [];
+        }).ConfigureAwait(false);
+        return await done.Task.ConfigureAwait(false);
     }
 
-    private Task<AlertOperationResult> OperateAsync(Func<AlertOperationResult> operation)
+    private async Task<AlertOperationResult> OperateAsync(Func<AlertOperationResult> operation)
     {
         var done = new TaskCompletionSource<AlertOperationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_work.Writer.TryWrite(() =>
-            {
-                var result = operation();
-                done.TrySetResult(result);
-                return result.Transition is { } t ? [t] : [];
-            }))
+        await _work.Writer.WriteAsync(() =>
         {
-            done.TrySetException(new InvalidOperationException("the alerting queue is full; try again"));
-        }
-
-        return done.Task;
+            var result = operation();
+            done.TrySetResult(result);
+            return result.Transition is { } t ? [t] : [];
+        }).ConfigureAwait(false);
+        return await done.Task.ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Alert {Transition}: {Severity} {Rule} on {DeviceId} ({District}/{Site}), alert {AlertId}{Suppressed}")]
@@ -219,7 +213,4 @@ public sealed partial class AlertingService : BackgroundService
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Notifier {Notifier} failed for alert {AlertId}: {Error}; the other notifiers and ingestion go on")]
     private partial void LogNotifierFailed(string notifier, string alertId, string error);
-
-    [LoggerMessage(EventId = 6003, Level = LogLevel.Error, Message = "Alerting queue full: {Dropped} observations not evaluated so far (the engine is behind ingestion)")]
-    private partial void LogDropped(long dropped);
 }

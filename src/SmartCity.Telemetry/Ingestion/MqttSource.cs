@@ -233,7 +233,17 @@ public sealed partial class MqttSource : BackgroundService
         {
             case DecodeStatus.Accepted:
                 _metrics.Accepted();
-                Observe(outcome, receivedAt);
+                try
+                {
+                    // Waits while the alert engine is behind (its queue is short): flow control, not loss.
+                    await ObserveAsync(outcome, receivedAt, _intake.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Intake closed while waiting; the message stays unacknowledged and comes again.
+                    return;
+                }
+
                 buffered = new(LineProtocol.Format(outcome.Result.Point!), false, ack);
                 break;
             case DecodeStatus.Ignored:
@@ -278,7 +288,7 @@ public sealed partial class MqttSource : BackgroundService
     }
 
     /// <summary>Alert rules see what is stored, in the order it arrived; last wills raise offline alerts at once.</summary>
-    private void Observe(DecodeOutcome outcome, DateTimeOffset receivedAt)
+    private ValueTask ObserveAsync(DecodeOutcome outcome, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
         var topic = outcome.Topic!.Value;
         var point = outcome.Result.Point!;
@@ -286,17 +296,15 @@ public sealed partial class MqttSource : BackgroundService
         {
             if (point.GetField("online") is { Boolean: false })
             {
-                _alerting.DeviceWentOffline(topic.DeviceId, receivedAt);
-            }
-            else if (point.GetField("online") is { Boolean: true })
-            {
-                _alerting.DeviceCameOnline(topic, point.Timestamp, point.GetField("parent") is { Type: FieldType.String } parent ? parent.Text : null);
+                return _alerting.DeviceWentOfflineAsync(topic.DeviceId, receivedAt, cancellationToken);
             }
 
-            return;
+            return point.GetField("online") is { Boolean: true }
+                ? _alerting.DeviceCameOnlineAsync(topic, point.Timestamp, point.GetField("parent") is { Type: FieldType.String } parent ? parent.Text : null, cancellationToken)
+                : ValueTask.CompletedTask;
         }
 
-        _alerting.Observe(point, topic.DeviceType);
+        return _alerting.ObserveAsync(point, topic.DeviceType, cancellationToken);
     }
 
     private Func<CancellationToken, Task> AckFor(MqttApplicationMessageReceivedEventArgs e)

@@ -1,0 +1,97 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Pipeline;
+using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
+
+namespace SmartCity.Telemetry.Tests.Alerting;
+
+/// <summary>
+/// The alerting service's queue is short and never drops: when it is full the caller (the MQTT
+/// handler) waits, and what waited is evaluated once the engine catches up.
+/// </summary>
+public sealed class AlertingServiceQueueTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "smartcity-alerting-queue-" + Guid.NewGuid().ToString("N"));
+    private readonly FakeTimeProvider _time = new(Noon);
+    private readonly PipelineMetrics _metrics = new();
+    private readonly DurableSpool _spool;
+    private readonly AlertingService _service;
+
+    public AlertingServiceQueueTests()
+    {
+        Directory.CreateDirectory(_dir);
+        _spool = new DurableSpool(
+            Options.Create(new SpoolOptions { Directory = Path.Combine(_dir, "spool"), Fsync = false }),
+            _metrics,
+            _time,
+            NullLogger<DurableSpool>.Instance);
+        _service = new AlertingService(
+            Options.Create(new AlertingOptions { StateFile = Path.Combine(_dir, "alerts.json") }),
+            new ProfileSet(Profiles, []),
+            _spool,
+            _metrics,
+            [],
+            _time,
+            NullLogger<AlertingService>.Instance);
+    }
+
+    public Task InitializeAsync() => _spool.StartAsync(CancellationToken.None);
+
+    [Fact]
+    public async Task A_full_queue_makes_the_caller_wait_and_loses_nothing()
+    {
+        // The engine is not running yet: fill the queue with healthy lamp readings.
+        for (var i = 0; i < AlertingService.QueueCapacity; i++)
+        {
+            var queued = _service.ObserveAsync(Lamp(Noon, device: $"lamp-{i}"), "streetlight", CancellationToken.None).AsTask();
+            Assert.True(queued.IsCompletedSuccessfully);
+        }
+
+        Assert.Equal(AlertingService.QueueCapacity, _service.QueueDepth);
+
+        // One more, that raises an alert: it waits instead of being dropped.
+        var forced = _service.ObserveAsync(DoorEvent(Noon, "forced"), "door_contact", CancellationToken.None).AsTask();
+        Assert.False(forced.IsCompleted);
+
+        await _service.StartAsync(CancellationToken.None);
+        await forced.WaitAsync(Timeout);
+
+        // Queued behind everything else, so the engine has seen it when this read comes back.
+        var alerts = await _service.AlertsAsync().WaitAsync(Timeout);
+        var alert = Assert.Single(alerts);
+        Assert.Equal("door_forced", alert.Rule);
+        Assert.Equal("door-1", alert.DeviceId);
+    }
+
+    [Fact]
+    public async Task A_caller_waiting_on_a_full_queue_can_give_up()
+    {
+        for (var i = 0; i < AlertingService.QueueCapacity; i++)
+        {
+            await _service.ObserveAsync(Lamp(Noon, device: $"lamp-{i}"), "streetlight", CancellationToken.None);
+        }
+
+        using var cts = new CancellationTokenSource();
+        var waiting = _service.ObserveAsync(Lamp(Noon), "streetlight", cts.Token).AsTask();
+        Assert.False(waiting.IsCompleted);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Timeout));
+        Assert.Equal(AlertingService.QueueCapacity, _service.QueueDepth);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _service.StopAsync(CancellationToken.None);
+        _service.Dispose();
+        _spool.CompleteIntake();
+        await _spool.StopAsync(CancellationToken.None);
+        _spool.Dispose();
+        _metrics.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+}
