@@ -771,8 +771,18 @@ public sealed class AlertEngine
         }
 
         // A device moved to another site (or re-flashed with another profile) takes its new rules.
-        device.Identity = identity;
-        device.ProfileId = profileId;
+        // Replaced only when it changed: the state and the rule cache then share one identity per
+        // device instead of keeping the one of every message.
+        if (device.Identity != identity)
+        {
+            device.Identity = identity;
+        }
+
+        if (device.ProfileId != profileId)
+        {
+            device.ProfileId = profileId;
+        }
+
         return device;
     }
 
