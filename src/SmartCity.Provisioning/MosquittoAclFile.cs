@@ -1,5 +1,3 @@
-using System.Text.RegularExpressions;
-
 namespace SmartCity.Provisioning;
 
 /// <summary>Where a device sits in the topic tree (docs/device-contract.md).</summary>
@@ -30,13 +28,13 @@ public sealed record ProvisionedDevice(string DeviceId, IReadOnlyList<string> Ac
 /// A block starts with its own <c>user</c> line, so appending it after any hand-written
 /// <c>user</c> section ends that section, as mosquitto reads the file.
 /// </summary>
-public static partial class MosquittoAclFile
+public static class MosquittoAclFile
 {
     private const string BeginMarker = "# smartcity-provision begin ";
     private const string EndMarker = "# smartcity-provision end ";
 
     /// <summary>Topic segments and device ids: the device contract's alphabet, which needs no escaping in ACLs, topics or InfluxDB tags.</summary>
-    public static bool IsValidSegment(string value) => SegmentPattern().IsMatch(value);
+    public static bool IsValidSegment(string value) => SmartCity.Telemetry.Devices.TopicParser.IsValidSegment(value);
 
     /// <summary>A topic root: one or more valid segments separated by '/'.</summary>
     public static bool IsValidRoot(string value) => value.Split('/').All(IsValidSegment);
@@ -164,9 +162,6 @@ public static partial class MosquittoAclFile
 
         return lines;
     }
-
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
-    private static partial Regex SegmentPattern();
 }
 
 /// <summary>A refusal the operator can act on (printed without a stack trace).</summary>

@@ -166,9 +166,10 @@ public sealed class WorkerProcess : IAsyncDisposable
     public static async Task ClearSessionAsync(BenchEnvironment env, string clientId)
     {
         using var client = new MqttClientFactory().CreateMqttClient();
+        var (user, password) = BenchEnvironment.BrokerAccount();
         var options = new MqttClientOptionsBuilder()
             .WithTcpServer(env.MqttHost, env.MqttPort)
-            .WithCredentials(BenchEnvironment.BrokerAccount().Username, BenchEnvironment.BrokerAccount().Password)
+            .WithCredentials(user, password)
             .WithClientId(clientId)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanStart(true)

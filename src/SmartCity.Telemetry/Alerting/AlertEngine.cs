@@ -41,7 +41,7 @@ public sealed class AlertEngine
 
     /// <summary>Only devices' liveness changed since the last save (every message does that).</summary>
     private bool _devicesDirty;
-    private DateTimeOffset _lastSaved;
+    private DateTimeOffset _devicesSavedAt;
 
     /// <summary>
     /// Liveness alone is saved at most this often: with 100,000 devices every save writes them all.
@@ -137,16 +137,7 @@ public sealed class AlertEngine
                 switch (rule.Kind)
                 {
                     case AlertRuleKind.Offline when rs is not null:
-                        // Only a message newer than any seen before the device went silent proves it is back.
-                        if (OpenAlert(rs) is { } offline && (rs.LastTimestamp is null || ts > rs.LastTimestamp))
-                        {
-                            Resolve(offline, rs, now, null, "a message arrived", null, output, ts);
-                        }
-                        else if (rs.PendingSince is not null && (rs.LastTimestamp is null || ts > rs.LastTimestamp))
-                        {
-                            rs.PendingSince = null; // alive again before the hold-down ended: nothing to raise
-                        }
-
+                        BackOnline(rs, ts, "a message arrived", now, output);
                         break;
                     case AlertRuleKind.Event:
                         ObserveEvent(rule, rs, device, point, now, output);
@@ -258,19 +249,9 @@ public sealed class AlertEngine
                     continue;
                 }
 
-                if (!_rules.TryGetValue((identity.DeviceId, rule.Rule), out var rs))
+                if (_rules.TryGetValue((identity.DeviceId, rule.Rule), out var rs))
                 {
-                    continue;
-                }
-
-                if (rs.PendingSince is not null && (rs.LastTimestamp is null || at > rs.LastTimestamp))
-                {
-                    rs.PendingSince = null;
-                }
-
-                if (OpenAlert(rs) is { } offline && (rs.LastTimestamp is null || at > rs.LastTimestamp))
-                {
-                    Resolve(offline, rs, now, null, "birth: the device is back online", null, output, at);
+                    BackOnline(rs, at, "birth: the device is back online", now, output);
                 }
             }
 
@@ -573,8 +554,8 @@ public sealed class AlertEngine
         if (state is null && rule.Kind != AlertRuleKind.Rate)
         {
             // Nothing open or pending for this rule: a reading within limits (or outside the rule's
-            // schedule: a lamp off at noon) changes nothing, and a late one (older than the newest reading judged on this device) must not start a
-            // condition that newer readings have already ruled out.
+            // schedule: a lamp off at noon) changes nothing, and a late one (older than the newest
+            // reading judged on this device) must not start a condition newer readings ruled out.
             if (rule.Breach(value) == 0
                 || (device.LastLevelTimestamp is { } newest && ts <= newest)
                 || !_calendar.Applies(rule.Schedule, ts))
@@ -831,6 +812,26 @@ public sealed class AlertEngine
     }
 
     /// <summary>
+    /// A message or birth stamped <paramref name="ts"/> reached an offline rule. Only one newer than
+    /// anything seen before the device went silent proves it is back (a redelivery or a retained
+    /// birth does not): the open offline alert resolves, and a last will still waiting out the
+    /// hold-down raises nothing.
+    /// </summary>
+    private void BackOnline(RuleAlertState rs, DateTimeOffset ts, string comment, DateTimeOffset now, List<AlertTransition> output)
+    {
+        if (rs.LastTimestamp is { } last && ts <= last)
+        {
+            return;
+        }
+
+        rs.PendingSince = null;
+        if (OpenAlert(rs) is { } offline)
+        {
+            Resolve(offline, rs, now, null, comment, null, output, ts);
+        }
+    }
+
+    /// <summary>
     /// The device's parent has an open alert whose rule groups <paramref name="rule"/>: the device
     /// is listed on that alert (once) instead of raising its own. True when it was grouped.
     /// </summary>
@@ -924,7 +925,7 @@ public sealed class AlertEngine
         }
 
         var now = _time.GetUtcNow();
-        var devicesDue = _devicesDirty && (allDevices || now - _lastSaved >= DeviceSaveInterval);
+        var devicesDue = _devicesDirty && (allDevices || now - _devicesSavedAt >= DeviceSaveInterval);
         if (!changed && !devicesDue)
         {
             return;
@@ -940,7 +941,7 @@ public sealed class AlertEngine
         if (devicesDue)
         {
             _devicesDirty = false;
-            _lastSaved = now;
+            _devicesSavedAt = now;
         }
     }
 
