@@ -21,12 +21,16 @@ public static class Program
           --in-flight N         QoS 1 publishes awaiting PUBACK per connection (default 100)
           --latency-seconds S   length of each paced latency run (default 20)
           --latency-rate R      the target's rate, measured besides half the sustained rate (default 5000)
+          --latency-rates LIST  e.g. 2000,3000,4000,5000: the latency phase at exactly these rates, one
+                                table row each (p50/p99/max, machine CPU); influx-latency at each too
           --shared-workers N    workers on one shared subscription in the "shared" phase (default 2)
           --memory-messages N   --max-messages of the 100,000-device simulator run (default 300000:
                                 100,000 births, then telemetry of about 10 minutes of device time)
           --memory-seconds S    --max-seconds of that run, a safety bound (default 120)
           --scenario FILE       scenario of the memory phase (default simulators/scenarios/load-100k.json)
-          --phases LIST         broker,influx,pipeline,latency,shared,memory (default all)
+          --phases LIST         broker,influx,pipeline,latency,influx-latency,shared,memory (default all);
+                                influx-latency: the worker's lines posted directly, paced at the latency
+                                rate in 200 ms batches: InfluxDB's own write latency p50/p99/max
           --rounds N            rounds of broker/pipeline pairs, interleaved; medians reported (default 2)
           --quiet-wait S        wait up to S s for an idle machine before each measured window (default 10)
           --variants LIST       name:ENV=V,ENV=V;name2:... the worker with other environment variables,
@@ -34,6 +38,8 @@ public static class Program
           --profile             perf-record the worker for 8 s during the last pipeline-qos1
           --json FILE           write the results as JSON (default WORK_DIR/e2e.json)
           --work-dir DIR        spool folders and logs (default a new folder under /tmp)
+          --existing-servers    the servers are shared (the test suite's): never restart the broker
+                                between phases, and publish under a topic root of this run's own
         """;
 
     public static async Task<int> Main(string[] args)

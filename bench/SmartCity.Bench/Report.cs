@@ -53,7 +53,8 @@ public sealed record MemoryResult(
     long Received,
     long PointsWritten,
     long DeadLetters,
-    long StreetLightDevicesStored,
+    long? StreetLightDevicesStored,
+    string? StreetLightDevicesError,
     long PeakRssKb,
     long RssAfterKb,
     long IdleRssKb,
@@ -70,6 +71,49 @@ public sealed record InfluxRun(int Concurrency, double Seconds, double PointsPer
 public sealed record InfluxCeilingResult(long Points, int BatchSize, IReadOnlyList<InfluxRun> Runs)
 {
     public double Ceiling => Runs.Count == 0 ? 0 : Runs.Max(r => r.PointsPerSecond);
+}
+
+/// <summary>
+/// InfluxDB's own write latency at a paced rate: the worker's lines posted directly in batches due
+/// every <see cref="IntervalMs"/> ms, each write timed from request to 2xx.
+/// </summary>
+public sealed record InfluxLatencyResult(
+    string Name,
+    double TargetRate,
+    double PostedRate,
+    int IntervalMs,
+    int LinesPerBatch,
+    int Batches,
+    long Points,
+    long Stored,
+    double P50Ms,
+    double P99Ms,
+    double MaxMs,
+    double LateBatchesPercent,
+    CpuReport Cpu);
+
+/// <summary>Pipeline throughput against the ceilings measured in the same run (0.5 = half of the ceiling).</summary>
+public sealed record BenchRatios(
+    double? PipelineQos1OverBrokerQos1,
+    double? PipelineQos1OverMosquittoSub,
+    double? PipelineQos1OverInflux,
+    double? PipelineQos0OverBrokerQos0,
+    double? PipelineQos0OverInflux)
+{
+    public static BenchRatios From(BenchReport r)
+    {
+        var q1 = r.Median("pipeline-qos1");
+        var q0 = r.Median("pipeline-qos0");
+        var influx = r.Influx?.Ceiling ?? 0;
+        double? Of(double a, double b) => a > 0 && b > 0 ? Math.Round(a / b, 4) : null;
+        double? Paired(string a, string b) => r.Median(a) > 0 && r.Median(b) > 0 ? Math.Round(r.MedianRatio(a, b), 4) : null;
+        return new BenchRatios(
+            Paired("pipeline-qos1", "broker-qos1"),
+            Of(q1, r.Find("broker-qos1-mosquitto_sub")?.Rate ?? 0),
+            Of(q1, influx),
+            Paired("pipeline-qos0", "broker-qos0"),
+            Of(q0, influx));
+    }
 }
 
 public sealed record MachineInfo(string Date, string Cpu, int Cores, long MemoryMb, string Kernel, string Dotnet, string Mosquitto, string InfluxDb, double LoadAverageAtStart);
@@ -90,6 +134,14 @@ public sealed class BenchReport
     public List<LatencyResult> Latency { get; } = [];
 
     public List<MemoryResult> Memory { get; } = [];
+
+    public List<InfluxLatencyResult> InfluxLatency { get; } = [];
+
+    /// <summary>The ratios the summary prints (medians over rounds); null where a side was not measured.</summary>
+    public BenchRatios? Ratios { get; set; }
+
+    /// <summary>What failed without ending the run (a diagnostic query, ...): reported, never silently dropped.</summary>
+    public List<string> Failures { get; } = [];
 
     public string? Profile { get; set; }
 
