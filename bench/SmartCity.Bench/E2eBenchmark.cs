@@ -25,6 +25,7 @@ public sealed class E2eBenchmark
     private readonly Settings _s;
     private readonly BenchReport _report;
     private readonly Dictionary<string, IReadOnlyList<int>> _tracked = new(StringComparer.Ordinal);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _phase;
 
     private sealed record Settings(
@@ -940,7 +941,7 @@ public sealed class E2eBenchmark
     {
         _phase++;
         Console.WriteLine();
-        Console.WriteLine($"[{_phase}] {name}: {what}  (load average {ProcStats.LoadAverage1():F2})");
+        Console.WriteLine($"[{_phase}] {name}: {what}  (load average {ProcStats.LoadAverage1():F2}; {_clock.Elapsed.TotalSeconds:F0} s into the run)");
         ResetBroker();
     }
 

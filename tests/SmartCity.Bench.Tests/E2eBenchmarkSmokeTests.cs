@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
+using Xunit.Abstractions;
 
 namespace SmartCity.Bench.Tests;
 
@@ -12,7 +13,7 @@ namespace SmartCity.Bench.Tests;
 /// computed, every latency point measured with ordered percentiles, a memory peak - and fails when a
 /// phase is skipped, loses points, or the run crashes. The figures themselves come from bench/run.sh.
 /// </summary>
-public sealed class E2eBenchmarkSmokeTests
+public sealed class E2eBenchmarkSmokeTests(ITestOutputHelper log)
 {
     private const int Messages = 3000;
     private const int LatencySeconds = 3;
@@ -57,6 +58,7 @@ public sealed class E2eBenchmarkSmokeTests
             "--work-dir", work, "--json", json,
         ];
         var (exitCode, output) = await RunAsync("dotnet", args, RunTimeout);
+        log.WriteLine(output); // the whole run, phase by phase, in the test results
         var context = $"bench output (logs in {work}/logs):\n{Tail(output, 80)}";
 
         Assert.True(exitCode == 0, $"the benchmark exited with {exitCode}\n{context}");
