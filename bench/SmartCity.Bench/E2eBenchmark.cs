@@ -531,7 +531,7 @@ public sealed class E2eBenchmark
             {
                 await _influx.DropDatabaseAsync(db);
             }
-            catch (Exception ex) when (IsQueryFailure(ex))
+            catch (Exception ex) when (Influx.IsQueryFailure(ex))
             {
                 Console.WriteLine($"  (database {db} not dropped: {ex.Message})");
             }
@@ -598,7 +598,7 @@ public sealed class E2eBenchmark
             {
                 lampDevices = await _influx.ScalarAsync(db, "SHOW TAG VALUES EXACT CARDINALITY FROM street_light WITH KEY = \"device_id\"");
             }
-            catch (Exception ex) when (IsQueryFailure(ex))
+            catch (Exception ex) when (Influx.IsQueryFailure(ex))
             {
                 // An influxd busy with the 100,000 devices' series can cut this answer short
                 // (HttpIOException: the response ended early). The count is a cross-check, not the
@@ -624,7 +624,7 @@ public sealed class E2eBenchmark
             {
                 await _influx.DropDatabaseAsync(db);
             }
-            catch (Exception ex) when (IsQueryFailure(ex))
+            catch (Exception ex) when (Influx.IsQueryFailure(ex))
             {
                 // An overloaded influxd can drop this request: the figures above stand, the next phase uses a new database.
                 Console.WriteLine($"  (database {db} not dropped: {ex.Message})");
@@ -635,14 +635,6 @@ public sealed class E2eBenchmark
     // ---------------------------------------------------------------------------------------
     // helpers
     // ---------------------------------------------------------------------------------------
-
-    /// <summary>
-    /// How a query to a busy InfluxDB fails: an error answer, a refused or reset connection, a body
-    /// cut short (HttpIOException is an IOException, not an HttpRequestException), a timeout
-    /// (TaskCanceledException), or a body that is not the expected JSON.
-    /// </summary>
-    private static bool IsQueryFailure(Exception ex) =>
-        ex is InvalidOperationException or HttpRequestException or IOException or TaskCanceledException or JsonException or KeyNotFoundException;
 
     /// <summary>Devices of a scenario file (the sum of its "devices" counts), so the memory figure names its fleet size.</summary>
     private static int ScenarioDevices(string scenario)

@@ -57,7 +57,9 @@ public sealed class E2eBenchmarkSmokeTests(ITestOutputHelper log)
             "--scenario", scenario, "--memory-messages", "2000", "--memory-seconds", "30",
             "--work-dir", work, "--json", json,
         ];
-        var (exitCode, output) = await RunAsync("dotnet", args, RunTimeout);
+        // The dotnet that runs the tests (set by dotnet test), else the one on PATH.
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+        var (exitCode, output) = await RunAsync(dotnet, args, RunTimeout);
         log.WriteLine(output); // the whole run, phase by phase, in the test results
         var context = $"bench output (logs in {work}/logs):\n{Tail(output, 80)}";
 

@@ -9,6 +9,15 @@ public sealed class Influx(HttpClient http, string url)
 {
     public string Url { get; } = url.TrimEnd('/');
 
+    /// <summary>
+    /// How a query to a busy InfluxDB fails, to be reported rather than end the run: an error
+    /// answer, a refused or reset connection, a body cut short (HttpIOException is an IOException,
+    /// not an HttpRequestException), a timeout (TaskCanceledException), a body that is not the
+    /// expected JSON.
+    /// </summary>
+    public static bool IsQueryFailure(Exception ex) =>
+        ex is InvalidOperationException or HttpRequestException or IOException or TaskCanceledException or JsonException or KeyNotFoundException;
+
     public async Task ExecuteAsync(string statement)
     {
         using var content = new FormUrlEncodedContent(new Dictionary<string, string> { ["q"] = statement });
