@@ -36,7 +36,12 @@ public sealed class AlertEngine
     private readonly Dictionary<string, Alert> _alerts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DeviceAlertState> _devices = new(StringComparer.Ordinal);
     private readonly Dictionary<(string DeviceId, string Rule), RuleAlertState> _rules = [];
-    private readonly Dictionary<string, (DeviceIdentity Identity, string ProfileId, IReadOnlyList<AlertRule> Rules)> _ruleCache = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// One instance of each sector, district, site, device type, profile and parent name: every message
+    /// brings its own copies, and 100,000 devices would otherwise keep 100,000 copies of a few thousand names.
+    /// </summary>
+    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
     private bool _dirty;
 
     /// <summary>Only devices' liveness changed since the last save (every message does that).</summary>
@@ -82,6 +87,9 @@ public sealed class AlertEngine
 
             foreach (var d in snapshot.Devices ?? [])
             {
+                d.Identity = Shared(d.Identity);
+                d.ProfileId = Shared(d.ProfileId);
+                d.Parent = d.Parent is null ? null : Shared(d.Parent);
                 _devices[d.Identity.DeviceId] = d;
             }
 
@@ -238,7 +246,7 @@ public sealed class AlertEngine
 
             if (device.Parent != parent)
             {
-                device.Parent = parent;
+                device.Parent = parent is null ? null : Shared(parent);
                 _devicesDirty = true;
             }
 
@@ -465,6 +473,15 @@ public sealed class AlertEngine
     }
 
     /// <summary>The rules in force for a device (profile plus city overrides), for the API and tests.</summary>
+    /// <summary>Test hook: the identity the engine keeps for a device, and the rules it applies to it now.</summary>
+    internal (DeviceIdentity Identity, IReadOnlyList<AlertRule> Rules)? StateOf(string deviceId)
+    {
+        lock (_gate)
+        {
+            return _devices.TryGetValue(deviceId, out var device) ? (device.Identity, RulesOf(device)) : null;
+        }
+    }
+
     public IReadOnlyList<AlertRule> RulesFor(DeviceIdentity device, string profileId) =>
         _profiles.TryGetValue(profileId, out var profile) ? _cityRules.For(profile, device) : [];
 
@@ -747,37 +764,42 @@ public sealed class AlertEngine
     {
         if (!_devices.TryGetValue(identity.DeviceId, out var device))
         {
-            device = new DeviceAlertState { Identity = identity, ProfileId = profileId };
-            _devices[identity.DeviceId] = device;
+            device = new DeviceAlertState { Identity = Shared(identity), ProfileId = Shared(profileId) };
+            _devices[device.Identity.DeviceId] = device;
         }
 
         // A device moved to another site (or re-flashed with another profile) takes its new rules.
-        // Replaced only when it changed: the state and the rule cache then share one identity per
-        // device instead of keeping the one of every message.
+        // Replaced only when it changed (records compare by value): the state keeps one identity per
+        // device, made of shared names, instead of the one of every message.
         if (device.Identity != identity)
         {
-            device.Identity = identity;
+            device.Identity = Shared(identity);
         }
 
         if (device.ProfileId != profileId)
         {
-            device.ProfileId = profileId;
+            device.ProfileId = Shared(profileId);
         }
 
         return device;
     }
 
-    private IReadOnlyList<AlertRule> RulesOf(DeviceAlertState device)
+    private IReadOnlyList<AlertRule> RulesOf(DeviceAlertState device) =>
+        device.Rules ??= RulesFor(device.Identity, device.ProfileId);
+
+    // The device id stays the message's own: it is one per device anyway (and the key of _devices).
+    private DeviceIdentity Shared(DeviceIdentity identity) =>
+        new(identity.DeviceId, Shared(identity.Sector), Shared(identity.District), Shared(identity.Site), Shared(identity.DeviceType));
+
+    private string Shared(string name)
     {
-        if (_ruleCache.TryGetValue(device.Identity.DeviceId, out var cached)
-            && cached.Identity == device.Identity && cached.ProfileId == device.ProfileId)
+        if (_names.TryGetValue(name, out var shared))
         {
-            return cached.Rules;
+            return shared;
         }
 
-        var rules = RulesFor(device.Identity, device.ProfileId);
-        _ruleCache[device.Identity.DeviceId] = (device.Identity, device.ProfileId, rules);
-        return rules;
+        _names.Add(name, name);
+        return name;
     }
 
     private RuleAlertState RuleState(string deviceId, string rule)

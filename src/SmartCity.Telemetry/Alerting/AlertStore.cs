@@ -5,9 +5,35 @@ namespace SmartCity.Telemetry.Alerting;
 /// <summary>What the engine knows of one device between messages.</summary>
 internal sealed class DeviceAlertState
 {
-    public required DeviceIdentity Identity { get; set; }
+    private DeviceIdentity _identity = null!;
+    private string _profileId = null!;
 
-    public required string ProfileId { get; set; }
+    public required DeviceIdentity Identity
+    {
+        get => _identity;
+        set
+        {
+            _identity = value;
+            Rules = null;
+        }
+    }
+
+    public required string ProfileId
+    {
+        get => _profileId;
+        set
+        {
+            _profileId = value;
+            Rules = null;
+        }
+    }
+
+    /// <summary>
+    /// The rules that apply to this identity and profile, worked out once (not saved): kept here rather
+    /// than in a dictionary of its own, which cost an entry, a key and a copy of the identity per device.
+    /// Cleared whenever the identity or the profile changes.
+    /// </summary>
+    internal IReadOnlyList<AlertRule>? Rules;
 
     /// <summary>Engine time of the last message: the deadman timer runs on the engine's clock,
     /// because replayed or skewed device clocks say nothing about whether the device is alive now.</summary>

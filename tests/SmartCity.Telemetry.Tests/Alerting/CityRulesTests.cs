@@ -83,6 +83,38 @@ public sealed class CityRulesTests
     }
 
     [Fact]
+    public void Engine_DeviceMovesToAnotherSite_TakesTheRulesOfItsNewSite()
+    {
+        using var kit = new AlertTestKit(start: new DateTimeOffset(2026, 11, 25, 10, 0, 0, TimeSpan.FromHours(1)), rules: Overrides);
+        kit.Observe(Classroom(kit.Now, "cls-3", site: "school-1"), "classroom_env");
+        Assert.NotEqual(TimeSpan.Zero, kit.Engine.StateOf("cls-3")!.Value.Rules.Single(r => r.Rule == "co2_high").For);
+
+        kit.Observe(Classroom(kit.Now, "cls-3", site: "school-9"), "classroom_env");
+
+        var (identity, rules) = kit.Engine.StateOf("cls-3")!.Value;
+        Assert.Equal("school-9", identity.Site);
+        Assert.Equal(TimeSpan.Zero, rules.Single(r => r.Rule == "co2_high").For); // school-9's override
+    }
+
+    [Fact]
+    public void Engine_ManyDevices_ShareOneInstanceOfEachNameAndRuleList()
+    {
+        using var kit = new AlertTestKit(persist: false);
+        for (var i = 0; i < 100; i++)
+        {
+            // Each message brings its own strings, as decoded messages do.
+            kit.Observe(Lamp(kit.Now, $"lamp-{i}", new string("north".AsSpan()), new string($"street-{i % 4}".AsSpan())), "streetlight");
+        }
+
+        var states = Enumerable.Range(0, 100).Select(i => kit.Engine.StateOf($"lamp-{i}")!.Value).ToList();
+        IEqualityComparer<object> same = ReferenceEqualityComparer.Instance;
+        Assert.Single(states.Select(s => (object)s.Identity.District).Distinct(same));
+        Assert.Equal(4, states.Select(s => (object)s.Identity.Site).Distinct(same).Count());
+        Assert.Single(states.Select(s => (object)s.Identity.DeviceType).Distinct(same));
+        Assert.Single(states.Select(s => (object)s.Rules).Distinct(same)); // no override: the profile's one list
+    }
+
+    [Fact]
     public void Engine_DisabledRuleForOneDevice_NeverRaisesThere()
     {
         var night = ScheduleNight();

@@ -196,4 +196,52 @@ public sealed class DeviceRegistryTests : IDisposable
         Assert.True(allocated < 2_000_000, $"{allocated} bytes allocated to save {length} bytes");
         Assert.Equal(100_000, NewRegistry().Count);
     }
+
+    [Fact]
+    public void Admit_Births_DevicesShareOneInstanceOfEachNameAndKeepTheirIdAcrossRebirths()
+    {
+        var fleet = Fleet(200);
+        var registry = NewRegistry();
+        foreach (var lamp in fleet.Lamps)
+        {
+            Admit(registry, fleet.Birth(lamp, _t0), _t0);
+        }
+
+        var records = fleet.Lamps.Select(l => registry.Find(l.DeviceId)!).ToList();
+        // Every birth decoded its own strings; the registry keeps one instance per distinct name.
+        Assert.Equal(records.Select(r => r.District).Distinct().Count(), records.Select(r => r.District).Distinct(ReferenceComparer).Count());
+        Assert.Equal(records.Select(r => r.Site).Distinct().Count(), records.Select(r => r.Site).Distinct(ReferenceComparer).Count());
+        Assert.Single(records.Select(r => r.Sector).Distinct(ReferenceComparer));
+        Assert.Single(records.Select(r => r.DeviceType).Distinct(ReferenceComparer));
+        Assert.Single(records.Select(r => r.Profile).Distinct(ReferenceComparer));
+        Assert.True(records.Select(r => r.Site).Distinct().Count() < 200, "the fleet puts several lamps on a site");
+
+        // A rebirth (new strings from the new message) keeps the id instance the registry already holds.
+        var id = records[0].DeviceId;
+        Admit(registry, fleet.Birth(fleet.Lamps[0], _t0.AddSeconds(1)), _t0.AddSeconds(1));
+        Assert.Same(id, registry.Find(fleet.Lamps[0].DeviceId)!.DeviceId);
+        Assert.Same(records[0].District, registry.Find(fleet.Lamps[0].DeviceId)!.District);
+    }
+
+    [Fact]
+    public void Load_DevicesShareOneInstanceOfEachName()
+    {
+        var fleet = Fleet(50);
+        var registry = NewRegistry();
+        foreach (var lamp in fleet.Lamps)
+        {
+            Admit(registry, fleet.Birth(lamp, _t0), _t0);
+        }
+
+        registry.Save();
+        var loaded = NewRegistry();
+        var records = fleet.Lamps.Select(l => loaded.Find(l.DeviceId)!).ToList();
+
+        Assert.Equal(50, records.Count);
+        Assert.Equal(records.Select(r => r.District).Distinct().Count(), records.Select(r => r.District).Distinct(ReferenceComparer).Count());
+        Assert.Single(records.Select(r => r.Profile).Distinct(ReferenceComparer));
+        Assert.Single(records.Select(r => r.DeviceType).Distinct(ReferenceComparer));
+    }
+
+    private static readonly IEqualityComparer<string> ReferenceComparer = ReferenceEqualityComparer.Instance;
 }

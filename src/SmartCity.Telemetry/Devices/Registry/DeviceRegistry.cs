@@ -46,6 +46,12 @@ public sealed partial class DeviceRegistry : BackgroundService
     private static readonly Comparer<Entry> ById = Comparer<Entry>.Create((a, b) => string.CompareOrdinal(a.Record.DeviceId, b.Record.DeviceId));
     private readonly ConcurrentDictionary<string, Entry> _devices = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, QuarantinedDevice> _quarantine = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// One instance of each sector, district, site, type, profile and firmware name. Each birth brings
+    /// its own copies; kept as they come, 100,000 records held ~600,000 strings of a few thousand names.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
     private readonly RegistryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceRegistry> _logger;
@@ -148,12 +154,12 @@ public sealed partial class DeviceRegistry : BackgroundService
             if (_devices.TryGetValue(topic.DeviceId, out var entry))
             {
                 entry.Replace(d => online
-                    ? NewRecord(topic, point, receivedAt) with { FirstSeen = d.FirstSeen }
+                    ? NewRecord(d.DeviceId, topic, point, receivedAt) with { FirstSeen = d.FirstSeen }
                     : d with { Online = false, WentOffline = receivedAt, LastSeen = Max(d.LastSeen, receivedAt) });
                 break;
             }
 
-            if (_devices.TryAdd(topic.DeviceId, new Entry(online ? NewRecord(topic, point, receivedAt) : UnknownWentOffline(topic, receivedAt))))
+            if (_devices.TryAdd(topic.DeviceId, new Entry(online ? NewRecord(topic.DeviceId, topic, point, receivedAt) : UnknownWentOffline(topic, receivedAt))))
             {
                 break;
             }
@@ -167,15 +173,16 @@ public sealed partial class DeviceRegistry : BackgroundService
         Interlocked.Exchange(ref _dirty, 1);
     }
 
-    private static DeviceRecord NewRecord(DeviceTopic topic, Point point, DateTimeOffset receivedAt) => new()
+    // deviceId: the instance the dictionary is keyed by, so a device keeps one copy of its id.
+    private DeviceRecord NewRecord(string deviceId, DeviceTopic topic, Point point, DateTimeOffset receivedAt) => new()
     {
-        DeviceId = topic.DeviceId,
-        Sector = topic.Sector,
-        District = topic.District,
-        Site = topic.Site,
-        DeviceType = topic.DeviceType,
-        Profile = point.GetField("profile")!.Value.Text!,
-        Firmware = point.GetField("firmware")?.Text,
+        DeviceId = deviceId,
+        Sector = Shared(topic.Sector),
+        District = Shared(topic.District),
+        Site = Shared(topic.Site),
+        DeviceType = Shared(topic.DeviceType),
+        Profile = Shared(point.GetField("profile")!.Value.Text!),
+        Firmware = point.GetField("firmware")?.Text is { } firmware ? Shared(firmware) : null,
         Lat = point.GetField("lat")?.Number,
         Lon = point.GetField("lon")?.Number,
         Online = true,
@@ -185,19 +192,21 @@ public sealed partial class DeviceRegistry : BackgroundService
     };
 
     // A will from a device we never saw born: remember it as offline, but it stays unregistered for telemetry.
-    private static DeviceRecord UnknownWentOffline(DeviceTopic topic, DateTimeOffset receivedAt) => new()
+    private DeviceRecord UnknownWentOffline(DeviceTopic topic, DateTimeOffset receivedAt) => new()
     {
         DeviceId = topic.DeviceId,
-        Sector = topic.Sector,
-        District = topic.District,
-        Site = topic.Site,
-        DeviceType = topic.DeviceType,
+        Sector = Shared(topic.Sector),
+        District = Shared(topic.District),
+        Site = Shared(topic.Site),
+        DeviceType = Shared(topic.DeviceType),
         Profile = "",
         Online = false,
         FirstSeen = receivedAt,
         LastSeen = receivedAt,
         WentOffline = receivedAt,
     };
+
+    private string Shared(string name) => _names.GetOrAdd(name, name);
 
     private static DecodeOutcome Reject(DecodeOutcome outcome, RejectReason reason, string detail) =>
         outcome with { Status = DecodeStatus.Rejected, Result = DecodeResult.Rejected(reason, detail) };
@@ -391,7 +400,15 @@ public sealed partial class DeviceRegistry : BackgroundService
             using var file = File.OpenRead(path);
             foreach (var d in JsonSerializer.Deserialize<List<DeviceRecord>>(file, Json) ?? [])
             {
-                _devices[d.DeviceId] = new Entry(d);
+                _devices[d.DeviceId] = new Entry(d with
+                {
+                    Sector = Shared(d.Sector),
+                    District = Shared(d.District),
+                    Site = Shared(d.Site),
+                    DeviceType = Shared(d.DeviceType),
+                    Profile = Shared(d.Profile),
+                    Firmware = d.Firmware is null ? null : Shared(d.Firmware),
+                });
             }
 
             LogLoaded(_devices.Count, path);
