@@ -233,6 +233,72 @@ public readonly struct JsonPayload
     }
 
     /// <summary>
+    /// Reads an array of codes, each one of <paramref name="codes"/>, into <paramref name="set"/>
+    /// (<c>set[i]</c>: <c>codes[i]</c> is in the array). The checks, their order and their rejections
+    /// are those of <see cref="TryGetStringArray"/> with <c>codes.Count</c> items at most, followed by
+    /// a check that every item is a known code; no string is made unless a code is rejected.
+    /// </summary>
+    public bool TryGetFlags(string name, List<string> codes, Span<bool> set, out DecodeResult rejection)
+    {
+        set.Clear();
+        if (!TryFind(name, required: false, out var e, out rejection))
+        {
+            return false;
+        }
+
+        if (e.ValueKind == JsonValueKind.Undefined)
+        {
+            return true;
+        }
+
+        if (e.ValueKind != JsonValueKind.Array)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be an array of strings, not {Describe(e.ValueKind)}");
+            return false;
+        }
+
+        if (e.GetArrayLength() > codes.Count)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.OutOfRange, $"'{name}' has more than {codes.Count} items");
+            return false;
+        }
+
+        foreach (var item in e.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' items must be strings, not {Describe(item.ValueKind)}");
+                return false;
+            }
+        }
+
+        foreach (var item in e.EnumerateArray())
+        {
+            var index = -1;
+            for (var i = 0; i < codes.Count; i++)
+            {
+                if (item.ValueEquals(codes[i]))
+                {
+                    index = i;
+                    break;
+                }
+            }
+
+            if (index < 0)
+            {
+                rejection = DecodeResult.Rejected(
+                    RejectReason.OutOfRange,
+                    $"'{name}' contains unknown code \"{Truncate(item.GetString()!, 40)}\" (known: {string.Join(", ", codes)})");
+                return false;
+            }
+
+            set[index] = true;
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// The device timestamp <c>ts</c>: Unix milliseconds (integer) or an RFC 3339 string with an offset.
     /// It must lie within [now - maxAge, now + maxSkew].
     /// </summary>
@@ -260,7 +326,7 @@ public readonly struct JsonPayload
             case JsonValueKind.String:
                 var s = e.GetString()!;
                 if (s.Length > 40 || !DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)
-                    || !(s.EndsWith('Z') || s.EndsWith('z') || s.LastIndexOfAny(['+', '-']) > 10))
+                    || !(s.EndsWith('Z') || s.EndsWith('z') || s.AsSpan().LastIndexOfAny('+', '-') > 10))
                 {
                     rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' must be RFC 3339 with an offset (2026-11-28T20:15:00Z), was \"{Truncate(s, 40)}\"");
                     return false;
