@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace SmartCity.Telemetry.Devices;
 
@@ -324,10 +326,15 @@ public readonly struct JsonPayload
                 value = DateTimeOffset.FromUnixTimeMilliseconds(ms);
                 break;
             case JsonValueKind.String:
-                var s = e.GetString()!;
-                if (s.Length > 40 || !DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)
-                    || !(s.EndsWith('Z') || s.EndsWith('z') || s.AsSpan().LastIndexOfAny('+', '-') > 10))
+                // Almost every timestamp is short and has no JSON escapes: it is read from the
+                // payload's own bytes. Anything else takes the string; both apply the same rule.
+                Span<char> chars = stackalloc char[64];
+                var ok = TryGetShortUnescapedString(e, chars, out var length)
+                    ? IsRfc3339WithOffset(chars[..length], out value)
+                    : IsRfc3339WithOffset(e.GetString(), out value);
+                if (!ok)
                 {
+                    var s = e.GetString()!;
                     rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' must be RFC 3339 with an offset (2026-11-28T20:15:00Z), was \"{Truncate(s, 40)}\"");
                     return false;
                 }
@@ -351,6 +358,35 @@ public readonly struct JsonPayload
         }
 
         return true;
+    }
+
+    private static bool IsRfc3339WithOffset(ReadOnlySpan<char> s, out DateTimeOffset value)
+    {
+        value = default;
+        return s.Length <= 40 && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)
+            && (s.EndsWith('Z') || s.EndsWith('z') || s.LastIndexOfAny('+', '-') > 10);
+    }
+
+    /// <summary>
+    /// The text of a JSON string that has no escapes and fits <paramref name="chars"/>, decoded from
+    /// the document's own UTF-8 bytes; false for anything else (the caller then uses GetString).
+    /// </summary>
+    private static bool TryGetShortUnescapedString(JsonElement e, Span<char> chars, out int length)
+    {
+        length = 0;
+        var raw = JsonMarshal.GetRawUtf8Value(e);
+        if (raw.Length >= 2 && raw[0] == (byte)'"' && raw[^1] == (byte)'"')
+        {
+            raw = raw[1..^1];
+        }
+
+        // A UTF-16 string is never longer than its UTF-8 bytes, so this also bounds the output.
+        if (raw.Length > chars.Length || raw.Contains((byte)'\\'))
+        {
+            return false;
+        }
+
+        return Utf8.ToUtf16(raw, chars, out _, out length, replaceInvalidSequences: false) == OperationStatus.Done;
     }
 
     /// <summary>

@@ -8,9 +8,9 @@ using Xunit.Abstractions;
 namespace SmartCity.Telemetry.Tests.Devices;
 
 /// <summary>
-/// The decode stage runs for every message. Flags are read without a string per code: the
-/// rejections must stay exactly those of the former list-of-strings path, and a street-light
-/// message must stay within its allocation budget.
+/// The decode stage runs for every message. Flags are read without a string per code and
+/// timestamps from the payload's bytes: results and rejections must stay exactly those of the
+/// former string-based paths, and a street-light message must stay within its allocation budget.
 /// </summary>
 public class DecodeAllocationTests(ITestOutputHelper output)
 {
@@ -60,6 +60,33 @@ public class DecodeAllocationTests(ITestOutputHelper output)
         Assert.Equal(DecodeStatus.Rejected, outcome.Status);
         Assert.Equal(reason, outcome.Result.Reason);
         Assert.Equal(detail, outcome.Result.Detail);
+    }
+
+    [Theory]
+    [InlineData("2026-11-28T21:59:30.250z", "2026-11-28T21:59:30.250+00:00")]
+    [InlineData("2026-11-28T22:59:30.250+01:00", "2026-11-28T21:59:30.250+00:00")]
+    [InlineData("2026-11-28T21:59:30.250\u005a", "2026-11-28T21:59:30.250+00:00")]
+    [InlineData("2026-11-28T21:59:30.2500000000000000Z", "2026-11-28T21:59:30.250+00:00")]
+    public void Decode_Rfc3339Timestamp_EscapedOrNot_SameInstant(string ts, string expected)
+    {
+        var outcome = Decode(Payload("").Replace("2026-11-28T21:59:30.250Z", ts));
+
+        Assert.Equal(DecodeStatus.Accepted, outcome.Status);
+        Assert.Equal(DateTimeOffset.Parse(expected, System.Globalization.CultureInfo.InvariantCulture), outcome.Result.Point!.Timestamp);
+    }
+
+    [Theory]
+    [InlineData("2026-11-28T21:59:30.2500000000000000000000Z", "2026-11-28T21:59:30.25000000000000000000...")]
+    [InlineData("2026-11-28T21:59:30.250", "2026-11-28T21:59:30.250")]
+    [InlineData("2026-11-28T21:59:30.250\u0020", "2026-11-28T21:59:30.250 ")]
+    [InlineData("2026-11-28T21:59:30.250Zé", "2026-11-28T21:59:30.250Zé")]
+    [InlineData("", "")]
+    public void Decode_BadRfc3339Timestamp_SameRejectionAsBefore(string ts, string shown)
+    {
+        var outcome = Decode(Payload("").Replace("2026-11-28T21:59:30.250Z", ts));
+
+        Assert.Equal(RejectReason.InvalidTimestamp, outcome.Result.Reason);
+        Assert.Equal($"'ts' must be RFC 3339 with an offset (2026-11-28T20:15:00Z), was \"{shown}\"", outcome.Result.Detail);
     }
 
     [Fact]
