@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace SmartCity.Telemetry.Devices;
 
 /// <summary>The kinds of message a device sends (the last topic segment).</summary>
@@ -33,8 +35,19 @@ public sealed class TopicParser
         "lighting", "education", "security",
     };
 
+    // Districts, sites and device types repeat across thousands of devices: each message reuses one
+    // string per value instead of making new ones. Bounded, so hostile topics cannot grow it; past
+    // the bound a segment is simply copied as before. Device ids are not kept (one per device).
+    private const int MaxSharedSegments = 4096;
+
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> SectorLookup =
+        ((HashSet<string>)Sectors).GetAlternateLookup<ReadOnlySpan<char>>();
+
     private readonly string _prefix;
     private readonly int _maxSegmentLength;
+    private readonly ConcurrentDictionary<string, string> _shared = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _sharedLookup;
+    private int _sharedCount;
 
     /// <param name="root">Topic root, one or more segments without a trailing slash (default <c>city</c>).</param>
     /// <param name="maxSegmentLength">Longest segment accepted (<c>Decoding:MaxTopicSegmentLength</c>), at most <see cref="MaxSegmentLength"/>.</param>
@@ -45,6 +58,7 @@ public sealed class TopicParser
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxSegmentLength, MaxSegmentLength);
         _prefix = root + "/";
         _maxSegmentLength = maxSegmentLength;
+        _sharedLookup = _shared.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public bool TryParse(string topic, out DeviceTopic result, out string error)
@@ -74,10 +88,9 @@ public sealed class TopicParser
             }
         }
 
-        var sector = rest[parts[0]].ToString();
-        if (!Sectors.Contains(sector))
+        if (!SectorLookup.TryGetValue(rest[parts[0]], out var sector))
         {
-            error = $"unknown sector '{sector}' (expected lighting, education or security)";
+            error = $"unknown sector '{rest[parts[0]]}' (expected lighting, education or security)";
             return false;
         }
 
@@ -95,13 +108,29 @@ public sealed class TopicParser
 
         result = new DeviceTopic(
             sector,
-            rest[parts[1]].ToString(),
-            rest[parts[2]].ToString(),
-            rest[parts[3]].ToString(),
+            Shared(rest[parts[1]]),
+            Shared(rest[parts[2]]),
+            Shared(rest[parts[3]]),
             rest[parts[4]].ToString(),
             kind);
         error = "";
         return true;
+    }
+
+    private string Shared(ReadOnlySpan<char> segment)
+    {
+        if (_sharedLookup.TryGetValue(segment, out var shared))
+        {
+            return shared;
+        }
+
+        var copy = segment.ToString();
+        if (Volatile.Read(ref _sharedCount) < MaxSharedSegments && _shared.TryAdd(copy, copy))
+        {
+            Interlocked.Increment(ref _sharedCount);
+        }
+
+        return copy;
     }
 
     /// <summary>

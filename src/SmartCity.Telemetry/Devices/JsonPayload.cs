@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace SmartCity.Telemetry.Devices;
 
@@ -233,6 +235,72 @@ public readonly struct JsonPayload
     }
 
     /// <summary>
+    /// Reads an array of codes, each one of <paramref name="codes"/>, into <paramref name="set"/>
+    /// (<c>set[i]</c>: <c>codes[i]</c> is in the array). The checks, their order and their rejections
+    /// are those of <see cref="TryGetStringArray"/> with <c>codes.Count</c> items at most, followed by
+    /// a check that every item is a known code; no string is made unless a code is rejected.
+    /// </summary>
+    public bool TryGetFlags(string name, List<string> codes, Span<bool> set, out DecodeResult rejection)
+    {
+        set.Clear();
+        if (!TryFind(name, required: false, out var e, out rejection))
+        {
+            return false;
+        }
+
+        if (e.ValueKind == JsonValueKind.Undefined)
+        {
+            return true;
+        }
+
+        if (e.ValueKind != JsonValueKind.Array)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be an array of strings, not {Describe(e.ValueKind)}");
+            return false;
+        }
+
+        if (e.GetArrayLength() > codes.Count)
+        {
+            rejection = DecodeResult.Rejected(RejectReason.OutOfRange, $"'{name}' has more than {codes.Count} items");
+            return false;
+        }
+
+        foreach (var item in e.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.String)
+            {
+                rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' items must be strings, not {Describe(item.ValueKind)}");
+                return false;
+            }
+        }
+
+        foreach (var item in e.EnumerateArray())
+        {
+            var index = -1;
+            for (var i = 0; i < codes.Count; i++)
+            {
+                if (item.ValueEquals(codes[i]))
+                {
+                    index = i;
+                    break;
+                }
+            }
+
+            if (index < 0)
+            {
+                rejection = DecodeResult.Rejected(
+                    RejectReason.OutOfRange,
+                    $"'{name}' contains unknown code \"{Truncate(item.GetString()!, 40)}\" (known: {string.Join(", ", codes)})");
+                return false;
+            }
+
+            set[index] = true;
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// The device timestamp <c>ts</c>: Unix milliseconds (integer) or an RFC 3339 string with an offset.
     /// It must lie within [now - maxAge, now + maxSkew].
     /// </summary>
@@ -258,10 +326,15 @@ public readonly struct JsonPayload
                 value = DateTimeOffset.FromUnixTimeMilliseconds(ms);
                 break;
             case JsonValueKind.String:
-                var s = e.GetString()!;
-                if (s.Length > 40 || !DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)
-                    || !(s.EndsWith('Z') || s.EndsWith('z') || s.LastIndexOfAny(['+', '-']) > 10))
+                // Almost every timestamp is short and has no JSON escapes: it is read from the
+                // payload's own bytes. Anything else takes the string; both apply the same rule.
+                Span<char> chars = stackalloc char[64];
+                var ok = TryGetShortUnescapedString(e, chars, out var length)
+                    ? IsRfc3339WithOffset(chars[..length], out value)
+                    : IsRfc3339WithOffset(e.GetString(), out value);
+                if (!ok)
                 {
+                    var s = e.GetString()!;
                     rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' must be RFC 3339 with an offset (2026-11-28T20:15:00Z), was \"{Truncate(s, 40)}\"");
                     return false;
                 }
@@ -285,6 +358,35 @@ public readonly struct JsonPayload
         }
 
         return true;
+    }
+
+    private static bool IsRfc3339WithOffset(ReadOnlySpan<char> s, out DateTimeOffset value)
+    {
+        value = default;
+        return s.Length <= 40 && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out value)
+            && (s.EndsWith('Z') || s.EndsWith('z') || s.LastIndexOfAny('+', '-') > 10);
+    }
+
+    /// <summary>
+    /// The text of a JSON string that has no escapes and fits <paramref name="chars"/>, decoded from
+    /// the document's own UTF-8 bytes; false for anything else (the caller then uses GetString).
+    /// </summary>
+    private static bool TryGetShortUnescapedString(JsonElement e, Span<char> chars, out int length)
+    {
+        length = 0;
+        var raw = JsonMarshal.GetRawUtf8Value(e);
+        if (raw.Length >= 2 && raw[0] == (byte)'"' && raw[^1] == (byte)'"')
+        {
+            raw = raw[1..^1];
+        }
+
+        // A UTF-16 string is never longer than its UTF-8 bytes, so this also bounds the output.
+        if (raw.Length > chars.Length || raw.Contains((byte)'\\'))
+        {
+            return false;
+        }
+
+        return Utf8.ToUtf16(raw, chars, out _, out length, replaceInvalidSequences: false) == OperationStatus.Done;
     }
 
     /// <summary>

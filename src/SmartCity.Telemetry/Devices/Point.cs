@@ -5,32 +5,41 @@ namespace SmartCity.Telemetry.Devices;
 /// <summary>A field value with its InfluxDB type kept explicit, so a field never changes type between points.</summary>
 public readonly record struct FieldValue
 {
-    private FieldValue(FieldType type, double number, long integer, bool boolean, string? text)
+    // One 8-byte slot holds the number, the integer or the boolean (by type): 24 bytes instead of 40,
+    // and a point built for every message keeps a dozen of these.
+    private readonly long _bits;
+
+    private FieldValue(FieldType type, long bits, string? text)
     {
         Type = type;
-        Number = number;
-        Integer = integer;
-        Boolean = boolean;
+        _bits = bits;
         Text = text;
     }
 
     public FieldType Type { get; }
 
-    public double Number { get; }
+    public double Number => Type == FieldType.Float ? BitConverter.Int64BitsToDouble(_bits) : 0;
 
-    public long Integer { get; }
+    public long Integer => Type == FieldType.Integer ? _bits : 0;
 
-    public bool Boolean { get; }
+    public bool Boolean => Type == FieldType.Boolean && _bits != 0;
 
     public string? Text { get; }
 
-    public static FieldValue Float(double value) => new(FieldType.Float, value, 0, false, null);
+    public static FieldValue Float(double value) => new(FieldType.Float, BitConverter.DoubleToInt64Bits(value), null);
 
-    public static FieldValue Int(long value) => new(FieldType.Integer, 0, value, false, null);
+    public static FieldValue Int(long value) => new(FieldType.Integer, value, null);
 
-    public static FieldValue Bool(bool value) => new(FieldType.Boolean, 0, 0, value, null);
+    public static FieldValue Bool(bool value) => new(FieldType.Boolean, value ? 1 : 0, null);
 
-    public static FieldValue String(string value) => new(FieldType.String, 0, 0, false, value);
+    public static FieldValue String(string value) => new(FieldType.String, 0, value);
+
+    // Equality of the values, not of the bits: 0.0 equals -0.0 and NaN equals NaN, as double.Equals says.
+    public bool Equals(FieldValue other) =>
+        Type == other.Type && Number.Equals(other.Number) && Integer == other.Integer && Boolean == other.Boolean
+        && string.Equals(Text, other.Text, StringComparison.Ordinal);
+
+    public override int GetHashCode() => HashCode.Combine(Type, Number, Integer, Boolean, Text);
 
     public override string ToString() => Type switch
     {
@@ -55,20 +64,37 @@ public enum FieldType
 /// </summary>
 public sealed class Point
 {
-    private readonly SortedList<string, string> _tags = new(StringComparer.Ordinal);
-    private readonly List<KeyValuePair<string, FieldValue>> _fields = [];
+    // A point is built for every message: its lists are sized by the caller where the count is
+    // known (a device point has five tags, a profile knows its fields), so they never grow.
+    // Tags stay a handful, so a sorted list with an insertion step beats a SortedList's two arrays.
+    private readonly List<KeyValuePair<string, string>> _tags;
+    private readonly List<KeyValuePair<string, FieldValue>> _fields;
 
     public Point(string measurement, DateTimeOffset timestamp)
+        : this(measurement, timestamp, tagCapacity: 4, fieldCapacity: 4)
+    {
+    }
+
+    /// <param name="tagCapacity">Tags the point will get (a hint: more may be added).</param>
+    /// <param name="fieldCapacity">Fields the point will get (a hint: more may be added).</param>
+    public Point(string measurement, DateTimeOffset timestamp, int tagCapacity, int fieldCapacity)
     {
         Measurement = measurement;
         Timestamp = timestamp;
+        _tags = new(tagCapacity);
+        _fields = new(fieldCapacity);
     }
 
     public string Measurement { get; }
 
     /// <summary>A device's point: the five identity tags of the schema, all from the validated topic.</summary>
     public static Point ForDevice(string measurement, DateTimeOffset timestamp, in DeviceTopic topic) =>
-        new Point(measurement, timestamp)
+        ForDevice(measurement, timestamp, topic, fieldCapacity: 4);
+
+    /// <inheritdoc cref="ForDevice(string, DateTimeOffset, in DeviceTopic)"/>
+    /// <param name="fieldCapacity">Fields the point will get (a hint: more may be added).</param>
+    public static Point ForDevice(string measurement, DateTimeOffset timestamp, in DeviceTopic topic, int fieldCapacity) =>
+        new Point(measurement, timestamp, tagCapacity: 5, fieldCapacity)
             .Tag("sector", topic.Sector)
             .Tag("district", topic.District)
             .Tag("site", topic.Site)
@@ -81,13 +107,30 @@ public sealed class Point
     /// <summary>Sub-millisecond part added to <see cref="Timestamp"/>, in nanoseconds (used to keep dead letters unique).</summary>
     public long ExtraNanoseconds { get; init; }
 
-    public IEnumerable<KeyValuePair<string, string>> Tags => _tags;
+    /// <summary>Tags sorted by key (ordinal), each key once.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Tags => _tags;
 
     public IReadOnlyList<KeyValuePair<string, FieldValue>> Fields => _fields;
 
+    // The concrete lists, so the formatter's loops need no boxed enumerator.
+    internal List<KeyValuePair<string, string>> TagList => _tags;
+
+    internal List<KeyValuePair<string, FieldValue>> FieldList => _fields;
+
+    /// <summary>Adds a tag, or replaces the value of a tag with the same key.</summary>
     public Point Tag(string key, string value)
     {
-        _tags[key] = value;
+        ArgumentNullException.ThrowIfNull(key);
+        var index = IndexOfTag(key);
+        if (index >= 0)
+        {
+            _tags[index] = new(key, value);
+        }
+        else
+        {
+            _tags.Insert(~index, new(key, value));
+        }
+
         return this;
     }
 
@@ -105,7 +148,11 @@ public sealed class Point
 
     public Point Field(string key, string value) => Field(key, FieldValue.String(value));
 
-    public string? GetTag(string key) => _tags.TryGetValue(key, out var v) ? v : null;
+    public string? GetTag(string key)
+    {
+        var index = IndexOfTag(key);
+        return index >= 0 ? _tags[index].Value : null;
+    }
 
     public FieldValue? GetField(string key)
     {
@@ -124,4 +171,28 @@ public sealed class Point
     public long UnixNanoseconds => (Timestamp.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100 + ExtraNanoseconds;
 
     public override string ToString() => LineProtocol.Format(this);
+
+    /// <summary>The tag's index, or the bitwise complement of where it belongs (as Array.BinarySearch).</summary>
+    private int IndexOfTag(string key)
+    {
+        // Tags arrive mostly in order or nearly so and are few: a linear scan from the end is enough.
+        var i = _tags.Count - 1;
+        while (i >= 0)
+        {
+            var c = string.CompareOrdinal(_tags[i].Key, key);
+            if (c == 0)
+            {
+                return i;
+            }
+
+            if (c < 0)
+            {
+                break;
+            }
+
+            i--;
+        }
+
+        return ~(i + 1);
+    }
 }

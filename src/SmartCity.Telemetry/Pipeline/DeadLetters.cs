@@ -97,13 +97,14 @@ public sealed class DeadLetters
         }
         while (Interlocked.CompareExchange(ref _lastNanoseconds, unique, last) != last);
 
-        return new Point(Measurement, receivedAt) { ExtraNanoseconds = unique - ns }.Tag("reason", reason);
+        // At most three tags (reason, sector, device type) and five fields: the lists never grow.
+        return new Point(Measurement, receivedAt, tagCapacity: 3, fieldCapacity: 5) { ExtraNanoseconds = unique - ns }.Tag("reason", reason);
     }
 
     private static string Excerpt(in ReadOnlySequence<byte> payload)
     {
         var slice = payload.Length > ExcerptBytes ? payload.Slice(0, ExcerptBytes) : payload;
         // Invalid UTF-8 becomes U+FFFD: the excerpt is for reading, not for replay.
-        return Encoding.UTF8.GetString(slice.ToArray());
+        return Encoding.UTF8.GetString(slice);
     }
 }

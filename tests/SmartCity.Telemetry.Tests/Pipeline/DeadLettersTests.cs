@@ -40,6 +40,40 @@ public class DeadLettersTests
     }
 
     [Fact]
+    public void Create_PayloadInSegmentsWithInvalidUtf8_ExcerptAsDecodingTheFirstBytesInOnePiece()
+    {
+        // MQTT payloads can arrive as several segments; a character split between two segments, a
+        // stray continuation byte and a lead byte cut off at the excerpt's end must read the same as
+        // the same bytes decoded in one piece.
+        var bytes = Encoding.UTF8.GetBytes(new string('a', 100) + "é€😀" + new string('b', 200)).ToList();
+        bytes.Insert(50, 0x80);
+        bytes.Insert(DeadLetters.ExcerptBytes - 1, 0xE2);
+        var all = bytes.ToArray();
+        // 100 'a', the stray byte, then é at 101-102, € at 103-105, 😀 at 106-109: cut inside é and inside 😀.
+        var first = new Segment(all.AsMemory(0, 102));
+        var last = first.Append(all.AsMemory(102, 6)).Append(all.AsMemory(108));
+        var payload = new ReadOnlySequence<byte>(first, 0, last, all.Length - 108);
+        Assert.False(payload.IsSingleSegment);
+
+        var p = new DeadLetters().Create("t", payload, DecodeResult.Rejected(RejectReason.MalformedJson, "bad"), null, Now);
+
+        Assert.Equal(Encoding.UTF8.GetString(all, 0, DeadLetters.ExcerptBytes), p.GetField("payload_excerpt")!.Value.Text);
+        Assert.Equal(FieldValue.Int(all.Length), p.GetField("payload_bytes"));
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory) { RunningIndex = RunningIndex + Memory.Length };
+            Next = next;
+            return next;
+        }
+    }
+
+    [Fact]
     public void Recent_KeepsNewestFirstAndIsBounded()
     {
         var dl = new DeadLetters();
