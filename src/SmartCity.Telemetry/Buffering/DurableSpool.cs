@@ -514,7 +514,12 @@ public sealed partial class DurableSpool : BackgroundService
             }
 
             var stream = ReadStream(_readPosition.Segment);
-            stream.Position = _readPosition.Offset;
+            if (stream.Position != _readPosition.Offset)
+            {
+                // Only when not already there (a new stream, or after a skip): a seek may drop the read buffer.
+                stream.Position = _readPosition.Offset;
+            }
+
             if (segmentEnd - _readPosition.Offset < SpoolRecord.HeaderSize
                 || !ReadExactly(stream, header)
                 || !SpoolRecord.TryReadHeader(header, out var length, out var flags, out var ticks)
