@@ -22,17 +22,45 @@ public readonly record struct SpoolPosition(long Segment, long Offset) : ICompar
     public static bool operator >=(SpoolPosition a, SpoolPosition b) => a.CompareTo(b) >= 0;
 }
 
-/// <summary>Records read for storage, and where the read ended (what <see cref="DurableSpool.Commit"/> takes).</summary>
-public sealed class SpoolBatch
+/// <summary>
+/// Records read for storage, and where the read ended (what <see cref="DurableSpool.Commit"/> takes).
+/// The lines are kept as they lie on disk, UTF-8, in one contiguous body, each followed by '\n':
+/// the body of an InfluxDB write request without a string per line. Per-line offsets let a refused
+/// request be split down to the bad line, which only then is decoded to a string.
+/// The body and offsets are pooled: <see cref="Dispose"/> once no write uses the batch any more.
+/// </summary>
+public sealed class SpoolBatch : IDisposable
 {
-    public List<string> Lines { get; } = [];
+    private byte[] _body;
+    private int[] _starts; // _starts[i]: where line i begins; _starts[LineCount]: the body's length
+    private int _length;
+
+    /// <summary>An empty batch (the final one).</summary>
+    public SpoolBatch()
+    {
+        _body = [];
+        _starts = [0];
+    }
+
+    internal SpoolBatch(int maxLines, int bodyBytes)
+    {
+        _body = ArrayPool<byte>.Shared.Rent(Math.Max(bodyBytes, 1024));
+        _starts = ArrayPool<int>.Shared.Rent(maxLines + 1);
+        _starts[0] = 0;
+    }
+
+    /// <summary>Lines to store (expired records are not among them).</summary>
+    public int LineCount { get; private set; }
+
+    /// <summary>Every line, each followed by '\n' (valid until <see cref="Dispose"/>).</summary>
+    public ReadOnlySpan<byte> Body => _body.AsSpan(0, _length);
 
     public int DeadLetters { get; internal set; }
 
-    /// <summary>The worker's own points among <see cref="Lines"/> (pipeline statistics).</summary>
+    /// <summary>The worker's own points among the lines (pipeline statistics).</summary>
     public int Internal { get; internal set; }
 
-    /// <summary>Records read, including expired ones (which are not in <see cref="Lines"/>).</summary>
+    /// <summary>Records read, including expired ones (which are not among the lines).</summary>
     public int Records { get; internal set; }
 
     public int Expired { get; internal set; }
@@ -44,6 +72,90 @@ public sealed class SpoolBatch
 
     /// <summary>True when intake is closed and everything has been read: the sink may stop.</summary>
     public bool IsFinal { get; internal set; }
+
+    /// <summary>
+    /// The request body of <paramref name="count"/> lines from <paramref name="first"/>, in an array of
+    /// exactly its length (what InfluxDB.Client's WriteService takes): the one allocation per write.
+    /// Not zeroed first: every byte is copied over.
+    /// </summary>
+    public byte[] CopyBody(int first, int count)
+    {
+        var lines = LinesSpan(first, count);
+        var body = GC.AllocateUninitializedArray<byte>(lines.Length);
+        lines.CopyTo(body);
+        return body;
+    }
+
+    /// <summary>Lines <paramref name="first"/> .. <paramref name="first"/> + <paramref name="count"/> - 1, each followed by '\n'.</summary>
+    public ReadOnlySpan<byte> LinesSpan(int first, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(first);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(first + count, LineCount);
+        return _body.AsSpan(_starts[first], _starts[first + count] - _starts[first]);
+    }
+
+    /// <summary>One line as a string, without its '\n' (for a refused line, its log and its dead letter).</summary>
+    public string GetLine(int index)
+    {
+        var line = LinesSpan(index, 1);
+        return System.Text.Encoding.UTF8.GetString(line[..^1]);
+    }
+
+    /// <summary>Every line as a string (tests and diagnostics; storage never needs them).</summary>
+    public IEnumerable<string> DecodeLines()
+    {
+        for (var i = 0; i < LineCount; i++)
+        {
+            yield return GetLine(i);
+        }
+    }
+
+    /// <summary>Room for a line of <paramref name="length"/> bytes after the last one; it counts only after <see cref="AddReservedLine"/>.</summary>
+    internal Span<byte> ReserveLine(int length)
+    {
+        var needed = _length + length + 1;
+        if (needed > _body.Length)
+        {
+            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _body.Length * 2));
+            _body.AsSpan(0, _length).CopyTo(grown);
+            ReturnBody();
+            _body = grown;
+        }
+
+        return _body.AsSpan(_length, length);
+    }
+
+    /// <summary>Keeps the line last reserved (and filled) with <see cref="ReserveLine"/>.</summary>
+    internal void AddReservedLine(int length)
+    {
+        _body[_length + length] = (byte)'\n';
+        _length += length + 1;
+        LineCount++;
+        _starts[LineCount] = _length;
+    }
+
+    public void Dispose()
+    {
+        ReturnBody();
+        _body = [];
+        if (_starts.Length > 1)
+        {
+            ArrayPool<int>.Shared.Return(_starts);
+        }
+
+        _starts = [0];
+        _length = 0;
+        LineCount = 0;
+    }
+
+    private void ReturnBody()
+    {
+        if (_body.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_body);
+        }
+    }
 }
 
 /// <summary>
@@ -75,6 +187,7 @@ public sealed partial class DurableSpool : BackgroundService
     private SpoolPosition _readPosition;
     private FileStream? _readStream;
     private long _readStreamSegment = -1;
+    private int _lastBodyBytes = 64 * 1024;
     private long _bytesOnDisk;
     private long _records;
     private long _oldestPendingTicks;
@@ -373,9 +486,24 @@ public sealed partial class DurableSpool : BackgroundService
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var batch = new SpoolBatch();
-        var expireBefore = (_time.GetUtcNow() - _options.MaxAge).UtcTicks;
-        var header = new byte[SpoolRecord.HeaderSize];
+        // Sized like the last batch's body, so the pool hands back an array that needs no growing.
+        var batch = new SpoolBatch(maxRecords, _lastBodyBytes);
+        ReadRecords(batch, maxRecords, end, (_time.GetUtcNow() - _options.MaxAge).UtcTicks);
+        _lastBodyBytes = batch.Body.Length;
+        batch.End = _readPosition;
+        if (batch.Expired > 0)
+        {
+            _metrics.SpoolExpired(batch.Expired);
+            LogExpired(batch.Expired, _options.MaxAge);
+        }
+
+        return batch;
+    }
+
+    /// <summary>Reads records straight into the batch's body: no buffer or string per record.</summary>
+    private void ReadRecords(SpoolBatch batch, int maxRecords, SpoolPosition end, long expireBefore)
+    {
+        Span<byte> header = stackalloc byte[SpoolRecord.HeaderSize];
         while (batch.Records < maxRecords && _readPosition < end)
         {
             var segmentEnd = _readPosition.Segment == end.Segment ? end.Offset : SegmentLength(_readPosition.Segment);
@@ -386,7 +514,12 @@ public sealed partial class DurableSpool : BackgroundService
             }
 
             var stream = ReadStream(_readPosition.Segment);
-            stream.Position = _readPosition.Offset;
+            if (stream.Position != _readPosition.Offset)
+            {
+                // Only when not already there (a new stream, or after a skip): a seek may drop the read buffer.
+                stream.Position = _readPosition.Offset;
+            }
+
             if (segmentEnd - _readPosition.Offset < SpoolRecord.HeaderSize
                 || !ReadExactly(stream, header)
                 || !SpoolRecord.TryReadHeader(header, out var length, out var flags, out var ticks)
@@ -396,45 +529,29 @@ public sealed partial class DurableSpool : BackgroundService
                 continue;
             }
 
-            var record = ArrayPool<byte>.Shared.Rent(SpoolRecord.HeaderSize + length);
-            try
+            // Read in place after the last line; a corrupt or expired record is simply not kept.
+            var line = batch.ReserveLine(length);
+            if (!ReadExactly(stream, line) || !SpoolRecord.IsIntact(header, line))
             {
-                header.CopyTo(record, 0);
-                if (!ReadExactly(stream, record.AsSpan(SpoolRecord.HeaderSize, length)) || !SpoolRecord.IsIntact(record, length))
-                {
-                    SkipCorruptSegment(segmentEnd);
-                    continue;
-                }
-
-                batch.Records++;
-                batch.OldestTicks = batch.OldestTicks == 0 ? ticks : batch.OldestTicks;
-                if (ticks < expireBefore)
-                {
-                    batch.Expired++;
-                }
-                else
-                {
-                    batch.Lines.Add(System.Text.Encoding.UTF8.GetString(record, SpoolRecord.HeaderSize, length));
-                    batch.DeadLetters += (flags & SpoolRecord.DeadLetterFlag) != 0 ? 1 : 0;
-                    batch.Internal += (flags & SpoolRecord.InternalFlag) != 0 ? 1 : 0;
-                }
+                SkipCorruptSegment(segmentEnd);
+                continue;
             }
-            finally
+
+            batch.Records++;
+            batch.OldestTicks = batch.OldestTicks == 0 ? ticks : batch.OldestTicks;
+            if (ticks < expireBefore)
             {
-                ArrayPool<byte>.Shared.Return(record);
+                batch.Expired++;
+            }
+            else
+            {
+                batch.AddReservedLine(length);
+                batch.DeadLetters += (flags & SpoolRecord.DeadLetterFlag) != 0 ? 1 : 0;
+                batch.Internal += (flags & SpoolRecord.InternalFlag) != 0 ? 1 : 0;
             }
 
             _readPosition = _readPosition with { Offset = _readPosition.Offset + SpoolRecord.HeaderSize + length };
         }
-
-        batch.End = _readPosition;
-        if (batch.Expired > 0)
-        {
-            _metrics.SpoolExpired(batch.Expired);
-            LogExpired(batch.Expired, _options.MaxAge);
-        }
-
-        return batch;
     }
 
     /// <summary>Marks everything up to <paramref name="batch"/>'s end as stored: persists the cursor, deletes consumed segments.</summary>

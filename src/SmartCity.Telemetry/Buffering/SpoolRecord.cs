@@ -54,11 +54,23 @@ internal static class SpoolRecord
     public static bool IsIntact(ReadOnlySpan<byte> record, int length) =>
         BinaryPrimitives.ReadUInt32LittleEndian(record[14..]) == Checksum(record, length);
 
-    private static uint Checksum(ReadOnlySpan<byte> record, int length)
+    /// <summary>The same check with the header and the line in separate buffers (the reader puts the line straight into a request body).</summary>
+    public static bool IsIntact(ReadOnlySpan<byte> header, ReadOnlySpan<byte> line) =>
+        BinaryPrimitives.ReadUInt32LittleEndian(header[14..]) == Checksum(header, line);
+
+    private static uint Checksum(ReadOnlySpan<byte> record, int length) => Checksum(record, record.Slice(HeaderSize, length));
+
+    // One hasher per thread, reset after use: a new Crc32 per record was 24 bytes of garbage per message.
+    [ThreadStatic]
+    private static Crc32? _crc;
+
+    private static uint Checksum(ReadOnlySpan<byte> header, ReadOnlySpan<byte> line)
     {
-        var crc = new Crc32();
-        crc.Append(record[1..14]);
-        crc.Append(record.Slice(HeaderSize, length));
-        return crc.GetCurrentHashAsUInt32();
+        var crc = _crc ??= new Crc32();
+        crc.Append(header[1..14]);
+        crc.Append(line);
+        var hash = crc.GetCurrentHashAsUInt32();
+        crc.Reset();
+        return hash;
     }
 }

@@ -1,20 +1,30 @@
 using InfluxDB.Client;
 using InfluxDB.Client.Api.Domain;
+using InfluxDB.Client.Api.Service;
 using Microsoft.Extensions.Options;
 
 namespace SmartCity.Telemetry.Storage;
 
-/// <summary>Writes line-protocol lines (nanosecond precision) to the time-series database, all or nothing per call.</summary>
+/// <summary>Writes line-protocol points (nanosecond precision) to the time-series database, all or nothing per call.</summary>
 public interface IPointWriter
 {
-    Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes one request body: UTF-8 lines, each followed by '\n' (<see cref="Buffering.SpoolBatch.CopyBody"/>).
+    /// The whole array is the body. Failures are InfluxDB.Client's <c>HttpException</c> (see <see cref="WriteErrorClassifier"/>).
+    /// </summary>
+    Task WriteAsync(byte[] body, CancellationToken cancellationToken);
 }
 
-/// <summary><see cref="IPointWriter"/> on InfluxDB.Client's v2 write API (InfluxDB 2.x, 3.x, or 1.x behind a shim).</summary>
+/// <summary>
+/// <see cref="IPointWriter"/> on InfluxDB.Client's low-level write service (InfluxDB 2.x, 3.x, or 1.x
+/// behind a shim). Not WriteApiAsync: that takes a string per line, joins them into one string and
+/// encodes it again (about 1.3 KB allocated per line); the body here is posted as it lies in the spool.
+/// The service comes from the client, so it shares its token, timeout and exception factory.
+/// </summary>
 public sealed class InfluxPointWriter : IPointWriter, IDisposable
 {
     private readonly InfluxDBClient _client;
-    private readonly WriteApiAsync _writeApi;
+    private readonly WriteService _writeService;
     private readonly string _bucket;
     private readonly string _org;
 
@@ -30,11 +40,22 @@ public sealed class InfluxPointWriter : IPointWriter, IDisposable
             Bucket = o.Bucket,
             Timeout = o.WriteTimeout,
         });
-        _writeApi = _client.GetWriteApiAsync();
+        _writeService = _client.CreateService<WriteService>(typeof(WriteService));
     }
 
-    public Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken) =>
-        _writeApi.WriteRecordsAsync(lines, WritePrecision.Ns, _bucket, _org, cancellationToken);
+    public Task WriteAsync(byte[] body, CancellationToken cancellationToken) =>
+        _writeService.PostWriteAsync(
+            _org,
+            _bucket,
+            body,
+            zapTraceSpan: null,
+            contentEncoding: "identity",
+            contentType: "text/plain; charset=utf-8",
+            contentLength: null,
+            accept: "application/json",
+            orgID: null,
+            precision: WritePrecision.Ns,
+            cancellationToken: cancellationToken);
 
     public void Dispose() => _client.Dispose();
 }

@@ -138,13 +138,13 @@ public sealed partial class InfluxSink : BackgroundService
                     _spool.ObserveOldest(batch);
                 }
 
-                inFlight.Enqueue(new InFlightWrite(batch, TimedWriteAsync(batch.Lines, stoppingToken)));
+                inFlight.Enqueue(new InFlightWrite(batch, TimedWriteAsync(batch, stoppingToken)));
 
                 // A backlog (after an outage) drains at most at Influx:MaxPointsPerSecond, so the
                 // database that just came back is not flattened by it.
                 if (_options.MaxPointsPerSecond > 0)
                 {
-                    pointsThisSecond += batch.Lines.Count;
+                    pointsThisSecond += batch.LineCount;
                     var elapsed = _time.GetElapsedTime(secondStarted);
                     var due = TimeSpan.FromSeconds((double)pointsThisSecond / _options.MaxPointsPerSecond);
                     if (due > elapsed)
@@ -167,6 +167,7 @@ public sealed partial class InfluxSink : BackgroundService
             {
                 await Task.WhenAny(write.Write).ConfigureAwait(false);
                 _ = write.Write.Exception;
+                write.Batch.Dispose();
             }
 
             LogStoppedWithBacklog(_spool.Depth);
@@ -175,15 +176,15 @@ public sealed partial class InfluxSink : BackgroundService
 
     private sealed record InFlightWrite(SpoolBatch Batch, Task<(int Refused, TimeSpan Took)> Write);
 
-    private async Task<(int Refused, TimeSpan Took)> TimedWriteAsync(List<string> lines, CancellationToken cancellationToken)
+    private async Task<(int Refused, TimeSpan Took)> TimedWriteAsync(SpoolBatch batch, CancellationToken cancellationToken)
     {
-        if (lines.Count == 0)
+        if (batch.LineCount == 0)
         {
             return (0, TimeSpan.Zero);
         }
 
         var started = _time.GetTimestamp();
-        var refused = await WriteSplittingBadDataAsync(lines, cancellationToken).ConfigureAwait(false);
+        var refused = await WriteSplittingBadDataAsync(batch, 0, batch.LineCount, cancellationToken).ConfigureAwait(false);
         return (refused, _time.GetElapsedTime(started));
     }
 
@@ -192,15 +193,16 @@ public sealed partial class InfluxSink : BackgroundService
     {
         var (refused, took) = await done.Write.ConfigureAwait(false);
         var batch = done.Batch;
-        if (batch.Lines.Count > 0)
+        if (batch.LineCount > 0)
         {
             _metrics.WriteSucceeded(took);
             _metrics.SinkBlocked(null);
             // A refused line is replaced by its dead letter: one telemetry point fewer, one dead letter more.
-            _metrics.Written(batch.Lines.Count - batch.DeadLetters - batch.Internal - refused, batch.DeadLetters + refused);
+            _metrics.Written(batch.LineCount - batch.DeadLetters - batch.Internal - refused, batch.DeadLetters + refused);
         }
 
         _spool.Commit(batch);
+        batch.Dispose(); // its write has ended: the pooled body goes back
         _metrics.NotifyProgress();
         if (rest.Count > 0)
         {
@@ -209,36 +211,43 @@ public sealed partial class InfluxSink : BackgroundService
     }
 
     /// <summary>
-    /// Writes the lines; on 400/422/413 halves the batch until each bad line stands alone, then
-    /// dead-letters it. Rewriting lines that a partial write already stored is harmless: the same
-    /// series and timestamp overwrite themselves.
+    /// Writes <paramref name="count"/> lines of the batch from <paramref name="first"/>; on 400/422/413
+    /// halves them until each bad line stands alone, then dead-letters it. Rewriting lines that a
+    /// partial write already stored is harmless: the same series and timestamp overwrite themselves.
     /// </summary>
     /// <returns>How many lines the database refused (each replaced by a dead letter).</returns>
-    private async Task<int> WriteSplittingBadDataAsync(List<string> lines, CancellationToken cancellationToken)
+    private async Task<int> WriteSplittingBadDataAsync(SpoolBatch batch, int first, int count, CancellationToken cancellationToken)
     {
         try
         {
-            await _pipeline.ExecuteAsync(
-                static (state, ct) => new ValueTask(state.writer.WriteAsync(state.lines, ct)),
-                (writer: _writer, lines),
-                cancellationToken).ConfigureAwait(false);
+            // One exact-length copy per request (WriteService takes a whole byte[]); retries reuse it.
+            await WriteAsync(batch.CopyBody(first, count), cancellationToken).ConfigureAwait(false);
             return 0;
         }
-        catch (Exception ex) when (WriteErrorClassifier.Classify(ex) is WriteErrorClass.BadData or WriteErrorClass.TooLarge
-                                   && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (IsRefused(ex, cancellationToken))
         {
             _metrics.WriteFailed(WriteErrorClassifier.Classify(ex).ToString());
-            if (lines.Count == 1)
+            if (count == 1)
             {
-                await DeadLetterRefusedLineAsync(lines[0], ex, cancellationToken).ConfigureAwait(false);
+                await DeadLetterRefusedLineAsync(batch.GetLine(first), ex, cancellationToken).ConfigureAwait(false);
                 return 1;
             }
 
-            var half = lines.Count / 2;
-            return await WriteSplittingBadDataAsync(lines.GetRange(0, half), cancellationToken).ConfigureAwait(false)
-                + await WriteSplittingBadDataAsync(lines.GetRange(half, lines.Count - half), cancellationToken).ConfigureAwait(false);
+            var half = count / 2;
+            return await WriteSplittingBadDataAsync(batch, first, half, cancellationToken).ConfigureAwait(false)
+                + await WriteSplittingBadDataAsync(batch, first + half, count - half, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    private static bool IsRefused(Exception ex, CancellationToken cancellationToken) =>
+        WriteErrorClassifier.Classify(ex) is WriteErrorClass.BadData or WriteErrorClass.TooLarge && !cancellationToken.IsCancellationRequested;
+
+    /// <summary>One request through the retry pipeline: transient failures are retried, bad data is thrown to the caller.</summary>
+    private Task WriteAsync(byte[] body, CancellationToken cancellationToken) =>
+        _pipeline.ExecuteAsync(
+            static (state, ct) => new ValueTask(state.writer.WriteAsync(state.body, ct)),
+            (writer: _writer, body),
+            cancellationToken).AsTask();
 
     private async Task DeadLetterRefusedLineAsync(string line, Exception ex, CancellationToken cancellationToken)
     {
@@ -250,7 +259,17 @@ public sealed partial class InfluxSink : BackgroundService
         }
 
         var deadLetter = _deadLetters.CreateForRefusedLine(line, ex.Message, _time.GetUtcNow());
-        await WriteSplittingBadDataAsync([deadLetter], cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await WriteAsync(System.Text.Encoding.UTF8.GetBytes(deadLetter + "\n"), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception refused) when (IsRefused(refused, cancellationToken))
+        {
+            // Counted and logged like any refused line; not dead-lettered again.
+            _metrics.WriteFailed(WriteErrorClassifier.Classify(refused).ToString());
+            _metrics.DroppedByDatabase(1);
+            LogLineRefused(refused.Message, Devices.JsonPayload.Truncate(deadLetter, 300));
+        }
     }
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "InfluxDB write failed (attempt {Attempt}, {ErrorType}: {Error}); retrying in {Delay}; data waits in the spool")]

@@ -4,10 +4,11 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Pipeline;
+using Xunit.Abstractions;
 
 namespace SmartCity.Telemetry.Tests.Buffering;
 
-public sealed class DurableSpoolTests : IDisposable
+public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "smartcity-spool-tests-" + Guid.NewGuid().ToString("N"));
@@ -65,7 +66,7 @@ public sealed class DurableSpoolTests : IDisposable
         while (lines.Count < expected)
         {
             var batch = await spool.ReadBatchAsync(1000, cts.Token);
-            lines.AddRange(batch.Lines);
+            lines.AddRange(batch.DecodeLines());
             if (commit)
             {
                 spool.Commit(batch);
@@ -188,7 +189,7 @@ public sealed class DurableSpoolTests : IDisposable
 
         var batch = await spool.ReadBatchAsync(10, CancellationToken.None);
 
-        Assert.Equal(["m v=3 3"], batch.Lines);
+        Assert.Equal(["m v=3 3"], batch.DecodeLines());
         Assert.Equal(2, batch.Expired);
         Assert.Equal(2, _metrics.Snapshot().SpoolExpired);
         spool.Commit(batch);
@@ -211,7 +212,7 @@ public sealed class DurableSpoolTests : IDisposable
         var reopened = await OpenAsync();
         var batch = await reopened.ReadBatchAsync(10, CancellationToken.None);
 
-        Assert.Equal(["m v=1 1"], batch.Lines);
+        Assert.Equal(["m v=1 1"], batch.DecodeLines());
         await CloseAsync(reopened);
     }
 
@@ -228,6 +229,45 @@ public sealed class DurableSpoolTests : IDisposable
 
         await empty.WaitAsync(Timeout);
         Assert.True((await spool.ReadBatchAsync(10, CancellationToken.None)).IsFinal);
+        await CloseAsync(spool);
+    }
+
+    /// <summary>
+    /// Reading a batch puts the records straight into one pooled body, and the request body is one
+    /// exact copy of it: per line, the line's own bytes and nothing more. Before (a string per line in
+    /// SpoolBatch.Lines, then InfluxDB.Client's StringBuilder join and UTF-8 encoding, measured the same
+    /// way on these lines): 426 B/line reading + 877 B/line building the body = 1,303 B/line.
+    /// </summary>
+    [Fact]
+    public async Task ReadBatch_5000LinesToRequestBody_AllocatesOnlyTheBodyItself()
+    {
+        const int Lines = 5_000;
+        var spool = await OpenAsync(maxBytes: 16 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024);
+        var lines = Enumerable.Range(0, 2 * Lines)
+            .Select(i => $"street_light,device_id=lamp-{i:000000},sector=north,district=d01 power_w=42.{i % 10},voltage_v=229.8,current_a=0.185,lux=1200i,dimming=80i,temperature_c=21.5,on=true {1764367200000000000L + i}")
+            .ToList();
+        await AppendAndWaitForAcksAsync(spool, lines);
+        // The first batch warms up what is paid once: the read stream, the pool's arrays, the JIT.
+        using (var warmUp = await spool.ReadBatchAsync(Lines, CancellationToken.None))
+        {
+            _ = warmUp.CopyBody(0, warmUp.LineCount);
+            spool.Commit(warmUp);
+        }
+
+        var start = GC.GetAllocatedBytesForCurrentThread();
+        using var batch = await spool.ReadBatchAsync(Lines, CancellationToken.None);
+        var read = GC.GetAllocatedBytesForCurrentThread() - start;
+        var body = batch.CopyBody(0, batch.LineCount);
+        var total = GC.GetAllocatedBytesForCurrentThread() - start;
+
+        Assert.Equal(Lines, batch.LineCount);
+        Assert.Equal(string.Join("", lines.Skip(Lines).Select(l => l + "\n")), System.Text.Encoding.UTF8.GetString(body));
+        var bodyPerLine = (double)body.Length / Lines;
+        output.WriteLine($"FIGURES read={(double)read / Lines:F2} B/line read+body={(double)total / Lines:F2} B/line body={bodyPerLine:F2} B/line ({Lines} lines)");
+        // Reading: the batch object and no more (under 1 byte per line, against 426 before).
+        Assert.True(read < Lines, $"reading allocated {read} bytes ({(double)read / Lines:F1} B/line)");
+        // Reading and the request body: the body's own bytes (about 176 per line here) plus under 1 byte per line.
+        Assert.True(total < body.Length + Lines, $"read + body allocated {(double)total / Lines:F1} B/line for a body of {bodyPerLine:F1} B/line");
         await CloseAsync(spool);
     }
 }
