@@ -175,6 +175,7 @@ public sealed partial class DurableSpool : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<DurableSpool> _logger;
     private readonly Channel<BufferedMessage> _pending;
+    private readonly TaskCompletionSource _intakeClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _lock = new();
     private readonly SortedDictionary<long, long> _segments = []; // id -> durable length
     private readonly TaskCompletionSource _committerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -254,7 +255,11 @@ public sealed partial class DurableSpool : BackgroundService
     }
 
     /// <summary>No more appends: what is queued is still written and acknowledged.</summary>
-    public void CompleteIntake() => _pending.Writer.TryComplete();
+    public void CompleteIntake()
+    {
+        _pending.Writer.TryComplete();
+        _intakeClosed.TrySetResult();
+    }
 
     /// <summary>Completes when everything appended before <see cref="CompleteIntake"/> is on disk and acknowledged.</summary>
     public Task IntakeFlushed => _committerDone.Task;
@@ -285,10 +290,21 @@ public sealed partial class DurableSpool : BackgroundService
         await using var _ = stoppingToken.Register(CompleteIntake);
         var batch = new List<BufferedMessage>(_options.CommitBatch);
         var buffer = new ArrayBufferWriter<byte>(1024 * 1024);
+        long lastSync = 0;
         try
         {
             while (await _pending.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
             {
+                if (_options.Fsync && _options.CommitInterval > TimeSpan.Zero && lastSync != 0 && !_intakeClosed.Task.IsCompleted)
+                {
+                    // Group commit: what arrives before the interval is up shares this fsync.
+                    var wait = _options.CommitInterval - _time.GetElapsedTime(lastSync);
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.WhenAny(Task.Delay(wait, _time, CancellationToken.None), _intakeClosed.Task).ConfigureAwait(false);
+                    }
+                }
+
                 batch.Clear();
                 buffer.ResetWrittenCount();
                 var records = 0;
@@ -312,6 +328,7 @@ public sealed partial class DurableSpool : BackgroundService
                 if (records > 0)
                 {
                     await WaitForSpaceAsync(buffer.WrittenCount, stoppingToken).ConfigureAwait(false);
+                    lastSync = _time.GetTimestamp();
                     WriteDurably(buffer.WrittenSpan, records, oldest);
                 }
 
@@ -488,16 +505,51 @@ public sealed partial class DurableSpool : BackgroundService
 
         // Sized like the last batch's body, so the pool hands back an array that needs no growing.
         var batch = new SpoolBatch(maxRecords, _lastBodyBytes);
+        Fill(batch, maxRecords, end);
+        return batch;
+    }
+
+    /// <summary>
+    /// Completes when more records reach the disk than when it was taken, or when intake ends: for a
+    /// reader waiting to fill a batch it already holds (<see cref="ReadMore"/>).
+    /// </summary>
+    public Task MoreDurable
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _committerDone.Task.IsCompleted ? Task.CompletedTask : _dataPulse.Task;
+            }
+        }
+    }
+
+    /// <summary>Adds the records on disk now to <paramref name="batch"/> (from <see cref="ReadBatchAsync"/>), up to <paramref name="maxRecords"/> in all, without waiting.</summary>
+    public void ReadMore(SpoolBatch batch, int maxRecords)
+    {
+        SpoolPosition end;
+        lock (_lock)
+        {
+            end = _durableEnd;
+        }
+
+        if (_readPosition < end && batch.Records < maxRecords)
+        {
+            Fill(batch, maxRecords, end);
+        }
+    }
+
+    private void Fill(SpoolBatch batch, int maxRecords, SpoolPosition end)
+    {
+        var expiredBefore = batch.Expired;
         ReadRecords(batch, maxRecords, end, (_time.GetUtcNow() - _options.MaxAge).UtcTicks);
         _lastBodyBytes = batch.Body.Length;
         batch.End = _readPosition;
-        if (batch.Expired > 0)
+        if (batch.Expired > expiredBefore)
         {
-            _metrics.SpoolExpired(batch.Expired);
-            LogExpired(batch.Expired, _options.MaxAge);
+            _metrics.SpoolExpired(batch.Expired - expiredBefore);
+            LogExpired(batch.Expired - expiredBefore, _options.MaxAge);
         }
-
-        return batch;
     }
 
     /// <summary>Reads records straight into the batch's body: no buffer or string per record.</summary>

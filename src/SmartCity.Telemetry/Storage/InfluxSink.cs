@@ -133,6 +133,11 @@ public sealed partial class InfluxSink : BackgroundService
                     return;
                 }
 
+                if (batch.Records < _options.BatchSize && _options.BatchLinger > TimeSpan.Zero)
+                {
+                    await LingerAsync(batch, stoppingToken).ConfigureAwait(false);
+                }
+
                 if (inFlight.Count == 0)
                 {
                     _spool.ObserveOldest(batch);
@@ -171,6 +176,40 @@ public sealed partial class InfluxSink : BackgroundService
             }
 
             LogStoppedWithBacklog(_spool.Depth);
+        }
+    }
+
+    /// <summary>
+    /// Adds records to <paramref name="batch"/> until it is full, its oldest record has waited
+    /// <see cref="InfluxSinkOptions.BatchLinger"/> since it was received, or intake has ended.
+    /// </summary>
+    private async Task LingerAsync(SpoolBatch batch, CancellationToken stoppingToken)
+    {
+        var due = new DateTimeOffset(batch.OldestTicks, TimeSpan.Zero) + _options.BatchLinger;
+        try
+        {
+            while (true)
+            {
+                // Taken before reading, so records that land in between wake the wait below.
+                var more = _spool.MoreDurable;
+                _spool.ReadMore(batch, _options.BatchSize);
+                var wait = due - _time.GetUtcNow();
+                if (batch.Records >= _options.BatchSize || wait <= TimeSpan.Zero || _spool.IntakeFlushed.IsCompleted)
+                {
+                    return;
+                }
+
+                using var delay = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                await Task.WhenAny(more, Task.Delay(wait, _time, delay.Token)).ConfigureAwait(false);
+                await delay.CancelAsync().ConfigureAwait(false);
+                stoppingToken.ThrowIfCancellationRequested();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Not written, not committed: its records are read again from the spool at the next start.
+            batch.Dispose();
+            throw;
         }
     }
 

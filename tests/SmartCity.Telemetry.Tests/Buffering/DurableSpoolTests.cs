@@ -25,10 +25,11 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private async Task<DurableSpool> OpenAsync(long maxBytes = 1024 * 1024, long segmentBytes = 64 * 1024, TimeSpan? maxAge = null)
+    private async Task<DurableSpool> OpenAsync(long maxBytes = 1024 * 1024, long segmentBytes = 64 * 1024, TimeSpan? maxAge = null, TimeSpan? commitInterval = null)
     {
+        // No commit interval unless a test asks: the others are about what is kept, not when (the clock is fake).
         var spool = new DurableSpool(
-            Options.Create(new SpoolOptions { Directory = _directory, MaxBytes = maxBytes, SegmentBytes = segmentBytes, MaxAge = maxAge ?? TimeSpan.FromDays(7), CommitBatch = 64 }),
+            Options.Create(new SpoolOptions { Directory = _directory, MaxBytes = maxBytes, SegmentBytes = segmentBytes, MaxAge = maxAge ?? TimeSpan.FromDays(7), CommitBatch = 64, CommitInterval = commitInterval ?? TimeSpan.Zero }),
             _metrics, _time, NullLogger<DurableSpool>.Instance);
         await spool.StartAsync(CancellationToken.None);
         return spool;
@@ -74,6 +75,31 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
         }
 
         return lines;
+    }
+
+    [Fact]
+    public async Task CommitInterval_MessagesArrivingWithinItShareTheNextSync()
+    {
+        var spool = await OpenAsync(commitInterval: TimeSpan.FromMilliseconds(50));
+        // The first message finds no recent sync: written and acknowledged at once.
+        await AppendAndWaitForAcksAsync(spool, ["m f=1 1"]);
+
+        Assert.True(await spool.AppendAsync(Message("m f=2 2"), CancellationToken.None));
+        Assert.True(await spool.AppendAsync(Message("m f=3 3"), CancellationToken.None));
+        _time.Advance(TimeSpan.FromMilliseconds(49));
+        // The fake clock is 1 ms short of the interval: neither is on disk, neither acknowledged.
+        Assert.Equal(["m f=1 1"], _acks);
+        Assert.Equal(1, spool.Depth);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await _metrics.WaitUntilAsync(_ => _acks.Count == 3, Timeout);
+        Assert.Equal(3, spool.Depth);
+        Assert.Equal(["m f=1 1", "m f=2 2", "m f=3 3"], await ReadAllAsync(spool, 3));
+
+        // Stopping does not sit out the interval.
+        Assert.True(await spool.AppendAsync(Message("m f=4 4"), CancellationToken.None));
+        await CloseAsync(spool);
+        Assert.Equal(4, _acks.Count);
     }
 
     [Fact]

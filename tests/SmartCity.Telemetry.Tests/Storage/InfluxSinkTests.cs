@@ -16,7 +16,7 @@ public sealed class InfluxSinkTests : IAsyncLifetime
     private readonly PipelineMetrics _metrics = new();
     private readonly FakeWriter _writer = new();
     private readonly DurableSpool _spool;
-    private readonly InfluxSink _sink;
+    private InfluxSink _sink;
     private readonly ConcurrentQueue<string> _acks = new();
     private readonly string _spoolDirectory = Path.Combine(Path.GetTempPath(), "smartcity-sink-tests-" + Guid.NewGuid().ToString("N"));
 
@@ -27,12 +27,30 @@ public sealed class InfluxSinkTests : IAsyncLifetime
             _metrics,
             _time,
             NullLogger<DurableSpool>.Instance);
-        var options = Options.Create(new InfluxSinkOptions
+        // No linger here: these tests are about what is written, not when (the linger tests set their own).
+        _sink = CreateSink(batchSize: 100, linger: TimeSpan.Zero);
+    }
+
+    private InfluxSink CreateSink(int batchSize, TimeSpan linger) => new(
+        _spool,
+        _writer,
+        _metrics,
+        new DeadLetters(),
+        Options.Create(new InfluxSinkOptions
         {
-            Url = "http://unused", Token = "t", Org = "o", Bucket = "b", BatchSize = 100,
+            Url = "http://unused", Token = "t", Org = "o", Bucket = "b", BatchSize = batchSize, BatchLinger = linger,
             RetryBaseDelay = TimeSpan.FromSeconds(1), RetryMaxDelay = TimeSpan.FromSeconds(30),
-        });
-        _sink = new InfluxSink(_spool, _writer, _metrics, new DeadLetters(), options, _time, NullLogger<InfluxSink>.Instance);
+        }),
+        _time,
+        NullLogger<InfluxSink>.Instance);
+
+    /// <summary>Replaces the running sink (nothing written yet) by one with these settings.</summary>
+    private async Task UseSinkAsync(int batchSize, TimeSpan linger)
+    {
+        await _sink.StopAsync(CancellationToken.None);
+        _sink.Dispose();
+        _sink = CreateSink(batchSize, linger);
+        await _sink.StartAsync(CancellationToken.None);
     }
 
     public async Task InitializeAsync()
@@ -189,6 +207,56 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         var s = await _metrics.WaitUntilAsync(s => s.PointsWritten == 2 && s.SpoolDepth == 0, Timeout);
         Assert.Equal(["m f=2 2", "slow f=1 1"], _writer.Stored);
         Assert.Equal(2, s.Acknowledged);
+    }
+
+    [Fact]
+    public async Task Linger_FewRecords_WaitForTheOldestToWaitBatchLingerThenOneWrite()
+    {
+        await UseSinkAsync(batchSize: 100, linger: TimeSpan.FromMilliseconds(100));
+        await EnqueueAsync(Message("m f=1 1"), Message("m f=2 2"));
+        await _metrics.WaitUntilAsync(s => s.Acknowledged == 2, Timeout);
+        _time.Advance(TimeSpan.FromMilliseconds(99));
+        await EnqueueAsync(Message("m f=3 3"));
+        await _metrics.WaitUntilAsync(s => s.Acknowledged == 3, Timeout);
+
+        // All three are on disk and the sink holds them, but the first has waited only 99 ms (fake clock).
+        Assert.Equal(0, _writer.Attempts);
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 3, Timeout);
+        Assert.Equal(1, _writer.Attempts);
+        Assert.Equal(["m f=1 1", "m f=2 2", "m f=3 3"], _writer.Stored);
+    }
+
+    [Fact]
+    public async Task Linger_BatchFills_WrittenWithoutWaiting()
+    {
+        await UseSinkAsync(batchSize: 4, linger: TimeSpan.FromSeconds(10));
+        await EnqueueAsync(Message("m f=1 1"), Message("m f=2 2"));
+        await _metrics.WaitUntilAsync(s => s.Acknowledged == 2, Timeout);
+        await EnqueueAsync(Message("m f=3 3"), Message("m f=4 4"), Message("m f=5 5"));
+
+        // The clock never moves: a full batch of 4 goes at once, the fifth waits for its own linger.
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 4, Timeout);
+        Assert.Equal(["m f=1 1", "m f=2 2", "m f=3 3", "m f=4 4"], _writer.Stored);
+        Assert.Equal(1, _writer.Attempts);
+
+        _time.Advance(TimeSpan.FromSeconds(10));
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 5, Timeout);
+    }
+
+    [Fact]
+    public async Task Linger_IntakeEnds_WhatTheSinkHoldsIsWrittenAtOnce()
+    {
+        await UseSinkAsync(batchSize: 100, linger: TimeSpan.FromSeconds(10));
+        await EnqueueAsync(Message("m f=1 1"), Message("m f=2 2"));
+        await _metrics.WaitUntilAsync(s => s.Acknowledged == 2, Timeout);
+
+        // Stopping the worker: the spool's intake closes and the sink must not sit out its linger.
+        _spool.CompleteIntake();
+
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 2 && s.SpoolDepth == 0, Timeout);
+        Assert.Equal(1, _writer.Attempts);
     }
 
     /// <summary>A database stand-in: stores lines, fails on demand, refuses lines of one measurement like a 400 partial write.</summary>
