@@ -194,51 +194,11 @@ public readonly struct JsonPayload
         return true;
     }
 
-    /// <summary>Reads an array of short strings (codes such as fault names).</summary>
-    public bool TryGetStringArray(string name, int maxItems, out List<string> values, out DecodeResult rejection)
-    {
-        values = [];
-        if (!TryFind(name, required: false, out var e, out rejection))
-        {
-            return false;
-        }
-
-        if (e.ValueKind == JsonValueKind.Undefined)
-        {
-            return true;
-        }
-
-        if (e.ValueKind != JsonValueKind.Array)
-        {
-            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be an array of strings, not {Describe(e.ValueKind)}");
-            return false;
-        }
-
-        if (e.GetArrayLength() > maxItems)
-        {
-            rejection = DecodeResult.Rejected(RejectReason.OutOfRange, $"'{name}' has more than {maxItems} items");
-            return false;
-        }
-
-        foreach (var item in e.EnumerateArray())
-        {
-            if (item.ValueKind != JsonValueKind.String)
-            {
-                rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' items must be strings, not {Describe(item.ValueKind)}");
-                return false;
-            }
-
-            values.Add(item.GetString()!);
-        }
-
-        return true;
-    }
-
     /// <summary>
     /// Reads an array of codes, each one of <paramref name="codes"/>, into <paramref name="set"/>
-    /// (<c>set[i]</c>: <c>codes[i]</c> is in the array). The checks, their order and their rejections
-    /// are those of <see cref="TryGetStringArray"/> with <c>codes.Count</c> items at most, followed by
-    /// a check that every item is a known code; no string is made unless a code is rejected.
+    /// (<c>set[i]</c>: <c>codes[i]</c> is in the array). Checked in this order: an array, at most
+    /// <c>codes.Count</c> items, every item a string, every item a known code; no string is made
+    /// unless a code is rejected.
     /// </summary>
     public bool TryGetFlags(string name, List<string> codes, Span<bool> set, out DecodeResult rejection)
     {

@@ -140,8 +140,7 @@ public sealed class ProfileDecoder : IDeviceDecoder
                 point.Field(f.StoredName, text);
                 return true;
             default:
-                // Which codes are set, without a string per code (the checks and their order are
-                // those of TryGetStringArray followed by the unknown-code check).
+                // Which codes are set, without a string per code (JsonPayload.TryGetFlags gives the checks and their order).
                 Span<bool> set = f.Values!.Count <= 256 ? stackalloc bool[f.Values.Count] : new bool[f.Values.Count];
                 if (!json.TryGetFlags(f.Name, f.Values, set, out rejection))
                 {
