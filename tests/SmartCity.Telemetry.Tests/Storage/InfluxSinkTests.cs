@@ -222,7 +222,9 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         // All three are on disk and the sink holds them, but the first has waited only 99 ms (fake clock).
         Assert.Equal(0, _writer.Attempts);
 
-        _time.Advance(TimeSpan.FromMilliseconds(1));
+        // The sink arms its timer when it gets to it, so the clock may pass the linger before it fires
+        // (AdvanceUntilAttemptAsync); never before it, as the assertion above shows.
+        await AdvanceUntilAttemptAsync(1, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(1));
         await _metrics.WaitUntilAsync(s => s.PointsWritten == 3, Timeout);
         Assert.Equal(1, _writer.Attempts);
         Assert.Equal(["m f=1 1", "m f=2 2", "m f=3 3"], _writer.Stored);
@@ -241,7 +243,7 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         Assert.Equal(["m f=1 1", "m f=2 2", "m f=3 3", "m f=4 4"], _writer.Stored);
         Assert.Equal(1, _writer.Attempts);
 
-        _time.Advance(TimeSpan.FromSeconds(10));
+        Assert.True(await AdvanceUntilAttemptAsync(2, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1)) >= TimeSpan.FromSeconds(10));
         await _metrics.WaitUntilAsync(s => s.PointsWritten == 5, Timeout);
     }
 
