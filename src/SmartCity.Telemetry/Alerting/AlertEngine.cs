@@ -41,7 +41,7 @@ public sealed class AlertEngine
     /// One instance of each sector, district, site, device type, profile and parent name: every message
     /// brings its own copies, and 100,000 devices would otherwise keep 100,000 copies of a few thousand names.
     /// </summary>
-    private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+    private readonly NameTable _names = new();
     private bool _dirty;
 
     /// <summary>Only devices' liveness changed since the last save (every message does that).</summary>
@@ -791,16 +791,7 @@ public sealed class AlertEngine
     private DeviceIdentity Shared(DeviceIdentity identity) =>
         new(identity.DeviceId, Shared(identity.Sector), Shared(identity.District), Shared(identity.Site), Shared(identity.DeviceType));
 
-    private string Shared(string name)
-    {
-        if (_names.TryGetValue(name, out var shared))
-        {
-            return shared;
-        }
-
-        _names.Add(name, name);
-        return name;
-    }
+    private string Shared(string name) => _names.Get(name);
 
     private RuleAlertState RuleState(string deviceId, string rule)
     {

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace SmartCity.Telemetry.Devices;
 
 /// <summary>The kinds of message a device sends (the last topic segment).</summary>
@@ -45,9 +43,7 @@ public sealed class TopicParser
 
     private readonly string _prefix;
     private readonly int _maxSegmentLength;
-    private readonly ConcurrentDictionary<string, string> _shared = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _sharedLookup;
-    private int _sharedCount;
+    private readonly NameTable _shared = new(MaxSharedSegments);
 
     /// <param name="root">Topic root, one or more segments without a trailing slash (default <c>city</c>).</param>
     /// <param name="maxSegmentLength">Longest segment accepted (<c>Decoding:MaxTopicSegmentLength</c>), at most <see cref="MaxSegmentLength"/>.</param>
@@ -58,7 +54,6 @@ public sealed class TopicParser
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxSegmentLength, MaxSegmentLength);
         _prefix = root + "/";
         _maxSegmentLength = maxSegmentLength;
-        _sharedLookup = _shared.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public bool TryParse(string topic, out DeviceTopic result, out string error)
@@ -108,29 +103,13 @@ public sealed class TopicParser
 
         result = new DeviceTopic(
             sector,
-            Shared(rest[parts[1]]),
-            Shared(rest[parts[2]]),
-            Shared(rest[parts[3]]),
+            _shared.Get(rest[parts[1]]),
+            _shared.Get(rest[parts[2]]),
+            _shared.Get(rest[parts[3]]),
             rest[parts[4]].ToString(),
             kind);
         error = "";
         return true;
-    }
-
-    private string Shared(ReadOnlySpan<char> segment)
-    {
-        if (_sharedLookup.TryGetValue(segment, out var shared))
-        {
-            return shared;
-        }
-
-        var copy = segment.ToString();
-        if (Volatile.Read(ref _sharedCount) < MaxSharedSegments && _shared.TryAdd(copy, copy))
-        {
-            Interlocked.Increment(ref _sharedCount);
-        }
-
-        return copy;
     }
 
     /// <summary>

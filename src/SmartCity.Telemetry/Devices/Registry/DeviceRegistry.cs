@@ -51,7 +51,7 @@ public sealed partial class DeviceRegistry : BackgroundService
     /// One instance of each sector, district, site, type, profile and firmware name. Each birth brings
     /// its own copies; kept as they come, 100,000 records held ~600,000 strings of a few thousand names.
     /// </summary>
-    private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
+    private readonly NameTable _names = new();
     private readonly RegistryOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceRegistry> _logger;
@@ -206,7 +206,7 @@ public sealed partial class DeviceRegistry : BackgroundService
         WentOffline = receivedAt,
     };
 
-    private string Shared(string name) => _names.GetOrAdd(name, name);
+    private string Shared(string name) => _names.Get(name);
 
     private static DecodeOutcome Reject(DecodeOutcome outcome, RejectReason reason, string detail) =>
         outcome with { Status = DecodeStatus.Rejected, Result = DecodeResult.Rejected(reason, detail) };
