@@ -304,10 +304,9 @@ public sealed partial class InfluxSink : BackgroundService
         }
         catch (Exception refused) when (IsRefused(refused, cancellationToken))
         {
-            // Counted and logged like any refused line; not dead-lettered again.
+            // Counted and logged like any refused line; being a dead letter, it stops there.
             _metrics.WriteFailed(WriteErrorClassifier.Classify(refused).ToString());
-            _metrics.DroppedByDatabase(1);
-            LogLineRefused(refused.Message, Devices.JsonPayload.Truncate(deadLetter, 300));
+            await DeadLetterRefusedLineAsync(deadLetter, refused, cancellationToken).ConfigureAwait(false);
         }
     }
 
