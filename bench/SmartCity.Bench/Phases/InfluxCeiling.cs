@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SmartCity.Simulators.Lighting;
@@ -56,14 +54,8 @@ public static class InfluxCeiling
 
     public static async Task<Result> RunAsync(HttpClient http, string influxUrl, string token, string org, string bucket, IReadOnlyList<string> lines, int batchSize, int concurrency)
     {
-        var bodies = new List<byte[]>();
-        for (var i = 0; i < lines.Count; i += batchSize)
-        {
-            var count = Math.Min(batchSize, lines.Count - i);
-            bodies.Add(Encoding.UTF8.GetBytes(string.Join('\n', lines.Skip(i).Take(count))));
-        }
-
-        var uri = new Uri($"{influxUrl.TrimEnd('/')}/api/v2/write?org={Uri.EscapeDataString(org)}&bucket={Uri.EscapeDataString(bucket)}&precision=ns");
+        var bodies = DirectWrite.Bodies(lines, batchSize);
+        var uri = DirectWrite.WriteUri(influxUrl, org, bucket);
         var next = -1;
         var clock = Stopwatch.StartNew();
         async Task WriterAsync()
@@ -71,14 +63,7 @@ public static class InfluxCeiling
             int i;
             while ((i = Interlocked.Increment(ref next)) < bodies.Count)
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(bodies[i]) };
-                request.Headers.Authorization = new AuthenticationHeaderValue("Token", token);
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain") { CharSet = "utf-8" };
-                using var response = await http.SendAsync(request);
-                if (!response.IsSuccessStatusCode)
-                {
-                    throw new InvalidOperationException($"InfluxDB answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-                }
+                await DirectWrite.PostAsync(http, uri, token, bodies[i]);
             }
         }
 

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Text;
 
 namespace SmartCity.Bench.Phases;
 
@@ -20,14 +18,8 @@ public static class InfluxLatency
 
     public static async Task<Result> RunAsync(HttpClient http, string influxUrl, string token, string org, string bucket, IReadOnlyList<string> lines, int linesPerBatch, TimeSpan interval)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(linesPerBatch, 1);
-        var bodies = new List<byte[]>();
-        for (var i = 0; i < lines.Count; i += linesPerBatch)
-        {
-            bodies.Add(Encoding.UTF8.GetBytes(string.Join('\n', lines.Skip(i).Take(Math.Min(linesPerBatch, lines.Count - i)))));
-        }
-
-        var uri = new Uri($"{influxUrl.TrimEnd('/')}/api/v2/write?org={Uri.EscapeDataString(org)}&bucket={Uri.EscapeDataString(bucket)}&precision=ns");
+        var bodies = DirectWrite.Bodies(lines, linesPerBatch);
+        var uri = DirectWrite.WriteUri(influxUrl, org, bucket);
         var lateAfter = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMilliseconds(20).Ticks, interval.Ticks / 10));
         var writeMs = new double[bodies.Count];
         var late = 0;
@@ -45,16 +37,9 @@ public static class InfluxLatency
                 late++;
             }
 
-            using var request = new HttpRequestMessage(HttpMethod.Post, uri) { Content = new ByteArrayContent(bodies[i]) };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Token", token);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain") { CharSet = "utf-8" };
             var sent = Stopwatch.GetTimestamp();
-            using var response = await http.SendAsync(request);
+            await DirectWrite.PostAsync(http, uri, token, bodies[i]);
             writeMs[i] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new InvalidOperationException($"InfluxDB answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
-            }
         }
 
         return new Result(lines.Count, bodies.Count, Stopwatch.GetElapsedTime(start).TotalSeconds, writeMs, late);
