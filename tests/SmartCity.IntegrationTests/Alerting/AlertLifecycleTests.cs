@@ -110,16 +110,12 @@ public sealed class AlertLifecycleTests
         Assert.Single(all.EnumerateArray(), a => a.GetProperty("rule").GetString() == "door_forced");
 
         // Every transition is in InfluxDB for Grafana (written through the spool: re-query after each batch).
-        List<string> transitions = [];
-        for (var i = 0; i < 100 && transitions.Count < 3; i++)
-        {
-            transitions = (await db.RowsAsync($"SELECT alert_id, \"by\" FROM alert_transition WHERE alert_id = '{id}' GROUP BY \"transition\""))
-                .Select(r => r.Tags["transition"]).Distinct().Order().ToList();
-            if (transitions.Count < 3)
-            {
-                await restarted.Metrics.NextProgressAsync(TimeSpan.FromSeconds(10));
-            }
-        }
+        var transitions = await StoredQuery.WaitForAsync(
+            restarted.Metrics,
+            async () => (await db.RowsAsync($"SELECT alert_id, \"by\" FROM alert_transition WHERE alert_id = '{id}' GROUP BY \"transition\""))
+                .Select(r => r.Tags["transition"]).Distinct().Order().ToList(),
+            t => t.Count >= 3,
+            Timeout);
 
         Assert.Equal(["acknowledged", "raised", "resolved"], transitions);
 
