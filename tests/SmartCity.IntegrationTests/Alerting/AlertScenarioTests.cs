@@ -164,17 +164,11 @@ public sealed class AlertScenarioTests
         // InfluxDB: one alert_transition record per step of every alert, no more.
         var expectedRecords = Lifecycles.Values.Sum(l => l.Length);
         var idList = string.Join(" OR ", ids.Keys.Select(id => $"\"alert_id\" = '{id}'"));
-        var rows = new List<(IReadOnlyDictionary<string, string> Tags, Dictionary<string, JsonElement> Row)>();
-        for (var i = 0; i < 100; i++)
-        {
-            rows = await db.RowsAsync($"SELECT \"alert_id\", \"state\", \"by\" FROM \"alert_transition\" WHERE {idList} GROUP BY \"transition\", \"rule\", \"device_id\"");
-            if (rows.Count >= expectedRecords)
-            {
-                break;
-            }
-
-            await restarted.Metrics.NextProgressAsync(TimeSpan.FromSeconds(10));
-        }
+        var rows = await StoredQuery.WaitForAsync(
+            restarted.Metrics,
+            () => db.RowsAsync($"SELECT \"alert_id\", \"state\", \"by\" FROM \"alert_transition\" WHERE {idList} GROUP BY \"transition\", \"rule\", \"device_id\""),
+            r => r.Count >= expectedRecords,
+            Timeout);
 
         foreach (var (id, key) in ids)
         {
