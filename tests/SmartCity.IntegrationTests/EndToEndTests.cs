@@ -147,16 +147,15 @@ public sealed class EndToEndTests
         await worker.Metrics.WaitUntilAsync(s => s.PointsWritten >= 110, StoreTimeout);
 
         // Each report is committed by the sink, which signals progress: re-query after each, never sleep.
-        long received = 0;
-        for (var i = 0; i < 100 && received < 110; i++)
-        {
-            var rows = await db.RowsAsync("SELECT last(received) AS received, last(devices_registered) AS devices FROM pipeline_stats");
-            received = rows.Count == 0 ? 0 : rows[0].Row["received"].GetInt64();
-            if (received < 110)
+        var received = await StoredQuery.WaitForAsync(
+            worker.Metrics,
+            async () =>
             {
-                await worker.Metrics.NextProgressAsync(TimeSpan.FromSeconds(10));
-            }
-        }
+                var rows = await db.RowsAsync("SELECT last(received) AS received, last(devices_registered) AS devices FROM pipeline_stats");
+                return rows.Count == 0 ? 0 : rows[0].Row["received"].GetInt64();
+            },
+            r => r >= 110,
+            StoreTimeout);
 
         Assert.Equal(110, received);
         var tags = (await db.RowsAsync("SHOW TAG VALUES FROM pipeline_stats WITH KEY = \"worker\"")).Select(r => r.Row["value"].GetString());
