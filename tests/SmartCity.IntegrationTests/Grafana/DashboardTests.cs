@@ -308,12 +308,9 @@ public sealed partial class DashboardTests
 
         // Everything stored, then two more pipeline reports stored after it (rates need consecutive reports).
         await worker.Metrics.WaitUntilAsync(s => s.Acknowledged >= expected && s.SpoolDepth == 0, Timeout);
-        var deadline = DateTimeOffset.UtcNow + Timeout;
-        while (await db.CountAsync($"SELECT count(\"received\") FROM \"pipeline_stats\" WHERE \"acknowledged\" >= {expected}") < 2)
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "the worker stored fewer than two pipeline_stats reports after the scenario");
-            await worker.Metrics.NextProgressAsync(Timeout); // every stored batch, the 0.5 s reports included
-        }
+        // Re-queried after every stored batch, the 0.5 s reports included.
+        var reports = await StoredQuery.WaitForAsync(worker.Metrics, () => db.CountAsync($"SELECT count(\"received\") FROM \"pipeline_stats\" WHERE \"acknowledged\" >= {expected}"), n => n >= 2, Timeout);
+        Assert.True(reports >= 2, "the worker stored fewer than two pipeline_stats reports after the scenario");
 
         // An operator acknowledges the forced door, as on duty (the Alerts dashboard counts and marks acknowledgements).
         using var http = worker.CreateClient(TestApiKeys.Operator);
@@ -324,11 +321,8 @@ public sealed partial class DashboardTests
             Assert.Equal(HttpStatusCode.OK, ack.StatusCode);
         }
 
-        while (await db.CountAsync($"SELECT count(\"state\") FROM \"alert_transition\" WHERE \"transition\" = 'acknowledged' AND \"alert_id\" = '{door.Id}'") < 1)
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "the acknowledgement was not stored in alert_transition");
-            await worker.Metrics.NextProgressAsync(Timeout);
-        }
+        var acknowledgements = await StoredQuery.WaitForAsync(worker.Metrics, () => db.CountAsync($"SELECT count(\"state\") FROM \"alert_transition\" WHERE \"transition\" = 'acknowledged' AND \"alert_id\" = '{door.Id}'"), n => n >= 1, Timeout);
+        Assert.True(acknowledgements >= 1, "the acknowledgement was not stored in alert_transition");
 
         await OpenAlertsPanel_ListsExactlyTheWorkersOpenAlerts(dashboards, db, http, worker);
 
