@@ -86,14 +86,9 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
 
         await stream.CompletionAsync(Long);
         var s = await worker.Metrics.WaitUntilAsync(x => AllStored(stream.TotalMessages)(x) && x.SourceConnected, Long);
-        var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
         // Redelivered messages may still be arriving; stored is what counts.
-        for (var i = 0; stored < Messages && i < 50; i++)
-        {
-            await worker.Metrics.WaitUntilAsync(x => x.PointsWritten > s.PointsWritten, TimeSpan.FromSeconds(10));
-            s = worker.Metrics.Snapshot();
-            stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
-        }
+        var stored = await StoredQuery.WaitForAsync(worker.Metrics, () => db.CountAsync("SELECT count(power_w) FROM street_light"), n => n >= Messages, Long);
+        s = worker.Metrics.Snapshot();
 
         Report(nameof(MosquittoRestartedMidStream_NothingLost), stream.Published, stored, s.PointsWritten - (stream.TotalMessages - stream.Published), stream.Retries);
         Assert.Equal(Messages, stream.Published);
