@@ -47,8 +47,9 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
         try
         {
             await stream.WhenPublishedAsync(Rate * 40, Long);
-            var during = worker.Metrics.Snapshot();
-            // Ingestion went on: messages were taken off the broker into the spool while the database was down.
+            // Ingestion went on: messages were taken off the broker into the spool while the database
+            // was down. Waited for (the worker may lag the publisher on a loaded machine), not sampled.
+            var during = await worker.Metrics.WaitUntilAsync(x => x.SpoolDepth > Rate * 20 && x.SinkBlocked, Long);
             Assert.True(during.SpoolDepth > Rate * 20, $"spool depth {during.SpoolDepth}");
             Assert.True(during.SinkBlocked);
         }
