@@ -236,13 +236,23 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
         await using var db = await InfluxTestDatabase.CreateAsync();
         // Storage throttled to 1,500 points/s so that the spool still holds most of the stream when the stop begins.
         var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Influx:MaxPointsPerSecond"] = "1500" });
-        await using (var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 100, Messages, 20_000), Messages, 20_000, TestServers.UniqueName("sim-")))
+        // InfluxDB is down while the stream comes in, so the whole stream is in the spool however
+        // slowly a loaded machine publishes it (with the database up, a slow publisher let the
+        // throttled sink keep up and the spool was empty before the stop began).
+        await ServerFaults.StopInfluxDbAsync();
+        try
         {
+            await using var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 100, Messages, 20_000), Messages, 20_000, TestServers.UniqueName("sim-"));
             stream.Start();
             await stream.CompletionAsync(Long);
+            await worker.Metrics.WaitUntilAsync(s => s.Acknowledged >= Messages + 100, Long);
+        }
+        finally
+        {
+            await ServerFaults.StartInfluxDbAsync();
         }
 
-        var atStop = await worker.Metrics.WaitUntilAsync(s => s.Acknowledged >= Messages + 100, Long);
+        var atStop = worker.Metrics.Snapshot();
         Assert.True(atStop.SpoolDepth > 0, "the spool should still hold messages when the stop begins");
 
         await worker.DisposeAsync(); // graceful: SIGTERM's path
