@@ -265,7 +265,9 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
     public async Task SubscriptionLostSilently_WatchdogReconnectsAndTrafficResumes()
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
-        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Mqtt:QuietTimeout"] = "00:00:01" });
+        // 5 s, not 1 s: on a loaded machine the paced stream itself can pause for a second, and the
+        // watchdog then fired a second time (Assert.Equal(1, ...) failed); the silent drop stalls forever.
+        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Mqtt:QuietTimeout"] = "00:00:05" });
         const long Messages = 8_000;
         await using var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 100, Messages, 1_000), Messages, 1_000, TestServers.UniqueName("sim-"));
         stream.Start();
