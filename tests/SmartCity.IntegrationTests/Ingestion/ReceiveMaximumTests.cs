@@ -37,6 +37,7 @@ public sealed class ReceiveMaximumTests
         var factory = new MqttClientFactory();
         using var subscriber = factory.CreateMqttClient();
         var arrived = new ConcurrentQueue<MqttApplicationMessageReceivedEventArgs>();
+        var windowArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         // Counted where MQTTnet reads them off the socket, before its own queue: what the broker sent.
         var publishesRead = 0;
         subscriber.InspectPacketAsync += e =>
@@ -52,6 +53,11 @@ public sealed class ReceiveMaximumTests
         {
             e.AutoAcknowledge = false;
             arrived.Enqueue(e);
+            if (arrived.Count >= Window)
+            {
+                windowArrived.TrySetResult();
+            }
+
             return Task.CompletedTask;
         };
         await subscriber.ConnectAsync(Options(TestServers.UniqueName("rm-sub-"), Window));
@@ -69,7 +75,9 @@ public sealed class ReceiveMaximumTests
         // A ping's answer comes after whatever the broker wrote to this connection before it.
         await subscriber.PingAsync();
         Assert.Equal(Window, Volatile.Read(ref publishesRead));
-        await WaitForAsync(() => arrived.Count == Window);
+        // MQTTnet's handler runs on its own task after the read: wait for it to have taken the window.
+        await windowArrived.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(Window, arrived.Count);
 
         var readAfterEachAck = new List<int>();
         for (var i = 0; i < 3; i++)
@@ -82,16 +90,5 @@ public sealed class ReceiveMaximumTests
 
         // A window-keeping broker would have sent one more per acknowledgement (21, 22, 23).
         Assert.Equal([2 * Window, 3 * Window, 4 * Window], readAfterEachAck);
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var limit = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < limit, "condition not reached in 30 s");
-            // MQTTnet's handler runs on its own task after the read: a short, bounded poll.
-            await Task.Delay(10);
-        }
     }
 }
