@@ -18,7 +18,36 @@ public sealed class WorkerProcess : IAsyncDisposable
         _http.Timeout = TimeSpan.FromSeconds(5);
     }
 
+    /// <summary>
+    /// Starts the worker on a free port. The port is probed here and bound by the worker later: if
+    /// another process took it in between, the worker exits with "address already in use" and is
+    /// started again on another port.
+    /// </summary>
     public static async Task<WorkerProcess> StartAsync(IDictionary<string, string?> settings)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var worker = Launch(settings, output);
+            try
+            {
+                await worker.WaitForAsync(s => s.GetProperty("sourceConnected").GetBoolean(), TimeSpan.FromSeconds(60));
+                return worker;
+            }
+            catch (InvalidOperationException) when (attempt < 5)
+            {
+                // It exited: WaitForExitAsync also waits for the end of its output.
+                await worker._process.WaitForExitAsync();
+                await worker.DisposeAsync();
+                if (!output.Any(l => l.Contains("address already in use", StringComparison.OrdinalIgnoreCase)))
+                {
+                    throw;
+                }
+            }
+        }
+    }
+
+    private static WorkerProcess Launch(IDictionary<string, string?> settings, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll")])
@@ -34,14 +63,20 @@ public sealed class WorkerProcess : IAsyncDisposable
 
         start.Environment["SMARTCITY_Urls"] = $"http://127.0.0.1:{port}";
         var process = Process.Start(start)!;
-        // Drain its output so it never blocks on a full pipe.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // Drain its output so it never blocks on a full pipe; kept to tell a lost port from other failures.
+        process.OutputDataReceived += (_, e) => Keep(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var worker = new WorkerProcess(process, port);
-        await worker.WaitForAsync(s => s.GetProperty("sourceConnected").GetBoolean(), TimeSpan.FromSeconds(60));
-        return worker;
+        return new WorkerProcess(process, port);
+    }
+
+    private static void Keep(System.Collections.Concurrent.ConcurrentQueue<string> output, string? line)
+    {
+        if (line is not null && output.Count < 1_000)
+        {
+            output.Enqueue(line);
+        }
     }
 
     /// <summary>
