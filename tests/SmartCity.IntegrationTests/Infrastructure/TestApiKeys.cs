@@ -38,7 +38,8 @@ public static class TestApiKeys
     /// <summary>A client for <paramref name="baseAddress"/> sending <paramref name="key"/> as a bearer token (none: anonymous).</summary>
     public static HttpClient Client(Uri baseAddress, TestKey? key)
     {
-        var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(10) };
+        // 60 s: one answer of a worker busy with a burst on a loaded machine can take more than 10 s.
+        var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
         if (key is not null)
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Key);
