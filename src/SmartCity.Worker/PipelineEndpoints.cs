@@ -1,3 +1,4 @@
+using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Pipeline;
@@ -16,7 +17,7 @@ public static class PipelineEndpoints
     {
         // 200 when messages can flow end to end; 503 with the reason otherwise (for load balancers and compose health checks).
         // Anonymous: orchestrators probe it without credentials, and it tells nothing but up or down and why.
-        app.MapGet("/healthz", (PipelineMetrics metrics) =>
+        app.MapGet("/healthz", (PipelineMetrics metrics, DiskHealth disk) =>
         {
             var s = metrics.Snapshot();
             var problems = new List<string>();
@@ -34,6 +35,8 @@ public static class PipelineEndpoints
             {
                 problems.Add($"spool full ({s.SpoolBytes} bytes): intake paused until storage catches up");
             }
+
+            problems.AddRange(disk.Problems.Select(p => $"{p.Component}: {p.Error} at {p.Path} since {p.Since:O}"));
 
             return problems.Count == 0
                 ? Results.Ok(new { status = "ok" })

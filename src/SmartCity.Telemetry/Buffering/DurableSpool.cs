@@ -183,6 +183,7 @@ public sealed partial class DurableSpool : BackgroundService
     private TaskCompletionSource _spacePulse = NewPulse();
 
     private FileStream? _writeStream;
+    private SpoolCursorFile? _cursorFile;
     private SpoolPosition _durableEnd;
     private SpoolPosition _cursor;
     private SpoolPosition _readPosition;
@@ -195,8 +196,9 @@ public sealed partial class DurableSpool : BackgroundService
     private bool _full;
     private bool _opened;
 
-    public DurableSpool(IOptions<SpoolOptions> options, PipelineMetrics metrics, TimeProvider time, ILogger<DurableSpool> logger)
+    public DurableSpool(IOptions<SpoolOptions> options, PipelineMetrics metrics, TimeProvider time, ILogger<DurableSpool> logger, DiskHealth? disk = null)
     {
+        _disk = disk ?? new DiskHealth();
         _options = options.Value;
         _metrics = metrics;
         _time = time;
@@ -221,7 +223,7 @@ public sealed partial class DurableSpool : BackgroundService
     public int QueuedForDisk => _pending.Reader.Count;
 
     /// <summary>True while intake waits for space (the size bound is reached).</summary>
-    public bool IsFull => Volatile.Read(ref _full);
+    public bool IsFull => Volatile.Read(ref _full) || IsDiskFull;
 
     /// <summary>Age of the oldest record not yet stored, or zero when storage is up to date.</summary>
     public TimeSpan OldestAge
@@ -329,7 +331,7 @@ public sealed partial class DurableSpool : BackgroundService
                 {
                     await WaitForSpaceAsync(buffer.WrittenCount, stoppingToken).ConfigureAwait(false);
                     lastSync = _time.GetTimestamp();
-                    WriteDurably(buffer.WrittenSpan, records, oldest);
+                    await WriteDurablyAsync(buffer.WrittenMemory, records, oldest, stoppingToken).ConfigureAwait(false);
                 }
 
                 await AcknowledgeAsync(batch, stoppingToken).ConfigureAwait(false);
@@ -822,31 +824,12 @@ public sealed partial class DurableSpool : BackgroundService
 
     private SpoolPosition? ReadCursor()
     {
-        var path = Path.Combine(Directory, CursorFile);
-        if (!File.Exists(path))
-        {
-            return null;
-        }
-
-        var parts = File.ReadAllText(path).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return parts.Length == 2
-               && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var segment)
-               && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
-            ? new SpoolPosition(segment, offset)
-            : null;
+        _cursorFile = SpoolCursorFile.Open(Path.Combine(Directory, CursorFile), out var position);
+        return position;
     }
 
-    /// <summary>
-    /// Write-then-rename keeps the cursor whole. It is not fsynced: after a power loss an older
-    /// cursor means records are written again, which is harmless (idempotent writes).
-    /// </summary>
-    private void WriteCursor(SpoolPosition position)
-    {
-        var path = Path.Combine(Directory, CursorFile);
-        var temp = path + ".tmp";
-        File.WriteAllText(temp, string.Create(CultureInfo.InvariantCulture, $"{position.Segment} {position.Offset}"));
-        File.Move(temp, path, overwrite: true);
-    }
+    /// <summary>Rewritten in place (<see cref="SpoolCursorFile"/>), so committing needs no new space on a full disk.</summary>
+    private void WriteCursor(SpoolPosition position) => _cursorFile!.Write(position);
 
     private string SegmentPath(long id) => Path.Combine(Directory, id.ToString("D16", CultureInfo.InvariantCulture) + SegmentSuffix);
 
@@ -863,6 +846,7 @@ public sealed partial class DurableSpool : BackgroundService
     {
         _writeStream?.Dispose();
         _readStream?.Dispose();
+        _cursorFile?.Dispose();
         base.Dispose();
     }
 

@@ -244,4 +244,47 @@ public sealed class DeviceRegistryTests : IDisposable
     }
 
     private static readonly IEqualityComparer<string> ReferenceComparer = ReferenceEqualityComparer.Instance;
+
+    [Fact]
+    public async Task SaveLoop_SaveFails_CountedShownAndRetriedWithoutStopping()
+    {
+        // The registry's folder is a plain file: every save fails with an IOException, as on a full disk.
+        Directory.CreateDirectory(_directory);
+        var blocked = Path.Combine(_directory, "blocked");
+        System.IO.File.WriteAllText(blocked, "not a folder");
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(_t0);
+        var disk = new SmartCity.Telemetry.Buffering.DiskHealth();
+        var options = new RegistryOptions { File = Path.Combine(blocked, "registry.json"), SaveInterval = TimeSpan.FromSeconds(10) };
+        var registry = new DeviceRegistry(Options.Create(options), time, NullLogger<DeviceRegistry>.Instance, disk);
+        var fleet = Fleet(1);
+        Admit(registry, fleet.Birth(fleet.Lamps[0], _t0), _t0);
+        await registry.StartAsync(CancellationToken.None);
+
+        // ExecuteAsync starts on the thread pool (.NET 10), so its timer may not exist yet: tick until it saw three saves fail.
+        await TickUntilAsync(time, options.SaveInterval, () => registry.SaveFailures >= 3);
+
+        Assert.False(registry.ExecuteTask!.IsCompleted);
+        Assert.True(disk.IsFailing("device registry"));
+        Assert.Equal(1, disk.Episodes);
+        Assert.Contains(disk.Problems, p => p.Path == Path.GetFullPath(options.File));
+
+        // Space again: the next tick saves what the failed ones could not, and the state clears.
+        System.IO.File.Delete(blocked);
+        await TickUntilAsync(time, options.SaveInterval, () => !disk.IsFailing("device registry"));
+        Assert.True(System.IO.File.Exists(options.File));
+        Assert.False(registry.ExecuteTask.IsCompleted);
+        await registry.StopAsync(CancellationToken.None);
+        Assert.Equal(1, disk.Episodes);
+    }
+
+    private static async Task TickUntilAsync(Microsoft.Extensions.Time.Testing.FakeTimeProvider time, TimeSpan tick, Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!condition())
+        {
+            time.Advance(tick);
+            await Task.Yield();
+            timeout.Token.ThrowIfCancellationRequested();
+        }
+    }
 }

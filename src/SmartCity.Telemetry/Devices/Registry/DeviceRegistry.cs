@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Buffering;
 
 namespace SmartCity.Telemetry.Devices.Registry;
 
@@ -56,13 +57,15 @@ public sealed partial class DeviceRegistry : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<DeviceRegistry> _logger;
     private readonly Lock _saveLock = new();
+    private readonly DiskHealth _disk;
     private int _dirty;
 
-    public DeviceRegistry(IOptions<RegistryOptions> options, TimeProvider time, ILogger<DeviceRegistry> logger)
+    public DeviceRegistry(IOptions<RegistryOptions> options, TimeProvider time, ILogger<DeviceRegistry> logger, DiskHealth? disk = null)
     {
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _disk = disk ?? new DiskHealth();
         Load();
     }
 
@@ -214,63 +217,6 @@ public sealed partial class DeviceRegistry : BackgroundService
     private static string Shorten(DeviceTopic t) => $"{t.Sector}/{t.District}/{t.Site}/{t.DeviceType}/{t.DeviceId}/{t.Kind.ToString().ToLowerInvariant()}";
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
-
-    /// <summary>Writes the registry at most once per <see cref="RegistryOptions.SaveInterval"/> while it changes, and once more at stop.</summary>
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(_options.SaveInterval, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                Save();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        Save();
-    }
-
-    /// <summary>
-    /// Writes the registry now if it changed: streamed to a temporary file, flushed to disk, then
-    /// renamed over the old one, so a crash leaves either the old file or the new one, never half a file.
-    /// </summary>
-    public void Save()
-    {
-        lock (_saveLock)
-        {
-            if (Interlocked.Exchange(ref _dirty, 0) == 0)
-            {
-                return;
-            }
-
-            try
-            {
-                var path = Path.GetFullPath(_options.File);
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                var temp = path + ".tmp";
-                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-                {
-                    WriteSorted(file);
-                    file.Flush(flushToDisk: true);
-                }
-
-                File.Move(temp, path, overwrite: true);
-            }
-            catch
-            {
-                // Not saved: the next tick (or the stop) tries again.
-                Interlocked.Exchange(ref _dirty, 1);
-                throw;
-            }
-        }
-    }
 
     // Sorted by device id, so the file diffs well; the sort works on a pooled array of references,
     // not on copies of the records, and the writer is flushed every 64 KB rather than holding the file.
