@@ -3,9 +3,21 @@ using System.ComponentModel.DataAnnotations;
 namespace SmartCity.Telemetry.Devices;
 
 /// <summary>Limits applied to every incoming message before and while it is decoded.</summary>
-public sealed class DecodingOptions
+public sealed class DecodingOptions : IValidatableObject
 {
     public const string SectionName = "Decoding";
+
+    /// <summary>The sectors every city has; <see cref="Sectors"/> starts with them.</summary>
+    public static readonly IReadOnlyList<string> DefaultSectors = ["lighting", "education", "security"];
+
+    /// <summary>
+    /// Public services whose devices are accepted (the topic's <c>{sector}</c> segment): data, not
+    /// code, so a city adds <c>waste</c> or <c>parking</c> in configuration. Each name obeys the topic
+    /// segment alphabet. An array: configuration replaces it whole, so list the defaults too.
+    /// </summary>
+    /// <value>The default value is <c>lighting</c>, <c>education</c>, <c>security</c>.</value>
+    [MinLength(1)]
+    public string[] Sectors { get; set; } = [.. DefaultSectors];
 
     /// <summary>Topic root in front of <c>{sector}/...</c>; one or more segments.</summary>
     /// <value>The default value is <c>city</c>.</value>
@@ -49,4 +61,20 @@ public sealed class DecodingOptions
     /// <value>The default value is 1024 characters.</value>
     [Range(16, 65536)]
     public int MaxStringLength { get; set; } = 1024;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        foreach (var sector in Sectors ?? [])
+        {
+            if (!TopicParser.IsValidSegment(sector) || sector.Length > MaxTopicSegmentLength)
+            {
+                yield return new ValidationResult($"sector '{sector}' must be 1..{MaxTopicSegmentLength} characters of [a-z A-Z 0-9 _ . -]", [nameof(Sectors)]);
+            }
+        }
+
+        if (Sectors is { } s && s.Distinct(StringComparer.Ordinal).Count() != s.Length)
+        {
+            yield return new ValidationResult("sectors must not repeat", [nameof(Sectors)]);
+        }
+    }
 }

@@ -28,18 +28,16 @@ public sealed class TopicParser
     /// <summary>Longest accepted topic segment; longer ones are hostile or broken.</summary>
     public const int MaxSegmentLength = 64;
 
-    public static readonly IReadOnlySet<string> Sectors = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "lighting", "education", "security",
-    };
+    /// <summary>The default sectors (<c>Decoding:Sectors</c>); a city adds its own in configuration.</summary>
+    public static readonly IReadOnlySet<string> Sectors = new HashSet<string>(DecodingOptions.DefaultSectors, StringComparer.Ordinal);
 
     // Districts, sites and device types repeat across thousands of devices: each message reuses one
     // string per value instead of making new ones. Bounded, so hostile topics cannot grow it; past
     // the bound a segment is simply copied as before. Device ids are not kept (one per device).
     private const int MaxSharedSegments = 4096;
 
-    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> SectorLookup =
-        ((HashSet<string>)Sectors).GetAlternateLookup<ReadOnlySpan<char>>();
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _sectorLookup;
+    private readonly string _sectorList;
 
     private readonly string _prefix;
     private readonly int _maxSegmentLength;
@@ -47,8 +45,12 @@ public sealed class TopicParser
 
     /// <param name="root">Topic root, one or more segments without a trailing slash (default <c>city</c>).</param>
     /// <param name="maxSegmentLength">Longest segment accepted (<c>Decoding:MaxTopicSegmentLength</c>), at most <see cref="MaxSegmentLength"/>.</param>
-    public TopicParser(string root, int maxSegmentLength = MaxSegmentLength)
+    /// <param name="sectors">Sectors accepted (<c>Decoding:Sectors</c>); null: <see cref="Sectors"/>.</param>
+    public TopicParser(string root, int maxSegmentLength = MaxSegmentLength, IEnumerable<string>? sectors = null)
     {
+        var known = new HashSet<string>(sectors ?? Sectors, StringComparer.Ordinal);
+        _sectorLookup = known.GetAlternateLookup<ReadOnlySpan<char>>();
+        _sectorList = string.Join(", ", known.Order(StringComparer.Ordinal));
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSegmentLength, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxSegmentLength, MaxSegmentLength);
@@ -83,9 +85,9 @@ public sealed class TopicParser
             }
         }
 
-        if (!SectorLookup.TryGetValue(rest[parts[0]], out var sector))
+        if (!_sectorLookup.TryGetValue(rest[parts[0]], out var sector))
         {
-            error = $"unknown sector '{rest[parts[0]]}' (expected lighting, education or security)";
+            error = $"unknown sector '{rest[parts[0]]}' (expected one of {_sectorList})";
             return false;
         }
 

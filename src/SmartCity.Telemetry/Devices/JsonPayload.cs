@@ -30,21 +30,19 @@ public readonly struct JsonPayload
         {
             document = JsonDocument.Parse(payload, new JsonDocumentOptions { MaxDepth = maxDepth });
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
         {
             // The parser's message names the position (line, byte) of the problem, which is what an integrator needs.
             rejection = DecodeResult.Rejected(RejectReason.MalformedJson, Truncate(ex.Message, 200));
             return false;
         }
-        catch (ArgumentException ex)
-        {
-            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, Truncate(ex.Message, 200));
-            return false;
-        }
 
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        var problem = document.RootElement.ValueKind != JsonValueKind.Object
+            ? $"payload must be a JSON object, not {document.RootElement.ValueKind}"
+            : JsonStrictness.Problem(payload, document.RootElement);
+        if (problem is not null)
         {
-            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, $"payload must be a JSON object, not {document.RootElement.ValueKind}");
+            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, problem);
             document.Dispose();
             document = null;
             return false;
