@@ -4,7 +4,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using SmartCity.Telemetry.Pipeline;
 
 namespace SmartCity.Telemetry.Buffering;
 
@@ -171,7 +170,7 @@ public sealed partial class DurableSpool : BackgroundService
     private const string CursorFile = "cursor";
 
     private readonly SpoolOptions _options;
-    private readonly PipelineMetrics _metrics;
+    private readonly ISpoolMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<DurableSpool> _logger;
     private readonly Channel<BufferedMessage> _pending;
@@ -196,7 +195,7 @@ public sealed partial class DurableSpool : BackgroundService
     private bool _full;
     private bool _opened;
 
-    public DurableSpool(IOptions<SpoolOptions> options, PipelineMetrics metrics, TimeProvider time, ILogger<DurableSpool> logger, DiskHealth? disk = null)
+    public DurableSpool(IOptions<SpoolOptions> options, ISpoolMetrics metrics, TimeProvider time, ILogger<DurableSpool> logger, DiskHealth? disk = null)
     {
         _disk = disk ?? new DiskHealth();
         _options = options.Value;

@@ -36,7 +36,7 @@ public sealed record PipelineSnapshot(
 /// exported through <see cref="System.Diagnostics.Metrics"/> under the meter <c>SmartCity.Pipeline</c>
 /// and readable as a snapshot for the operator API and the tests.
 /// </summary>
-public sealed class PipelineMetrics : IDisposable
+public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
 {
     public const string MeterName = "SmartCity.Pipeline";
 
@@ -154,7 +154,7 @@ public sealed class PipelineMetrics : IDisposable
 
     public void SpoolCorrupt() { Interlocked.Increment(ref _spoolCorruptCount); _spoolCorrupt.Add(1); }
 
-    internal void ObserveSpool(DurableSpool spool) => _spool = spool;
+    void ISpoolMetrics.ObserveSpool(DurableSpool spool) => _spool = spool;
 
     public void SourceConnected(bool connected)
     {

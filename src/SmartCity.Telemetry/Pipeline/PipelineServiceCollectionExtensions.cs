@@ -43,6 +43,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<PipelineMetrics>();
+        services.TryAddSingleton<ISpoolMetrics>(sp => sp.GetRequiredService<PipelineMetrics>());
         services.TryAddSingleton<DiskHealth>();
         services.TryAddSingleton<DeadLetters>();
         // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
