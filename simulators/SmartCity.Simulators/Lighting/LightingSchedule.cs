@@ -1,3 +1,4 @@
+using SmartCity.Common;
 using SmartCity.Simulators.Physics;
 using SmartCity.Simulators.Scenarios;
 

@@ -124,5 +124,5 @@ public sealed class StreetLightFleet
 
     public const double Longitude = 5.1214;
 
-    private static bool IsNight(DateTimeOffset ts) => !Physics.SolarClock.IsSunUp(ts, Latitude, Longitude);
+    private static bool IsNight(DateTimeOffset ts) => !SmartCity.Common.SolarClock.IsSunUp(ts, Latitude, Longitude);
 }

@@ -1,3 +1,5 @@
+using SmartCity.Common;
+
 namespace SmartCity.Telemetry.Alerting;
 
 /// <summary>

@@ -1,4 +1,4 @@
-using SmartCity.Simulators.Physics;
+using SmartCity.Common;
 
 namespace SmartCity.Simulators.Tests.Physics;
 

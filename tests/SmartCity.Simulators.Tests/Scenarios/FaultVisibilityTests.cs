@@ -52,7 +52,7 @@ public class FaultVisibilityTests
         var neighbour = Lighting.Value.Of("lamp-000001", "telemetry").Where(m => Within(m, "11:00", "13:00")).ToList();
 
         Assert.All(burning, m => Assert.True(m.Json().GetProperty("on").GetBoolean() && m.Json().GetProperty("power_w").GetDouble() > 20));
-        Assert.All(burning, m => Assert.True(SmartCity.Simulators.Physics.SolarClock.IsSunUp(m.Timestamp, 52.0907, 5.1214)));
+        Assert.All(burning, m => Assert.True(SmartCity.Common.SolarClock.IsSunUp(m.Timestamp, 52.0907, 5.1214)));
         Assert.All(neighbour, m => Assert.False(m.Json().GetProperty("on").GetBoolean()));
         Assert.Equal(FaultKind.DayBurning, burning[0].Fault);
     }

@@ -1,3 +1,4 @@
+using SmartCity.Common;
 using SmartCity.Telemetry.Alerting;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 

@@ -1,4 +1,4 @@
-namespace SmartCity.Simulators.Physics;
+namespace SmartCity.Common;
 
 /// <summary>Sunrise, solar noon and sunset of one solar day at one place, in UTC.</summary>
 /// <param name="Sunrise">Null when the sun does not rise that day (polar night) or does not set (midnight sun).</param>
@@ -8,9 +8,9 @@ public readonly record struct SolarDay(DateOnly Date, DateTimeOffset SolarNoon, 
 
 /// <summary>
 /// Astronomical clock: the NOAA solar position algorithm (the NOAA "General Solar Position
-/// Calculations" / solar calculator spreadsheet, after Meeus), self-contained on purpose so
-/// that it can move to a shared library as is: the alerting engine's day-burning rule needs the
-/// same answer as the simulated lamps. Accuracy: well under a minute between +-60 degrees of
+/// Calculations" / solar calculator spreadsheet, after Meeus). One copy for the worker and the
+/// simulators: the alerting engine's day-burning rule needs the same answer as the simulated
+/// lamps. Accuracy: well under a minute between +-60 degrees of
 /// latitude for years 1900-2100 (tested against the U.S. Naval Observatory's tables).
 /// Sunrise and sunset are the moments the sun's upper limb touches a level horizon with
 /// standard refraction: a solar elevation of -0.833 degrees.
