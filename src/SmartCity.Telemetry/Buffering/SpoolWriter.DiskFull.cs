@@ -8,7 +8,7 @@ namespace SmartCity.Telemetry.Buffering;
 /// (so intake pauses: the MQTT handler waits on the bounded queue and the broker keeps the messages
 /// unacknowledged, as with Spool:MaxBytes) and retries when storage freed space or after a pause.
 /// </summary>
-public sealed partial class DurableSpool
+internal sealed partial class SpoolWriter
 {
     private const string DiskComponent = "spool";
 
@@ -26,9 +26,9 @@ public sealed partial class DurableSpool
         while (true)
         {
             Task space;
-            lock (_lock)
+            lock (_ledger.Lock)
             {
-                space = _spacePulse.Task;
+                space = _ledger.SpacePulseLocked;
             }
 
             try
@@ -42,7 +42,7 @@ public sealed partial class DurableSpool
                 if (_disk.Recovered(DiskComponent))
                 {
                     _diskFull = false;
-                    LogDiskWritable(Directory);
+                    LogDiskWritable(_ledger.Directory);
                 }
 
                 return;
@@ -51,10 +51,10 @@ public sealed partial class DurableSpool
             {
                 RepairTail();
                 _diskFull = true;
-                if (_disk.Failed(DiskComponent, Directory, ex, _time.GetUtcNow()))
+                if (_disk.Failed(DiskComponent, _ledger.Directory, ex, _time.GetUtcNow()))
                 {
                     var problem = DiskHealth.Describe(ex);
-                    LogDiskFailing(Directory, problem, ex);
+                    LogDiskFailing(_ledger.Directory, problem, ex);
                 }
             }
 
@@ -73,7 +73,7 @@ public sealed partial class DurableSpool
         _writeStream = null;
         try
         {
-            var next = SegmentPath(_durableEnd.Segment + 1);
+            var next = _ledger.SegmentPath(_ledger.DurableEnd.Segment + 1);
             if (File.Exists(next))
             {
                 File.Delete(next);
@@ -88,13 +88,8 @@ public sealed partial class DurableSpool
     // Shrinking a file needs no space, so this works on a full disk.
     private void ReopenTail()
     {
-        SpoolPosition end;
-        lock (_lock)
-        {
-            end = _durableEnd;
-        }
-
-        var stream = new FileStream(SegmentPath(end.Segment), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        var end = _ledger.DurableEnd;
+        var stream = new FileStream(_ledger.SegmentPath(end.Segment), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
         try
         {
             stream.SetLength(end.Offset);
