@@ -50,11 +50,13 @@ internal sealed partial class SpoolWriter
             catch (Exception ex) when (DiskHealth.IsRecoverable(ex))
             {
                 RepairTail();
+                // The problem is recorded before the flag is raised: whoever sees the spool full
+                // (the health check, a test waiting on the flag) then also finds why.
+                var firstOfEpisode = _disk.Failed(DiskComponent, _ledger.Directory, ex, _time.GetUtcNow());
                 _diskFull = true;
-                if (_disk.Failed(DiskComponent, _ledger.Directory, ex, _time.GetUtcNow()))
+                if (firstOfEpisode)
                 {
-                    var problem = DiskHealth.Describe(ex);
-                    LogDiskFailing(_ledger.Directory, problem, ex);
+                    LogDiskFailing(_ledger.Directory, DiskHealth.Describe(ex), ex);
                 }
             }
 
