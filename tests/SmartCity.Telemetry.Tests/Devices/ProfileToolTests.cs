@@ -1,5 +1,5 @@
-using System.Reflection;
 using SmartCity.ProfileTool;
+using SmartCity.Tests.CommandLine;
 
 namespace SmartCity.Telemetry.Tests.Devices;
 
@@ -70,35 +70,16 @@ public class ProfileToolTests
     [InlineData("list", "--help")]
     [InlineData("check", "--help")]
     [InlineData("check", "-h")]
-    public void Run_Help_UsageOnStdoutExitZero(params string[] args)
-    {
-        var (code, output, errors) = Run(args);
-
-        Assert.Equal(0, code);
-        Assert.Contains("Usage:", output, StringComparison.Ordinal);
-        Assert.Contains("smartcity-profile " + (args.Length == 2 ? args[0] : ""), output, StringComparison.Ordinal);
-        Assert.Equal("", errors);
-    }
+    public void Run_Help_UsageOnStdoutExitZero(params string[] args) =>
+        CommandLineAssert.Help(Run(args), string.Join(' ', ["smartcity-profile", .. args.SkipLast(1)]));
 
     [Fact]
-    public void Run_CheckHelp_ListsTheSampleOptions()
-    {
-        var output = Run("check", "--help").Out;
-
-        foreach (var option in new[] { "--topic", "--payload", "--payload-text", "--payload-base64", "--received" })
-        {
-            Assert.Contains(option + " ", output, StringComparison.Ordinal);
-        }
-    }
+    public void Run_CheckHelp_ListsTheSampleOptions() =>
+        CommandLineAssert.Lists(Run("check", "--help").Out, "--topic", "--payload", "--payload-text", "--payload-base64", "--received");
 
     [Fact]
-    public void Run_Version_PrintsTheAssemblyVersionExitZero()
-    {
-        var (code, output, _) = Run("--version");
-
-        Assert.Equal(0, code);
-        Assert.Equal(typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion, output.Trim());
-    }
+    public void Run_Version_PrintsTheAssemblyVersionExitZero() =>
+        CommandLineAssert.Version(Run("--version"), typeof(Program).Assembly);
 
     [Theory]
     [InlineData("--topik", "check", "PROFILE", "--topik", "city/x")]
@@ -109,14 +90,8 @@ public class ProfileToolTests
     [InlineData("PROFILE.json", "check")]
     [InlineData("extra", "list", "extra")]
     [InlineData("command")]
-    public void Run_BadCommandLine_ExitsSixtyFourNamingTheProblem(string named, params string[] args)
-    {
-        var (code, output, errors) = Run([.. args.Select(a => a == "PROFILE" ? Profile("streetlight") : a)]);
-
-        Assert.Equal(Program.UsageExitCode, code);
-        Assert.Contains(named, errors, StringComparison.Ordinal);
-        Assert.Equal("", output);
-    }
+    public void Run_BadCommandLine_ExitsSixtyFourNamingTheProblem(string named, params string[] args) =>
+        CommandLineAssert.UsageError(Run([.. args.Select(a => a == "PROFILE" ? Profile("streetlight") : a)]), Program.UsageExitCode, named);
 
     /// <summary>docs/device-profiles.md: <c>check PROFILE --topic T --payload FILE</c>.</summary>
     [Fact]

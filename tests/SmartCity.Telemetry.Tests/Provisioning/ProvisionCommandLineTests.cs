@@ -1,5 +1,5 @@
-using System.Reflection;
 using SmartCity.Provisioning;
+using SmartCity.Tests.CommandLine;
 
 namespace SmartCity.Telemetry.Tests.Provisioning;
 
@@ -29,35 +29,16 @@ public sealed class ProvisionCommandLineTests : IDisposable
     [InlineData("device", "add", "--help")]
     [InlineData("device", "list", "--help")]
     [InlineData("device", "revoke", "-h")]
-    public async Task RunAsync_Help_UsageOnStdoutExitZero(params string[] args)
-    {
-        var (code, output, errors) = await RunAsync(args);
-
-        Assert.Equal(0, code);
-        Assert.Contains("Usage:", output, StringComparison.Ordinal);
-        Assert.Contains(string.Join(' ', ["smartcity-provision", .. args.SkipLast(1)]), output, StringComparison.Ordinal);
-        Assert.Equal("", errors);
-    }
+    public async Task RunAsync_Help_UsageOnStdoutExitZero(params string[] args) =>
+        CommandLineAssert.Help(await RunAsync(args), string.Join(' ', ["smartcity-provision", .. args.SkipLast(1)]));
 
     [Fact]
-    public async Task RunAsync_AddHelp_ListsItsOptionsAndTheFileOptions()
-    {
-        var output = (await RunAsync("device", "add", "--help")).Out;
-
-        foreach (var option in new[] { "--sector", "--district", "--site", "--type", "--password-out", "--password-file", "--acl-file", "--root", "--reload-pid-file", "--reload-command" })
-        {
-            Assert.Contains(option + " ", output, StringComparison.Ordinal);
-        }
-    }
+    public async Task RunAsync_AddHelp_ListsItsOptionsAndTheFileOptions() =>
+        CommandLineAssert.Lists((await RunAsync("device", "add", "--help")).Out, "--sector", "--district", "--site", "--type", "--password-out", "--password-file", "--acl-file", "--root", "--reload-pid-file", "--reload-command");
 
     [Fact]
-    public async Task RunAsync_Version_PrintsTheAssemblyVersionExitZero()
-    {
-        var (code, output, _) = await RunAsync("--version");
-
-        Assert.Equal(0, code);
-        Assert.Equal(typeof(ProvisionCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion, output.Trim());
-    }
+    public async Task RunAsync_Version_PrintsTheAssemblyVersionExitZero() =>
+        CommandLineAssert.Version(await RunAsync("--version"), typeof(ProvisionCommand).Assembly);
 
     [Theory]
     [InlineData("--sectr", "device", "add", "lamp-1", "--sectr", "lighting", "--district", "d01", "--site", "s", "--type", "streetlight")]
@@ -66,14 +47,8 @@ public sealed class ProvisionCommandLineTests : IDisposable
     [InlineData("ID", "device", "revoke")]
     [InlineData("frobnicate", "device", "frobnicate")]
     [InlineData("command")]
-    public async Task RunAsync_BadCommandLine_ExitsTwoNamingTheProblem(string named, params string[] args)
-    {
-        var (code, output, errors) = await RunAsync(args);
-
-        Assert.Equal(ProvisionCommand.UsageExitCode, code);
-        Assert.Contains(named, errors, StringComparison.Ordinal);
-        Assert.Equal("", output);
-    }
+    public async Task RunAsync_BadCommandLine_ExitsTwoNamingTheProblem(string named, params string[] args) =>
+        CommandLineAssert.UsageError(await RunAsync(args), ProvisionCommand.UsageExitCode, named);
 
     /// <summary>README and docs/security.md: the file options before "device add", the device's options after; --root anywhere.</summary>
     [Fact]
