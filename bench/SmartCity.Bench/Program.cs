@@ -1,5 +1,7 @@
+using System.CommandLine;
 using SmartCity.Bench.Infrastructure;
 using SmartCity.Bench.Load;
+using SmartCity.CommandLine;
 
 namespace SmartCity.Bench;
 
@@ -11,63 +13,114 @@ namespace SmartCity.Bench;
 /// </summary>
 public static class Program
 {
-    private const string Usage = """
-        usage: SmartCity.Bench [e2e] [options]      (servers from servers.env: use bench/run.sh)
-          --messages N          measured messages per throughput phase (default 120000)
-          --warmup N            warm-up messages before each phase, not measured (default 80000;
-                                less leaves the worker's JIT tiering busy in the measured window)
-          --lamps N             street lights in the load fleet = InfluxDB series (default 10000)
-          --connections N       publisher MQTT connections (default 4)
-          --in-flight N         QoS 1 publishes awaiting PUBACK per connection (default 100)
-          --latency-seconds S   length of each paced latency run (default 20)
-          --latency-rate R      the target's rate, measured besides half the sustained rate (default 5000)
-          --latency-rates LIST  e.g. 2000,3000,4000,5000: the latency phase at exactly these rates, one
-                                table row each (p50/p99/max, machine CPU); influx-latency at each too
-          --shared-workers N    workers on one shared subscription in the "shared" phase (default 2)
-          --memory-messages N   --max-messages of the 100,000-device simulator run (default 300000:
-                                100,000 births, then telemetry of about 10 minutes of device time)
-          --memory-seconds S    --max-seconds of that run, a safety bound (default 120)
-          --scenario FILE       scenario of the memory phase (default simulators/scenarios/load-100k.json)
-          --phases LIST         broker,influx,pipeline,latency,influx-latency,shared,memory (default all);
-                                influx-latency: the worker's lines posted directly, paced at the latency
-                                rate in 200 ms batches: InfluxDB's own write latency p50/p99/max
-          --rounds N            rounds of broker/pipeline pairs, interleaved; medians reported (default 2)
-          --quiet-wait S        wait up to S s for an idle machine before each measured window (default 10)
-          --variants LIST       name:ENV=V,ENV=V;name2:... the worker with other environment variables,
-                                measured again in the pipeline, latency and memory phases selected;
-                                BENCH_WORKER_DLL=PATH runs another build of the worker (before/after)
-          --profile             perf-record the worker for 8 s during the last pipeline-qos1
-          --json FILE           write the results as JSON (default WORK_DIR/e2e.json)
-          --work-dir DIR        spool folders and logs (default a new folder under /tmp)
-          --existing-servers    the servers are shared (the test suite's): never restart the broker
-                                between phases, and publish under a topic root of this run's own
-        """;
+    /// <summary>EX_USAGE (sysexits.h), the benchmark's code for bad options since its first version.</summary>
+    public const int UsageExitCode = 64;
 
     public static async Task<int> Main(string[] args)
     {
-        var command = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "e2e";
-        var rest = command == "e2e" && (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal)) ? args : args[1..];
         try
         {
-            return command switch
-            {
-                "e2e" => await E2eBenchmark.RunAsync(new Args(rest), "SmartCity.Bench " + string.Join(' ', args)),
-                "publish" => await Publisher.RunAsync(new Args(rest)),
-                "null-sub" => await NullSubscriber.RunAsync(new Args(rest)),
-                "-h" or "--help" or "help" => Help(0),
-                _ => Help(64),
-            };
+            return await RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {
-            await Console.Error.WriteLineAsync($"SmartCity.Bench: {ex.Message}\n{Usage}");
-            return 64;
+            // A value the options refuse (e.g. --latency-rates 0), found when the run reads it.
+            await Console.Error.WriteLineAsync($"SmartCity.Bench: {ex.Message} (options: SmartCity.Bench --help)").ConfigureAwait(false);
+            return UsageExitCode;
         }
     }
 
-    private static int Help(int code)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr) =>
+        Cli.InvokeAsync(Parse(args), stdout, stderr, UsageExitCode, CancellationToken.None);
+
+    /// <summary>"help" is the old spelling of --help; without a command, the options are e2e's.</summary>
+    public static ParseResult Parse(IReadOnlyList<string> args) =>
+        Cli.Parse(BuildCommand(string.Join(' ', args)), args is ["help"] ? ["--help"] : args);
+
+    public static Command BuildCommand(string commandLine)
     {
-        (code == 0 ? Console.Out : Console.Error).WriteLine(Usage);
-        return code;
+        var root = Cli.Root("SmartCity.Bench", "SmartCity benchmarks (not tests). Run through bench/run.sh, which starts the servers. Without a command: e2e.");
+        var e2e = new Command("e2e", "The end-to-end benchmark (servers from servers.env: use bench/run.sh).");
+        var publish = new Command("publish", "The load generator, one process per run (used by e2e).");
+        var nullSub = new Command("null-sub", "The do-nothing subscriber of the broker ceiling (used by e2e).");
+        Bind(root, E2eOptions(), a => E2eBenchmark.RunAsync(a, "SmartCity.Bench " + commandLine));
+        Bind(e2e, E2eOptions(), a => E2eBenchmark.RunAsync(a, "SmartCity.Bench " + commandLine));
+        Bind(publish, PublishOptions(), Publisher.RunAsync);
+        Bind(nullSub, NullSubscriberOptions(), NullSubscriber.RunAsync);
+        root.Subcommands.Add(e2e);
+        root.Subcommands.Add(publish);
+        root.Subcommands.Add(nullSub);
+        return root;
     }
+
+    /// <summary>The command's options, and an action that hands them to the benchmark code as <see cref="Args"/>.</summary>
+    private static void Bind(Command command, Option[] options, Func<Args, Task<int>> run)
+    {
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(parse => run(Args.From(parse, options)));
+    }
+
+    private static Option<string> Value(string name, string description) => new Option<string>(name) { Description = description, HelpName = "VALUE" };
+
+    private static Option<bool> Flag(string name, string description) => new Option<bool>(name) { Description = description };
+
+    private static Option[] E2eOptions() =>
+    [
+        Value("--messages", "measured messages per throughput phase (default 120000)"),
+        Value("--warmup", "warm-up messages before each phase, not measured (default 80000; less leaves the worker's JIT tiering busy in the measured window)"),
+        Value("--lamps", "street lights in the load fleet = InfluxDB series (default 10000)"),
+        Value("--districts", "districts of the load fleet (default 4)"),
+        Value("--connections", "publisher MQTT connections (default 4)"),
+        Value("--in-flight", "QoS 1 publishes awaiting PUBACK per connection (default 100)"),
+        Value("--latency-seconds", "length of each paced latency run (default 20)"),
+        Value("--latency-rate", "the target's rate, measured besides half the sustained rate (default 5000)"),
+        Value("--latency-rates", "e.g. 2000,3000,4000,5000: the latency phase at exactly these rates, one table row each (p50/p99/max, machine CPU); influx-latency at each too"),
+        Value("--shared-workers", "workers on one shared subscription in the \"shared\" phase (default 2)"),
+        Value("--memory-messages", "--max-messages of the 100,000-device simulator run (default 300000: 100,000 births, then telemetry of about 10 minutes of device time)"),
+        Value("--memory-seconds", "--max-seconds of that run, a safety bound (default 120)"),
+        Value("--scenario", "scenario of the memory phase (default simulators/scenarios/load-100k.json)"),
+        Value("--phases", "broker,influx,pipeline,latency,influx-latency,shared,memory (default all); influx-latency: the worker's lines posted directly, paced at the latency rate in 200 ms batches: InfluxDB's own write latency p50/p99/max"),
+        Value("--rounds", "rounds of broker/pipeline pairs, interleaved; medians reported (default 2)"),
+        Value("--quiet-wait", "wait up to S s for an idle machine before each measured window (default 10)"),
+        Value("--variants", "name:ENV=V,ENV=V;name2:... the worker with other environment variables, measured again in the pipeline, latency and memory phases selected; BENCH_WORKER_DLL=PATH runs another build of the worker (before/after)"),
+        Flag("--profile", "perf-record the worker for 8 s during the last pipeline-qos1"),
+        Value("--json", "write the results as JSON (default WORK_DIR/e2e.json)"),
+        Value("--work-dir", "spool folders and logs (default a new folder under /tmp)"),
+        Flag("--existing-servers", "the servers are shared (the test suite's): never restart the broker between phases, and publish under a topic root of this run's own"),
+    ];
+
+    private static Option[] PublishOptions() =>
+    [
+        Value("--host", "broker host (default 127.0.0.1)"),
+        Value("--port", "broker port (default 1883)"),
+        Value("--connections", "MQTT connections (default 4)"),
+        Value("--in-flight", "QoS 1 publishes awaiting PUBACK per connection (default 100)"),
+        Value("--qos", "0 or 1 (default 1)"),
+        Value("--messages", "messages to publish (default 100000)"),
+        Value("--lamps", "street lights in the fleet (default 10000)"),
+        Value("--districts", "districts of the fleet (default 4)"),
+        Value("--rate", "messages per second; 0 = load mode, as fast as possible (default 0)"),
+        Value("--seed", "random seed (default 1)"),
+        Value("--start-ms", "device time of the first message, unix ms (default 0: the fleet's own start)"),
+        Value("--client-id-prefix", "MQTT client ids are PREFIX-gw00.. (default bench-pub)"),
+        Flag("--births", "publish each lamp's retained birth message first"),
+        Value("--topic-root", "topic root (default city)"),
+    ];
+
+    private static Option[] NullSubscriberOptions() =>
+    [
+        Value("--host", "broker host (default 127.0.0.1)"),
+        Value("--port", "broker port (default 1883)"),
+        Value("--client-id", "MQTT client id (default bench-null-sub)"),
+        Value("--filter", "topic filter (default city/#)"),
+        Value("--warmup", "messages before the measured window (default 0)"),
+        Value("--count", "measured messages (default 100000)"),
+        Value("--receive-maximum", "MQTT 5 receive maximum (default 10000)"),
+        Value("--idle-seconds", "stop when no message came for S seconds (default 5)"),
+        Value("--max-seconds", "stop after S seconds in all (default 300)"),
+    ];
 }

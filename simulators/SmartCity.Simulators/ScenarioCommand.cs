@@ -1,5 +1,7 @@
+using System.CommandLine;
 using System.Globalization;
 using MQTTnet.Protocol;
+using SmartCity.CommandLine;
 using SmartCity.Simulators.Devices;
 using SmartCity.Simulators.Faults;
 using SmartCity.Simulators.Publishing;
@@ -8,51 +10,119 @@ using SmartCity.Simulators.Scenarios;
 namespace SmartCity.Simulators;
 
 /// <summary><c>smartcity-sim scenario FILE [options]</c>: plays a scenario file against a broker.</summary>
-public static class ScenarioCommand
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1010", Justification = "System.CommandLine's Command is IEnumerable only for collection initializers.")]
+public sealed class ScenarioCommand : Command
 {
-    public const string Usage = """
-        usage: smartcity-sim scenario FILE [options]
-          --host H              broker host (default 127.0.0.1)
-          --port P              broker port (default 1883)
-          --username U          broker user; env SMARTCITY_SIM_MQTT_USERNAME
-          --password P          broker password; env SMARTCITY_SIM_MQTT_PASSWORD (keeps it out of `ps`)
-          --connections MODE    gateway (default: --gateways shared connections) or device (one
-                                connection per device, username = device id, real last will; <= 2000 devices)
-          --gateways N          connections in gateway mode (default 4)
-          --in-flight N         QoS 1 publishes awaiting PUBACK per connection (default 200)
-          --qos 0|1             MQTT QoS (default 1)
-          --seed N              override the scenario's seed (same seed = same messages)
-          --accelerate X        simulated seconds per wall-clock second (720 = a day in 2 minutes)
-          --load                as fast as possible: ignore pacing (load mode)
-          --live                after the scenario's duration keep going: catch up to now, then real time
-          --start T             auto (default: the run ends before now) or an RFC 3339 timestamp
-          --duration D          simulated duration, e.g. 1.00:00:00, 02:00, PT2H
-          --topic-root T        override the topic root
-          --client-id-prefix P  MQTT client ids are P-gw00.. or P-{deviceId} (default smartcity-sim)
-          --max-messages N      stop after N messages
-          --max-seconds S       stop after S wall-clock seconds
-          --dry-run             write the stream to stdout as JSON lines instead of publishing
-          --plan                print the resolved schedule (start, faults, expected alerts) and exit
-        """;
-
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    private readonly Argument<string> _file = new Argument<string>("FILE") { Description = "scenario file (see simulators/scenarios/)" }.NoOptionLike();
+    private readonly Option<string> _host = new("--host") { Description = "broker host (default 127.0.0.1)", HelpName = "H" };
+    private readonly Option<int> _port = new("--port") { Description = "broker port (default 1883)", HelpName = "P" };
+    private readonly Option<string> _username = new("--username") { Description = "broker user; env SMARTCITY_SIM_MQTT_USERNAME", HelpName = "U" };
+    private readonly Option<string> _password = new("--password") { Description = "broker password; env SMARTCITY_SIM_MQTT_PASSWORD (keeps it out of `ps`)", HelpName = "P" };
+    private readonly Option<string> _connections = new Option<string>("--connections")
     {
+        Description = "gateway (default: --gateways shared connections) or device (one connection per device, username = device id, real last will; <= 2000 devices)",
+        HelpName = "MODE",
+    }.AcceptOnlyFromAmong("gateway", "device");
+    private readonly Option<int> _gateways = new Option<int>("--gateways") { Description = "connections in gateway mode (default 4)", HelpName = "N" }.Positive();
+    private readonly Option<int> _inFlight = new Option<int>("--in-flight") { Description = "QoS 1 publishes awaiting PUBACK per connection (default 200)", HelpName = "N" }.Positive();
+    private readonly Option<string> _qos = new Option<string>("--qos") { Description = "MQTT QoS (default 1)", HelpName = "0|1" }.AcceptOnlyFromAmong("0", "1");
+    private readonly Option<int> _seed = new("--seed") { Description = "override the scenario's seed (same seed = same messages)", HelpName = "N" };
+    private readonly Option<double> _accelerate = new Option<double>("--accelerate") { Description = "simulated seconds per wall-clock second (720 = a day in 2 minutes)", HelpName = "X" }.Positive();
+    private readonly Option<bool> _load = new("--load") { Description = "as fast as possible: ignore pacing (load mode)" };
+    private readonly Option<bool> _live = new("--live") { Description = "after the scenario's duration keep going: catch up to now, then real time" };
+    private readonly Option<DateTimeOffset?> _start = new("--start") { Description = "auto (default: the run ends before now) or an RFC 3339 timestamp", HelpName = "T", CustomParser = ParseStart };
+    private readonly Option<TimeSpan> _duration = new("--duration") { Description = "simulated duration, e.g. 1.00:00:00, 02:00, PT2H", HelpName = "D", CustomParser = ParseDuration };
+    private readonly Option<string> _topicRoot = new("--topic-root") { Description = "override the topic root", HelpName = "T" };
+    private readonly Option<string> _clientIdPrefix = new("--client-id-prefix") { Description = "MQTT client ids are P-gw00.. or P-{deviceId} (default smartcity-sim)", HelpName = "P" };
+    private readonly Option<long> _maxMessages = new Option<long>("--max-messages") { Description = "stop after N messages", HelpName = "N" }.Positive();
+    private readonly Option<double> _maxSeconds = new Option<double>("--max-seconds") { Description = "stop after S wall-clock seconds", HelpName = "S" }.Positive();
+    private readonly Option<bool> _dryRun = new("--dry-run") { Description = "write the stream to stdout as JSON lines instead of publishing" };
+    private readonly Option<bool> _plan = new("--plan") { Description = "print the resolved schedule (start, faults, expected alerts) and exit" };
+
+    public ScenarioCommand()
+        : base("scenario", "A whole city from a scenario file.")
+    {
+        Arguments.Add(_file);
+        Option[] options = [_host, _port, _username, _password, _connections, _gateways, _inFlight, _qos, _seed, _accelerate, _load, _live, _start, _duration, _topicRoot, _clientIdPrefix, _maxMessages, _maxSeconds, _dryRun, _plan];
+        foreach (var option in options)
+        {
+            Options.Add(option);
+        }
+
+        SetAction(RunAsync);
+    }
+
+    /// <summary>The scenario (loaded from FILE, with the overrides) and the run options of a parsed <c>scenario</c> command line.</summary>
+    /// <exception cref="ScenarioException">The file is not a valid scenario.</exception>
+    public (Scenario Scenario, ScenarioRunOptions Options, bool DryRun, bool Plan) Bind(ParseResult parse)
+    {
+        var scenario = Scenario.Load(parse.GetRequiredValue(_file));
+        var options = new ScenarioRunOptions
+        {
+            Broker = new BrokerEndpoint("127.0.0.1", 1883, Environment.GetEnvironmentVariable("SMARTCITY_SIM_MQTT_USERNAME"), Environment.GetEnvironmentVariable("SMARTCITY_SIM_MQTT_PASSWORD")),
+        };
+        if (parse.Given(_host)) options = options with { Broker = options.Broker with { Host = parse.GetRequiredValue(_host) } };
+        if (parse.Given(_port)) options = options with { Broker = options.Broker with { Port = parse.GetValue(_port) } };
+        if (parse.Given(_username)) options = options with { Broker = options.Broker with { Username = parse.GetValue(_username) } };
+        if (parse.Given(_password)) options = options with { Broker = options.Broker with { Password = parse.GetValue(_password) } };
+        if (parse.Given(_connections)) options = options with { Connections = parse.GetValue(_connections) == "device" ? ConnectionMode.Device : ConnectionMode.Gateway };
+        if (parse.Given(_gateways)) options = options with { Gateways = parse.GetValue(_gateways) };
+        if (parse.Given(_inFlight)) options = options with { InFlight = parse.GetValue(_inFlight) };
+        if (parse.Given(_qos)) options = options with { Qos = parse.GetValue(_qos) == "0" ? MqttQualityOfServiceLevel.AtMostOnce : MqttQualityOfServiceLevel.AtLeastOnce };
+        if (parse.GetValue(_load)) options = options with { Load = true };
+        if (parse.GetValue(_live)) options = options with { Live = true };
+        if (parse.Given(_clientIdPrefix)) options = options with { ClientIdPrefix = parse.GetRequiredValue(_clientIdPrefix) };
+        if (parse.Given(_maxMessages)) options = options with { MaxMessages = parse.GetValue(_maxMessages) };
+        if (parse.Given(_maxSeconds)) options = options with { MaxDuration = TimeSpan.FromSeconds(parse.GetValue(_maxSeconds)) };
+        if (parse.Given(_seed)) scenario = scenario with { Seed = parse.GetValue(_seed) };
+        if (parse.Given(_accelerate)) scenario = scenario with { Acceleration = parse.GetValue(_accelerate) };
+        if (parse.Given(_start)) scenario = scenario with { Start = parse.GetValue(_start) };
+        if (parse.Given(_duration)) scenario = scenario with { Duration = parse.GetValue(_duration) };
+        if (parse.Given(_topicRoot)) scenario = scenario with { TopicRoot = parse.GetRequiredValue(_topicRoot) };
+        return (scenario, options, parse.GetValue(_dryRun), parse.GetValue(_plan));
+    }
+
+    private static DateTimeOffset? ParseStart(System.CommandLine.Parsing.ArgumentResult result) =>
+        result.Tokens.Single().Value == "auto" ? null : Cli.ParseTime(result)?.ToUniversalTime();
+
+    private static TimeSpan ParseDuration(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        try
+        {
+            var duration = FlexibleTimeSpanConverter.Parse(result.Tokens.Single().Value);
+            if (duration <= TimeSpan.Zero)
+            {
+                result.AddError("--duration must be greater than 0");
+            }
+
+            return duration;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            result.AddError($"--duration: {ex.Message}");
+            return default;
+        }
+    }
+
+    private async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var (stdout, stderr) = (parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         Scenario scenario;
         ScenarioRunOptions options;
         bool dryRun, plan;
         try
         {
-            (scenario, options, dryRun, plan) = Parse(args);
+            (scenario, options, dryRun, plan) = Bind(parse);
         }
         catch (ScenarioException ex)
         {
             await stderr.WriteLineAsync($"smartcity-sim: {ex.Message}").ConfigureAwait(false);
             return 65;
         }
-        catch (Exception ex) when (ex is FormatException or ArgumentException or OverflowException or IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
         {
-            await stderr.WriteLineAsync($"smartcity-sim: {ex.Message}\n{Usage}").ConfigureAwait(false);
-            return 64;
+            await stderr.WriteLineAsync($"smartcity-sim: {ex.Message}").ConfigureAwait(false);
+            return Program.UsageExitCode;
         }
 
         var time = TimeProvider.System;
@@ -66,7 +136,7 @@ public static class ScenarioCommand
         if (options.Connections == ConnectionMode.Device && scenario.TotalDevices > DeviceConnectionsTransport.MaxDevices)
         {
             await stderr.WriteLineAsync($"smartcity-sim: --connections device is for at most {DeviceConnectionsTransport.MaxDevices} devices; this scenario has {scenario.TotalDevices:N0} (use gateway mode)").ConfigureAwait(false);
-            return 64;
+            return Program.UsageExitCode;
         }
 
         var counters = new RunCounters();
@@ -127,68 +197,6 @@ public static class ScenarioCommand
         CultureInfo.InvariantCulture,
         $"[sim] {p.Elapsed:hh\\:mm\\:ss} | device time {p.SimTime:yyyy-MM-dd HH:mm} | {p.Acknowledged:N0} acked of {p.Sent:N0} sent | {p.CurrentRate:N0} msg/s now, {p.AverageRate:N0} avg | {p.Failed:N0} errors | {p.Malformed:N0} malformed");
 
-    public static (Scenario Scenario, ScenarioRunOptions Options, bool DryRun, bool Plan) Parse(ReadOnlySpan<string> args)
-    {
-        if (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
-        {
-            throw new ArgumentException("scenario needs a FILE (see simulators/scenarios/)");
-        }
-
-        var scenario = Scenario.Load(args[0]);
-        var options = new ScenarioRunOptions
-        {
-            Broker = new BrokerEndpoint("127.0.0.1", 1883, Environment.GetEnvironmentVariable("SMARTCITY_SIM_MQTT_USERNAME"), Environment.GetEnvironmentVariable("SMARTCITY_SIM_MQTT_PASSWORD")),
-        };
-        bool dryRun = false, plan = false;
-        var inv = CultureInfo.InvariantCulture;
-        for (var i = 1; i < args.Length; i++)
-        {
-            var flag = args[i];
-            switch (flag)
-            {
-                case "--load": options = options with { Load = true }; continue;
-                case "--live": options = options with { Live = true }; continue;
-                case "--dry-run": dryRun = true; continue;
-                case "--plan": plan = true; continue;
-            }
-
-            if (i + 1 >= args.Length)
-            {
-                throw new ArgumentException($"{flag} needs a value");
-            }
-
-            var value = args[++i];
-            switch (flag)
-            {
-                case "--host": options = options with { Broker = options.Broker with { Host = value } }; break;
-                case "--port": options = options with { Broker = options.Broker with { Port = int.Parse(value, inv) } }; break;
-                case "--username": options = options with { Broker = options.Broker with { Username = value } }; break;
-                case "--password": options = options with { Broker = options.Broker with { Password = value } }; break;
-                case "--connections":
-                    options = options with { Connections = value switch { "gateway" => ConnectionMode.Gateway, "device" => ConnectionMode.Device, _ => throw new ArgumentException("--connections must be gateway or device") } };
-                    break;
-                case "--gateways": options = options with { Gateways = Positive(int.Parse(value, inv), flag) }; break;
-                case "--in-flight": options = options with { InFlight = Positive(int.Parse(value, inv), flag) }; break;
-                case "--qos":
-                    options = options with { Qos = value switch { "0" => MqttQualityOfServiceLevel.AtMostOnce, "1" => MqttQualityOfServiceLevel.AtLeastOnce, _ => throw new ArgumentException("--qos must be 0 or 1") } };
-                    break;
-                case "--seed": scenario = scenario with { Seed = int.Parse(value, inv) }; break;
-                case "--accelerate": scenario = scenario with { Acceleration = Positive(double.Parse(value, inv), flag) }; break;
-                case "--start":
-                    scenario = scenario with { Start = value == "auto" ? null : DateTimeOffset.Parse(value, inv, DateTimeStyles.AssumeUniversal).ToUniversalTime() };
-                    break;
-                case "--duration": scenario = scenario with { Duration = Positive(FlexibleTimeSpanConverter.Parse(value), flag) }; break;
-                case "--topic-root": scenario = scenario with { TopicRoot = value }; break;
-                case "--client-id-prefix": options = options with { ClientIdPrefix = value }; break;
-                case "--max-messages": options = options with { MaxMessages = Positive(long.Parse(value, inv), flag) }; break;
-                case "--max-seconds": options = options with { MaxDuration = TimeSpan.FromSeconds(Positive(double.Parse(value, inv), flag)) }; break;
-                default: throw new ArgumentException($"unknown option {flag}");
-            }
-        }
-
-        return (scenario, options, dryRun, plan);
-    }
-
     public static string Plan(Scenario s, DateTimeOffset start)
     {
         var w = new StringWriter(CultureInfo.InvariantCulture);
@@ -208,9 +216,6 @@ public static class ScenarioCommand
 
         return w.ToString();
     }
-
-    private static T Positive<T>(T value, string flag) where T : IComparable<T> =>
-        value.CompareTo(default) > 0 ? value : throw new ArgumentException($"{flag} must be greater than 0");
 
     /// <summary>IProgress that reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
     private sealed class SyncProgress(Action<ScenarioProgress> report) : IProgress<ScenarioProgress>

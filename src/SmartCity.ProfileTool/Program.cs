@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Options;
+using SmartCity.CommandLine;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
@@ -14,84 +16,143 @@ namespace SmartCity.ProfileTool;
 /// </summary>
 public static class Program
 {
-    private const string Usage = """
-        usage:
-          smartcity-profile list
-              the built-in profiles
-          smartcity-profile check PROFILE.json
-              check a profile: every problem with file, line and property
-          smartcity-profile check PROFILE.json --topic TOPIC (--payload FILE | --payload-text JSON | --payload-base64 B64) [--received ISO8601]
-              also decode a sample message as the worker would: the line-protocol point, or the rejection and its reason
-        """;
+    /// <summary>EX_USAGE (sysexits.h), the tool's code for bad options since its first version (2 means a rejected sample).</summary>
+    public const int UsageExitCode = 64;
 
     public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
+        Cli.InvokeAsync(Parse(args), stdout, stderr, UsageExitCode, CancellationToken.None).GetAwaiter().GetResult();
+
+    public static ParseResult Parse(IReadOnlyList<string> args) => Cli.Parse(BuildCommand(), args);
+
+    public static Command BuildCommand()
     {
-        if (args.Length == 1 && args[0] == "list")
+        var root = Cli.Root("smartcity-profile", "The integrator's tool: checks a device profile and shows what a sample payload becomes, exactly as the worker would decode it.");
+        var list = new Command("list", "The built-in profiles.");
+        list.SetAction(p =>
         {
-            foreach (var p in ProfileLoader.LoadAll(null).Profiles)
+            foreach (var profile in ProfileLoader.LoadAll(null).Profiles)
             {
-                stdout.WriteLine($"{p.Id} {p.Version}  {p.Sector}/{p.DeviceType}  {string.Join(", ", p.Messages.Keys)}  every {p.ExpectedInterval}");
+                p.InvocationConfiguration.Output.WriteLine($"{profile.Id} {profile.Version}  {profile.Sector}/{profile.DeviceType}  {string.Join(", ", profile.Messages.Keys)}  every {profile.ExpectedInterval}");
             }
 
             return 0;
-        }
+        });
+        root.Subcommands.Add(list);
+        root.Subcommands.Add(new CheckCommand());
+        return root;
+    }
 
-        if (args.Length < 2 || args[0] != "check")
-        {
-            stderr.WriteLine(Usage);
-            return 64;
-        }
+    /// <summary><c>check PROFILE.json [--topic TOPIC (--payload FILE | --payload-text JSON | --payload-base64 B64) [--received ISO8601]]</c>.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1010", Justification = "System.CommandLine's Command is IEnumerable only for collection initializers.")]
+    public sealed class CheckCommand : Command
+    {
+        private readonly Argument<string> _file = new Argument<string>("PROFILE.json") { Description = "the profile file" }.NoOptionLike();
+        private readonly Option<string> _topic = new("--topic") { Description = "also decode a sample message on this topic as the worker would: the line-protocol point, or the rejection and its reason", HelpName = "TOPIC" };
+        private readonly Option<string> _payload = new("--payload") { Description = "the sample's payload from a file (- for stdin)", HelpName = "FILE" };
+        private readonly Option<string> _payloadText = new("--payload-text") { Description = "the sample's payload as text", HelpName = "JSON" };
+        private readonly Option<byte[]> _payloadBase64 = new("--payload-base64") { Description = "the sample's payload in base64 (binary frames)", HelpName = "B64", CustomParser = ParseBase64 };
+        private readonly Option<DateTimeOffset?> _received = new("--received") { Description = "receipt time of the sample (default now)", HelpName = "ISO8601", CustomParser = Cli.ParseTime };
 
-        var file = args[1];
-        if (!File.Exists(file))
+        public CheckCommand()
+            : base("check", "Check a profile: every problem with file, line and property; with --topic, also decode a sample message.")
         {
-            stderr.WriteLine($"{file}: no such file");
-            return 66;
-        }
-
-        var (profile, error) = ProfileLoader.Parse(file, File.ReadAllBytes(file));
-        if (error is not null)
-        {
-            stderr.WriteLine($"REFUSED {file}");
-            foreach (var problem in error.Problems)
+            Arguments.Add(_file);
+            Option[] options = [_topic, _payload, _payloadText, _payloadBase64, _received];
+            foreach (var option in options)
             {
-                stderr.WriteLine("  " + problem);
+                Options.Add(option);
             }
 
-            return 1;
+            Validators.Add(r =>
+            {
+                if (new Option[] { _payload, _payloadText, _payloadBase64 }.Count(o => r.GetResult(o) is not null) > 1)
+                {
+                    r.AddError("give one of --payload, --payload-text, --payload-base64");
+                }
+            });
+            SetAction(p => Check(p, p.InvocationConfiguration.Output, p.InvocationConfiguration.Error));
         }
 
-        Describe(profile!, stdout);
-        var options = ParseOptions(args.AsSpan(2), stderr);
-        if (options is null)
+        private static byte[] ParseBase64(System.CommandLine.Parsing.ArgumentResult result)
         {
-            return 64;
+            var text = result.Tokens.Single().Value;
+            try
+            {
+                return Convert.FromBase64String(text);
+            }
+            catch (FormatException)
+            {
+                result.AddError($"--payload-base64: '{text}' is not base64");
+                return [];
+            }
         }
 
-        if (options.Topic is null)
+        private int Check(ParseResult parse, TextWriter stdout, TextWriter stderr)
         {
-            return 0;
-        }
+            var file = parse.GetRequiredValue(_file);
+            if (!File.Exists(file))
+            {
+                stderr.WriteLine($"{file}: no such file");
+                return 66;
+            }
 
-        // The sample is decoded against the built-in profiles with this file in place of its namesake.
-        var builtIn = ProfileLoader.LoadAll(null).Profiles.Where(p => p.Id != profile!.Id && p.DeviceType != profile.DeviceType);
-        var set = new ProfileSet([.. builtIn, profile!], []);
-        var decoder = new MessageDecoder(Options.Create(new DecodingOptions { TopicRoot = options.Topic.Split('/')[0] }), set, [new CompactLampFrameDecoder()]);
-        var outcome = decoder.Decode(options.Topic, new ReadOnlySequence<byte>(options.Payload), options.Received);
-        switch (outcome.Status)
-        {
-            case DecodeStatus.Accepted:
-                stdout.WriteLine("ACCEPTED");
-                stdout.WriteLine(LineProtocol.Format(outcome.Result.Point!));
+            var (profile, error) = ProfileLoader.Parse(file, File.ReadAllBytes(file));
+            if (error is not null)
+            {
+                stderr.WriteLine($"REFUSED {file}");
+                foreach (var problem in error.Problems)
+                {
+                    stderr.WriteLine("  " + problem);
+                }
+
+                return 1;
+            }
+
+            Describe(profile!, stdout);
+            var topic = parse.GetValue(_topic);
+            if (topic is null)
+            {
                 return 0;
-            case DecodeStatus.Ignored:
-                stdout.WriteLine("IGNORED (a command to the device; the worker does not store these)");
-                return 0;
-            default:
-                stdout.WriteLine($"REJECTED {outcome.Result.Reason}: {outcome.Result.Detail}");
-                return 2;
+            }
+
+            byte[] payload = parse.GetValue(_payloadBase64) ?? [];
+            if (parse.GetValue(_payloadText) is { } text)
+            {
+                payload = Encoding.UTF8.GetBytes(text);
+            }
+            else if (parse.GetValue(_payload) is { } payloadFile)
+            {
+                if (payloadFile != "-" && !File.Exists(payloadFile))
+                {
+                    stderr.WriteLine($"{payloadFile}: no such file");
+                    return 66;
+                }
+
+                payload = payloadFile == "-" ? ReadStdin() : File.ReadAllBytes(payloadFile);
+            }
+
+            var received = parse.GetValue(_received) ?? DateTimeOffset.UtcNow;
+
+            // The sample is decoded against the built-in profiles with this file in place of its namesake.
+            var builtIn = ProfileLoader.LoadAll(null).Profiles.Where(p => p.Id != profile!.Id && p.DeviceType != profile.DeviceType);
+            var set = new ProfileSet([.. builtIn, profile!], []);
+            var decoder = new MessageDecoder(Microsoft.Extensions.Options.Options.Create(new DecodingOptions { TopicRoot = topic.Split('/')[0] }), set, [new CompactLampFrameDecoder()]);
+            var outcome = decoder.Decode(topic, new ReadOnlySequence<byte>(payload), received);
+            switch (outcome.Status)
+            {
+                case DecodeStatus.Accepted:
+                    stdout.WriteLine("ACCEPTED");
+                    stdout.WriteLine(LineProtocol.Format(outcome.Result.Point!));
+                    return 0;
+                case DecodeStatus.Ignored:
+                    stdout.WriteLine("IGNORED (a command to the device; the worker does not store these)");
+                    return 0;
+                default:
+                    stdout.WriteLine($"REJECTED {outcome.Result.Reason}: {outcome.Result.Detail}");
+                    return 2;
+            }
         }
     }
 
@@ -114,37 +175,6 @@ public static class Program
         {
             stdout.WriteLine($"  alert {a.Rule} ({a.Severity}, {a.Kind}{(a.Field is null ? "" : " on " + a.Field)}, {a.Schedule})");
         }
-    }
-
-    private sealed record SampleOptions(string? Topic, byte[] Payload, DateTimeOffset Received);
-
-    private static SampleOptions? ParseOptions(ReadOnlySpan<string> args, TextWriter stderr)
-    {
-        string? topic = null;
-        byte[] payload = [];
-        var received = DateTimeOffset.UtcNow;
-        for (var i = 0; i + 1 < args.Length; i += 2)
-        {
-            switch (args[i])
-            {
-                case "--topic": topic = args[i + 1]; break;
-                case "--payload": payload = args[i + 1] == "-" ? ReadStdin() : File.ReadAllBytes(args[i + 1]); break;
-                case "--payload-text": payload = Encoding.UTF8.GetBytes(args[i + 1]); break;
-                case "--payload-base64": payload = Convert.FromBase64String(args[i + 1]); break;
-                case "--received": received = DateTimeOffset.Parse(args[i + 1], CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal); break;
-                default:
-                    stderr.WriteLine($"unknown option {args[i]}\n{Usage}");
-                    return null;
-            }
-        }
-
-        if (args.Length % 2 != 0)
-        {
-            stderr.WriteLine($"{args[^1]} needs a value\n{Usage}");
-            return null;
-        }
-
-        return new SampleOptions(topic, payload, received);
     }
 
     private static byte[] ReadStdin()

@@ -1,112 +1,137 @@
+using System.CommandLine;
+using SmartCity.CommandLine;
+
 namespace SmartCity.Provisioning;
 
 /// <summary>The command line of <c>smartcity-provision</c>. Exit codes: 0 done, 1 refused or failed, 2 usage.</summary>
 public static class ProvisionCommand
 {
-    public const string Usage = """
-        usage: smartcity-provision [OPTIONS] device add ID --sector S --district D --site X --type T [--password-out FILE]
-               smartcity-provision [OPTIONS] device list
-               smartcity-provision [OPTIONS] device revoke ID
-        options:
-          --password-file FILE     mosquitto password_file  (or SMARTCITY_PROVISION_PASSWORD_FILE)
-          --acl-file FILE          mosquitto acl_file       (or SMARTCITY_PROVISION_ACL_FILE)
-          --root ROOT              topic root (default: city)
-          --reload-pid-file FILE   after a change, SIGHUP the broker whose pid is in FILE
-          --reload-command CMD     after a change, run CMD with /bin/sh (e.g. "docker compose kill -s HUP mosquitto")
-        add generates a strong password and prints it ONCE (or writes it to --password-out, mode 0600).
-        """;
+    public const int UsageExitCode = 2;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
+        Cli.InvokeAsync(Parse(args), output, error, UsageExitCode, CancellationToken.None);
+
+    public static ParseResult Parse(IReadOnlyList<string> args) => Cli.Parse(BuildCommand(), args);
+
+    public static Command BuildCommand()
     {
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        var words = new List<string>();
-        string[] known = ["--password-file", "--acl-file", "--root", "--reload-pid-file", "--reload-command", "--sector", "--district", "--site", "--type", "--password-out"];
-        for (var i = 0; i < args.Length; i++)
+        // Before or after "device add|list|revoke", as with the first parser.
+        var passwordFileOption = new Option<string>("--password-file") { Description = "mosquitto password_file (or SMARTCITY_PROVISION_PASSWORD_FILE)", HelpName = "FILE", Recursive = true };
+        var aclFileOption = new Option<string>("--acl-file") { Description = "mosquitto acl_file (or SMARTCITY_PROVISION_ACL_FILE)", HelpName = "FILE", Recursive = true };
+        var rootOption = new Option<string>("--root") { Description = "topic root (default: city)", HelpName = "ROOT", Recursive = true };
+        var pidFileOption = new Option<string>("--reload-pid-file") { Description = "after a change, SIGHUP the broker whose pid is in FILE", HelpName = "FILE", Recursive = true };
+        var reloadCommandOption = new Option<string>("--reload-command") { Description = "after a change, run CMD with /bin/sh (e.g. \"docker compose kill -s HUP mosquitto\")", HelpName = "CMD", Recursive = true };
+
+        var root = Cli.Root("smartcity-provision", "Device credentials and ACL entries in mosquitto's files (docs/security.md).");
+        root.Options.Add(passwordFileOption);
+        root.Options.Add(aclFileOption);
+        root.Options.Add(rootOption);
+        root.Options.Add(pidFileOption);
+        root.Options.Add(reloadCommandOption);
+
+        var idArgument = new Argument<string>("ID") { Description = "device id (the MQTT username)" }.NoOptionLike();
+        var sectorOption = new Option<string>("--sector") { Description = "topic segment of the sector, e.g. lighting", HelpName = "S", Required = true };
+        var districtOption = new Option<string>("--district") { Description = "topic segment of the district, e.g. d01", HelpName = "D", Required = true };
+        var siteOption = new Option<string>("--site") { Description = "topic segment of the site, e.g. d01-street-004", HelpName = "X", Required = true };
+        var typeOption = new Option<string>("--type") { Description = "topic segment of the device type, e.g. streetlight", HelpName = "T", Required = true };
+        var passwordOutOption = new Option<string>("--password-out") { Description = "write the password to FILE (mode 0600) instead of printing it once", HelpName = "FILE" };
+        var add = new Command("add", "Give a device its account: a strong password, printed ONCE (or written to --password-out), and its ACL block.")
         {
-            if (args[i] is "-h" or "--help")
+            idArgument, sectorOption, districtOption, siteOption, typeOption, passwordOutOption,
+        };
+        var list = new Command("list", "Provisioned devices with their ACL lines.");
+        var revokeIdArgument = new Argument<string>("ID") { Description = "device id" }.NoOptionLike();
+        var revoke = new Command("revoke", "Remove a device's password line, then its ACL block.") { revokeIdArgument };
+        var device = new Command("device", "Device accounts.") { add, list, revoke };
+        root.Subcommands.Add(device);
+
+        // The store and reload settings of every subcommand; null after a usage error was printed.
+        async Task<(DeviceStore Store, ReloadOptions Reload)?> StoreAsync(ParseResult p)
+        {
+            var passwordFile = p.GetValue(passwordFileOption) ?? Environment.GetEnvironmentVariable("SMARTCITY_PROVISION_PASSWORD_FILE");
+            var aclFile = p.GetValue(aclFileOption) ?? Environment.GetEnvironmentVariable("SMARTCITY_PROVISION_ACL_FILE");
+            if (string.IsNullOrEmpty(passwordFile) || string.IsNullOrEmpty(aclFile))
             {
-                await output.WriteLineAsync(Usage).ConfigureAwait(false);
-                return 0;
+                await UsageErrorAsync(p.InvocationConfiguration.Error, "--password-file and --acl-file are required").ConfigureAwait(false);
+                return null;
             }
 
-            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            return (new DeviceStore(passwordFile, aclFile), new ReloadOptions(p.GetValue(pidFileOption), p.GetValue(reloadCommandOption)));
+        }
+
+        add.SetAction(async p =>
+        {
+            if (await StoreAsync(p).ConfigureAwait(false) is not var (store, reload))
             {
-                if (!known.Contains(args[i]) || i + 1 >= args.Length)
+                return UsageExitCode;
+            }
+
+            var placement = new DevicePlacement(p.GetValue(rootOption) ?? "city", p.GetRequiredValue(sectorOption), p.GetRequiredValue(districtOption), p.GetRequiredValue(siteOption), p.GetRequiredValue(typeOption));
+            return await FailuresAsync(p, () => AddAsync(store, reload, p.GetRequiredValue(idArgument), placement, p.GetValue(passwordOutOption), p.InvocationConfiguration.Output)).ConfigureAwait(false);
+        });
+        list.SetAction(async p =>
+        {
+            if (await StoreAsync(p).ConfigureAwait(false) is not var (store, _))
+            {
+                return UsageExitCode;
+            }
+
+            return await FailuresAsync(p, async () =>
+            {
+                var output = p.InvocationConfiguration.Output;
+                foreach (var d in store.List())
                 {
-                    return await UsageErrorAsync(error, known.Contains(args[i]) ? $"{args[i]} needs a value" : $"unknown option {args[i]}").ConfigureAwait(false);
+                    await output.WriteLineAsync($"{d.DeviceId}\tpassword:{(d.HasPassword ? "yes" : "MISSING")}").ConfigureAwait(false);
+                    foreach (var line in d.AclLines)
+                    {
+                        await output.WriteLineAsync("  " + line).ConfigureAwait(false);
+                    }
                 }
 
-                options[args[i]] = args[++i];
-            }
-            else
+                return 0;
+            }).ConfigureAwait(false);
+        });
+        revoke.SetAction(async p =>
+        {
+            if (await StoreAsync(p).ConfigureAwait(false) is not var (store, reload))
             {
-                words.Add(args[i]);
+                return UsageExitCode;
             }
-        }
 
-        var passwordFile = options.GetValueOrDefault("--password-file") ?? Environment.GetEnvironmentVariable("SMARTCITY_PROVISION_PASSWORD_FILE");
-        var aclFile = options.GetValueOrDefault("--acl-file") ?? Environment.GetEnvironmentVariable("SMARTCITY_PROVISION_ACL_FILE");
-        if (words.Count < 2 || words[0] != "device")
-        {
-            return await UsageErrorAsync(error, "expected 'device add|list|revoke'").ConfigureAwait(false);
-        }
+            var deviceId = p.GetRequiredValue(revokeIdArgument);
+            return await FailuresAsync(p, async () =>
+            {
+                if (!await store.RevokeAsync(deviceId, CancellationToken.None).ConfigureAwait(false))
+                {
+                    await p.InvocationConfiguration.Error.WriteLineAsync($"smartcity-provision: '{deviceId}' is not provisioned").ConfigureAwait(false);
+                    return 1;
+                }
 
-        if (string.IsNullOrEmpty(passwordFile) || string.IsNullOrEmpty(aclFile))
-        {
-            return await UsageErrorAsync(error, "--password-file and --acl-file are required").ConfigureAwait(false);
-        }
+                await DeviceStore.ReloadAsync(reload, CancellationToken.None).ConfigureAwait(false);
+                await p.InvocationConfiguration.Output.WriteLineAsync($"revoked {deviceId}{ReloadNote(reload)}").ConfigureAwait(false);
+                return 0;
+            }).ConfigureAwait(false);
+        });
+        return root;
+    }
 
-        var store = new DeviceStore(passwordFile, aclFile);
-        var reload = new ReloadOptions(options.GetValueOrDefault("--reload-pid-file"), options.GetValueOrDefault("--reload-command"));
+    /// <summary>A refused change or a file that cannot be read or written: one line, exit 1.</summary>
+    private static async Task<int> FailuresAsync(ParseResult parse, Func<Task<int>> run)
+    {
         try
         {
-            switch (words[1])
-            {
-                case "add" when words.Count == 3:
-                    return await AddAsync(store, reload, words[2], options, output, error).ConfigureAwait(false);
-                case "list" when words.Count == 2:
-                    foreach (var device in store.List())
-                    {
-                        await output.WriteLineAsync($"{device.DeviceId}\tpassword:{(device.HasPassword ? "yes" : "MISSING")}").ConfigureAwait(false);
-                        foreach (var line in device.AclLines)
-                        {
-                            await output.WriteLineAsync("  " + line).ConfigureAwait(false);
-                        }
-                    }
-
-                    return 0;
-                case "revoke" when words.Count == 3:
-                    if (!await store.RevokeAsync(words[2], CancellationToken.None).ConfigureAwait(false))
-                    {
-                        await error.WriteLineAsync($"smartcity-provision: '{words[2]}' is not provisioned").ConfigureAwait(false);
-                        return 1;
-                    }
-
-                    await DeviceStore.ReloadAsync(reload, CancellationToken.None).ConfigureAwait(false);
-                    await output.WriteLineAsync($"revoked {words[2]}{ReloadNote(reload)}").ConfigureAwait(false);
-                    return 0;
-                default:
-                    return await UsageErrorAsync(error, $"unknown or incomplete command 'device {words[1]}'").ConfigureAwait(false);
-            }
+            return await run().ConfigureAwait(false);
         }
         catch (Exception e) when (e is ProvisioningException or IOException or UnauthorizedAccessException)
         {
-            await error.WriteLineAsync("smartcity-provision: " + e.Message).ConfigureAwait(false);
+            await parse.InvocationConfiguration.Error.WriteLineAsync("smartcity-provision: " + e.Message).ConfigureAwait(false);
             return 1;
         }
     }
 
-    private static async Task<int> AddAsync(DeviceStore store, ReloadOptions reload, string deviceId, Dictionary<string, string> options, TextWriter output, TextWriter error)
+    private static async Task<int> AddAsync(DeviceStore store, ReloadOptions reload, string deviceId, DevicePlacement placement, string? passwordOut, TextWriter output)
     {
-        string[] required = ["--sector", "--district", "--site", "--type"];
-        if (required.FirstOrDefault(r => !options.ContainsKey(r)) is { } missing)
-        {
-            return await UsageErrorAsync(error, $"device add needs {missing}").ConfigureAwait(false);
-        }
-
-        var placement = new DevicePlacement(options.GetValueOrDefault("--root") ?? "city", options["--sector"], options["--district"], options["--site"], options["--type"]);
         var password = DeviceStore.NewPassword();
-        var passwordOut = options.GetValueOrDefault("--password-out");
         if (passwordOut is not null)
         {
             // Written before the account exists: a failure here leaves nothing half-made.
@@ -125,10 +150,9 @@ public static class ProvisionCommand
     private static string ReloadNote(ReloadOptions reload) =>
         reload.PidFile is null && reload.Command is null ? " (broker NOT reloaded: send it SIGHUP)" : "; broker reloaded";
 
-    private static async Task<int> UsageErrorAsync(TextWriter error, string message)
+    private static async Task UsageErrorAsync(TextWriter error, string message)
     {
         await error.WriteLineAsync("smartcity-provision: " + message).ConfigureAwait(false);
-        await error.WriteLineAsync(Usage).ConfigureAwait(false);
-        return 2;
+        await error.WriteLineAsync("Usage: smartcity-provision --password-file FILE --acl-file FILE device add|list|revoke ... (smartcity-provision --help)").ConfigureAwait(false);
     }
 }

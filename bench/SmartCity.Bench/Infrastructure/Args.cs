@@ -1,42 +1,34 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace SmartCity.Bench.Infrastructure;
 
-/// <summary>Minimal <c>--name value</c> and <c>--flag</c> parsing; unknown options are errors, so a typo never runs a different benchmark.</summary>
+/// <summary>
+/// The benchmark's options as given (System.CommandLine parses them, <see cref="Program"/>), read with
+/// their defaults where they are used. Every option read, none left over: a typo never runs a different benchmark.
+/// </summary>
 public sealed class Args
 {
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _read = new(StringComparer.Ordinal);
 
-    public Args(IEnumerable<string> args)
+    private Args()
     {
-        string? pending = null;
-        foreach (var arg in args)
-        {
-            if (arg.StartsWith("--", StringComparison.Ordinal))
-            {
-                if (pending is not null)
-                {
-                    _values[pending] = null;
-                }
+    }
 
-                pending = arg;
-            }
-            else if (pending is not null)
+    /// <summary>The options given on a parsed command line: flags without a value, the others with theirs.</summary>
+    public static Args From(ParseResult parse, IEnumerable<Option> options)
+    {
+        var args = new Args();
+        foreach (var option in options)
+        {
+            if (parse.GetResult(option) is { Implicit: false } given)
             {
-                _values[pending] = arg;
-                pending = null;
-            }
-            else
-            {
-                throw new ArgumentException($"unexpected argument '{arg}'");
+                args._values[option.Name] = option is Option<bool> ? null : given.Tokens.Single().Value;
             }
         }
 
-        if (pending is not null)
-        {
-            _values[pending] = null;
-        }
+        return args;
     }
 
     public bool Flag(string name)

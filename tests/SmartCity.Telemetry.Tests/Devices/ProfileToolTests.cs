@@ -1,4 +1,5 @@
 using SmartCity.ProfileTool;
+using SmartCity.Tests.CommandLine;
 
 namespace SmartCity.Telemetry.Tests.Devices;
 
@@ -61,5 +62,64 @@ public class ProfileToolTests
         {
             File.Delete(file);
         }
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("list", "--help")]
+    [InlineData("check", "--help")]
+    [InlineData("check", "-h")]
+    public void Run_Help_UsageOnStdoutExitZero(params string[] args) =>
+        CommandLineAssert.Help(Run(args), string.Join(' ', ["smartcity-profile", .. args.SkipLast(1)]));
+
+    [Fact]
+    public void Run_CheckHelp_ListsTheSampleOptions() =>
+        CommandLineAssert.Lists(Run("check", "--help").Out, "--topic", "--payload", "--payload-text", "--payload-base64", "--received");
+
+    [Fact]
+    public void Run_Version_PrintsTheAssemblyVersionExitZero() =>
+        CommandLineAssert.Version(Run("--version"), typeof(Program).Assembly);
+
+    [Theory]
+    [InlineData("--topik", "check", "PROFILE", "--topik", "city/x")]
+    [InlineData("--topic", "check", "PROFILE", "--topic")]
+    [InlineData("--received", "check", "PROFILE", "--topic", "city/x", "--received", "yesterday")]
+    [InlineData("--payload-base64", "check", "PROFILE", "--topic", "city/x", "--payload-base64", "not base64!")]
+    [InlineData("one of --payload, --payload-text", "check", "PROFILE", "--topic", "city/x", "--payload-text", "{}", "--payload-base64", "AAEC")]
+    [InlineData("PROFILE.json", "check")]
+    [InlineData("extra", "list", "extra")]
+    [InlineData("command")]
+    public void Run_BadCommandLine_ExitsSixtyFourNamingTheProblem(string named, params string[] args) =>
+        CommandLineAssert.UsageError(Run([.. args.Select(a => a == "PROFILE" ? Profile("streetlight") : a)]), Program.UsageExitCode, named);
+
+    /// <summary>docs/device-profiles.md: <c>check PROFILE --topic T --payload FILE</c>.</summary>
+    [Fact]
+    public void Check_SampleFromFile_DecodedLikeTheTextSample()
+    {
+        var sample = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(sample, """{"v":1,"ts":"2026-11-28T21:59:30Z","on":true,"dim_pct":50,"power_w":20}""");
+
+            var (code, output, _) = Run("check", Profile("streetlight"), "--topic", "city/lighting/d01/s1/streetlight/l1/telemetry", "--payload", sample, "--received", "2026-11-28T22:00:00Z");
+
+            Assert.Equal(0, code);
+            Assert.Contains("ACCEPTED", output, StringComparison.Ordinal);
+            Assert.Contains("on=true,dim_pct=50,power_w=20,", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(sample);
+        }
+    }
+
+    [Fact]
+    public void List_BuiltInProfiles_OneLineEachExitZero()
+    {
+        var (code, output, _) = Run("list");
+
+        Assert.Equal(0, code);
+        Assert.Contains("streetlight ", output, StringComparison.Ordinal);
     }
 }
