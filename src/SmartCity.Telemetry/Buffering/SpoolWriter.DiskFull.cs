@@ -56,7 +56,8 @@ internal sealed partial class SpoolWriter
                 _diskFull = true;
                 if (firstOfEpisode)
                 {
-                    LogDiskFailing(_ledger.Directory, DiskHealth.Describe(ex), ex);
+                    var problem = DiskHealth.Describe(ex);
+                    LogDiskFailing(_ledger.Directory, problem, ex);
                 }
             }
 
