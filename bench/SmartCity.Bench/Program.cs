@@ -8,11 +8,15 @@ namespace SmartCity.Bench;
 ///   SmartCity.Bench e2e [options]      the end-to-end benchmark (default)
 ///   SmartCity.Bench publish [options]  the load generator, one process per run (used by e2e)
 ///   SmartCity.Bench null-sub [options] the do-nothing subscriber of the broker ceiling (used by e2e)
+///   SmartCity.Bench alert-saves [--devices N] [--transitions N] [--modes old,debounced] [--delay-ms MS]
+///                                      cost of saving the alert state in a burst of transitions (no servers)
 /// </summary>
 public static class Program
 {
     private const string Usage = """
         usage: SmartCity.Bench [e2e] [options]      (servers from servers.env: use bench/run.sh)
+               SmartCity.Bench alert-saves [--devices 100000] [--transitions 10000] [--modes old,debounced] [--delay-ms 1000]
+                                                    bytes and time of saving the alert state in a burst (no servers)
           --messages N          measured messages per throughput phase (default 120000)
           --warmup N            warm-up messages before each phase, not measured (default 80000;
                                 less leaves the worker's JIT tiering busy in the measured window)
@@ -53,6 +57,7 @@ public static class Program
                 "e2e" => await E2eBenchmark.RunAsync(new Args(rest), "SmartCity.Bench " + string.Join(' ', args)),
                 "publish" => await Publisher.RunAsync(new Args(rest)),
                 "null-sub" => await NullSubscriber.RunAsync(new Args(rest)),
+                "alert-saves" => await Phases.AlertStateSaves.RunAsync(new Args(rest)),
                 "-h" or "--help" or "help" => Help(0),
                 _ => Help(64),
             };
