@@ -931,8 +931,9 @@ public sealed class AlertEngine
     }
 
     /// <summary>
-    /// Alerts and rule states (small) are written whenever they change, so a crash never forgets
-    /// an alert; the devices' liveness (one entry per device: large) at most every
+    /// Alerts and rule states are written whenever they change (in the worker through the
+    /// <see cref="AlertStateSaver"/>: within <see cref="AlertingOptions.StateSaveDelay"/>, off this thread,
+    /// so a crash forgets at most that much); the devices' liveness (one entry per device: large) at most every
     /// <see cref="DeviceSaveInterval"/>, or with <paramref name="allDevices"/> at shutdown.
     /// </summary>
     private void SaveIf(bool changed, bool allDevices = false)
