@@ -10,6 +10,8 @@ namespace SmartCity.Bench;
 ///   SmartCity.Bench e2e [options]      the end-to-end benchmark (default)
 ///   SmartCity.Bench publish [options]  the load generator, one process per run (used by e2e)
 ///   SmartCity.Bench null-sub [options] the do-nothing subscriber of the broker ceiling (used by e2e)
+///   SmartCity.Bench alert-saves [--devices N] [--transitions N] [--modes old,debounced] [--delay-ms MS]
+///                                      cost of saving the alert state in a burst of transitions (no servers)
 /// </summary>
 public static class Program
 {
@@ -43,13 +45,16 @@ public static class Program
         var e2e = new Command("e2e", "The end-to-end benchmark (servers from servers.env: use bench/run.sh).");
         var publish = new Command("publish", "The load generator, one process per run (used by e2e).");
         var nullSub = new Command("null-sub", "The do-nothing subscriber of the broker ceiling (used by e2e).");
+        var alertSaves = new Command("alert-saves", "Bytes and time of saving the alert state in a burst of transitions (no servers).");
         Bind(root, E2eOptions(), a => E2eBenchmark.RunAsync(a, "SmartCity.Bench " + commandLine));
         Bind(e2e, E2eOptions(), a => E2eBenchmark.RunAsync(a, "SmartCity.Bench " + commandLine));
         Bind(publish, PublishOptions(), Publisher.RunAsync);
         Bind(nullSub, NullSubscriberOptions(), NullSubscriber.RunAsync);
+        Bind(alertSaves, AlertSavesOptions(), Phases.AlertStateSaves.RunAsync);
         root.Subcommands.Add(e2e);
         root.Subcommands.Add(publish);
         root.Subcommands.Add(nullSub);
+        root.Subcommands.Add(alertSaves);
         return root;
     }
 
@@ -67,6 +72,14 @@ public static class Program
     private static Option<string> Value(string name, string description) => new Option<string>(name) { Description = description, HelpName = "VALUE" };
 
     private static Option<bool> Flag(string name, string description) => new Option<bool>(name) { Description = description };
+
+    private static Option[] AlertSavesOptions() =>
+    [
+        Value("--devices", "devices in the alert engine (default 100000)"),
+        Value("--transitions", "transitions in the burst (default 10000)"),
+        Value("--modes", "old,debounced: save on every transition, or debounced (default both)"),
+        Value("--delay-ms", "the debounce delay, Alerting:StateSaveDelay (default 1000)"),
+    ];
 
     private static Option[] E2eOptions() =>
     [

@@ -17,7 +17,7 @@ public static class AlertEndpoints
     {
         var api = app.MapApiGroup().WithTags("alerts");
 
-        api.MapGet("/alerts", async (AlertingService alerting, string? state, string? sector, string? district, string? severity) =>
+        api.MapGet("/alerts", async (AlertingService alerting, string? state, string? sector, string? district, string? severity, HttpContext context) =>
         {
             if (state is not (null or "open" or "raised" or "acknowledged" or "resolved"))
             {
@@ -29,7 +29,7 @@ public static class AlertEndpoints
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "severity must be critical, major, minor or warning");
             }
 
-            var alerts = (await alerting.AlertsAsync()).Where(a =>
+            var alerts = (await alerting.AlertsAsync(context.RequestAborted)).Where(a =>
                 (state is null || (state == "open" ? a.IsOpen : a.State.ToString().Equals(state, StringComparison.OrdinalIgnoreCase)))
                 && (sector is null || a.Sector == sector)
                 && (district is null || a.District == district)
@@ -41,8 +41,8 @@ public static class AlertEndpoints
             .Produces<IEnumerable<Alert>>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        api.MapGet("/alerts/{id}", async (AlertingService alerting, string id) =>
-            await alerting.FindAsync(id) is { } alert ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no alert '{id}'"))
+        api.MapGet("/alerts/{id}", async (AlertingService alerting, string id, HttpContext context) =>
+            await alerting.FindAsync(id, context.RequestAborted) is { } alert ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no alert '{id}'"))
             .WithSummary("One alert with its history")
             .WithDescription("The history lists every step: raised, escalated, acknowledged, commented, resolved; who (by), when and the comment.")
             .Produces<Alert>()

@@ -22,6 +22,11 @@ public enum AlertTransitionKind
     FlappingStarted,
     /// <summary>The rule has been quiet for the flapping window: notifications resume.</summary>
     FlappingStopped,
+    /// <summary>
+    /// Resolved longer ago than <c>Alerting:KeepResolvedFor</c>: forgotten by the store. Not a step
+    /// of its history; the MQTT state notifier clears the alert's retained topic, the others ignore it.
+    /// </summary>
+    Removed,
 }
 
 /// <summary>

@@ -44,6 +44,9 @@ public sealed class AlertEngine
     private readonly NameTable _names = new();
     private bool _dirty;
 
+    /// <summary>Set by the host: saves are debounced and written off the alert thread. Without one every change is written at once.</summary>
+    private AlertStateSaver? _saver;
+
     /// <summary>Only devices' liveness changed since the last save (every message does that).</summary>
     private bool _devicesDirty;
     private DateTimeOffset _devicesSavedAt;
@@ -343,6 +346,8 @@ public sealed class AlertEngine
                 {
                     _alerts.Remove(alert.Id);
                     _dirty = true;
+                    // Reported so the retained MQTT state goes too: the broker would otherwise keep every alert ever raised.
+                    output.Add(new AlertTransition(alert, new AlertHistoryEntry(AlertTransitionKind.Removed, now, Comment: $"resolved more than {Format(_options.KeepResolvedFor)} ago: forgotten"), Suppressed: false));
                 }
             }
 
@@ -926,8 +931,9 @@ public sealed class AlertEngine
     }
 
     /// <summary>
-    /// Alerts and rule states (small) are written whenever they change, so a crash never forgets
-    /// an alert; the devices' liveness (one entry per device: large) at most every
+    /// Alerts and rule states are written whenever they change (in the worker through the
+    /// <see cref="AlertStateSaver"/>: within <see cref="AlertingOptions.StateSaveDelay"/>, off this thread,
+    /// so a crash forgets at most that much); the devices' liveness (one entry per device: large) at most every
     /// <see cref="DeviceSaveInterval"/>, or with <paramref name="allDevices"/> at shutdown.
     /// </summary>
     private void SaveIf(bool changed, bool allDevices = false)
@@ -944,17 +950,70 @@ public sealed class AlertEngine
             return;
         }
 
-        _store.Save(new AlertEngineSnapshot
+        if (_saver is not null && !allDevices)
         {
-            Alerts = [.. _alerts.Values],
-            Devices = devicesDue ? [.. _devices.Values] : null,
-            Rules = [.. _rules.Values],
-        });
+            // Debounced: the saver takes the snapshot within StateSaveDelay and writes it off this thread.
+            _dirty |= changed;
+            _saver.Request();
+            return;
+        }
+
+        _store.Save(Snapshot(devicesDue, now, copy: false));
+    }
+
+    /// <summary>
+    /// The state to save; clears the dirty flags (<see cref="SaveFailed"/> sets them again). With
+    /// <paramref name="copy"/> the mutable states are copied, for a save serialised off the lock.
+    /// </summary>
+    private AlertEngineSnapshot Snapshot(bool withDevices, DateTimeOffset now, bool copy)
+    {
+        var snapshot = new AlertEngineSnapshot
+        {
+            Alerts = [.. _alerts.Values],   // immutable records: shared, not copied
+            Devices = !withDevices ? null : copy ? [.. _devices.Values.Select(d => d.Copy())] : [.. _devices.Values],
+            Rules = copy ? [.. _rules.Values.Select(r => r.Copy())] : [.. _rules.Values],
+        };
         _dirty = false;
-        if (devicesDue)
+        if (withDevices)
         {
             _devicesDirty = false;
             _devicesSavedAt = now;
+        }
+
+        return snapshot;
+    }
+
+    /// <summary>Saves go through <paramref name="saver"/> (debounced, off the alert thread) from now on; the host's choice.</summary>
+    internal void SaveThrough(AlertStateSaver saver)
+    {
+        lock (_gate)
+        {
+            _saver = saver;
+        }
+    }
+
+    /// <summary>For <see cref="AlertStateSaver"/>: what changed since the last save, copied, or null when nothing did.</summary>
+    internal AlertEngineSnapshot? TakeSnapshot(bool allDevices)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var devicesDue = _devicesDirty && (allDevices || now - _devicesSavedAt >= DeviceSaveInterval);
+            return _dirty || devicesDue ? Snapshot(devicesDue, now, copy: true) : null;
+        }
+    }
+
+    /// <summary>For <see cref="AlertStateSaver"/>: <paramref name="snapshot"/> was not written, so what it held is still to save.</summary>
+    internal void SaveFailed(AlertEngineSnapshot snapshot)
+    {
+        lock (_gate)
+        {
+            _dirty = true;
+            if (snapshot.Devices is not null)
+            {
+                _devicesDirty = true;
+                _devicesSavedAt = DateTimeOffset.MinValue;
+            }
         }
     }
 

@@ -50,6 +50,9 @@ internal sealed class DeviceAlertState
 
     /// <summary>The device it depends on (its birth's <c>parent</c>: a lamp's cabinet).</summary>
     public string? Parent { get; set; }
+
+    /// <summary>A copy for a save written off the alert thread (the identity is immutable, the rest values).</summary>
+    internal DeviceAlertState Copy() => (DeviceAlertState)MemberwiseClone();
 }
 
 /// <summary>Evaluation state of one rule on one device.</summary>
@@ -93,6 +96,14 @@ internal sealed class RuleAlertState
     public List<DateTimeOffset>? FlapTimes { get; set; }
 
     public bool Flapping { get; set; }
+
+    /// <summary>A copy for a save written off the alert thread: the flap times are the only mutable reference.</summary>
+    internal RuleAlertState Copy()
+    {
+        var copy = (RuleAlertState)MemberwiseClone();
+        copy.FlapTimes = FlapTimes is null ? null : [.. FlapTimes];
+        return copy;
+    }
 }
 
 internal sealed class AlertEngineSnapshot
@@ -127,6 +138,11 @@ public sealed class AlertStore
     }
 
     public string Path { get; }
+
+    /// <summary>Bytes written to the state files so far (for the benchmark of the save policy).</summary>
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    private long _bytesWritten;
 
     /// <summary>The devices' liveness (large, saved at most once a minute), beside the main file: <c>alerts.devices.json</c>.</summary>
     public string DevicesPath => System.IO.Path.Combine(
@@ -185,15 +201,33 @@ public sealed class AlertStore
         Replace(Path, new AlertEngineSnapshot { Version = snapshot.Version, Alerts = snapshot.Alerts, Rules = snapshot.Rules });
     }
 
-    private static void Replace<T>(string path, T value)
+    private void Replace<T>(string path, T value)
     {
         var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        try
         {
-            JsonSerializer.Serialize(stream, value, Json);
-            stream.Flush(flushToDisk: true);
-        }
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                JsonSerializer.Serialize(stream, value, Json);
+                stream.Flush(flushToDisk: true);
+                Interlocked.Add(ref _bytesWritten, stream.Length);
+            }
 
-        File.Move(temp, path, overwrite: true);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not saved: the caller retries. A half-written temporary file would hold the very space a full disk lacks.
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next save to overwrite.
+            }
+
+            throw;
+        }
     }
 }

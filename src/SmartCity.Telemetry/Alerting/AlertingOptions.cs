@@ -55,7 +55,19 @@ public sealed class AlertingOptions : IValidatableObject
     [Required(ErrorMessage = "StateFile is required.")]
     public string StateFile { get; set; } = AlertingDefaults.StateFile;
 
-    /// <summary>Resolved alerts stay in the state file (and the API) this long.</summary>
+    /// <summary>
+    /// How long a change to the alerts may wait before the state file is written: every change
+    /// within this time goes into one save (written off the alert thread), so a burst of
+    /// transitions costs one write instead of one per transition. A crash loses at most this much;
+    /// a graceful stop always saves the latest state.
+    /// </summary>
+    /// <value>The default value is 1 second.</value>
+    public TimeSpan StateSaveDelay { get; set; } = AlertingDefaults.StateSaveDelay;
+
+    /// <summary>
+    /// Resolved alerts stay in the state file (and the API) this long; then they are forgotten and
+    /// their retained MQTT state (<c>smartcity/alerts/...</c>) is cleared.
+    /// </summary>
     /// <value>The default value is 7 days.</value>
     public TimeSpan KeepResolvedFor { get; set; } = AlertingDefaults.KeepResolvedFor;
 
@@ -78,6 +90,11 @@ public sealed class AlertingOptions : IValidatableObject
         if (GroupHoldDown < TimeSpan.Zero || GroupHoldDown > TimeSpan.FromHours(1))
         {
             yield return new("GroupHoldDown must be between 00:00:00 and 01:00:00.", [nameof(GroupHoldDown)]);
+        }
+
+        if (StateSaveDelay <= TimeSpan.Zero || StateSaveDelay > TimeSpan.FromMinutes(1))
+        {
+            yield return new("StateSaveDelay must be more than 00:00:00 and at most 00:01:00 (a crash loses at most this much alert state).", [nameof(StateSaveDelay)]);
         }
 
         if (KeepResolvedFor < TimeSpan.Zero)
@@ -257,6 +274,7 @@ public static class AlertingDefaults
     public static readonly TimeSpan FlappingWindow = TimeSpan.FromHours(1);
     public static readonly TimeSpan GroupHoldDown = TimeSpan.FromSeconds(30);
     public static readonly TimeSpan KeepResolvedFor = TimeSpan.FromDays(7);
+    public static readonly TimeSpan StateSaveDelay = TimeSpan.FromSeconds(1);
     public static readonly IReadOnlyCollection<DayOfWeek> Weekdays =
         [DayOfWeek.Monday, DayOfWeek.Tuesday, DayOfWeek.Wednesday, DayOfWeek.Thursday, DayOfWeek.Friday];
 }

@@ -33,6 +33,7 @@ public sealed partial class AlertingService : BackgroundService
     private readonly Channel<Func<IReadOnlyList<AlertTransition>>> _work = Channel.CreateBounded<Func<IReadOnlyList<AlertTransition>>>(
         new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly ProfileSet _profiles;
+    private readonly AlertStateSaver _saver;
 
     public AlertingService(
         IOptions<AlertingOptions> options,
@@ -41,6 +42,7 @@ public sealed partial class AlertingService : BackgroundService
         PipelineMetrics metrics,
         IEnumerable<IAlertSink> sinks,
         TimeProvider time,
+        DiskHealth disk,
         ILogger<AlertingService> logger)
     {
         _profiles = profiles;
@@ -49,8 +51,13 @@ public sealed partial class AlertingService : BackgroundService
         _time = time;
         _logger = logger;
         var rules = CityRulesLoader.Load(options.Value.RulesFile, profiles.Profiles);
-        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, new AlertStore(options.Value.StateFile), sinks);
+        var store = new AlertStore(options.Value.StateFile);
+        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store, sinks);
+        _saver = new AlertStateSaver(_engine, store, options.Value.StateSaveDelay, time, disk, logger);
     }
+
+    /// <summary>Writes the state file, debounced and off the alert loop.</summary>
+    internal AlertStateSaver Saver => _saver;
 
     /// <summary>Work items waiting for the engine.</summary>
     public int QueueDepth => _work.Reader.Count;
@@ -80,15 +87,23 @@ public sealed partial class AlertingService : BackgroundService
         return EnqueueAsync(() => _engine.DeviceCameOnline(identity, profile.Id, at, parent), cancellationToken);
     }
 
-    public Task<IReadOnlyList<Alert>> AlertsAsync() => RunAsync(() => _engine.Alerts());
+    /// <summary>Work items that threw (a bug, or a notifier's or the spool's failure): each failed alone, the loop went on.</summary>
+    public long FailedItems => Interlocked.Read(ref _failedItems);
 
-    public Task<Alert?> FindAsync(string id) => RunAsync(() => _engine.Find(id));
+    private long _failedItems;
 
-    public Task<AlertOperationResult> AcknowledgeAsync(string id, string who, string? comment) => OperateAsync(() => _engine.Acknowledge(id, who, comment));
+    public Task<IReadOnlyList<Alert>> AlertsAsync(CancellationToken cancellationToken = default) => RunAsync(() => _engine.Alerts(), cancellationToken);
 
-    public Task<AlertOperationResult> ResolveAsync(string id, string who, string? comment) => OperateAsync(() => _engine.Resolve(id, who, comment));
+    public Task<Alert?> FindAsync(string id, CancellationToken cancellationToken = default) => RunAsync(() => _engine.Find(id), cancellationToken);
 
-    public Task<AlertOperationResult> CommentAsync(string id, string who, string text) => OperateAsync(() => _engine.Comment(id, who, text));
+    public Task<AlertOperationResult> AcknowledgeAsync(string id, string who, string? comment, CancellationToken cancellationToken = default) =>
+        OperateAsync(() => _engine.Acknowledge(id, who, comment), cancellationToken);
+
+    public Task<AlertOperationResult> ResolveAsync(string id, string who, string? comment, CancellationToken cancellationToken = default) =>
+        OperateAsync(() => _engine.Resolve(id, who, comment), cancellationToken);
+
+    public Task<AlertOperationResult> CommentAsync(string id, string who, string text, CancellationToken cancellationToken = default) =>
+        OperateAsync(() => _engine.Comment(id, who, text), cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -97,10 +112,21 @@ public sealed partial class AlertingService : BackgroundService
         {
             await foreach (var item in _work.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
-                var transitions = item();
-                if (transitions.Count > 0)
+                // One item that throws fails alone: it used to end this loop, and every caller after
+                // it (the MQTT handler, the operator API) then waited for ever on a queue nobody read.
+                // A request's own exception reaches its caller through RunAsync; this catches the rest.
+                try
                 {
-                    await PublishAsync(transitions, stoppingToken).ConfigureAwait(false);
+                    var transitions = item();
+                    if (transitions.Count > 0)
+                    {
+                        await PublishAsync(transitions, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref _failedItems);
+                    LogItemFailed(ex);
                 }
             }
         }
@@ -110,8 +136,15 @@ public sealed partial class AlertingService : BackgroundService
         finally
         {
             await ticker.ConfigureAwait(false);
-            _engine.Save();
+            // The latest state, whatever the debounce delay had left; a failure is logged and in /healthz.
+            await _saver.StopAsync().ConfigureAwait(false);
         }
+    }
+
+    public override void Dispose()
+    {
+        _saver.Dispose();
+        base.Dispose();
     }
 
     private async Task TickAsync(CancellationToken stoppingToken)
@@ -135,6 +168,11 @@ public sealed partial class AlertingService : BackgroundService
     {
         foreach (var t in transitions)
         {
+            if (t.Kind == AlertTransitionKind.Removed)
+            {
+                continue;   // housekeeping, not a step of the alert's life: for the notifiers only (the retained MQTT state is cleared)
+            }
+
             LogTransition(t.Kind.ToString(), t.Alert.Severity.ToString(), t.Alert.Rule, t.Alert.DeviceId, t.Alert.District, t.Alert.Site, t.Alert.Id, t.Suppressed);
             await _spool.AppendAsync(new BufferedMessage(LineProtocol.Format(ToPoint(t)), false, null, IsInternal: true), cancellationToken).ConfigureAwait(false);
         }
@@ -179,30 +217,47 @@ public sealed partial class AlertingService : BackgroundService
     private ValueTask EnqueueAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken) =>
         _work.Writer.TryWrite(work) ? ValueTask.CompletedTask : _work.Writer.WriteAsync(work, cancellationToken);
 
-    private async Task<T> RunAsync<T>(Func<T> read)
+    private Task<T> RunAsync<T>(Func<T> read, CancellationToken cancellationToken) =>
+        RequestAsync<T>(() => (read(), []), cancellationToken);
+
+    private Task<AlertOperationResult> OperateAsync(Func<AlertOperationResult> operation, CancellationToken cancellationToken) =>
+        RequestAsync<AlertOperationResult>(
+            () =>
+            {
+                var result = operation();
+                return (result, result.Transition is { } t ? [t] : []);
+            },
+            cancellationToken);
+
+    private async Task<T> RequestAsync<T>(Func<(T Result, IReadOnlyList<AlertTransition> Transitions)> work, CancellationToken cancellationToken)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         // Operator requests wait in the same queue as observations, so they see a consistent engine.
         // The queue is full for most of a burst; a request waits its turn (a few thousand items)
-        // rather than failing.
-        await _work.Writer.WriteAsync(() =>
-        {
-            done.TrySetResult(read());
-            return [];
-        }).ConfigureAwait(false);
-        return await done.Task.ConfigureAwait(false);
-    }
+        // rather than failing, unless its caller gives up (the HTTP request was aborted).
+        await _work.Writer.WriteAsync(
+            () =>
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    done.TrySetCanceled(cancellationToken);   // nobody waits for it any more: not run
+                    return [];
+                }
 
-    private async Task<AlertOperationResult> OperateAsync(Func<AlertOperationResult> operation)
-    {
-        var done = new TaskCompletionSource<AlertOperationResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _work.Writer.WriteAsync(() =>
-        {
-            var result = operation();
-            done.TrySetResult(result);
-            return result.Transition is { } t ? [t] : [];
-        }).ConfigureAwait(false);
-        return await done.Task.ConfigureAwait(false);
+                try
+                {
+                    var (result, transitions) = work();
+                    done.TrySetResult(result);
+                    return transitions;
+                }
+                catch (Exception ex)
+                {
+                    done.TrySetException(ex);   // the caller gets it; the loop goes on
+                    return [];
+                }
+            },
+            cancellationToken).ConfigureAwait(false);
+        return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Warning, Message = "Alert {Transition}: {Severity} {Rule} on {DeviceId} ({District}/{Site}), alert {AlertId}{Suppressed}")]
@@ -210,6 +265,9 @@ public sealed partial class AlertingService : BackgroundService
 
     private void LogTransition(string transition, string severity, string rule, string deviceId, string district, string site, string alertId, bool suppressed) =>
         LogTransitionCore(transition, severity, rule, deviceId, district, site, alertId, suppressed ? " (flapping: notifications suppressed)" : "");
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Error, Message = "Alerting work item failed; that item only is lost, the engine goes on")]
+    private partial void LogItemFailed(Exception error);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Error, Message = "Notifier {Notifier} failed for alert {AlertId}: {Error}; the other notifiers and ingestion go on")]
     private partial void LogNotifierFailed(string notifier, string alertId, string error);

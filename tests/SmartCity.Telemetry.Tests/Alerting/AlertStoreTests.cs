@@ -121,4 +121,18 @@ public sealed class AlertStoreTests
         kit.Tick();
         Assert.Null(kit.Engine.Find(alert.Id));
     }
+
+    [Fact]
+    public void Tick_ResolvedAlertForgotten_ReportedAsRemovedOnce()
+    {
+        // The MQTT state notifier clears the retained topic on this transition; without it the broker keeps every alert ever raised.
+        using var kit = new AlertTestKit(configure: o => o.KeepResolvedFor = TimeSpan.FromHours(1));
+        var alert = Assert.Single(kit.Observe(DoorEvent(kit.Now, "forced"), "door_contact")).Alert;
+        kit.Engine.Resolve(alert.Id, "ops:anna", null);
+        kit.Advance(TimeSpan.FromMinutes(61));
+
+        var removed = Assert.Single(kit.Tick(), t => t.Kind == AlertTransitionKind.Removed);   // the silent door's offline alert comes too
+        Assert.Equal((alert.Id, AlertState.Resolved), (removed.Alert.Id, removed.Alert.State));
+        Assert.DoesNotContain(kit.Tick(), t => t.Kind == AlertTransitionKind.Removed);
+    }
 }

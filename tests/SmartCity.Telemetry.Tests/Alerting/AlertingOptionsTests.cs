@@ -41,4 +41,13 @@ public sealed class AlertingOptionsTests
         Assert.Contains(failures, f => f.StartsWith("Alerting:SchoolHours:End:", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("Alerting:Flapping:MaxTransitions:", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("00:00:00")]
+    [InlineData("00:01:00.001")]
+    public void Validate_StateSaveDelayOutOfRange_NamesItsSetting(string delay)
+    {
+        var failure = Assert.Single(Failures(new AlertingOptions { StateSaveDelay = TimeSpan.Parse(delay, System.Globalization.CultureInfo.InvariantCulture) }));
+        Assert.StartsWith("Alerting:StateSaveDelay:", failure, StringComparison.Ordinal);
+    }
 }

@@ -19,6 +19,7 @@ public sealed class AlertingServiceQueueTests : IAsyncLifetime
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "smartcity-alerting-queue-" + Guid.NewGuid().ToString("N"));
     private readonly FakeTimeProvider _time = new(Noon);
     private readonly PipelineMetrics _metrics = new();
+    private readonly DiskHealth _disk = new();
     private readonly DurableSpool _spool;
     private readonly AlertingService _service;
 
@@ -37,6 +38,7 @@ public sealed class AlertingServiceQueueTests : IAsyncLifetime
             _metrics,
             [],
             _time,
+            _disk,
             NullLogger<AlertingService>.Instance);
     }
 
@@ -84,6 +86,47 @@ public sealed class AlertingServiceQueueTests : IAsyncLifetime
         Assert.Equal(AlertingService.QueueCapacity, _service.QueueDepth);
     }
 
+    [Fact]
+    public async Task FindAsync_RequestThrows_CallerGetsTheExceptionAndTheLoopGoesOn()
+    {
+        await _service.StartAsync(CancellationToken.None);
+
+        // A request that throws inside the engine (here a null id): it used to end the loop, and every caller after it waited for ever.
+        await Assert.ThrowsAsync<ArgumentNullException>(() => _service.FindAsync(null!).WaitAsync(Timeout));
+
+        await _service.ObserveAsync(DoorEvent(Noon, "forced"), "door_contact", CancellationToken.None);
+        Assert.Equal("door_forced", Assert.Single(await _service.AlertsAsync().WaitAsync(Timeout)).Rule);
+        Assert.False(_service.ExecuteTask!.IsCompleted);
+    }
+
+    [Fact]
+    public async Task ObserveAsync_ItemThrows_CountedAndTheLoopGoesOn()
+    {
+        await _service.StartAsync(CancellationToken.None);
+
+        // An observation nobody awaits the result of: it fails alone, counted and logged.
+        await _service.ObserveAsync(null!, "streetlight", CancellationToken.None);
+        await _service.ObserveAsync(DoorEvent(Noon, "forced"), "door_contact", CancellationToken.None);
+
+        Assert.Equal("door_forced", Assert.Single(await _service.AlertsAsync().WaitAsync(Timeout)).Rule);
+        Assert.Equal(1, _service.FailedItems);
+    }
+
+    [Fact]
+    public async Task AlertsAsync_CallerCancelsWhileQueued_StopsWaitingAndTheRequestIsSkipped()
+    {
+        // The engine is not running: the request waits in the queue until its caller gives up.
+        using var cts = new CancellationTokenSource();
+        var waiting = _service.AlertsAsync(cts.Token);
+        Assert.False(waiting.IsCompleted);
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(Timeout));
+
+        // The loop later finds the abandoned request and goes on past it.
+        await _service.StartAsync(CancellationToken.None);
+        Assert.Empty(await _service.AlertsAsync().WaitAsync(Timeout));
+    }
+
     public async Task DisposeAsync()
     {
         await _service.StopAsync(CancellationToken.None);
@@ -92,6 +135,7 @@ public sealed class AlertingServiceQueueTests : IAsyncLifetime
         await _spool.StopAsync(CancellationToken.None);
         _spool.Dispose();
         _metrics.Dispose();
+        _disk.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 }

@@ -37,6 +37,23 @@ public sealed class WebhookNotifierTests
         Assert.NotEqual("sha256=" + WebhookNotifier.Sign("other", timestamp, body), signature);
     }
 
+    [Fact]
+    public async Task OnTransitionAsync_AlertForgottenByTheStore_NotPosted()
+    {
+        // The store's housekeeping (the MQTT state is cleared on it) is not news for a webhook receiver.
+        using var kit = new AlertTestKit(configure: o => o.KeepResolvedFor = TimeSpan.FromHours(1));
+        var alert = Assert.Single(kit.Observe(DoorEvent(kit.Now, "forced"), "door_contact")).Alert;
+        kit.Engine.Resolve(alert.Id, "ops:anna", null);
+        kit.Advance(TimeSpan.FromMinutes(61));
+        var removed = Assert.Single(kit.Tick(), t => t.Kind == SmartCity.Telemetry.Alerting.AlertTransitionKind.Removed);
+        var handler = new CountingHandler(HttpStatusCode.NoContent);
+        using var webhook = new WebhookNotifier(Options.Create(new WebhookOptions { Url = "http://127.0.0.1:9/hook", Retries = 0 }), kit.Time, handler);
+
+        await webhook.OnTransitionAsync(removed, CancellationToken.None);
+
+        Assert.Equal(0, handler.Calls);
+    }
+
     private sealed class CountingHandler(HttpStatusCode status) : HttpMessageHandler
     {
         public int Calls { get; private set; }

@@ -12,7 +12,9 @@ namespace SmartCity.Telemetry.Alerting.Notifiers;
 /// Publishes the current state of every alert, retained, on
 /// <c>smartcity/alerts/{sector}/{district}/{alertId}</c>: a control room or a panel that subscribes
 /// sees every open alert at once, and each change as it happens. Its own connection (client id
-/// <c>{Mqtt:ClientId}-alerts</c>), so a slow broker never holds back ingestion.
+/// <c>{Mqtt:ClientId}-alerts</c>), so a slow broker never holds back ingestion. When the store
+/// forgets a resolved alert (<c>Alerting:KeepResolvedFor</c>, default 7 days) its topic is cleared
+/// (a zero-length retained publish), so the broker keeps only the alerts the API still knows.
 /// </summary>
 public sealed class MqttAlertStateNotifier(IOptions<MqttSourceOptions> mqtt) : IAlertSink, IAsyncDisposable
 {
@@ -34,13 +36,20 @@ public sealed class MqttAlertStateNotifier(IOptions<MqttSourceOptions> mqtt) : I
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
         await EnsureConnectedAsync(timeout.Token).ConfigureAwait(false);
-        var message = new MqttApplicationMessageBuilder()
-            .WithTopic(TopicFor(transition.Alert))
-            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(transition.Alert, Json))
-            .WithContentType("application/json")
-            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
-            .WithRetainFlag(true)
-            .Build();
+        // A zero-length retained message deletes the retained one (MQTT 5, 3.3.1.3).
+        var message = transition.Kind == AlertTransitionKind.Removed
+            ? new MqttApplicationMessageBuilder()
+                .WithTopic(TopicFor(transition.Alert))
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithRetainFlag(true)
+                .Build()
+            : new MqttApplicationMessageBuilder()
+                .WithTopic(TopicFor(transition.Alert))
+                .WithPayload(JsonSerializer.SerializeToUtf8Bytes(transition.Alert, Json))
+                .WithContentType("application/json")
+                .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+                .WithRetainFlag(true)
+                .Build();
         var result = await _client.PublishAsync(message, timeout.Token).ConfigureAwait(false);
         if (!result.IsSuccess)
         {

@@ -204,6 +204,7 @@ public sealed partial class SmtpNotifier : IAlertSink
     public bool ShouldSend(AlertTransition transition) =>
         _options.Enabled
         && !transition.Suppressed
+        && transition.Kind != AlertTransitionKind.Removed
         && transition.Alert.Severity <= _options.MinimumSeverity   // critical = 0 is the most severe
         && _options.EffectiveTransitions.Contains(transition.Kind);
 

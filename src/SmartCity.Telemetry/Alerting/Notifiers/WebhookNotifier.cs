@@ -79,9 +79,9 @@ public sealed class WebhookNotifier : IAlertSink, IDisposable
 
     public async ValueTask OnTransitionAsync(AlertTransition transition, CancellationToken cancellationToken)
     {
-        if (_options.Url is null)
+        if (_options.Url is null || transition.Kind == AlertTransitionKind.Removed)
         {
-            return;
+            return;   // a removal is the store's housekeeping, not news for the receiver
         }
 
         var body = JsonSerializer.SerializeToUtf8Bytes(new { transition = transition.Kind, transition.Entry, transition.Suppressed, alert = transition.Alert }, Json);

@@ -1,0 +1,185 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using SmartCity.Telemetry.Buffering;
+
+namespace SmartCity.Telemetry.Alerting;
+
+/// <summary>
+/// Writes the alert state file for the host, debounced and off the alert thread. Saving on every
+/// transition serialised all alerts and rule states and flushed them to disk inside the engine
+/// lock, on the thread the MQTT handler waits for: a burst of n transitions cost O(n^2) bytes and
+/// held back ingestion. Now the first change arms a timer of <see cref="AlertingOptions.StateSaveDelay"/>;
+/// every change until it fires goes into the same save, whose snapshot is copied under the engine
+/// lock and serialised and written here, one save at a time. A crash loses at most the delay (plus
+/// a write in progress); <see cref="StopAsync"/> saves the latest state.
+/// A failed write (disk full, I/O error, read-only, permission) is a state, not a crash: logged
+/// Critical once per episode, counted, shown in /healthz through <see cref="DiskHealth"/>, and
+/// retried; the alert loop never waits for it.
+/// </summary>
+internal sealed partial class AlertStateSaver : IDisposable
+{
+    public const string DiskComponent = "alert state";
+
+    /// <summary>While saves fail, how often they are tried again (a change does not bring it forward).</summary>
+    internal static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(10);
+
+    private readonly AlertEngine _engine;
+    private readonly AlertStore _store;
+    private readonly TimeSpan _delay;
+    private readonly TimeProvider _time;
+    private readonly DiskHealth _disk;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+    private readonly Channel<bool> _due = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Lock _gate = new();
+    private readonly Task _loop;
+    private bool _armed;
+    private bool _failing;
+    private bool _stopping;
+    private long _saves;
+    private long _failures;
+
+    public AlertStateSaver(AlertEngine engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger)
+    {
+        _engine = engine;
+        _store = store;
+        _delay = delay;
+        _time = time;
+        _disk = disk;
+        _logger = logger;
+        _timer = time.CreateTimer(_ => _due.Writer.TryWrite(true), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        // The one writer: a save never overlaps another. Owned here and awaited in StopAsync.
+        _loop = Task.Run(LoopAsync);
+        engine.SaveThrough(this);
+    }
+
+    /// <summary>Saves written.</summary>
+    public long Saves => Interlocked.Read(ref _saves);
+
+    /// <summary>Saves that failed (disk full, I/O error, permission), retries included.</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>
+    /// Something changed (called under the engine lock, so cheap): a save within the delay. Changes
+    /// while a timer is armed ride along with it, so the first change's wait bounds them all.
+    /// </summary>
+    public void Request() => Arm(_delay);
+
+    private void Arm(TimeSpan delay)
+    {
+        lock (_gate)
+        {
+            if (_armed || _stopping)
+            {
+                return;
+            }
+
+            _armed = true;
+            _timer.Change(_failing ? RetryDelay : delay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        await foreach (var _ in _due.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            lock (_gate)
+            {
+                // Changes from here on arm the next save; the snapshot below holds every one before.
+                _armed = false;
+            }
+
+            TrySave(allDevices: false);
+        }
+    }
+
+    /// <summary>Stops the timer, lets a save in progress finish, then saves the latest state (all devices included). False when that failed.</summary>
+    public async Task<bool> StopAsync()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        _due.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+        return TrySave(allDevices: true);
+    }
+
+    private bool TrySave(bool allDevices)
+    {
+        AlertEngineSnapshot? snapshot = null;
+        try
+        {
+            snapshot = _engine.TakeSnapshot(allDevices);
+            if (snapshot is null)
+            {
+                return true;
+            }
+
+            _store.Save(snapshot);
+        }
+        catch (Exception ex)
+        {
+            // Any failure, not only I/O: an exception out of this loop would end saving for good, silently.
+            if (snapshot is not null)
+            {
+                _engine.SaveFailed(snapshot);
+            }
+
+            lock (_gate)
+            {
+                _failing = true;
+            }
+
+            Arm(RetryDelay);   // before the count, so whoever sees the count sees the retry armed
+            Interlocked.Increment(ref _failures);
+
+            if (_disk.Failed(DiskComponent, _store.Path, ex, _time.GetUtcNow()))
+            {
+                var problem = DiskHealth.Describe(ex);
+                LogSaveFailing(_store.Path, problem, RetryDelay.TotalSeconds, ex);
+            }
+            else
+            {
+                LogSaveStillFailing(_store.Path, ex);
+            }
+
+            return false;
+        }
+
+        Interlocked.Increment(ref _saves);
+        lock (_gate)
+        {
+            _failing = false;
+        }
+
+        if (_disk.Recovered(DiskComponent))
+        {
+            LogSaveRecovered(_store.Path);
+        }
+
+        return true;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+        }
+
+        _due.Writer.TryComplete();
+        _timer.Dispose();
+    }
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Critical, Message = "Alert state cannot be saved to {Path} ({Problem}); alerting goes on in memory, the save is retried every {RetrySeconds} s (a crash now would lose the changes since the last save)")]
+    private partial void LogSaveFailing(string path, string problem, double retrySeconds, Exception error);
+
+    [LoggerMessage(EventId = 6005, Level = LogLevel.Warning, Message = "Alert state save to {Path} failed again; retrying")]
+    private partial void LogSaveStillFailing(string path, Exception error);
+
+    [LoggerMessage(EventId = 6006, Level = LogLevel.Information, Message = "Alert state saved to {Path} again")]
+    private partial void LogSaveRecovered(string path);
+}
