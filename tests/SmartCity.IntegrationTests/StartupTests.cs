@@ -31,6 +31,10 @@ public sealed class StartupTests
     [InlineData("Decoding:TopicRoot", "city/#", "Decoding:TopicRoot:")]
     [InlineData("Decoding:MaxPayloadBytes", "100", "Decoding:MaxPayloadBytes:")]
     [InlineData("Alerting:Smtp:Host", "smtp.city.test", "Alerting:Smtp:To: needs at least one recipient")]
+    [InlineData("Influx:Token", "change-me-influxdb-admin-token", "Influx:Token: is a placeholder")]
+    [InlineData("Mqtt:Password", "changeme", "Mqtt:Password: is a placeholder")]
+    [InlineData("Api:Keys:0:Key", "change-me-operator-api-key", "Api:Keys:0:Key: is a placeholder")]
+    [InlineData("Alerting:Webhook:SigningKey", "<signing-key>", "Alerting:Webhook:SigningKey: is a placeholder")]
     public async Task Start_BadOrMissingSetting_FailsNamingIt(string key, string? value, string expected)
     {
         var settings = ValidSettings();
@@ -72,6 +76,53 @@ public sealed class StartupTests
         Assert.Contains("Influx:Url: is required", message, StringComparison.Ordinal);
         Assert.Contains("Influx:Token: is required", message, StringComparison.Ordinal);
         Assert.Contains("SMARTCITY_Mqtt__Host", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WorkerProcess_SecretsOfTheComposeExample_ExitsWithConfigErrorNamingEach()
+    {
+        // What docker-compose.yml hands the worker when .env is a copy of .env.example.
+        var worker = Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll");
+        var start = new ProcessStartInfo("dotnet", [worker]) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = AppContext.BaseDirectory };
+        var placeholders = new Dictionary<string, string>
+        {
+            ["Mqtt:Password"] = "change-me-worker-mqtt-password",
+            ["Influx:Token"] = "change-me-influxdb-admin-token",
+            ["Api:Keys:0:Key"] = "change-me-operator-api-key",
+            ["Api:Keys:1:Key"] = "change-me-viewer-api-key",
+            ["Alerting:Smtp:Password"] = "change-me-smtp-password",
+        };
+        foreach (var (key, value) in placeholders)
+        {
+            start.Environment["SMARTCITY_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        start.Environment["SMARTCITY_Urls"] = "http://127.0.0.1:0";
+        start.Environment["SMARTCITY_Mqtt__Host"] = "127.0.0.1";
+        start.Environment["SMARTCITY_Mqtt__Username"] = "smartcity-worker";
+        start.Environment["SMARTCITY_Influx__Url"] = "http://127.0.0.1:1";
+        start.Environment["SMARTCITY_Api__Keys__0__Name"] = "operator";
+        start.Environment["SMARTCITY_Api__Keys__0__Role"] = "operator";
+        start.Environment["SMARTCITY_Api__Keys__1__Name"] = "viewer";
+        start.Environment["SMARTCITY_Api__Keys__1__Role"] = "viewer";
+        start.Environment["SMARTCITY_Alerting__Smtp__Host"] = "smtp.city.test";
+        start.Environment["SMARTCITY_Alerting__Smtp__Username"] = "alerts";
+        start.Environment["SMARTCITY_Alerting__Smtp__From"] = "alerts@city.test";
+        start.Environment["SMARTCITY_Alerting__Smtp__To__0"] = "ops@city.test";
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        var message = await stderr;
+        var printed = message + await stdout;
+        Assert.True(WorkerHost.ConfigurationErrorExitCode == process.ExitCode, $"exit code {process.ExitCode}; output: {printed}");
+        foreach (var (key, value) in placeholders)
+        {
+            Assert.Contains(key + ": is a placeholder", message, StringComparison.Ordinal);
+            Assert.DoesNotContain(value, printed, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
