@@ -39,7 +39,7 @@ public sealed partial class ShippedStateTests
         finally
         {
             // A worker that ran here may have saved its (empty) registry: leave the build output as built.
-            if (!existedBefore)
+            if (!existedBefore && File.Exists(registry))
             {
                 File.Delete(registry);
             }
