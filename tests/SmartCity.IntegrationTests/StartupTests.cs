@@ -82,8 +82,6 @@ public sealed class StartupTests
     public async Task WorkerProcess_SecretsOfTheComposeExample_ExitsWithConfigErrorNamingEach()
     {
         // What docker-compose.yml hands the worker when .env is a copy of .env.example.
-        var worker = Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll");
-        var start = new ProcessStartInfo("dotnet", [worker]) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = AppContext.BaseDirectory };
         var placeholders = new Dictionary<string, string>
         {
             ["Mqtt:Password"] = "change-me-worker-mqtt-password",
@@ -92,36 +90,37 @@ public sealed class StartupTests
             ["Api:Keys:1:Key"] = "change-me-viewer-api-key",
             ["Alerting:Smtp:Password"] = "change-me-smtp-password",
         };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Mqtt:Host"] = "127.0.0.1",
+            ["Mqtt:Username"] = "smartcity-worker",
+            ["Influx:Url"] = "http://127.0.0.1:1",
+            ["Api:Keys:0:Name"] = "operator",
+            ["Api:Keys:0:Role"] = "operator",
+            ["Api:Keys:1:Name"] = "viewer",
+            ["Api:Keys:1:Role"] = "viewer",
+            ["Alerting:Smtp:Host"] = "smtp.city.test",
+            ["Alerting:Smtp:Username"] = "alerts",
+            ["Alerting:Smtp:From"] = "alerts@city.test",
+            ["Alerting:Smtp:To:0"] = "ops@city.test",
+        };
         foreach (var (key, value) in placeholders)
         {
-            start.Environment["SMARTCITY_" + key.Replace(":", "__", StringComparison.Ordinal)] = value;
+            settings[key] = value;
         }
 
-        start.Environment["SMARTCITY_Urls"] = "http://127.0.0.1:0";
-        start.Environment["SMARTCITY_Mqtt__Host"] = "127.0.0.1";
-        start.Environment["SMARTCITY_Mqtt__Username"] = "smartcity-worker";
-        start.Environment["SMARTCITY_Influx__Url"] = "http://127.0.0.1:1";
-        start.Environment["SMARTCITY_Api__Keys__0__Name"] = "operator";
-        start.Environment["SMARTCITY_Api__Keys__0__Role"] = "operator";
-        start.Environment["SMARTCITY_Api__Keys__1__Name"] = "viewer";
-        start.Environment["SMARTCITY_Api__Keys__1__Role"] = "viewer";
-        start.Environment["SMARTCITY_Alerting__Smtp__Host"] = "smtp.city.test";
-        start.Environment["SMARTCITY_Alerting__Smtp__Username"] = "alerts";
-        start.Environment["SMARTCITY_Alerting__Smtp__From"] = "alerts@city.test";
-        start.Environment["SMARTCITY_Alerting__Smtp__To__0"] = "ops@city.test";
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
+        var result = await ProcessRunner.RunAsync(
+            "dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll")],
+            AppContext.BaseDirectory,
+            settings.ToDictionary(kv => "SMARTCITY_" + kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value));
 
-        var message = await stderr;
-        var printed = message + await stdout;
-        Assert.True(WorkerHost.ConfigurationErrorExitCode == process.ExitCode, $"exit code {process.ExitCode}; output: {printed}");
+        Assert.True(WorkerHost.ConfigurationErrorExitCode == result.Exit, $"exit code {result.Exit}; output: {result.Output}");
         foreach (var (key, value) in placeholders)
         {
-            Assert.Contains(key + ": is a placeholder", message, StringComparison.Ordinal);
-            Assert.DoesNotContain(value, printed, StringComparison.Ordinal);
+            Assert.Contains(key + ": is a placeholder", result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(value, result.Output, StringComparison.Ordinal);
         }
     }
 

@@ -15,14 +15,9 @@ set -euo pipefail
 
 org="${DOCKER_INFLUXDB_INIT_ORG:?}"
 bucket="${DOCKER_INFLUXDB_INIT_BUCKET:?}"
-bucket_id="${DOCKER_INFLUXDB_INIT_BUCKET_ID:-}"
-if [[ -z "$bucket_id" ]]; then
-  bucket_id="$(influx bucket list --org "$org" --name "$bucket" --hide-headers | cut -f 1)"
-fi
-if [[ -z "$bucket_id" ]]; then
-  echo "20-tokens.sh: bucket '$bucket' not found in org '$org'" >&2
-  exit 1
-fi
+# The image exports the new bucket's id to init scripts; the lookup is 10-dbrp.sh's fallback.
+bucket_id="${DOCKER_INFLUXDB_INIT_BUCKET_ID:-$(influx bucket list --org "$org" --name "$bucket" --hide-headers | cut -f 1)}"
+[[ -n "$bucket_id" ]] || { echo "20-tokens.sh: bucket '$bucket' not found in org '$org'" >&2; exit 1; }
 tokens_dir="${SMARTCITY_TOKENS_DIR:-/smartcity/tokens}"
 
 # create_token FOLDER DESCRIPTION PERMISSION: one token with PERMISSION (--write-bucket or
