@@ -11,7 +11,10 @@
 #
 # Usage: scripts/servers.sh COMMAND RUN_DIR
 #   start RUN_DIR              install missing packages (root) or explain (non-root), start all
-#                              servers, wait until ready, write RUN_DIR/servers.env
+#                              servers, wait until ready, write RUN_DIR/servers.env (mode 0600)
+#                              and print its path on stdout: never its content, which holds
+#                              the broker passwords (a CI log or a terminal recording keeps
+#                              whatever is printed)
 #   stop RUN_DIR               stop everything started in RUN_DIR (idempotent, never fails)
 #   status RUN_DIR             one line per server; exit 0 if all are running, 3 otherwise
 #   start-SERVER RUN_DIR       (re)start one server on the SAME port with the same data, wait ready
@@ -538,8 +541,9 @@ cmd_start() {
     save_state
   done
   write_env
-  log "all servers ready in $((SECONDS - t0))s; environment: $ENV_FILE"
-  cat "$ENV_FILE"
+  log "all servers ready in $((SECONDS - t0))s; load the environment with: set -a; . $ENV_FILE; set +a"
+  # Only where the file is: its values include the broker passwords.
+  printf '%s\n' "$ENV_FILE"
 }
 
 cmd_stop() {

@@ -8,8 +8,8 @@
 # data volume (/mosquitto/data/auth) and survive restarts.
 set -eu
 
-: "${MQTT_WORKER_PASSWORD:?is not set (copy .env.example to .env and fill it in)}"
-: "${MQTT_SIMULATOR_PASSWORD:?is not set (copy .env.example to .env and fill it in)}"
+# Missing or placeholder (.env.example's change-me-...) passwords stop the start, naming the variable.
+/bin/sh "$(dirname "$0")/../common/check-secrets.sh" MQTT_WORKER_PASSWORD MQTT_SIMULATOR_PASSWORD
 
 conf_dir=/smartcity/mosquitto
 run_dir=/mosquitto/run

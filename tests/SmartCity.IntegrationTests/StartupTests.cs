@@ -31,6 +31,10 @@ public sealed class StartupTests
     [InlineData("Decoding:TopicRoot", "city/#", "Decoding:TopicRoot:")]
     [InlineData("Decoding:MaxPayloadBytes", "100", "Decoding:MaxPayloadBytes:")]
     [InlineData("Alerting:Smtp:Host", "smtp.city.test", "Alerting:Smtp:To: needs at least one recipient")]
+    [InlineData("Influx:Token", "change-me-influxdb-admin-token", "Influx:Token: is a placeholder")]
+    [InlineData("Mqtt:Password", "changeme", "Mqtt:Password: is a placeholder")]
+    [InlineData("Api:Keys:0:Key", "change-me-operator-api-key", "Api:Keys:0:Key: is a placeholder")]
+    [InlineData("Alerting:Webhook:SigningKey", "<signing-key>", "Alerting:Webhook:SigningKey: is a placeholder")]
     public async Task Start_BadOrMissingSetting_FailsNamingIt(string key, string? value, string expected)
     {
         var settings = ValidSettings();
@@ -72,6 +76,52 @@ public sealed class StartupTests
         Assert.Contains("Influx:Url: is required", message, StringComparison.Ordinal);
         Assert.Contains("Influx:Token: is required", message, StringComparison.Ordinal);
         Assert.Contains("SMARTCITY_Mqtt__Host", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WorkerProcess_SecretsOfTheComposeExample_ExitsWithConfigErrorNamingEach()
+    {
+        // What docker-compose.yml hands the worker when .env is a copy of .env.example.
+        var placeholders = new Dictionary<string, string>
+        {
+            ["Mqtt:Password"] = "change-me-worker-mqtt-password",
+            ["Influx:Token"] = "change-me-influxdb-admin-token",
+            ["Api:Keys:0:Key"] = "change-me-operator-api-key",
+            ["Api:Keys:1:Key"] = "change-me-viewer-api-key",
+            ["Alerting:Smtp:Password"] = "change-me-smtp-password",
+        };
+        var settings = new Dictionary<string, string?>
+        {
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Mqtt:Host"] = "127.0.0.1",
+            ["Mqtt:Username"] = "smartcity-worker",
+            ["Influx:Url"] = "http://127.0.0.1:1",
+            ["Api:Keys:0:Name"] = "operator",
+            ["Api:Keys:0:Role"] = "operator",
+            ["Api:Keys:1:Name"] = "viewer",
+            ["Api:Keys:1:Role"] = "viewer",
+            ["Alerting:Smtp:Host"] = "smtp.city.test",
+            ["Alerting:Smtp:Username"] = "alerts",
+            ["Alerting:Smtp:From"] = "alerts@city.test",
+            ["Alerting:Smtp:To:0"] = "ops@city.test",
+        };
+        foreach (var (key, value) in placeholders)
+        {
+            settings[key] = value;
+        }
+
+        var result = await ProcessRunner.RunAsync(
+            "dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll")],
+            AppContext.BaseDirectory,
+            settings.ToDictionary(kv => "SMARTCITY_" + kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value));
+
+        Assert.True(WorkerHost.ConfigurationErrorExitCode == result.Exit, $"exit code {result.Exit}; output: {result.Output}");
+        foreach (var (key, value) in placeholders)
+        {
+            Assert.Contains(key + ": is a placeholder", result.Stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain(value, result.Output, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -299,7 +299,10 @@ public readonly struct JsonPayload
 
                 break;
             default:
-                rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{name}' must be Unix milliseconds or an RFC 3339 string, not {Describe(e.ValueKind)}");
+                // A number that is no Unix millisecond count (1e400, 30 digits, 1.5) and a value of another
+                // JSON type (true, an object) are all "unparseable ts": docs/device-contract.md promises
+                // InvalidTimestamp for those, the reason an integrator looks up for a bad clock field.
+                rejection = DecodeResult.Rejected(RejectReason.InvalidTimestamp, $"'{name}' must be Unix milliseconds (an integer) or an RFC 3339 string, not {(e.ValueKind == JsonValueKind.Number ? "the number " + Truncate(e.GetRawText(), 40) : Describe(e.ValueKind))}");
                 return false;
         }
 

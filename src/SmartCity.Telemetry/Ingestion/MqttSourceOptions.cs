@@ -23,6 +23,7 @@ public sealed class MqttSourceOptions : IValidatableObject
     public string? Username { get; set; }
 
     /// <summary>Never logged.</summary>
+    [Pipeline.NotPlaceholder]
     public string? Password { get; set; }
 
     /// <summary>TLS towards the broker (<c>Mqtt:Tls:Enabled</c>, <c>CaFile</c>, client certificate); off by default.</summary>

@@ -14,6 +14,7 @@ public sealed class InfluxSinkOptions : IValidatableObject
 
     /// <summary>API token (InfluxDB 2.x/3.x). Never logged.</summary>
     [Required(ErrorMessage = "is required (an InfluxDB API token with write access to the bucket)")]
+    [Pipeline.NotPlaceholder]
     public string? Token { get; set; }
 
     [Required(ErrorMessage = "is required (the InfluxDB organisation)")]

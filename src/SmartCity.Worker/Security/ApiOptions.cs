@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using SmartCity.Telemetry.Pipeline;
 
 namespace SmartCity.Worker.Security;
 
@@ -102,6 +103,10 @@ public sealed partial class ApiKeyOptions
         else if (hasHash && !HashPattern().IsMatch(KeyHash!))
         {
             yield return ("KeyHash", "must be the SHA-256 of the key as 64 hex digits");
+        }
+        else if (hasKey && SecretPlaceholders.IsPlaceholder(Key))
+        {
+            yield return ("Key", SecretPlaceholders.Message);
         }
         else if (hasKey && Key!.Length < MinimumKeyLength)
         {

@@ -118,6 +118,9 @@ public sealed class WorkerProcess : IAsyncDisposable
         throw new TimeoutException($"worker condition not met within {timeout}; last /api/pipeline: {last}");
     }
 
+    /// <summary>GET <paramref name="path"/> of the operator API as the test viewer.</summary>
+    public Task<JsonElement> GetAsync(string path) => _http.GetFromJsonAsync<JsonElement>(path);
+
     /// <summary>SIGKILL: no shutdown code runs, exactly like a power cut to the process.</summary>
     public async Task KillAsync()
     {

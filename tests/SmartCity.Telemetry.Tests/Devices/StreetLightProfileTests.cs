@@ -134,7 +134,12 @@ public class StreetLightProfileTests
     [InlineData("""{"v":1,"ts":"2026-11-28T21:59:30Z","on":true,"dim_pct":80,"power_w":1,"faults":"lamp_failure"}""", RejectReason.WrongType, "'faults' must be an array")]
     [InlineData("""{"v":1,"ts":"2026-11-28 21:59:30","on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "RFC 3339")]
     [InlineData("""{"v":1,"ts":"yesterday","on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "RFC 3339")]
-    [InlineData("""{"v":1,"ts":true,"on":true,"dim_pct":80,"power_w":1}""", RejectReason.WrongType, "'ts'")]
+    // An unparseable ts is InvalidTimestamp whatever its JSON type (docs/device-contract.md, "Rejections").
+    [InlineData("""{"v":1,"ts":true,"on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "'ts' must be Unix milliseconds (an integer) or an RFC 3339 string, not a boolean")]
+    [InlineData("""{"v":1,"ts":1e400,"on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "not the number 1e400")]
+    [InlineData("""{"v":1,"ts":123456789012345678901234567890,"on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "not the number 123456789012345678901234567890")]
+    [InlineData("""{"v":1,"ts":1795903170250.5,"on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "'ts'")]
+    [InlineData("""{"v":1,"ts":{"ms":1795903170250},"on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "not an object")]
     [InlineData("""{"v":1,"ts":"2026-11-28T22:10:00Z","on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "ahead of the worker's clock")]
     [InlineData("""{"v":1,"ts":"2025-01-01T00:00:00Z","on":true,"dim_pct":80,"power_w":1}""", RejectReason.InvalidTimestamp, "older than")]
     public void Decode_BadPayload_RejectedWithReasonAndDetail(string payload, RejectReason reason, string detail)

@@ -138,6 +138,11 @@ public sealed class SmtpOptions : IValidatableObject
         {
             yield return new ValidationResult("is required with Username", [nameof(Password)]);
         }
+        else if (HasLogin && Pipeline.SecretPlaceholders.IsPlaceholder(Password))
+        {
+            // Checked only while mail is on and logs in: .env.example's SMTP_PASSWORD placeholder is harmless while unused.
+            yield return new ValidationResult(Pipeline.SecretPlaceholders.Message, [nameof(Password)]);
+        }
 
         if (HasLogin && EffectiveSecurity == SmtpSecurity.None && !IsLoopback(Host))
         {

@@ -21,6 +21,7 @@ public sealed class WebhookOptions
     public string? Url { get; set; }
 
     /// <summary>HMAC-SHA256 key; the signature is in <c>X-SmartCity-Signature: sha256=HEX</c> over <c>{timestamp}.{body}</c>. Never logged.</summary>
+    [Pipeline.NotPlaceholder]
     public string? SigningKey { get; set; }
 
     /// <value>The default value is 5 seconds.</value>
