@@ -46,7 +46,10 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<DiskHealth>();
         services.TryAddSingleton<DeadLetters>();
         // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
-        services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory));
+        // A profile may belong to any configured sector (Decoding:Sectors), not only the defaults.
+        services.TryAddSingleton(sp => ProfileLoader.LoadAll(
+            sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory,
+            sp.GetRequiredService<IOptions<DecodingOptions>>().Value.Sectors));
         services.AddHostedService<ProfileReport>();
         services.AddSingleton<Devices.Plugins.IPayloadDecoderPlugin, Devices.Plugins.CompactLampFrameDecoder>();
         services.TryAddSingleton<MessageDecoder>();
