@@ -49,7 +49,7 @@ public static class PipelineServiceCollectionExtensions
         // A profile may belong to any configured sector (Decoding:Sectors), not only the defaults.
         services.TryAddSingleton(sp => ProfileLoader.LoadAll(
             sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory,
-            sp.GetRequiredService<IOptions<DecodingOptions>>().Value.Sectors));
+            sp.GetRequiredService<IOptions<DecodingOptions>>().Value.EffectiveSectors));
         services.AddHostedService<ProfileReport>();
         services.AddSingleton<Devices.Plugins.IPayloadDecoderPlugin, Devices.Plugins.CompactLampFrameDecoder>();
         services.TryAddSingleton<MessageDecoder>();
