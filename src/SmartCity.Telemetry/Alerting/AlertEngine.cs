@@ -21,7 +21,7 @@ public sealed record AlertDispatchFailure(IAlertSink Sink, AlertTransition Trans
 /// the device's timestamps (so late, replayed or accelerated data is judged as it happened), while
 /// liveness (offline), escalation and flapping run on the engine's clock (they are about now).
 /// </remarks>
-public sealed class AlertEngine
+public sealed partial class AlertEngine
 {
     private const string EventField = "event";
 

@@ -75,6 +75,10 @@ public sealed partial class AlertingService : BackgroundService
     public ValueTask DeviceWentOfflineAsync(string deviceId, DateTimeOffset at, CancellationToken cancellationToken) =>
         EnqueueAsync(() => _engine.DeviceWentOffline(deviceId, at), cancellationToken);
 
+    /// <summary>A cleared birth: the device was decommissioned; its alerts resolve and it is forgotten.</summary>
+    public ValueTask DeviceRemovedAsync(string deviceId, CancellationToken cancellationToken) =>
+        EnqueueAsync(() => _engine.DeviceRemoved(deviceId), cancellationToken);
+
     /// <summary>A birth (<c>"online": true</c>), stamped by the device: an offline alert resolves.</summary>
     public ValueTask DeviceCameOnlineAsync(DeviceTopic topic, DateTimeOffset at, string? parent, CancellationToken cancellationToken)
     {

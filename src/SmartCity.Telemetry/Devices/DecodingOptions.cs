@@ -13,11 +13,17 @@ public sealed class DecodingOptions : IValidatableObject
     /// <summary>
     /// Public services whose devices are accepted (the topic's <c>{sector}</c> segment): data, not
     /// code, so a city adds <c>waste</c> or <c>parking</c> in configuration. Each name obeys the topic
-    /// segment alphabet. An array: configuration replaces it whole, so list the defaults too.
+    /// segment alphabet. Configured, the list is taken whole, so list the defaults too.
     /// </summary>
-    /// <value>The default value is <c>lighting</c>, <c>education</c>, <c>security</c>.</value>
-    [MinLength(1)]
-    public string[] Sectors { get; set; } = [.. DefaultSectors];
+    /// <value>
+    /// When none is configured, <see cref="DefaultSectors"/> (lighting, education, security); see
+    /// <see cref="EffectiveSectors"/>. The initial value is empty because the configuration binder appends
+    /// configured array items to it: a default list here would be doubled by a configuration that lists it.
+    /// </value>
+    public string[] Sectors { get; set; } = [];
+
+    /// <summary>The sectors in force: <see cref="Sectors"/>, or the defaults when none is configured.</summary>
+    public IReadOnlyList<string> EffectiveSectors => Sectors is { Length: > 0 } configured ? configured : DefaultSectors;
 
     /// <summary>Topic root in front of <c>{sector}/...</c>; one or more segments.</summary>
     /// <value>The default value is <c>city</c>.</value>
@@ -64,7 +70,7 @@ public sealed class DecodingOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        foreach (var sector in Sectors ?? [])
+        foreach (var sector in EffectiveSectors)
         {
             if (!TopicParser.IsValidSegment(sector) || sector.Length > MaxTopicSegmentLength)
             {
@@ -72,7 +78,7 @@ public sealed class DecodingOptions : IValidatableObject
             }
         }
 
-        if (Sectors is { } s && s.Distinct(StringComparer.Ordinal).Count() != s.Length)
+        if (EffectiveSectors.Distinct(StringComparer.Ordinal).Count() != EffectiveSectors.Count)
         {
             yield return new ValidationResult("sectors must not repeat", [nameof(Sectors)]);
         }

@@ -30,7 +30,7 @@ public sealed class MessageDecoder
     public MessageDecoder(IOptions<DecodingOptions> options, ProfileSet profiles, IEnumerable<Plugins.IPayloadDecoderPlugin> plugins)
     {
         _options = options.Value;
-        _topics = new TopicParser(_options.TopicRoot, _options.MaxTopicSegmentLength, _options.Sectors);
+        _topics = new TopicParser(_options.TopicRoot, _options.MaxTopicSegmentLength, _options.EffectiveSectors);
         Profiles = profiles;
         var byName = plugins.ToDictionary(p => p.Name, StringComparer.Ordinal);
         var problems = new List<string>();

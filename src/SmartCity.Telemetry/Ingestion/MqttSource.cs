@@ -294,6 +294,12 @@ public sealed partial class MqttSource : BackgroundService
         var point = outcome.Result.Point!;
         if (topic.Kind == MessageKind.Status)
         {
+            if (Devices.Registry.StatusDecoder.IsRemoval(point))
+            {
+                _metrics.DeviceRemoved();
+                return _alerting.DeviceRemovedAsync(topic.DeviceId, cancellationToken);
+            }
+
             if (point.GetField("online") is { Boolean: false })
             {
                 return _alerting.DeviceWentOfflineAsync(topic.DeviceId, receivedAt, cancellationToken);

@@ -11,6 +11,7 @@ public sealed record PipelineSnapshot(
     long Accepted,
     long Rejected,
     long Ignored,
+    long DevicesRemoved,
     long PointsWritten,
     long DeadLettersWritten,
     long LinesDroppedByDatabase,
@@ -45,6 +46,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _ignored;
+    private readonly Counter<long> _devicesRemoved;
     private readonly Counter<long> _written;
     private readonly Counter<long> _writeFailures;
     private readonly Counter<long> _reconnects;
@@ -60,6 +62,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     private long _acceptedCount;
     private long _rejectedCount;
     private long _ignoredCount;
+    private long _devicesRemovedCount;
     private long _pointsWritten;
     private long _deadLettersWritten;
     private long _linesDropped;
@@ -84,6 +87,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         _accepted = _meter.CreateCounter<long>("smartcity.messages.accepted", "{message}", "Messages decoded into points");
         _rejected = _meter.CreateCounter<long>("smartcity.messages.rejected", "{message}", "Messages rejected, by reason");
         _ignored = _meter.CreateCounter<long>("smartcity.messages.ignored", "{message}", "Messages not meant for the worker (device commands)");
+        _devicesRemoved = _meter.CreateCounter<long>("smartcity.devices.removed", "{message}", "Cleared retained births (zero-length status): devices decommissioned; also counted as accepted");
         _written = _meter.CreateCounter<long>("smartcity.points.written", "{point}", "Points accepted by InfluxDB, by kind (telemetry, dead_letter)");
         _writeFailures = _meter.CreateCounter<long>("smartcity.sink.write_failures", "{attempt}", "Failed write attempts, by classification");
         _writeDuration = _meter.CreateHistogram<double>("smartcity.sink.write_duration", "ms", "Duration of successful InfluxDB writes (one batch)");
@@ -102,6 +106,9 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     public void Accepted() { Interlocked.Increment(ref _acceptedCount); _accepted.Add(1); }
 
     public void Ignored() { Interlocked.Increment(ref _ignoredCount); _ignored.Add(1); }
+
+    /// <summary>A cleared birth: one of the accepted messages (stored as <c>removed=true</c>), counted apart as well.</summary>
+    public void DeviceRemoved() { Interlocked.Increment(ref _devicesRemovedCount); _devicesRemoved.Add(1); }
 
     public void Rejected(RejectReason reason)
     {
@@ -169,6 +176,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         Interlocked.Read(ref _acceptedCount),
         Interlocked.Read(ref _rejectedCount),
         Interlocked.Read(ref _ignoredCount),
+        Interlocked.Read(ref _devicesRemovedCount),
         Interlocked.Read(ref _pointsWritten),
         Interlocked.Read(ref _deadLettersWritten),
         Interlocked.Read(ref _linesDropped),

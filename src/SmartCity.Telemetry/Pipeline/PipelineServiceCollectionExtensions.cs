@@ -47,11 +47,13 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<DiskHealth>();
         services.TryAddSingleton<DeadLetters>();
         // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
-        services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory));
+        // A profile may belong to any configured sector (Decoding:Sectors), not only the defaults.
+        services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory, ConfiguredSectors(sp)));
         services.AddHostedService<ProfileReport>();
         services.AddSingleton<Devices.Plugins.IPayloadDecoderPlugin, Devices.Plugins.CompactLampFrameDecoder>();
         services.TryAddSingleton<MessageDecoder>();
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
+        services.TryAddSingleton<InfluxDatabaseCheck>();
 
         // Hosted services start in this order and stop in reverse: the spool opens (and recovers)
         // first; the source stops first, flushing the spool and letting the sink drain it.
@@ -89,5 +91,19 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<TOptions>>(new SectionValidator<TOptions>(section));
         services.AddSingleton(ConfigurationCheck.For<TOptions>());
+    }
+
+    // The city-rules check loads the profiles while every setting is being validated: invalid Decoding
+    // settings must be reported with the others (ConfigurationCheck), not thrown from here first.
+    private static IReadOnlyList<string> ConfiguredSectors(IServiceProvider sp)
+    {
+        try
+        {
+            return sp.GetRequiredService<IOptions<DecodingOptions>>().Value.EffectiveSectors;
+        }
+        catch (OptionsValidationException)
+        {
+            return DecodingOptions.DefaultSectors;
+        }
     }
 }

@@ -24,6 +24,7 @@ public sealed partial class InfluxSink : BackgroundService
     private readonly ILogger<InfluxSink> _logger;
     private readonly InfluxSinkOptions _options;
     private readonly ResiliencePipeline _pipeline;
+    private readonly InfluxDatabaseCheck? _databaseCheck;
 
     public InfluxSink(
         DurableSpool spool,
@@ -32,8 +33,10 @@ public sealed partial class InfluxSink : BackgroundService
         DeadLetters deadLetters,
         IOptions<InfluxSinkOptions> options,
         TimeProvider time,
-        ILogger<InfluxSink> logger)
+        ILogger<InfluxSink> logger,
+        InfluxDatabaseCheck? databaseCheck = null)
     {
+        _databaseCheck = databaseCheck;
         _spool = spool;
         _writer = writer;
         _metrics = metrics;
@@ -102,6 +105,11 @@ public sealed partial class InfluxSink : BackgroundService
         var secondStarted = _time.GetTimestamp();
         try
         {
+            if (_databaseCheck is not null)
+            {
+                await _databaseCheck.WaitUntilPresentAsync(stoppingToken).ConfigureAwait(false);
+            }
+
             while (true)
             {
                 while (inFlight.Count > 0 && inFlight.Peek().Write.IsCompleted)

@@ -25,6 +25,14 @@ public sealed class InfluxSinkOptions : IValidatableObject
     [RegularExpression(@"^[A-Za-z0-9_.\-]{1,64}$", ErrorMessage = "must be 1..64 characters of [A-Za-z0-9_.-]")]
     public string? Bucket { get; set; }
 
+    /// <summary>
+    /// Create the bucket/database at start when it does not exist (InfluxQL <c>CREATE DATABASE</c>:
+    /// InfluxDB 1.x, or a token allowed to). Off, a missing one is reported in /healthz and a Critical
+    /// log while the data waits in the spool.
+    /// </summary>
+    /// <value>The default value is false.</value>
+    public bool CreateBucket { get; set; }
+
     /// <summary>Most lines in one write request.</summary>
     /// <value>The default value is 5000.</value>
     [Range(1, 100_000)]

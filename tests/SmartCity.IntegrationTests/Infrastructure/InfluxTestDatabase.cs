@@ -22,8 +22,7 @@ public sealed class InfluxTestDatabase : IAsyncDisposable
 
     public static async Task<InfluxTestDatabase> CreateAsync()
     {
-        var http = new HttpClient { BaseAddress = new Uri(TestServers.InfluxUrl + "/"), Timeout = TimeSpan.FromSeconds(30) };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", TestServers.InfluxToken);
+        var http = NewClient();
         var name = TestServers.UniqueName("t_");
         if (TestServers.InfluxKind == "v1")
         {
@@ -39,6 +38,34 @@ public sealed class InfluxTestDatabase : IAsyncDisposable
         }
 
         return new InfluxTestDatabase(name, http);
+    }
+
+    /// <summary>
+    /// A database name owned by the test but not created (a worker pointed at a missing database);
+    /// dropped at the end all the same, in case something created it.
+    /// </summary>
+    public static InfluxTestDatabase NotCreated()
+    {
+        return new InfluxTestDatabase(TestServers.UniqueName("t_"), NewClient());
+    }
+
+    private static HttpClient NewClient()
+    {
+        var http = new HttpClient { BaseAddress = new Uri(TestServers.InfluxUrl + "/"), Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", TestServers.InfluxToken);
+        return http;
+    }
+
+    /// <summary>The databases (1.x) or mapped buckets (2.x/3.x) the server lists.</summary>
+    public async Task<IReadOnlyList<string>> ServerDatabasesAsync()
+    {
+        using var response = await _http.GetAsync("query?q=" + Uri.EscapeDataString("SHOW DATABASES"));
+        response.EnsureSuccessStatusCode();
+        var result = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("results")[0];
+        // An empty list comes as a series without "values".
+        return result.TryGetProperty("series", out var series) && series[0].TryGetProperty("values", out var values)
+            ? [.. values.EnumerateArray().Select(v => v[0].GetString()!)]
+            : [];
     }
 
     /// <summary>Runs one InfluxQL statement; timestamps come back as Unix milliseconds.</summary>

@@ -74,6 +74,7 @@ public sealed class OutcomeCountingTests
         Assert.Equal(sent, s.Received);
         Assert.Equal(s.Received, s.Accepted + s.Rejected + s.Ignored);
         Assert.Equal(s.Rejected, s.RejectedByReason.Values.Sum());
+        Assert.Equal(2, s.DevicesRemoved); // the two retained clears: decommissioned devices, accepted (issue 24 item 3)
 
         // The operator API says the same.
         using var http = worker.CreateClient();

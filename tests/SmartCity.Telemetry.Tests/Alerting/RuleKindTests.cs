@@ -233,6 +233,27 @@ public sealed class RuleKindTests
     }
 
     [Fact]
+    public void Offline_DeviceRemoved_OpenAlertResolves_AndSilenceRaisesNothingAfterwards()
+    {
+        // Issue 24 item 3: a decommissioned device (its retained birth cleared) must not go offline.
+        using var kit = new AlertTestKit();
+        kit.Observe(Lamp(kit.Now).Field("voltage_v", 230.0), "streetlight");
+        kit.Observe(Lamp(kit.Now, device: "lamp-2").Field("voltage_v", 230.0), "streetlight");
+        kit.Advance(TimeSpan.FromMinutes(1));
+        var raised = Assert.Single(kit.Record(kit.Engine.DeviceWentOffline("lamp-1", kit.Now)));
+
+        var resolved = Assert.Single(kit.Record(kit.Engine.DeviceRemoved("lamp-1")));
+        Assert.Equal((AlertTransitionKind.Resolved, raised.Alert.Id), (resolved.Kind, resolved.Alert.Id));
+        Assert.Contains("decommissioned", resolved.Entry.Comment, StringComparison.Ordinal);
+        Assert.Empty(kit.Engine.DeviceRemoved("never-seen"));
+
+        kit.Advance(TimeSpan.FromHours(2));
+        var offline = Assert.Single(kit.Tick()); // only the device still in service
+        Assert.Equal(("lamp-2", "device_offline"), (offline.Alert.DeviceId, offline.Alert.Rule));
+        Assert.Empty(kit.Engine.DeviceWentOffline("lamp-1", kit.Now));
+    }
+
+    [Fact]
     public void Offline_DeviceMetOnlyByItsBirth_GoesOfflineAfterThreeSilentIntervals()
     {
         using var kit = new AlertTestKit();

@@ -114,6 +114,35 @@ public sealed class DeviceRegistryTests : IDisposable
     }
 
     [Fact]
+    public void Admit_ZeroLengthStatus_IsTheDevicesRemoval_NotMalformed()
+    {
+        // Issue 24 item 3: clearing the retained birth (how MQTT removes a device) was dead-lettered as MalformedJson.
+        var fleet = Fleet(2);
+        var lamp = fleet.Lamps[0];
+        var registry = NewRegistry();
+        Admit(registry, fleet.Birth(lamp, _t0), _t0);
+        Admit(registry, fleet.Birth(fleet.Lamps[1], _t0), _t0);
+        var clear = new SimulatedMessage(StreetLightFleet.TopicFor("city", lamp, "status"), [], lamp.DeviceId, default);
+
+        var outcome = Admit(registry, clear, _t0.AddSeconds(5));
+
+        Assert.Equal(DecodeStatus.Accepted, outcome.Status);
+        Assert.True(StatusDecoder.IsRemoval(outcome.Result.Point!));
+        Assert.Equal(
+            $"device_status,device_id={lamp.DeviceId},device_type=streetlight,district={lamp.District},sector=lighting,site={lamp.Site} online=false,removed=true {(_t0.AddSeconds(5) - DateTimeOffset.UnixEpoch).Ticks * 100}",
+            LineProtocol.Format(outcome.Result.Point!));
+        Assert.Null(registry.Find(lamp.DeviceId));
+        Assert.Equal(1, registry.Count);
+        registry.Save();
+        Assert.Null(NewRegistry().Find(lamp.DeviceId));
+
+        // What the removed device still sends is quarantined, as from any device without a birth.
+        var late = Admit(registry, fleet.Create(0), _t0.AddSeconds(6));
+        Assert.Equal(lamp.DeviceId, late.Topic!.Value.DeviceId);
+        Assert.Equal(RejectReason.UnknownDevice, late.Result.Reason);
+    }
+
+    [Fact]
     public void Admit_TelemetryFromUnknownDevice_IsQuarantined()
     {
         var fleet = Fleet(2);

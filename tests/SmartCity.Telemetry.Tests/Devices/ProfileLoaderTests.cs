@@ -103,6 +103,61 @@ public sealed class ProfileLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Parse_UnknownPropertyAndSeveralOtherErrors_AllReportedAtOnce()
+    {
+        // Issue 24 item 5: the unknown property stopped the reading, and the other problems stayed hidden.
+        var json = Parking
+            .Replace("\"required\": true", "\"requird\": true", StringComparison.Ordinal)
+            .Replace("\"version\": \"1.0.0\"", "\"version\": \"one\"", StringComparison.Ordinal)
+            .Replace("\"sector\": \"security\"", "\"sector\": \"parking\"", StringComparison.Ordinal)
+            .Replace("\"expectedInterval\": \"00:10:00\",", "\"expectedInterval\": \"00:10:00\", \"colour\": \"blue\",", StringComparison.Ordinal)
+            .Replace("\"min\": 0, \"max\": 100", "\"min\": 100, \"max\": 0", StringComparison.Ordinal);
+
+        var (profile, error) = Parse(json);
+
+        Assert.Null(profile);
+        Assert.Equal(
+            [
+                "test.json:3: $.version: must be a semantic version such as 1.0.0",
+                "test.json:4: $.sector: must be one of the configured sectors (Decoding:Sectors): lighting, education, security",
+                "test.json:12: $.messages.telemetry.fields[1].max: must not be less than min (100)",
+            ],
+            error!.Problems.Where(p => !p.Contains("unknown property", StringComparison.Ordinal)));
+        var unknown = error.Problems.Where(p => p.Contains("unknown property", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, unknown.Count);
+        Assert.StartsWith("test.json:6: $.colour: unknown property 'colour'", unknown[0], StringComparison.Ordinal);
+        Assert.StartsWith("test.json:11: $.messages.telemetry.fields[0].requird: unknown property 'requird'", unknown[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_UnknownPropertyAndAWrongType_BothReported()
+    {
+        var json = Parking
+            .Replace("\"required\": true", "\"requird\": true", StringComparison.Ordinal)
+            .Replace("\"min\": 0", "\"min\": \"zero\"", StringComparison.Ordinal);
+
+        var (_, error) = Parse(json);
+
+        Assert.Equal(2, error!.Problems.Count);
+        Assert.StartsWith("test.json:11: $.messages.telemetry.fields[0].requird: unknown property", error.Problems[0], StringComparison.Ordinal);
+        Assert.StartsWith("test.json:12: $.messages.telemetry.fields[1].min:", error.Problems[1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LoadAll_ProfileOfAConfiguredSector_Loads()
+    {
+        // Issue 24 item 4: sectors are configuration (Decoding:Sectors), so a waste-bin profile must load when 'waste' is configured.
+        File.WriteAllText(Path.Combine(_folder, "bin.json"), Parking.Replace("\"sector\": \"security\"", "\"sector\": \"waste\"", StringComparison.Ordinal));
+
+        var withWaste = ProfileLoader.LoadAll(_folder, ["lighting", "education", "security", "waste"]);
+        var defaults = ProfileLoader.LoadAll(_folder);
+
+        Assert.Empty(withWaste.Errors);
+        Assert.Equal("waste", withWaste.Find("parking_bay")!.Sector);
+        Assert.Contains(":4: $.sector: must be one of the configured sectors (Decoding:Sectors): lighting, education, security", Assert.Single(defaults.Errors).ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LoadAll_OneBadFileInFolder_RefusedWhileOthersLoad()
     {
         File.WriteAllText(Path.Combine(_folder, "parking.json"), Parking);

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Pipeline;
 
@@ -40,5 +43,22 @@ public class SectorConfigurationTests
         Assert.True(validator.Validate(null, new DecodingOptions()).Succeeded);
         Assert.True(validator.Validate(null, new DecodingOptions { Sectors = ["lighting", "waste"] }).Succeeded);
         Assert.True(validator.Validate(null, new DecodingOptions { Sectors = ["waste", "waste"] }).Failed);
+    }
+
+    [Fact]
+    public void Bind_DefaultsListedWithAnExtraSector_ExactlyThoseAndValid()
+    {
+        // The documented way (README: "list the defaults when adding waste") used to fail at start with
+        // "sectors must not repeat": the binder appended the configured items to the default list.
+        string[] configured = ["lighting", "education", "security", "waste"];
+        var settings = configured.Select((s, i) => new KeyValuePair<string, string?>($"Decoding:Sectors:{i}", s));
+        using var provider = new ServiceCollection()
+            .AddSmartCityPipeline(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())
+            .BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<DecodingOptions>>().Value;
+
+        Assert.Equal(configured, options.EffectiveSectors);
+        Assert.Equal(DecodingOptions.DefaultSectors, new DecodingOptions().EffectiveSectors);
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
 
 namespace SmartCity.Telemetry.Devices.Profiles;
@@ -39,6 +40,14 @@ public static partial class ProfileLoader
         UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+    };
+
+    // Unknown properties are found by UnknownProperties, all of them, so that one typo does not hide
+    // every other problem of the file (the strict options above stop at the first).
+    private static readonly JsonSerializerOptions Lenient = new(Json)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Skip,
     };
 
     [GeneratedRegex("^[a-z][a-z0-9_]{0,63}$")]
@@ -47,8 +56,11 @@ public static partial class ProfileLoader
     [GeneratedRegex(@"^\d+\.\d+\.\d+$")]
     private static partial Regex SemanticVersion();
 
-    /// <summary>The built-in profiles (embedded) plus every <c>*/profile.json</c> or <c>*.json</c> profile in <paramref name="directory"/>.</summary>
-    public static ProfileSet LoadAll(string? directory)
+    /// <summary>
+    /// The built-in profiles (embedded) plus every <c>*/profile.json</c> or <c>*.json</c> profile in <paramref name="directory"/>.
+    /// A profile's sector must be one of <paramref name="sectors"/> (Decoding:Sectors; the defaults when null).
+    /// </summary>
+    public static ProfileSet LoadAll(string? directory, IReadOnlyCollection<string>? sectors = null)
     {
         var profiles = new List<DeviceProfile>();
         var errors = new List<ProfileError>();
@@ -58,7 +70,7 @@ public static partial class ProfileLoader
             using var stream = assembly.GetManifestResourceStream(name)!;
             using var memory = new MemoryStream();
             stream.CopyTo(memory);
-            Add(Parse("built-in " + name, memory.ToArray()));
+            Add(Parse("built-in " + name, memory.ToArray(), sectors));
         }
 
         if (!string.IsNullOrWhiteSpace(directory) && Directory.Exists(directory))
@@ -68,7 +80,7 @@ public static partial class ProfileLoader
                 .Order(StringComparer.Ordinal);
             foreach (var file in files)
             {
-                Add(Parse(file, File.ReadAllBytes(file)));
+                Add(Parse(file, File.ReadAllBytes(file), sectors));
             }
         }
         else if (!string.IsNullOrWhiteSpace(directory))
@@ -98,33 +110,91 @@ public static partial class ProfileLoader
         }
     }
 
-    /// <summary>Parses and checks one profile file.</summary>
-    public static (DeviceProfile? Profile, ProfileError? Error) Parse(string source, byte[] utf8)
+    /// <summary>Parses and checks one profile file; every problem is reported, not only the first.</summary>
+    public static (DeviceProfile? Profile, ProfileError? Error) Parse(string source, byte[] utf8, IReadOnlyCollection<string>? sectors = null)
     {
-        DeviceProfile? profile;
+        var problems = new List<(string Path, string Problem)>();
+        DeviceProfile? profile = null;
         try
         {
-            profile = JsonSerializer.Deserialize<DeviceProfile>(utf8, Json);
+            using (var document = JsonDocument.Parse(utf8, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }))
+            {
+                UnknownProperties(document.RootElement, Json.GetTypeInfo(typeof(DeviceProfile)), "$", problems);
+            }
+
+            profile = JsonSerializer.Deserialize<DeviceProfile>(utf8, Lenient);
+        }
+        catch (JsonException ex) when (problems.Count == 0 && ex.Path is null)
+        {
+            // A syntax error: nothing after it can be read.
+            var line = (ex.LineNumber ?? 0) + 1;
+            return (null, new ProfileError(source, [$"{source}:{line}: $: {FirstSentence(ex.Message)}"]));
         }
         catch (JsonException ex)
         {
-            var line = (ex.LineNumber ?? 0) + 1;
-            return (null, new ProfileError(source, [$"{source}:{line}: {ex.Path ?? "$"}: {FirstSentence(ex.Message)}"]));
+            // A wrong type or a missing required property: reported with the unknown properties found before.
+            problems.Add((ex.Path ?? "$", FirstSentence(ex.Message)));
         }
 
-        if (profile is null)
+        if (profile is null && problems.Count == 0)
         {
             return (null, new ProfileError(source, [$"{source}:1: $: the file holds no profile"]));
         }
 
+        if (profile is not null)
+        {
+            problems.AddRange(Check(profile, sectors ?? DecodingOptions.DefaultSectors));
+        }
+
+        if (problems.Count == 0)
+        {
+            return (profile! with { Source = source }, null);
+        }
+
         var lines = LineMap(utf8);
-        var problems = Check(profile)
-            .Select(p => $"{source}:{LineOf(lines, p.Path)}: {p.Path}: {p.Problem}")
-            .ToList();
-        return problems.Count > 0 ? (null, new ProfileError(source, problems)) : (profile with { Source = source }, null);
+        return (null, new ProfileError(source, [.. problems.Select(p => $"{source}:{LineOf(lines, p.Path)}: {p.Path}: {p.Problem}")]));
     }
 
-    private static IEnumerable<(string Path, string Problem)> Check(DeviceProfile p)
+    /// <summary>Every property of the file that the profile's types do not have, at any depth.</summary>
+    private static void UnknownProperties(JsonElement element, JsonTypeInfo info, string path, List<(string Path, string Problem)> problems)
+    {
+        switch (info.Kind)
+        {
+            case JsonTypeInfoKind.Object when element.ValueKind == JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    var at = $"{path}.{property.Name}";
+                    var known = info.Properties.FirstOrDefault(p => p.Name == property.Name);
+                    if (known is null)
+                    {
+                        problems.Add((at, $"unknown property '{property.Name}' (known here: {string.Join(", ", info.Properties.Select(p => p.Name))})"));
+                    }
+                    else
+                    {
+                        UnknownProperties(property.Value, Json.GetTypeInfo(known.PropertyType), at, problems);
+                    }
+                }
+
+                break;
+            case JsonTypeInfoKind.Dictionary when element.ValueKind == JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    UnknownProperties(property.Value, Json.GetTypeInfo(info.ElementType!), $"{path}.{property.Name}", problems);
+                }
+
+                break;
+            case JsonTypeInfoKind.Enumerable when element.ValueKind == JsonValueKind.Array:
+                var index = 0;
+                foreach (var item in element.EnumerateArray())
+                {
+                    UnknownProperties(item, Json.GetTypeInfo(info.ElementType!), $"{path}[{index++}]", problems);
+                }
+
+                break;
+        }
+    }
+
+    private static IEnumerable<(string Path, string Problem)> Check(DeviceProfile p, IReadOnlyCollection<string> sectors)
     {
         if (!Identifier().IsMatch(p.Id))
         {
@@ -136,9 +206,9 @@ public static partial class ProfileLoader
             yield return ("$.version", "must be a semantic version such as 1.0.0");
         }
 
-        if (!TopicParser.Sectors.Contains(p.Sector))
+        if (!sectors.Contains(p.Sector))
         {
-            yield return ("$.sector", "must be lighting, education or security");
+            yield return ("$.sector", $"must be one of the configured sectors (Decoding:Sectors): {string.Join(", ", sectors)}");
         }
 
         if (!TopicParser.IsValidSegment(p.DeviceType))

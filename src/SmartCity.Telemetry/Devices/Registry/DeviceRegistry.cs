@@ -151,6 +151,15 @@ public sealed partial class DeviceRegistry : BackgroundService
 
     private void ApplyStatus(DeviceTopic topic, Point point, DateTimeOffset receivedAt)
     {
+        if (StatusDecoder.IsRemoval(point))
+        {
+            // Decommissioned: forgotten, so it is neither listed nor offline; what it still sends is quarantined.
+            _devices.TryRemove(topic.DeviceId, out _);
+            _quarantine.TryRemove(topic.DeviceId, out _);
+            Interlocked.Exchange(ref _dirty, 1);
+            return;
+        }
+
         var online = point.GetField("online")!.Value.Boolean;
         while (true)
         {

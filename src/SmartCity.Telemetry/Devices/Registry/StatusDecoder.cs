@@ -12,6 +12,9 @@ public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, De
 {
     public const string Measurement = "device_status";
 
+    /// <summary>The field of a cleared birth: <c>removed=true</c> (with <c>online=false</c>).</summary>
+    public const string RemovedField = "removed";
+
     public string DeviceType => profile.DeviceType;
 
     public string Sector => profile.Sector;
@@ -20,8 +23,18 @@ public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, De
 
     private int MaxDepth => options.MaxJsonDepth;
 
+    /// <remarks>
+    /// A zero-length payload is how MQTT clears a retained message: whoever removes a device clears
+    /// its retained birth. It is not malformed JSON but the device's decommissioning, stored as
+    /// <c>online=false,removed=true</c> at the time of receipt.
+    /// </remarks>
     public DecodeResult Decode(in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt) =>
-        JsonPayload.Decode(payload, MaxDepth, (Self: this, Topic: topic, ReceivedAt: receivedAt), static (s, json) => s.Self.Decode(s.Topic, json, s.ReceivedAt));
+        payload.IsEmpty
+            ? DecodeResult.Accepted(Point.ForDevice(Measurement, receivedAt, topic).Field("online", false).Field(RemovedField, true))
+            : JsonPayload.Decode(payload, MaxDepth, (Self: this, Topic: topic, ReceivedAt: receivedAt), static (s, json) => s.Self.Decode(s.Topic, json, s.ReceivedAt));
+
+    /// <summary>The point is a cleared birth (the device was decommissioned).</summary>
+    public static bool IsRemoval(Point point) => point.GetField(RemovedField) is { Boolean: true };
 
     private DecodeResult Decode(in DeviceTopic topic, JsonPayload json, DateTimeOffset receivedAt)
     {
