@@ -1,9 +1,9 @@
-using System.Globalization;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using MQTTnet.Protocol;
 using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.IntegrationTests.Devices;
 using SmartCity.Simulators.Publishing;
 
 namespace SmartCity.IntegrationTests.Alerting;
@@ -45,10 +45,9 @@ public sealed class AlertClockIntegrationTests
 
     private static Dictionary<string, string?> WithProfile()
     {
-        var folder = Path.Combine(Path.GetTempPath(), "smartcity-it-profiles", TestServers.UniqueName("p-"));
-        Directory.CreateDirectory(Path.Combine(folder, "pulse_meter"));
-        File.WriteAllText(Path.Combine(folder, "pulse_meter", "profile.json"), Profile);
-        return new() { ["Profiles:Directory"] = folder };
+        var folder = DeviceTestKit.NewProfileFolder();
+        File.WriteAllText(Path.Combine(folder, "pulse_meter.json"), Profile);
+        return DeviceTestKit.ProfilesDirectory(folder);
     }
 
     [Fact]
@@ -78,7 +77,7 @@ public sealed class AlertClockIntegrationTests
             var started = DateTimeOffset.UtcNow;
             foreach (var id in silentToo ? ids.Append(Silent) : ids)
             {
-                await Publish(fleet, Topic(id) + "/telemetry", $$"""{"v":1,"ts":"{{Ts(DateTimeOffset.UtcNow)}}","count":{{rounds}}}""");
+                await Publish(fleet, Topic(id) + "/telemetry", $$"""{"v":1,"ts":"{{DeviceTestKit.Ts(DateTimeOffset.UtcNow)}}","count":{{rounds}}}""");
             }
 
             rounds++;
@@ -103,7 +102,10 @@ public sealed class AlertClockIntegrationTests
             await RoundAsync(silentToo: false);
         }
 
-        await using var restarted = await TestWorker.StartAsync(db, topicRoot: root, clientId: clientId, overrides: settings);
+        // The restarted worker takes the queue one message per spool commit (Receive Maximum 1): the
+        // backlog drains over several ticks, as a city's would, instead of before the first one.
+        var slowDrain = new Dictionary<string, string?>(settings) { ["Mqtt:ReceiveMaximum"] = "1" };
+        await using var restarted = await TestWorker.StartAsync(db, topicRoot: root, clientId: clientId, overrides: slowDrain);
         using var http = restarted.CreateClient(TestApiKeys.Operator);
 
         // The silent device is raised (its last reading is more than the limit behind what the queue holds) ...
@@ -140,7 +142,7 @@ public sealed class AlertClockIntegrationTests
         var topic = $"{worker.TopicRoot}/security/{district}/plant/pulse_meter/pm-0001";
         var lastMessage = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddSeconds(-2).ToUnixTimeMilliseconds());
         await Publish(device, topic + "/status", Birth(lastMessage.AddSeconds(-1)), retain: true);
-        await Publish(device, topic + "/telemetry", $$"""{"v":1,"ts":"{{Ts(lastMessage)}}","count":7}""");
+        await Publish(device, topic + "/telemetry", $$"""{"v":1,"ts":"{{DeviceTestKit.Ts(lastMessage)}}","count":7}""");
         await StoredQuery.WaitForAsync(worker.Metrics, () => db.CountAsync("SELECT count(\"count\") FROM pulse_meter"), n => n >= 1, Timeout);
 
         await Publish(device, topic + "/status", """{"v":1,"online":false}""", retain: true); // the will, as the broker sends it
@@ -156,7 +158,7 @@ public sealed class AlertClockIntegrationTests
             () => db.RowsAsync($"SELECT device_time FROM alert_transition WHERE alert_id = '{id}'"),
             r => r.Count >= 1,
             Timeout);
-        Assert.Equal(Ts(lastMessage), Assert.Single(rows).Row["device_time"].GetString());
+        Assert.Equal(DeviceTestKit.Ts(lastMessage), Assert.Single(rows).Row["device_time"].GetString());
     }
 
     [Fact]
@@ -168,11 +170,11 @@ public sealed class AlertClockIntegrationTests
         await using var device = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("pm-"), CancellationToken.None);
         var topic = $"{worker.TopicRoot}/security/{district}/plant/pulse_meter/pm-0001";
         await Publish(device, topic + "/status", Birth(DateTimeOffset.UtcNow.AddSeconds(-1)), retain: true);
-        await Publish(device, topic + "/event", $$"""{"v":1,"ts":"{{Ts(DateTimeOffset.UtcNow)}}","event":"motion"}""");
-        await Publish(device, topic + "/event", $$"""{"v":1,"ts":"{{Ts(DateTimeOffset.UtcNow)}}","event":"pressed"}""");
+        await Publish(device, topic + "/event", $$"""{"v":1,"ts":"{{DeviceTestKit.Ts(DateTimeOffset.UtcNow)}}","event":"motion"}""");
+        await Publish(device, topic + "/event", $$"""{"v":1,"ts":"{{DeviceTestKit.Ts(DateTimeOffset.UtcNow)}}","event":"pressed"}""");
 
         // The device keeps reporting while the test waits, so it is never offline meanwhile.
-        Task Report() => Publish(device, topic + "/telemetry", $$"""{"v":1,"ts":"{{Ts(DateTimeOffset.UtcNow)}}","count":1}""");
+        Task Report() => Publish(device, topic + "/telemetry", $$"""{"v":1,"ts":"{{DeviceTestKit.Ts(DateTimeOffset.UtcNow)}}","count":1}""");
         using var http = worker.CreateClient();
         var motion = await WaitForAsync(http, district, a => a.GetProperty("rule").GetString() == "motion_seen", Timeout, Report);
         Assert.Equal("raised", motion.GetProperty("state").GetString());
@@ -217,9 +219,7 @@ public sealed class AlertClockIntegrationTests
     }
 
     private static string Birth(DateTimeOffset ts) =>
-        $$"""{"v":1,"ts":"{{Ts(ts)}}","online":true,"profile":"pulse_meter","firmware":"1.0.0"}""";
-
-    private static string Ts(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+        $$"""{"v":1,"ts":"{{DeviceTestKit.Ts(ts)}}","online":true,"profile":"pulse_meter","firmware":"1.0.0"}""";
 
     private static Task Publish(MqttPublisher publisher, string topic, string json, bool retain = false) =>
         publisher.PublishAsync(topic, Encoding.UTF8.GetBytes(json), MqttQualityOfServiceLevel.AtLeastOnce, retain, CancellationToken.None);
