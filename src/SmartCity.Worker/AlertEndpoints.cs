@@ -44,7 +44,9 @@ public static class AlertEndpoints
         api.MapGet("/alerts/{id}", async (AlertingService alerting, string id, HttpContext context) =>
             await alerting.FindAsync(id, context.RequestAborted) is { } alert ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no alert '{id}'"))
             .WithSummary("One alert with its history")
-            .WithDescription("The history lists every step: raised, escalated, acknowledged, commented, resolved; who (by), when and the comment.")
+            .WithDescription("The history lists every step: raised, escalated, acknowledged, commented, resolved; who (by), when and the comment. "
+                + "One clock per field: raisedAt, lastOccurrenceAt, acknowledgedAt, resolvedAt and each entry's at are the engine's clock; "
+                + "deviceTime (per entry) and lastOccurrenceDeviceTime are the device's own. States and kinds are lowercase, as the state filter.")
             .Produces<Alert>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 

@@ -2,38 +2,46 @@ using System.Text.Json.Serialization;
 
 namespace SmartCity.Telemetry.Alerting;
 
+/// <summary>
+/// An alert's state. Named in JSON as the API's <c>state</c> filter, the MQTT state topic and the
+/// webhook name it (<c>raised</c>, not <c>Raised</c>): one spelling everywhere. Reading is
+/// case-insensitive, so state files written with the old names still load.
+/// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<AlertState>))]
 public enum AlertState
 {
-    Raised,
-    Acknowledged,
-    Resolved,
+    [JsonStringEnumMemberName("raised")] Raised,
+    [JsonStringEnumMemberName("acknowledged")] Acknowledged,
+    [JsonStringEnumMemberName("resolved")] Resolved,
 }
 
+/// <summary>A step of an alert's history, named in JSON as the MQTT state topic and the webhook name it.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<AlertTransitionKind>))]
 public enum AlertTransitionKind
 {
-    Raised,
-    Acknowledged,
-    Commented,
-    Escalated,
-    Resolved,
+    [JsonStringEnumMemberName("raised")] Raised,
+    [JsonStringEnumMemberName("acknowledged")] Acknowledged,
+    [JsonStringEnumMemberName("commented")] Commented,
+    [JsonStringEnumMemberName("escalated")] Escalated,
+    [JsonStringEnumMemberName("resolved")] Resolved,
     /// <summary>The rule raised and resolved too often: notifications pause (the alert state goes on).</summary>
-    FlappingStarted,
+    [JsonStringEnumMemberName("flappingStarted")] FlappingStarted,
     /// <summary>The rule has been quiet for the flapping window: notifications resume.</summary>
-    FlappingStopped,
+    [JsonStringEnumMemberName("flappingStopped")] FlappingStopped,
     /// <summary>
     /// Resolved longer ago than <c>Alerting:KeepResolvedFor</c>: forgotten by the store. Not a step
     /// of its history; the MQTT state notifier clears the alert's retained topic, the others ignore it.
     /// </summary>
-    Removed,
+    [JsonStringEnumMemberName("removed")] Removed,
 }
 
 /// <summary>
 /// One step in an alert's life. <see cref="By"/> null means the engine did it. <see cref="At"/> is
 /// the engine's clock; <see cref="DeviceTime"/> is the device's own timestamp of the reading or
-/// event that caused the step (null for operator actions, last wills and silence), which is what
-/// matters when data arrives late or is replayed from a gateway's buffer.
+/// event that caused the step, which is what matters when data arrives late or is replayed from a
+/// gateway's buffer. For <c>device_offline</c> raised by a last will or by silence it is the device
+/// time of the device's last message (the last moment it was known alive); it is null only for
+/// operator actions, escalation and flapping (nothing the device said caused them).
 /// </summary>
 public sealed record AlertHistoryEntry(
     AlertTransitionKind Kind,
@@ -92,7 +100,14 @@ public sealed record Alert
     /// <summary>How many times the condition was seen while open (events of one burst count here, not as new alerts).</summary>
     public int Occurrences { get; init; } = 1;
 
+    /// <summary>
+    /// When the engine last saw the condition (its clock, like <see cref="RaisedAt"/>): the raise,
+    /// or the latest repeat of the event while open. Never before <see cref="RaisedAt"/>.
+    /// </summary>
     public DateTimeOffset? LastOccurrenceAt { get; init; }
+
+    /// <summary>The device's own timestamp of that last occurrence (its clock: late or replayed data shows when it happened).</summary>
+    public DateTimeOffset? LastOccurrenceDeviceTime { get; init; }
 
     /// <summary>
     /// Child devices (whose birth names this alert's device as parent) whose own alerts of the

@@ -19,7 +19,11 @@ public sealed record AlertDispatchFailure(IAlertSink Sink, AlertTransition Trans
 /// <remarks>
 /// Device time versus engine time: rule conditions and their <c>for</c> durations are measured on
 /// the device's timestamps (so late, replayed or accelerated data is judged as it happened), while
-/// liveness (offline), escalation and flapping run on the engine's clock (they are about now).
+/// liveness (offline), quiet-period resolves, escalation and flapping run on the engine's clock
+/// (they are about now). Silence must hold on both clocks, though: on the engine's (nothing
+/// arrived for the limit) and on the stream's device time (<see cref="DeviceClock"/>), so a worker
+/// that comes back to minutes of queued messages, or lags behind a deep broker queue, does not call
+/// devices silent whose messages are still waiting in the queue.
 /// </remarks>
 public sealed partial class AlertEngine
 {
@@ -46,6 +50,14 @@ public sealed partial class AlertEngine
 
     /// <summary>Set by the host: saves are debounced and written off the alert thread. Without one every change is written at once.</summary>
     private AlertStateSaver? _saver;
+
+    /// <summary>
+    /// How far the message stream has got in device time: the newest device timestamp observed
+    /// (never ahead of the engine's clock), and when it was observed. While a backlog drains the
+    /// stream is minutes behind now; see <see cref="DeviceClock"/>.
+    /// </summary>
+    private DateTimeOffset? _streamTime;
+    private DateTimeOffset _streamObservedAt;
 
     /// <summary>Only devices' liveness changed since the last save (every message does that).</summary>
     private bool _devicesDirty;
@@ -101,6 +113,17 @@ public sealed partial class AlertEngine
                 _rules[(r.DeviceId, r.Rule)] = r;
             }
         }
+
+        // After a restart the stream resumes where the saved devices left it: queued messages
+        // delivered next are judged against that, not against a clock that ran on while nobody listened.
+        _streamObservedAt = time.GetUtcNow();
+        foreach (var d in _devices.Values)
+        {
+            if (d.LastTimestamp is { } ts)
+            {
+                AdvanceStream(ts, _streamObservedAt);
+            }
+        }
     }
 
     /// <summary>A decoded point of a device with profile <paramref name="profileId"/> (telemetry or event).</summary>
@@ -125,6 +148,7 @@ public sealed partial class AlertEngine
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            AdvanceStream(ts, now);
             var device = Device(identity, profile.Id);
             device.LastReceivedAt = now;
             if (device.LastTimestamp is null || ts > device.LastTimestamp)
@@ -209,7 +233,8 @@ public sealed partial class AlertEngine
                 }
                 else
                 {
-                    Raise(rule, rs, device, at, null, "last will: the device disconnected", output);
+                    // A will has no timestamp of its own: the device time is that of its last message.
+                    Raise(rule, rs, device, at, null, "last will: the device disconnected", output, device.LastTimestamp);
                 }
             }
 
@@ -236,6 +261,7 @@ public sealed partial class AlertEngine
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            AdvanceStream(at, now);
             var known = _devices.ContainsKey(identity.DeviceId);
             var device = Device(identity, profileId);
             if (!known || device.LastTimestamp is null || at > device.LastTimestamp)
@@ -282,6 +308,7 @@ public sealed partial class AlertEngine
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            var deviceNow = DeviceClock(now);
             foreach (var device in _devices.Values)
             {
                 var rules = RulesOf(device);
@@ -303,19 +330,31 @@ public sealed partial class AlertEngine
                         else if (now - pending >= _options.GroupHoldDown)
                         {
                             rs.PendingSince = null;
-                            Raise(rule, rs, device, now, null, $"last will at {pending:O}: the device disconnected (no parent alert groups it)", output);
+                            Raise(rule, rs, device, now, null, $"last will at {pending:O}: the device disconnected (no parent alert groups it)", output, device.LastTimestamp);
                         }
                     }
                     else if (rule.Kind == AlertRuleKind.Offline && profile is not null && (rs is null || OpenAlert(rs) is null))
                     {
                         var silentSince = rs?.ArmedAt is { } armed && armed > device.LastReceivedAt ? armed : device.LastReceivedAt;
                         var limit = profile.ExpectedInterval * _options.OfflineAfterIntervals;
-                        if (now - silentSince >= limit && !GroupUnderParent(device, rule.Rule))
+                        if (now - silentSince >= limit
+                            && SilentInDeviceTime(device.LastTimestamp, device.LastReceivedAt, deviceNow, limit)
+                            && !GroupUnderParent(device, rule.Rule))
                         {
                             rs ??= RuleState(device.Identity.DeviceId, rule.Rule);
                             rs.LastTimestamp = device.LastTimestamp;
-                            Raise(rule, rs, device, now, null, $"no message for {Format(now - device.LastReceivedAt)}", output);
+                            Raise(rule, rs, device, now, null, $"no message for {Format(now - device.LastReceivedAt)}", output, device.LastTimestamp);
                         }
+                    }
+                    else if (rule is { Kind: AlertRuleKind.Event, ResolveAfterQuiet: { } quiet }
+                        && rs is not null
+                        && OpenAlert(rs) is { } eventAlert
+                        && now - (eventAlert.LastOccurrenceAt ?? eventAlert.RaisedAt) >= quiet
+                        && SilentInDeviceTime(eventAlert.LastOccurrenceDeviceTime, eventAlert.LastOccurrenceAt ?? eventAlert.RaisedAt, deviceNow, quiet))
+                    {
+                        // What is happening now: the motion stopped. Both clocks, as for silence, so
+                        // queued events still draining after an outage keep the alert open.
+                        Resolve(eventAlert, rs, now, null, $"no {rule.Event} for {Format(quiet)}", null, output);
                     }
                     else if (rule.Kind is AlertRuleKind.Threshold or AlertRuleKind.Flag
                         && rs is not null
@@ -564,7 +603,9 @@ public sealed partial class AlertEngine
         if (OpenAlert(rs) is { } open)
         {
             // One alert per burst: a door forced again while the first is open is the same incident.
-            _alerts[open.Id] = open with { Occurrences = open.Occurrences + 1, LastOccurrenceAt = ts };
+            // Engine time, like RaisedAt (a replayed repeat must not show before the raise); the device's own time beside it.
+            _alerts[open.Id] = open with { Occurrences = open.Occurrences + 1, LastOccurrenceAt = now, LastOccurrenceDeviceTime = ts };
+            _dirty = true;
             return;
         }
 
@@ -664,6 +705,7 @@ public sealed partial class AlertEngine
             Description = rule.Description,
             RaisedAt = at,
             LastOccurrenceAt = at,
+            LastOccurrenceDeviceTime = deviceTime,
             Flapping = rs.Flapping,
             History = [entry],
         };
@@ -1015,6 +1057,49 @@ public sealed partial class AlertEngine
                 _devicesSavedAt = DateTimeOffset.MinValue;
             }
         }
+    }
+
+    /// <summary>The stream reached device time <paramref name="ts"/> (a clock ahead of the engine's counts as now).</summary>
+    private void AdvanceStream(DateTimeOffset ts, DateTimeOffset now)
+    {
+        var at = ts < now ? ts : now;
+        if (_streamTime is null || at > _streamTime)
+        {
+            _streamTime = at;
+        }
+
+        _streamObservedAt = now;
+    }
+
+    /// <summary>
+    /// "Now" on the stream's device time: the newest device time observed, plus the engine time
+    /// since something last arrived. While a backlog drains, messages keep arriving and this stays
+    /// where the queue has got to; once nothing more arrives (the backlog is drained, or the whole
+    /// city fell silent) it runs on with the engine's clock, so silence is still judged. Never
+    /// ahead of the engine's clock.
+    /// </summary>
+    private DateTimeOffset DeviceClock(DateTimeOffset now)
+    {
+        if (_streamTime is not { } stream)
+        {
+            return now;
+        }
+
+        var idle = now - _streamObservedAt;
+        var clock = stream + (idle > TimeSpan.Zero ? idle : TimeSpan.Zero);
+        return clock < now ? clock : now;
+    }
+
+    /// <summary>
+    /// Silent for <paramref name="limit"/> on the stream's device time: the device's last message
+    /// (its device time, or when it arrived if its clock runs ahead) is that far behind
+    /// <paramref name="deviceNow"/>. Messages of a device still queued behind a backlog are not
+    /// silence: the stream has not reached past them yet.
+    /// </summary>
+    private static bool SilentInDeviceTime(DateTimeOffset? lastDeviceTime, DateTimeOffset lastReceivedAt, DateTimeOffset deviceNow, TimeSpan limit)
+    {
+        var last = lastDeviceTime is { } t && t < lastReceivedAt ? t : lastReceivedAt;
+        return deviceNow - last >= limit;
     }
 
     private static Alert Append(Alert alert, AlertHistoryEntry entry) => alert with { History = [.. alert.History, entry] };

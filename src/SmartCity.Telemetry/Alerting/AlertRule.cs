@@ -62,6 +62,9 @@ public sealed record AlertRule
     /// <summary>The event value that resolves an open alert of this event rule; none: an operator resolves it.</summary>
     public string? ClearEvent { get; init; }
 
+    /// <summary>Event rules: the open alert resolves after this long without a raising event; none: it waits for a clear event or an operator.</summary>
+    public TimeSpan? ResolveAfterQuiet { get; init; }
+
     /// <summary>Rules whose open alert on the same device holds this one back (one cause, one alert).</summary>
     public IReadOnlyList<string> InhibitedBy { get; init; } = [];
 
@@ -88,6 +91,7 @@ public sealed record AlertRule
         For = spec.For ?? TimeSpan.Zero,
         Event = spec.Event,
         ClearEvent = spec.ClearEvent,
+        ResolveAfterQuiet = spec.ResolveAfterQuiet,
         InhibitedBy = spec.InhibitedBy,
         Groups = spec.Groups,
         Schedule = ParseSchedule(spec.Schedule) ?? throw new ArgumentException($"rule '{spec.Rule}': unknown schedule '{spec.Schedule}'", nameof(spec)),

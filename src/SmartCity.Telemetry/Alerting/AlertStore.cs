@@ -129,6 +129,7 @@ public sealed class AlertStore
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = false,
+        Converters = { new AlertStateNames<AlertState>(), new AlertStateNames<AlertTransitionKind>() },
     };
 
     public AlertStore(string path)

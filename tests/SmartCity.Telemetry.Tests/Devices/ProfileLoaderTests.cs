@@ -73,6 +73,31 @@ public sealed class ProfileLoaderTests : IDisposable
     }
 
     [Fact]
+    public void Parse_ResolveAfterQuietOnANonEventRule_OrOutOfRange_Refused_OnAnEventRule_Kept()
+    {
+        var withRules = Parking.Replace("""
+            "messages": {
+            """, """
+            "alerts": [
+                { "rule": "bay_blocked", "severity": "minor", "kind": "flag", "field": "occupied", "resolveAfterQuiet": "00:15:00" },
+                { "rule": "bay_alarm", "severity": "minor", "kind": "event", "event": "alarm", "resolveAfterQuiet": "00:00:00" },
+                { "rule": "bay_long", "severity": "minor", "kind": "event", "event": "alarm", "resolveAfterQuiet": "2.00:00:00" },
+                { "rule": "bay_tamper", "severity": "minor", "kind": "event", "event": "tamper", "resolveAfterQuiet": "00:15:00" }
+              ],
+              "messages": {
+            """, StringComparison.Ordinal);
+        Assert.NotEqual(Parking, withRules);
+
+        var (_, error) = Parse(withRules);
+
+        Assert.Equal(3, error!.Problems.Count);
+        Assert.Contains(error.Problems, p => p.Contains("$.alerts[0].resolveAfterQuiet: only event rules", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("$.alerts[1].resolveAfterQuiet: must be between", StringComparison.Ordinal));
+        Assert.Contains(error.Problems, p => p.Contains("$.alerts[2].resolveAfterQuiet: must be between", StringComparison.Ordinal));
+        Assert.DoesNotContain(error.Problems, p => p.Contains("$.alerts[3]", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Parse_UnknownPropertyTypo_RefusedWithLine()
     {
         var (_, error) = Parse(Parking.Replace("\"required\": true", "\"requird\": true", StringComparison.Ordinal));

@@ -145,6 +145,13 @@ public sealed record AlertRuleSpec
     public string? ClearEvent { get; init; }
 
     /// <summary>
+    /// Event rules: the open alert resolves by itself once no raising event has come for this long
+    /// (<c>motion_after_hours</c>: the motion has stopped). None: it stays open until a clear event
+    /// or an operator resolves it (<c>panic</c>: a person must look).
+    /// </summary>
+    public TimeSpan? ResolveAfterQuiet { get; init; }
+
+    /// <summary>
     /// Rules of this profile that, while open on the same device, keep this one from being raised:
     /// a lamp that reports its own failure is not also raised as "dark at night" (one cause, one alert).
     /// </summary>

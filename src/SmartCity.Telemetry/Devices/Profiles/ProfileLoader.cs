@@ -323,6 +323,15 @@ public static partial class ProfileLoader
             {
                 yield return (at + ".clearEvent", "must name another event value than the one that raises the alert");
             }
+
+            if (a.ResolveAfterQuiet is not null && a.Kind != "event")
+            {
+                yield return (at + ".resolveAfterQuiet", "only event rules resolve after a quiet period; other kinds clear on their own field");
+            }
+            else if (a.ResolveAfterQuiet is { } q && (q < TimeSpan.FromMinutes(1) || q > TimeSpan.FromDays(1)))
+            {
+                yield return (at + ".resolveAfterQuiet", "must be between 00:01:00 and 1.00:00:00");
+            }
         }
     }
 
