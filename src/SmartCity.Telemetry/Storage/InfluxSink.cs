@@ -168,14 +168,31 @@ public sealed partial class InfluxSink : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // The writes still in flight end with the same cancellation; observe them, commit none.
-            foreach (var write in inFlight)
-            {
-                await Task.WhenAny(write.Write).ConfigureAwait(false);
-                _ = write.Write.Exception;
-                write.Batch.Dispose();
-            }
-
+            await AbandonAsync(inFlight).ConfigureAwait(false);
             LogStoppedWithBacklog(_spool.Depth);
+        }
+        catch (Exception ex)
+        {
+            // Only a bug gets here (WriteErrorClass.Fatal): the database's answers are all retried,
+            // split or dead-lettered. Retrying a bug would spin on the spool's head forever, so the
+            // sink stops loudly: Critical log, /healthz 503, and the exception faults this service,
+            // which stops the host; the worker then exits non-zero (WorkerHost.FatalErrorExitCode)
+            // for its supervisor to see. Nothing is lost: the batch stays in the spool.
+            var errorType = ex.GetType().Name;
+            _metrics.SinkBlocked($"storage stopped on an internal error ({errorType}); the worker is stopping");
+            LogStoppedOnError(ex, errorType, ex.Message, _spool.Depth);
+            await AbandonAsync(inFlight).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task AbandonAsync(Queue<InFlightWrite> inFlight)
+    {
+        foreach (var write in inFlight)
+        {
+            await Task.WhenAny(write.Write).ConfigureAwait(false);
+            _ = write.Write.Exception;
+            write.Batch.Dispose();
         }
     }
 
@@ -265,7 +282,21 @@ public sealed partial class InfluxSink : BackgroundService
         }
         catch (Exception ex) when (IsRefused(ex, cancellationToken))
         {
-            _metrics.WriteFailed(WriteErrorClassifier.Classify(ex).ToString());
+            var cls = WriteErrorClassifier.Classify(ex);
+            _metrics.WriteFailed(cls.ToString());
+            if (cls == WriteErrorClass.Rejected)
+            {
+                // The whole request is refused for what it is (an unexpected 4xx), not for one line:
+                // splitting cannot help, so every line becomes a dead letter naming the status.
+                LogBatchRejected(WriteErrorClassifier.Describe(ex), count);
+                for (var i = first; i < first + count; i++)
+                {
+                    await DeadLetterRefusedLineAsync(batch.GetLine(i), ex, cancellationToken).ConfigureAwait(false);
+                }
+
+                return count;
+            }
+
             if (count == 1)
             {
                 await DeadLetterRefusedLineAsync(batch.GetLine(first), ex, cancellationToken).ConfigureAwait(false);
@@ -279,7 +310,7 @@ public sealed partial class InfluxSink : BackgroundService
     }
 
     private static bool IsRefused(Exception ex, CancellationToken cancellationToken) =>
-        WriteErrorClassifier.Classify(ex) is WriteErrorClass.BadData or WriteErrorClass.TooLarge && !cancellationToken.IsCancellationRequested;
+        WriteErrorClassifier.Classify(ex) is WriteErrorClass.BadData or WriteErrorClass.TooLarge or WriteErrorClass.Rejected && !cancellationToken.IsCancellationRequested;
 
     /// <summary>One request through the retry pipeline: transient failures are retried, bad data is thrown to the caller.</summary>
     private Task WriteAsync(byte[] body, CancellationToken cancellationToken) =>
@@ -291,13 +322,14 @@ public sealed partial class InfluxSink : BackgroundService
     private async Task DeadLetterRefusedLineAsync(string line, Exception ex, CancellationToken cancellationToken)
     {
         _metrics.DroppedByDatabase(1);
-        LogLineRefused(ex.Message, Devices.JsonPayload.Truncate(line, 300));
+        var error = WriteErrorClassifier.Describe(ex);
+        LogLineRefused(error, Devices.JsonPayload.Truncate(line, 300));
         if (line.StartsWith(DeadLetters.Measurement, StringComparison.Ordinal))
         {
             return; // a dead letter the database refuses is logged above; dead-lettering it again would loop
         }
 
-        var deadLetter = _deadLetters.CreateForRefusedLine(line, ex.Message, _time.GetUtcNow());
+        var deadLetter = _deadLetters.CreateForRefusedLine(line, error, _time.GetUtcNow());
         try
         {
             await WriteAsync(System.Text.Encoding.UTF8.GetBytes(deadLetter + "\n"), cancellationToken).ConfigureAwait(false);
@@ -318,6 +350,12 @@ public sealed partial class InfluxSink : BackgroundService
 
     [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "InfluxDB refused a line ({Error}); it is dead-lettered: {Line}")]
     private partial void LogLineRefused(string error, string line);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "InfluxDB rejected a whole write ({Error}); retrying cannot help, so its {Count} lines are dead-lettered")]
+    private partial void LogBatchRejected(string error, int count);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Critical, Message = "Storage stopped on an internal error ({ErrorType}: {Error}); the worker stops and exits non-zero. {Count} records stay in the spool for the next start")]
+    private partial void LogStoppedOnError(Exception exception, string errorType, string error, long count);
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Warning, Message = "Sink stopped with {Count} records not yet stored; they stay in the spool for the next start")]
     private partial void LogStoppedWithBacklog(long count);
