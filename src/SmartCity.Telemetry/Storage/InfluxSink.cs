@@ -74,12 +74,12 @@ public sealed partial class InfluxSink : BackgroundService
                 _metrics.WriteFailed(cls.ToString());
                 if (cls == WriteErrorClass.Configuration)
                 {
-                    _metrics.SinkBlocked($"InfluxDB refuses our writes: {ex.Message}");
+                    _metrics.SinkBlocked($"InfluxDB refuses our writes: {ex.Message}", "InfluxDB refuses our writes (credentials, organisation or bucket)");
                     LogConfigurationError(ex.Message, args.RetryDelay);
                 }
                 else
                 {
-                    _metrics.SinkBlocked($"InfluxDB unavailable: {ex.Message}");
+                    _metrics.SinkBlocked($"InfluxDB unavailable: {ex.Message}", "InfluxDB unavailable");
                     LogTransientError(args.AttemptNumber + 1, ex.GetType().Name, ex.Message, args.RetryDelay);
                 }
 
@@ -179,7 +179,7 @@ public sealed partial class InfluxSink : BackgroundService
             // which stops the host; the worker then exits non-zero (WorkerHost.FatalErrorExitCode)
             // for its supervisor to see. Nothing is lost: the batch stays in the spool.
             var errorType = ex.GetType().Name;
-            _metrics.SinkBlocked($"storage stopped on an internal error ({errorType}); the worker is stopping");
+            _metrics.SinkBlocked($"storage stopped on an internal error ({errorType}); the worker is stopping", "storage stopped on an internal error");
             LogStoppedOnError(ex, errorType, ex.Message, _spool.Depth);
             await AbandonAsync(inFlight).ConfigureAwait(false);
             throw;
