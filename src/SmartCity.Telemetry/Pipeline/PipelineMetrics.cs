@@ -167,8 +167,16 @@ public sealed class PipelineMetrics : IDisposable
 
     /// <param name="reason">In full, server messages and addresses included (null: not blocked).</param>
     /// <param name="summary">The class of the reason with no detail, for anonymous callers (default: "storage blocked").</param>
-    public void SinkBlocked(string? reason, string? summary = null) =>
+    public void SinkBlocked(string? reason, string? summary = null)
+    {
+        var was = _sinkBlocked;
         _sinkBlocked = reason is null ? null : new SinkBlock(reason, summary ?? "storage blocked");
+        if (was is not null || reason is not null)
+        {
+            // A change of state is progress for whoever waits on it (WaitUntilAsync); a sink that stays unblocked says nothing.
+            NotifyProgress();
+        }
+    }
 
     /// <summary>The class of <see cref="PipelineSnapshot.SinkBlockedReason"/>, with no addresses or server messages; null when not blocked.</summary>
     public string? SinkBlockedSummary => _sinkBlocked?.Summary;

@@ -77,6 +77,13 @@ public sealed partial class InfluxSink : BackgroundService
                     _metrics.SinkBlocked($"InfluxDB refuses our writes: {ex.Message}", "InfluxDB refuses our writes (credentials, organisation or bucket)");
                     LogConfigurationError(ex.Message, args.RetryDelay);
                 }
+                else if (WriteErrorClassifier.IsTimeout(ex))
+                {
+                    // The client's own words would be "The operation was canceled.": say what happened.
+                    var timedOut = $"InfluxDB write timed out after {_options.WriteTimeout.TotalSeconds:0.###} s";
+                    _metrics.SinkBlocked(timedOut, "InfluxDB write timed out");
+                    LogTransientError(args.AttemptNumber + 1, ex.GetType().Name, timedOut, args.RetryDelay);
+                }
                 else
                 {
                     _metrics.SinkBlocked($"InfluxDB unavailable: {ex.Message}", "InfluxDB unavailable");
@@ -315,9 +322,43 @@ public sealed partial class InfluxSink : BackgroundService
     /// <summary>One request through the retry pipeline: transient failures are retried, bad data is thrown to the caller.</summary>
     private Task WriteAsync(byte[] body, CancellationToken cancellationToken) =>
         _pipeline.ExecuteAsync(
-            static (state, ct) => new ValueTask(state.writer.WriteAsync(state.body, ct)),
-            (writer: _writer, body),
+            static (state, ct) => new ValueTask(state.sink.AttemptAsync(state.body, ct)),
+            (sink: this, body),
             cancellationToken).AsTask();
+
+    /// <summary>
+    /// How long one attempt may go unanswered before /healthz says so: a hung database (SIGSTOP, a
+    /// dead peer without RST) would otherwise look healthy for a whole <see cref="InfluxSinkOptions.WriteTimeout"/>.
+    /// A healthy InfluxDB answers in milliseconds, so 2 s (at most half the timeout) is a stall.
+    /// </summary>
+    internal TimeSpan StallAfter => TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(2).Ticks, _options.WriteTimeout.Ticks / 2));
+
+    private async Task AttemptAsync(byte[] body, CancellationToken cancellationToken)
+    {
+        var answered = 0;
+        var stallAfter = StallAfter;
+        await using (_time.CreateTimer(
+            _ =>
+            {
+                if (Volatile.Read(ref answered) == 0)
+                {
+                    _metrics.SinkBlocked($"InfluxDB write stalled: no answer for {stallAfter.TotalSeconds:0.###} s (write timeout {_options.WriteTimeout.TotalSeconds:0.###} s)", "InfluxDB not answering");
+                }
+            },
+            null,
+            stallAfter,
+            Timeout.InfiniteTimeSpan).ConfigureAwait(false))
+        {
+            try
+            {
+                await _writer.WriteAsync(body, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Volatile.Write(ref answered, 1);
+            }
+        }
+    }
 
     private async Task DeadLetterRefusedLineAsync(string line, Exception ex, CancellationToken cancellationToken)
     {

@@ -48,6 +48,17 @@ public static class WriteErrorClassifier
     public static TimeSpan? RetryAfter(Exception exception) =>
         exception is HttpException { RetryAfter: { } seconds } && seconds > 0 ? TimeSpan.FromSeconds(seconds) : null;
 
+    /// <summary>
+    /// Whether the write got no answer in time: the client's own timeout (an OperationCanceledException,
+    /// bare or as the cause of a status-0 HttpException, says only "The operation was canceled.") or Polly's.
+    /// </summary>
+    public static bool IsTimeout(Exception exception) => exception switch
+    {
+        TimeoutRejectedException or TimeoutException or OperationCanceledException => true,
+        HttpException { Status: 0, InnerException: { } inner } => IsTimeout(inner),
+        _ => false,
+    };
+
     /// <summary>The failure as the dead letter and the log say it: the HTTP status first when there is one.</summary>
     public static string Describe(Exception exception) =>
         exception is HttpException { Status: > 0 } http ? $"HTTP {http.Status}: {http.Message}" : exception.Message;

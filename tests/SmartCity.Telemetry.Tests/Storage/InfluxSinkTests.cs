@@ -262,6 +262,41 @@ public sealed class InfluxSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Write_NoAnswer_HealthSaysStalledLongBeforeTheWriteTimeout()
+    {
+        var release = _writer.HoldWritesStartingWith("slow ");
+        await EnqueueAsync(Message("slow f=1 1"));
+        await _writer.Held.WaitAsync(Timeout);
+        Assert.False(_metrics.Snapshot().SinkBlocked);
+
+        // WriteTimeout is 10 s here: the stall shows after 2 s, not after the timeout.
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        var s = _metrics.Snapshot();
+        Assert.True(s.SinkBlocked);
+        Assert.StartsWith("InfluxDB write stalled: no answer for 2 s", s.SinkBlockedReason, StringComparison.Ordinal);
+        Assert.Equal("InfluxDB not answering", _metrics.SinkBlockedSummary);
+
+        release.SetResult();
+        s = await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
+        Assert.False(s.SinkBlocked);
+    }
+
+    [Fact]
+    public async Task Write_ClientTimeout_ReportedAsTimedOutNotAsCanceled()
+    {
+        // InfluxDB.Client's own timeout: status 0, and only "The operation was canceled." to say it.
+        _writer.FailNext(1, () => new HttpException("The operation was canceled.", 0, new TaskCanceledException()));
+        await EnqueueAsync(Message("m f=1 1"));
+        await _writer.WaitForAttemptsAsync(1, Timeout);
+
+        await _metrics.WaitUntilAsync(s => s.SinkBlockedReason == "InfluxDB write timed out after 10 s", Timeout);
+        Assert.Equal("InfluxDB write timed out", _metrics.SinkBlockedSummary);
+        await AdvanceUntilAttemptAsync(2, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
+    }
+
+    [Fact]
     public async Task Write_SlowWrite_NextBatchWrittenMeanwhileButCommittedAfterIt()
     {
         var release = _writer.HoldWritesStartingWith("slow ");
