@@ -18,6 +18,8 @@ public sealed class InfluxStallTests(ITestOutputHelper output)
         {
             ["Influx:Url"] = influx.Url.ToString(),
             ["Influx:WriteTimeout"] = "00:00:06",
+            // Production's cap: without probing, storage would resume up to this long after the database is back.
+            ["Influx:RetryMaxDelay"] = "00:00:30",
             // Its own counters reach the sink within a second: a write with no device needed.
             ["PipelineReport:Interval"] = "00:00:01",
         });
@@ -35,6 +37,15 @@ public sealed class InfluxStallTests(ITestOutputHelper output)
         Assert.DoesNotContain("canceled", timedOut.ToString(), StringComparison.OrdinalIgnoreCase);
         output.WriteLine($"FIGURES stall: /healthz degraded {reportedAfter.TotalSeconds:F1} s after the first unanswered write (write timeout 6 s)");
         Assert.True(reportedAfter < TimeSpan.FromSeconds(6), $"stall reported after {reportedAfter}");
+
+        // Let the backoff grow through a few timeouts, then the database answers again (writes and /ping alike).
+        await influx.WaitForRequestsAsync(4, TimeSpan.FromSeconds(120));
+        influx.AnswerWith(RawHttpEndpoint.Response(204, "No Content"));
+        var back = Stopwatch.StartNew();
+        await worker.Metrics.WaitUntilAsync(s => !s.SinkBlocked && s.SpoolDepth == 0, TimeSpan.FromSeconds(120));
+        output.WriteLine($"FIGURES stall: storage resumed {back.Elapsed.TotalSeconds:F1} s after the database answered again (write timeout 6 s, RetryMaxDelay 30 s)");
+        // At worst one stalled attempt runs out its timeout, then a probe within a second: never the 30 s backoff.
+        Assert.True(back.Elapsed < TimeSpan.FromSeconds(6 + 5), $"resumed after {back.Elapsed}");
     }
 
     /// <summary>Polls /healthz until it answers 503 with <paramref name="marker"/> in a detail; returns the body.</summary>

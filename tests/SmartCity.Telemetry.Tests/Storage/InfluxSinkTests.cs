@@ -297,6 +297,21 @@ public sealed class InfluxSinkTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Write_DatabaseBackAfterLongOutage_RetriedWithinAProbeNotAfterTheFullBackoff()
+    {
+        _writer.FailNext(8, () => new HttpRequestException("Connection refused"));
+        await EnqueueAsync(Message("m f=1 1"));
+        await AdvanceUntilAttemptAsync(8, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+
+        // The backoff has grown to its cap (30 s here); the database comes back now.
+        _writer.PingAnswers = true;
+        var waited = await AdvanceUntilAttemptAsync(9, TimeSpan.FromMilliseconds(250), TimeSpan.FromMinutes(1));
+
+        Assert.True(waited <= TimeSpan.FromSeconds(2), $"retried {waited} after the database answered again");
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 1 && !s.SinkBlocked, Timeout);
+    }
+
+    [Fact]
     public async Task Write_SlowWrite_NextBatchWrittenMeanwhileButCommittedAfterIt()
     {
         var release = _writer.HoldWritesStartingWith("slow ");
@@ -394,6 +409,11 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         }
 
         public void FailNext(int count, Func<Exception> failure) => (_failures, _failure) = (count, failure);
+
+        /// <summary>Whether /ping answers (a database that is back); false while it is down.</summary>
+        public bool PingAnswers { get; set; }
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(PingAnswers);
 
         public void RejectLinesStartingWith(string marker) => _badMarker = marker;
 
