@@ -42,7 +42,7 @@ public static class AlertEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         api.MapGet("/alerts/{id}", async (AlertingService alerting, string id, HttpContext context) =>
-            await alerting.FindAsync(id, context.RequestAborted) is { } alert ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no alert '{id}'"))
+            await alerting.FindAsync(id, context.RequestAborted) is { } alert ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "alert not found", detail: $"no alert '{ApiText.Sanitize(id)}'"))
             .WithSummary("One alert with its history")
             .WithDescription("The history lists every step: raised, escalated, acknowledged, commented, resolved; who (by), when and the comment. "
                 + "One clock per field: raisedAt, lastOccurrenceAt, acknowledgedAt, resolvedAt and each entry's at are the engine's clock; "
@@ -91,8 +91,9 @@ public static class AlertEndpoints
     private static IResult ToResult(AlertOperationResult result) => result.Error switch
     {
         AlertOperationError.None => Results.Ok(result.Alert),
-        AlertOperationError.NotFound => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: result.Reason),
-        AlertOperationError.AlreadyResolved or AlertOperationError.AlreadyAcknowledged => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: result.Reason),
-        _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: result.Reason),
+        // The engine's reason quotes the requested id: a fixed title, and the reason only sanitized in the detail.
+        AlertOperationError.NotFound => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "alert not found", detail: ApiText.Sanitize(result.Reason ?? "", ApiText.MaxMessageChars)),
+        AlertOperationError.AlreadyResolved or AlertOperationError.AlreadyAcknowledged => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: ApiText.Sanitize(result.Reason ?? "", ApiText.MaxMessageChars)),
+        _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: ApiText.Sanitize(result.Reason ?? "", ApiText.MaxMessageChars)),
     };
 }

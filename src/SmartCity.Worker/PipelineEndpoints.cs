@@ -17,35 +17,44 @@ public static class PipelineEndpoints
     {
         // 200 when messages can flow end to end; 503 with the reason otherwise (for load balancers and compose health checks).
         // Anonymous: orchestrators probe it without credentials, and it tells nothing but up or down and why.
-        app.MapGet("/healthz", (PipelineMetrics metrics, DiskHealth disk) =>
+        app.MapGet("/healthz", (HttpContext http, PipelineMetrics metrics, DiskHealth disk) =>
         {
             var s = metrics.Snapshot();
-            var problems = new List<string>();
+            // Each problem as a class anyone may see, and in full: server messages name internal
+            // addresses and paths ("Connection refused (10.0.4.7:8086)"), for API key holders only.
+            var problems = new List<(string Summary, string Detail)>();
             if (!s.SourceConnected)
             {
-                problems.Add("not connected to the MQTT broker");
+                problems.Add(("not connected to the MQTT broker", "not connected to the MQTT broker"));
             }
 
             if (s.SinkBlocked)
             {
-                problems.Add(s.SinkBlockedReason!);
+                problems.Add((metrics.SinkBlockedSummary!, s.SinkBlockedReason!));
             }
 
             if (s.SpoolFull)
             {
-                problems.Add($"spool full ({s.SpoolBytes} bytes): intake paused until storage catches up");
+                problems.Add(("spool full: intake paused until storage catches up", $"spool full ({s.SpoolBytes} bytes): intake paused until storage catches up"));
             }
 
-            problems.AddRange(disk.Problems.Select(p => $"{p.Component}: {p.Error} at {p.Path} since {p.Since:O}"));
+            problems.AddRange(disk.Problems.Select(p => ($"{p.Component}: cannot write to disk", $"{p.Component}: {p.Error} at {p.Path} since {p.Since:O}")));
 
-            return problems.Count == 0
-                ? Results.Ok(new { status = "ok" })
-                : Results.Json(new { status = "degraded", problems }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            if (problems.Count == 0)
+            {
+                return Results.Ok(new { status = "ok" });
+            }
+
+            var summaries = problems.Select(p => p.Summary).ToList();
+            return http.User.Identity?.IsAuthenticated == true
+                ? Results.Json(new { status = "degraded", problems = summaries, details = problems.Select(p => p.Detail).ToList() }, statusCode: StatusCodes.Status503ServiceUnavailable)
+                : Results.Json(new { status = "degraded", problems = summaries }, statusCode: StatusCodes.Status503ServiceUnavailable);
         })
             .AllowAnonymous()
             .WithTags("health")
             .WithSummary("Health: can messages flow end to end?")
-            .WithDescription("200 {status: ok}, or 503 {status: degraded, problems: [...]}: broker not connected, InfluxDB refusing or down, spool full. Anonymous.")
+            .WithDescription("200 {status: ok}, or 503 {status: degraded, problems: [...]}: broker not connected, InfluxDB refusing or down, spool full. Anonymous; "
+                + "problems are classes without detail, and a caller with an API key (any role) also gets details: [...] with server messages, addresses and paths.")
             .Produces(StatusCodes.Status200OK)
             .Produces(StatusCodes.Status503ServiceUnavailable);
 
@@ -88,7 +97,7 @@ public static class PipelineEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         api.MapGet("/devices/{id}", (DeviceRegistry registry, string id) =>
-            registry.Find(id) is { } device ? Results.Ok(device) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"no device '{id}' has announced itself"))
+            registry.Find(id) is { } device ? Results.Ok(device) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "device not found", detail: $"no device '{ApiText.Sanitize(id)}' has announced itself"))
             .WithTags("devices")
             .WithSummary("One device")
             .Produces<DeviceRecord>()

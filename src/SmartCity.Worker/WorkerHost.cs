@@ -13,9 +13,16 @@ public static class WorkerHost
     /// <summary>Exit code for a configuration error (sysexits' EX_CONFIG).</summary>
     public const int ConfigurationErrorExitCode = 78;
 
+    /// <summary>
+    /// Exit code after a fatal error at run time (sysexits' EX_SOFTWARE): a service faulted (the host
+    /// stops on it) or the host itself failed. Non-zero so a supervisor restarting on failure
+    /// (systemd Restart=on-failure, compose restart: on-failure) sees a crash, not a clean stop.
+    /// </summary>
+    public const int FatalErrorExitCode = 70;
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot(args) });
         builder.Configuration.AddEnvironmentVariables(EnvironmentPrefix);
         builder.Services.AddSmartCityPipeline(builder.Configuration);
         builder.Services.AddOperatorApiSecurity(builder.Configuration);
@@ -47,9 +54,48 @@ public static class WorkerHost
                 return ConfigurationErrorExitCode;
             }
 
-            await app.RunAsync().ConfigureAwait(false);
-            return 0;
+            // Taken now: RunAsync disposes the service provider when the host stops.
+            var services = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
+            try
+            {
+                await app.RunAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // The host failed to start or to run (a port in use, a service that threw in StartAsync):
+                // one clear line and the exit code, not an unhandled-exception abort (exit 134 and a core dump).
+                await Console.Error.WriteLineAsync($"SmartCity worker stopped on a fatal error: {ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
+                return FatalErrorExitCode;
+            }
+
+            // A faulted BackgroundService stops the host (BackgroundServiceExceptionBehavior.StopHost), and
+            // RunAsync then returns as after SIGTERM: only the services' tasks tell a crash from a stop.
+            var faulted = services
+                .Where(s => s.ExecuteTask is { IsFaulted: true })
+                .Select(s => s.GetType().Name)
+                .ToList();
+            if (faulted.Count > 0)
+            {
+                await Console.Error.WriteLineAsync($"SmartCity worker stopped on a fatal error in {string.Join(", ", faulted)} (see the Critical log above)").ConfigureAwait(false);
+                return FatalErrorExitCode;
+            }
+
+            return Environment.ExitCode;
         }
+    }
+
+    /// <summary>
+    /// The worker's own folder, where its appsettings.json lies, wherever it is started from
+    /// (<c>dotnet src/SmartCity.Worker/bin/.../SmartCity.Worker.dll</c> from the repository root would
+    /// otherwise read the settings of the current directory, silently without any). An explicit
+    /// <c>--contentRoot</c> or ASPNETCORE_CONTENTROOT / DOTNET_CONTENTROOT still wins.
+    /// </summary>
+    private static string? ContentRoot(string[] args)
+    {
+        var configured = args.Any(a => a.TrimStart('-', '/').StartsWith("contentRoot", StringComparison.OrdinalIgnoreCase))
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT"))
+            || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DOTNET_CONTENTROOT"));
+        return configured ? null : AppContext.BaseDirectory;
     }
 
     public static string DescribeConfigurationError(IEnumerable<string> failures) =>

@@ -145,4 +145,76 @@ public sealed class StartupTests
         Assert.Contains("'eighteen-eighty-three' at 'Mqtt:Port'", message, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task WorkerProcess_StartedFromAnotherFolder_ReadsItsOwnAppsettings()
+    {
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var clientId = TestServers.UniqueName("worker-");
+        var settings = TestWorker.Settings(db, TestServers.UniqueName("t") + "/city", clientId);
+        // Required, and given only by the worker's appsettings.json ("smartcity"; InfluxDB 1.x ignores it).
+        settings.Remove("Influx:Org");
+        var elsewhere = Directory.CreateTempSubdirectory("smartcity-cwd-");
+        try
+        {
+            // As `dotnet src/SmartCity.Worker/bin/Release/net10.0/SmartCity.Worker.dll` from the repository root.
+            await using var worker = WorkerProcess.Launch(settings, elsewhere.FullName);
+            try
+            {
+                await worker.WaitForAsync(s => s.GetProperty("sourceConnected").GetBoolean(), TimeSpan.FromSeconds(90));
+            }
+            catch (InvalidOperationException e)
+            {
+                Assert.Fail($"{e.Message}; output:{Environment.NewLine}{worker.Output}");
+            }
+        }
+        finally
+        {
+            elsewhere.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task WorkerProcess_ServiceFaults_ExitsNonZero()
+    {
+        // A real answer InfluxDB.Client cannot parse: an RFC 9110 HTTP-date Retry-After makes its
+        // exception factory throw FormatException, a bug (WriteErrorClass.Fatal) the sink must not spin on.
+        await using var influx = new RawHttpEndpoint(RawHttpEndpoint.Response(503, "Service Unavailable", "Retry-After: Wed, 21 Oct 2026 07:28:00 GMT"));
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var clientId = TestServers.UniqueName("worker-");
+        var settings = TestWorker.Settings(db, TestServers.UniqueName("t") + "/city", clientId);
+        settings["Influx:Url"] = influx.Url.ToString();
+        // Its own counters reach the sink within a second, with no device needed.
+        settings["PipelineReport:Interval"] = "00:00:01";
+
+        await using var worker = WorkerProcess.Launch(settings);
+        var exitCode = await worker.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+        Assert.True(exitCode == WorkerHost.FatalErrorExitCode, $"exit code {exitCode}; output:{Environment.NewLine}{worker.Output}");
+        Assert.InRange(influx.Requests, 1, 2); // one per write in flight, never retried
+        Assert.Contains("Storage stopped on an internal error (FormatException", worker.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WorkerProcess_HostFailsToStart_ExitsWithFatalCodeNotAnAbort()
+    {
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var settings = TestWorker.Settings(db, TestServers.UniqueName("t") + "/city", TestServers.UniqueName("worker-"));
+        // A file where the spool's folder should be: the spool cannot open, so the host cannot start.
+        var notAFolder = Path.GetTempFileName();
+        settings["Spool:Directory"] = notAFolder;
+        try
+        {
+            await using var worker = WorkerProcess.Launch(settings);
+            var exitCode = await worker.WaitForExitAsync(TimeSpan.FromSeconds(120));
+
+            // Not 134 (an unhandled exception aborts the runtime and may dump core).
+            Assert.True(exitCode == WorkerHost.FatalErrorExitCode, $"exit code {exitCode}; output:{Environment.NewLine}{worker.Output}");
+            Assert.Contains("SmartCity worker stopped on a fatal error: IOException", worker.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(notAFolder);
+        }
+    }
 }

@@ -78,7 +78,10 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     private volatile bool _spoolFull;
     private DurableSpool? _spool;
     private volatile bool _sourceConnected;
-    private volatile string? _sinkBlockedReason;
+    private volatile SinkBlock? _sinkBlocked;
+
+    /// <summary>Why the sink is blocked: in full (for API keys) and as a class with no details (for anonymous /healthz).</summary>
+    private sealed record SinkBlock(string Reason, string Summary);
 
     public PipelineMetrics(IMeterFactory? meterFactory = null)
     {
@@ -169,7 +172,21 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         NotifyProgress();
     }
 
-    public void SinkBlocked(string? reason) => _sinkBlockedReason = reason;
+    /// <param name="reason">In full, server messages and addresses included (null: not blocked).</param>
+    /// <param name="summary">The class of the reason with no detail, for anonymous callers (default: "storage blocked").</param>
+    public void SinkBlocked(string? reason, string? summary = null)
+    {
+        var was = _sinkBlocked;
+        _sinkBlocked = reason is null ? null : new SinkBlock(reason, summary ?? "storage blocked");
+        if (was is not null || reason is not null)
+        {
+            // A change of state is progress for whoever waits on it (WaitUntilAsync); a sink that stays unblocked says nothing.
+            NotifyProgress();
+        }
+    }
+
+    /// <summary>The class of <see cref="PipelineSnapshot.SinkBlockedReason"/>, with no addresses or server messages; null when not blocked.</summary>
+    public string? SinkBlockedSummary => _sinkBlocked?.Summary;
 
     public PipelineSnapshot Snapshot() => new(
         Interlocked.Read(ref _receivedCount),
@@ -193,8 +210,8 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         Interlocked.Read(ref _spoolExpiredCount),
         Interlocked.Read(ref _spoolCorruptCount),
         _sourceConnected,
-        _sinkBlockedReason is not null,
-        _sinkBlockedReason,
+        _sinkBlocked is not null,
+        _sinkBlocked?.Reason,
         _rejectedByReason.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value));
 
     /// <summary>Signals waiters that a batch finished; called once per batch, not per message.</summary>

@@ -13,6 +13,12 @@ public interface IPointWriter
     /// The whole array is the body. Failures are InfluxDB.Client's <c>HttpException</c> (see <see cref="WriteErrorClassifier"/>).
     /// </summary>
     Task WriteAsync(byte[] body, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A cheap probe (<c>/ping</c>): true when the database answers. Between retries of a failed write
+    /// it lets the sink retry as soon as the database is back instead of sitting out a long backoff.
+    /// </summary>
+    Task<bool> PingAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -56,6 +62,8 @@ public sealed class InfluxPointWriter : IPointWriter, IDisposable
             orgID: null,
             precision: WritePrecision.Ns,
             cancellationToken: cancellationToken);
+
+    public Task<bool> PingAsync(CancellationToken cancellationToken) => _client.PingAsync().WaitAsync(cancellationToken);
 
     public void Dispose() => _client.Dispose();
 }

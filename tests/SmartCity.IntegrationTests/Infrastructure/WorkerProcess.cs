@@ -10,12 +10,35 @@ public sealed class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly HttpClient _http;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
 
-    private WorkerProcess(Process process, int port)
+    private WorkerProcess(Process process, int port, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
-        _http = TestApiKeys.Client(new Uri($"http://127.0.0.1:{port}"), TestApiKeys.Viewer);
+        _output = output;
+        BaseAddress = new Uri($"http://127.0.0.1:{port}");
+        _http = TestApiKeys.Client(BaseAddress, TestApiKeys.Viewer);
         _http.Timeout = TimeSpan.FromSeconds(5);
+    }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>Its first 1,000 lines of stdout and stderr.</summary>
+    public string Output => string.Join(Environment.NewLine, _output);
+
+    /// <summary>
+    /// Starts the worker without waiting for it to connect: for tests that expect it to exit.
+    /// <paramref name="workingDirectory"/>: where it is started from (default: its own folder).
+    /// </summary>
+    public static WorkerProcess Launch(IDictionary<string, string?> settings, string? workingDirectory = null) =>
+        Launch(settings, new System.Collections.Concurrent.ConcurrentQueue<string>(), workingDirectory);
+
+    /// <summary>Waits for the worker to exit by itself and returns its exit code (its output is read to the end).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
     }
 
     /// <summary>
@@ -23,12 +46,12 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// another process took it in between, the worker exits with "address already in use" and is
     /// started again on another port.
     /// </summary>
-    public static async Task<WorkerProcess> StartAsync(IDictionary<string, string?> settings)
+    public static async Task<WorkerProcess> StartAsync(IDictionary<string, string?> settings, string? workingDirectory = null)
     {
         for (var attempt = 1; ; attempt++)
         {
             var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            var worker = Launch(settings, output);
+            var worker = Launch(settings, output, workingDirectory);
             try
             {
                 await worker.WaitForAsync(s => s.GetProperty("sourceConnected").GetBoolean(), TimeSpan.FromSeconds(60));
@@ -47,14 +70,14 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
     }
 
-    private static WorkerProcess Launch(IDictionary<string, string?> settings, System.Collections.Concurrent.ConcurrentQueue<string> output)
+    private static WorkerProcess Launch(IDictionary<string, string?> settings, System.Collections.Concurrent.ConcurrentQueue<string> output, string? workingDirectory)
     {
         var port = FreePort();
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll")])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
         };
         foreach (var (key, value) in settings)
         {
@@ -68,7 +91,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new WorkerProcess(process, port);
+        return new WorkerProcess(process, port, output);
     }
 
     private static void Keep(System.Collections.Concurrent.ConcurrentQueue<string> output, string? line)

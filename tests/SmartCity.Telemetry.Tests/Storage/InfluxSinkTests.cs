@@ -188,6 +188,129 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
     }
 
+    [Theory]
+    [InlineData(405)]
+    [InlineData(409)]
+    [InlineData(418)]
+    public async Task Write_OtherClientError_BatchDeadLetteredWithStatusNotRetried(int status)
+    {
+        _writer.FailNext(1, () => new HttpException("I refuse", status));
+        await EnqueueAsync(Message("m f=1 1"), Message("m f=2 2"));
+
+        // No clock moves: a refused request is not retried after a backoff, the spool's head moves on at once.
+        var s = await _metrics.WaitUntilAsync(s => s.SpoolDepth == 0 && s.LinesDroppedByDatabase == 2, Timeout);
+
+        Assert.DoesNotContain(_writer.Stored, l => l.StartsWith("m ", StringComparison.Ordinal));
+        var deadLetters = _writer.Stored.Where(l => l.StartsWith(DeadLetters.Measurement, StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, deadLetters.Count);
+        Assert.All(deadLetters, d => Assert.Contains($"HTTP {status}: I refuse", d, StringComparison.Ordinal));
+        Assert.Contains(deadLetters, d => d.Contains("m f=1 1", StringComparison.Ordinal));
+        Assert.Contains(deadLetters, d => d.Contains("m f=2 2", StringComparison.Ordinal));
+        Assert.Equal(0, s.PointsWritten);
+        Assert.False(s.SinkBlocked);
+    }
+
+    public static TheoryData<Exception> ProgrammingErrors() => new()
+    {
+#pragma warning disable CA2201 // the runtime's own exception, as a bug in the writer would raise it
+        new NullReferenceException(),
+#pragma warning restore CA2201
+        new InvalidOperationException("bug"),
+        new ArgumentException("bug"),
+        new FormatException("Retry-After: Wed, 21 Oct 2026 07:28:00 GMT"),
+    };
+
+    [Theory]
+    [MemberData(nameof(ProgrammingErrors))]
+    public async Task Write_ProgrammingError_SinkStopsLoudlyInsteadOfRetrying(Exception bug)
+    {
+        _writer.FailNext(int.MaxValue, () => bug);
+        await EnqueueAsync(Message("m f=1 1"));
+
+        // The service faults (the host then stops and the worker exits non-zero) rather than spin.
+        var stopped = await Assert.ThrowsAnyAsync<Exception>(() => _sink.ExecuteTask!.WaitAsync(Timeout));
+        Assert.Same(bug, stopped);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(1, _writer.Attempts);
+        var s = _metrics.Snapshot();
+        Assert.True(s.SinkBlocked);
+        Assert.Contains("internal error", s.SinkBlockedReason, StringComparison.Ordinal);
+        // Nothing lost: the record waits in the spool for the next start.
+        Assert.Equal(1, s.SpoolDepth);
+    }
+
+    public static TheoryData<Exception> NetworkErrors() => new()
+    {
+        new HttpRequestException("Connection refused"),
+        new IOException("broken pipe"),
+        new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionReset),
+        new HttpException("bad gateway", 502),
+    };
+
+    [Theory]
+    [MemberData(nameof(NetworkErrors))]
+    public async Task Write_NetworkError_RetriedUntilStored(Exception failure)
+    {
+        _writer.FailNext(2, () => failure);
+        await EnqueueAsync(Message("m f=1 1"));
+        await _writer.WaitForAttemptsAsync(1, Timeout);
+
+        await AdvanceUntilAttemptAsync(3, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
+
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 1 && s.SpoolDepth == 0, Timeout);
+        Assert.Equal(["m f=1 1"], _writer.Stored);
+    }
+
+    [Fact]
+    public async Task Write_NoAnswer_HealthSaysStalledLongBeforeTheWriteTimeout()
+    {
+        var release = _writer.HoldWritesStartingWith("slow ");
+        await EnqueueAsync(Message("slow f=1 1"));
+        await _writer.Held.WaitAsync(Timeout);
+        Assert.False(_metrics.Snapshot().SinkBlocked);
+
+        // WriteTimeout is 10 s here: the stall shows after 2 s, not after the timeout.
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        var s = _metrics.Snapshot();
+        Assert.True(s.SinkBlocked);
+        Assert.StartsWith("InfluxDB write stalled: no answer for 2 s", s.SinkBlockedReason, StringComparison.Ordinal);
+        Assert.Equal("InfluxDB not answering", _metrics.SinkBlockedSummary);
+
+        release.SetResult();
+        s = await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
+        Assert.False(s.SinkBlocked);
+    }
+
+    [Fact]
+    public async Task Write_ClientTimeout_ReportedAsTimedOutNotAsCanceled()
+    {
+        // InfluxDB.Client's own timeout: status 0, and only "The operation was canceled." to say it.
+        _writer.FailNext(1, () => new HttpException("The operation was canceled.", 0, new TaskCanceledException()));
+        await EnqueueAsync(Message("m f=1 1"));
+        await _writer.WaitForAttemptsAsync(1, Timeout);
+
+        await _metrics.WaitUntilAsync(s => s.SinkBlockedReason == "InfluxDB write timed out after 10 s", Timeout);
+        Assert.Equal("InfluxDB write timed out", _metrics.SinkBlockedSummary);
+        await AdvanceUntilAttemptAsync(2, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 1, Timeout);
+    }
+
+    [Fact]
+    public async Task Write_DatabaseBackAfterLongOutage_RetriedWithinAProbeNotAfterTheFullBackoff()
+    {
+        _writer.FailNext(8, () => new HttpRequestException("Connection refused"));
+        await EnqueueAsync(Message("m f=1 1"));
+        await AdvanceUntilAttemptAsync(8, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+
+        // The backoff has grown to its cap (30 s here); the database comes back now.
+        _writer.PingAnswers = true;
+        var waited = await AdvanceUntilAttemptAsync(9, TimeSpan.FromMilliseconds(250), TimeSpan.FromMinutes(1));
+
+        Assert.True(waited <= TimeSpan.FromSeconds(2), $"retried {waited} after the database answered again");
+        await _metrics.WaitUntilAsync(s => s.PointsWritten == 1 && !s.SinkBlocked, Timeout);
+    }
+
     [Fact]
     public async Task Write_SlowWrite_NextBatchWrittenMeanwhileButCommittedAfterIt()
     {
@@ -286,6 +409,11 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         }
 
         public void FailNext(int count, Func<Exception> failure) => (_failures, _failure) = (count, failure);
+
+        /// <summary>Whether /ping answers (a database that is back); false while it is down.</summary>
+        public bool PingAnswers { get; set; }
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(PingAnswers);
 
         public void RejectLinesStartingWith(string marker) => _badMarker = marker;
 
