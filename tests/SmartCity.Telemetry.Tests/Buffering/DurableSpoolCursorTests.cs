@@ -161,5 +161,7 @@ public sealed class DurableSpoolCursorTests : IDisposable
 
             return Task.CompletedTask;
         }
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(true);
     }
 }
