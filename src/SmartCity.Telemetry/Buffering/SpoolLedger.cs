@@ -117,6 +117,9 @@ internal sealed class SpoolLedger(string directory)
         {
             _segments[id] = 0;
             _durableEnd = new SpoolPosition(id, 0);
+            // A reader at the end of the previous segment may move on to this one (and so let that one
+            // be deleted) before anything is written here: after a failed append nothing may be for a while.
+            Pulse(ref _dataPulse);
         }
 
         return stream;

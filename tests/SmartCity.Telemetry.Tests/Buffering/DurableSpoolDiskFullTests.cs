@@ -12,14 +12,24 @@ public sealed class DurableSpoolDiskFullTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [RootFact]
-    public async Task Append_DiskFull_PausesAndDrainsEveryAcknowledgedRecord()
+    public Task Append_DiskFull_PausesAndDrainsEveryAcknowledgedRecord() => FillDrainAndReadBackAsync(segmentBytes: 64 * 1024);
+
+    /// <summary>
+    /// One segment holds the whole disk (Spool:SegmentBytes' default of 16 MiB on a 1 MiB volume):
+    /// storage drains all of it, yet the segment was deleted only once the cursor passed into a later
+    /// one, which the full disk never let start. Intake stalled for good (issue 15 at worker level).
+    /// </summary>
+    [RootFact]
+    public Task Append_DiskFullWithinOneSegment_StorageFreesTheSegmentAndIntakeResumes() => FillDrainAndReadBackAsync(segmentBytes: 16 * 1024 * 1024);
+
+    private static async Task FillDrainAndReadBackAsync(long segmentBytes)
     {
         using var fs = new TinyFileSystem("1m");
         using var metrics = new PipelineMetrics();
         using var disk = new DiskHealth();
         var acks = new ConcurrentQueue<string>();
         var spool = new DurableSpool(
-            Options.Create(new SpoolOptions { Directory = Path.Combine(fs.Root, "spool"), MaxBytes = 1L << 30, SegmentBytes = 64 * 1024, Fsync = false, CommitBatch = 64, CommitInterval = TimeSpan.Zero }),
+            Options.Create(new SpoolOptions { Directory = Path.Combine(fs.Root, "spool"), MaxBytes = 1L << 30, SegmentBytes = segmentBytes, Fsync = false, CommitBatch = 64, CommitInterval = TimeSpan.Zero }),
             metrics, TimeProvider.System, NullLogger<DurableSpool>.Instance, disk);
         await spool.StartAsync(CancellationToken.None);
 
