@@ -45,12 +45,17 @@ internal static partial class SpoolRecovery
         long mostPending = 0;
         for (var i = 0; i < cursors.Count; i++)
         {
-            // A cursor on a segment no longer there (or past its end) starts over at the next one that is.
             var position = positions[i];
-            if (!segments.TryGetValue(position.Segment, out var length) || position.Offset > length)
+            if (!segments.TryGetValue(position.Segment, out var length))
             {
-                var next = ids.FirstOrDefault(id => id >= position.Segment, ids[0]);
-                position = new SpoolPosition(next, Math.Min(position.Offset, segments[next]));
+                // The cursor's segment is gone: deleted, and then a power loss kept an older cursor (it
+                // is not fsynced on every commit). Its offset means nothing in the next segment, where it
+                // skipped records never stored; all of the next segment left is stored again instead.
+                position = new SpoolPosition(ids.FirstOrDefault(id => id >= position.Segment, ids[0]), 0);
+            }
+            else if (position.Offset > length)
+            {
+                position = position with { Offset = length };
             }
 
             // Count what is left to store, so depth and age are right from the first second.
