@@ -10,12 +10,27 @@ public sealed class WorkerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly HttpClient _http;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output;
 
-    private WorkerProcess(Process process, int port)
+    private WorkerProcess(Process process, int port, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
+        _output = output;
         _http = TestApiKeys.Client(new Uri($"http://127.0.0.1:{port}"), TestApiKeys.Viewer);
         _http.Timeout = TimeSpan.FromSeconds(5);
+    }
+
+    /// <summary>Its console output so far (the first <see cref="KeptLines"/> lines): its logs, for tests that count log events.</summary>
+    public IReadOnlyList<string> Output => [.. _output];
+
+    /// <summary>True once the process has ended (a crash, or a host stopped by a failed service).</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>GET <paramref name="path"/> as the test viewer: its status and body (for /healthz, which the pipeline counters do not show).</summary>
+    public async Task<(System.Net.HttpStatusCode Status, string Body)> GetAsync(string path)
+    {
+        using var response = await _http.GetAsync(path);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>
@@ -68,12 +83,14 @@ public sealed class WorkerProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => Keep(output, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new WorkerProcess(process, port);
+        return new WorkerProcess(process, port, output);
     }
+
+    private const int KeptLines = 20_000;
 
     private static void Keep(System.Collections.Concurrent.ConcurrentQueue<string> output, string? line)
     {
-        if (line is not null && output.Count < 1_000)
+        if (line is not null && output.Count < KeptLines)
         {
             output.Enqueue(line);
         }
