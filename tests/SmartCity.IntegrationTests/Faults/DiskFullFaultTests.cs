@@ -41,6 +41,40 @@ public sealed class DiskFullFaultTests(ITestOutputHelper output)
 
         await using var worker = await WorkerProcess.StartAsync(settings);
         await using var stream = new SteadyFleet(SteadyFleet.Fleet(topicRoot, 200, Messages, Rate), Messages, Rate, TestServers.UniqueName("sim-"));
+        var (atFull, fullHealth) = await FillTheDiskWithInfluxDbDownAsync(worker, stream, spoolDirectory);
+
+        // InfluxDB back: storage drains the spool, which frees the disk, and intake resumes by itself.
+        var restarted = Stopwatch.StartNew();
+        long stored = 0;
+        JsonElement after = default;
+        while (stored < Messages && restarted.Elapsed < Long)
+        {
+            after = await worker.WaitForAsync(p => p.GetProperty("acknowledged").GetInt64() >= stream.TotalMessages && p.GetProperty("spoolDepth").GetInt64() == 0, Long);
+            stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
+        }
+
+        var drain = restarted.Elapsed;
+        var logs = await LogsOnceHealthyAsync(worker);
+        var episodes = Count(logs, DiskFailing);
+        var recoveries = Count(logs, DiskWritable);
+        output.WriteLine($"FIGURES {nameof(DiskUnderTheSpoolFullWhileInfluxDbDown_IntakePausesNoCrashEverythingStoredAfter)}: published={stream.Published} stored={stored} lost={stream.Published - stored} " +
+                         $"acknowledged_at_disk_full={atFull.GetProperty("acknowledged").GetInt64()} spool_bytes_at_disk_full={atFull.GetProperty("spoolBytes").GetInt64()} " +
+                         $"disk_full_episodes={episodes} worker_exits={(worker.HasExited ? 1 : 0)} drain={drain.TotalSeconds:F1}s");
+        output.WriteLine($"healthz at disk full: {fullHealth}");
+
+        Assert.Equal(Messages, stream.Published);
+        Assert.Equal(Messages, stored);
+        Assert.False(worker.HasExited);
+        Assert.DoesNotContain(logs, l => l.Contains("BackgroundService failed", StringComparison.Ordinal));
+        Assert.True(after.GetProperty("acknowledged").GetInt64() > atFull.GetProperty("acknowledged").GetInt64(), "intake never resumed");
+        // One Critical per episode, not one per retry: each is followed by exactly one "writes again".
+        Assert.True(episodes >= 1, "no Critical log for the full disk");
+        Assert.Equal(episodes, recoveries);
+    }
+
+    /// <summary>InfluxDB stopped, the stream published until /healthz names the full disk under the spool; intake paused; InfluxDB started again.</summary>
+    private static async Task<(JsonElement AtFull, string FullHealth)> FillTheDiskWithInfluxDbDownAsync(WorkerProcess worker, SteadyFleet stream, string spoolDirectory)
+    {
         JsonElement atFull;
         string fullHealth;
         await ServerFaults.StopInfluxDbAsync();
@@ -66,17 +100,12 @@ public sealed class DiskFullFaultTests(ITestOutputHelper output)
             await ServerFaults.StartInfluxDbAsync();
         }
 
-        // InfluxDB back: storage drains the spool, which frees the disk, and intake resumes by itself.
-        var restarted = Stopwatch.StartNew();
-        long stored = 0;
-        JsonElement after = default;
-        while (stored < Messages && restarted.Elapsed < Long)
-        {
-            after = await worker.WaitForAsync(p => p.GetProperty("acknowledged").GetInt64() >= stream.TotalMessages && p.GetProperty("spoolDepth").GetInt64() == 0, Long);
-            stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
-        }
+        return (atFull, fullHealth);
+    }
 
-        var drain = restarted.Elapsed;
+    /// <summary>The worker's output once /healthz is ok again and every "cannot write" line has its "writes again".</summary>
+    private static async Task<IReadOnlyList<string>> LogsOnceHealthyAsync(WorkerProcess worker)
+    {
         await WaitForHealthAsync(worker, (status, _) => status == HttpStatusCode.OK, () => Task.FromResult(false), "/healthz never became ok again");
         // /healthz is ok, so every episode has ended; its "writes again" line may still be on its way through the pipe.
         var logs = worker.Output;
@@ -87,21 +116,7 @@ public sealed class DiskFullFaultTests(ITestOutputHelper output)
             logs = worker.Output;
         }
 
-        var episodes = Count(logs, DiskFailing);
-        var recoveries = Count(logs, DiskWritable);
-        output.WriteLine($"FIGURES {nameof(DiskUnderTheSpoolFullWhileInfluxDbDown_IntakePausesNoCrashEverythingStoredAfter)}: published={stream.Published} stored={stored} lost={stream.Published - stored} " +
-                         $"acknowledged_at_disk_full={atFull.GetProperty("acknowledged").GetInt64()} spool_bytes_at_disk_full={atFull.GetProperty("spoolBytes").GetInt64()} " +
-                         $"disk_full_episodes={episodes} worker_exits={(worker.HasExited ? 1 : 0)} drain={drain.TotalSeconds:F1}s");
-        output.WriteLine($"healthz at disk full: {fullHealth}");
-
-        Assert.Equal(Messages, stream.Published);
-        Assert.Equal(Messages, stored);
-        Assert.False(worker.HasExited);
-        Assert.DoesNotContain(logs, l => l.Contains("BackgroundService failed", StringComparison.Ordinal));
-        Assert.True(after.GetProperty("acknowledged").GetInt64() > atFull.GetProperty("acknowledged").GetInt64(), "intake never resumed");
-        // One Critical per episode, not one per retry: each is followed by exactly one "writes again".
-        Assert.True(episodes >= 1, "no Critical log for the full disk");
-        Assert.Equal(episodes, recoveries);
+        return logs;
     }
 
     private static int Count(IReadOnlyList<string> logs, string line) => logs.Count(l => l.Contains(line, StringComparison.Ordinal));
