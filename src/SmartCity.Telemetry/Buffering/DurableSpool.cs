@@ -27,6 +27,7 @@ public sealed class DurableSpool : BackgroundService
     private readonly ILogger<DurableSpool> _logger;
     private readonly SpoolLedger _ledger;
     private readonly SpoolWriter _writer;
+    private readonly DiskHealth _disk;
     private readonly SpoolCursor _default;
     private bool _opened;
 
@@ -37,7 +38,8 @@ public sealed class DurableSpool : BackgroundService
         _time = time;
         _logger = logger;
         _ledger = new SpoolLedger(_options.Directory);
-        _writer = new SpoolWriter(_options, _ledger, metrics, time, logger, disk ?? new DiskHealth());
+        _disk = disk ?? new DiskHealth();
+        _writer = new SpoolWriter(_options, _ledger, metrics, time, logger, _disk);
         _default = Cursor(DefaultCursorName);
         metrics.ObserveSpool(this);
     }
@@ -109,7 +111,7 @@ public sealed class DurableSpool : BackgroundService
         }
 
         var file = name == DefaultCursorName ? DefaultCursorFile : DefaultCursorFile + "." + name;
-        var cursor = new SpoolCursor(name, file, _ledger, _options, _metrics, _time, _logger);
+        var cursor = new SpoolCursor(name, file, _ledger, _options, _metrics, _time, _logger, _disk);
         _ledger.AddCursor(cursor);
         return cursor;
     }

@@ -14,8 +14,10 @@ public sealed partial class SpoolCursor : IDisposable
     private readonly ISpoolMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly DiskHealth _disk;
     private SpoolCursorFile? _file;
     private SpoolPosition _committed;
+    private SpoolPosition _persisted;
     private SpoolPosition _readPosition;
     private FileStream? _readStream;
     private long _readStreamSegment = -1;
@@ -23,7 +25,7 @@ public sealed partial class SpoolCursor : IDisposable
     private long _pending;
     private long _oldestPendingTicks;
 
-    internal SpoolCursor(string name, string fileName, SpoolLedger ledger, SpoolOptions options, ISpoolMetrics metrics, TimeProvider time, ILogger logger)
+    internal SpoolCursor(string name, string fileName, SpoolLedger ledger, SpoolOptions options, ISpoolMetrics metrics, TimeProvider time, ILogger logger, DiskHealth disk)
     {
         Name = name;
         FileName = fileName;
@@ -32,6 +34,7 @@ public sealed partial class SpoolCursor : IDisposable
         _metrics = metrics;
         _time = time;
         _logger = logger;
+        _disk = disk;
     }
 
     public string Name { get; }
@@ -53,6 +56,9 @@ public sealed partial class SpoolCursor : IDisposable
     }
 
     internal SpoolPosition CommittedLocked => _committed;
+
+    /// <summary>What the cursor's file holds: segments before it may be deleted once every cursor's file is past them.</summary>
+    internal SpoolPosition PersistedLocked => _persisted;
 
     internal long PendingLocked => _pending;
 
@@ -134,7 +140,6 @@ public sealed partial class SpoolCursor : IDisposable
     /// <summary>Marks everything up to <paramref name="batch"/>'s end as stored: persists the cursor, deletes segments every cursor has passed.</summary>
     public void Commit(SpoolBatch batch)
     {
-        List<long> deletable;
         lock (_ledger.Lock)
         {
             if (batch.End <= _committed)
@@ -145,7 +150,6 @@ public sealed partial class SpoolCursor : IDisposable
             _committed = batch.End;
             _pending -= batch.Records;
             _oldestPendingTicks = _pending == 0 ? 0 : _oldestPendingTicks;
-            deletable = _ledger.ReleasePassedLocked();
         }
 
         // Behind the cursor now, never read again: closed, so a deleted segment frees its space.
@@ -156,8 +160,7 @@ public sealed partial class SpoolCursor : IDisposable
             _readStreamSegment = -1;
         }
 
-        _ledger.Delete(deletable);
-        _file!.Write(batch.End);
+        PersistCommit(batch.End);
         _ledger.PulseSpace();
     }
 
@@ -184,6 +187,7 @@ public sealed partial class SpoolCursor : IDisposable
         {
             _committed = position;
             _readPosition = position;
+            _persisted = position;
             _pending = pending;
             _oldestPendingTicks = pending == 0 ? 0 : oldestTicks;
         }

@@ -14,6 +14,8 @@ internal sealed class SpoolLedger(string directory)
 
     private readonly SortedDictionary<long, long> _segments = []; // id -> durable length
     private readonly TaskCompletionSource _writerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<long> _released = []; // taken out of _segments, not deleted yet (oldest first)
+    private readonly object _deleting = new();
     private SpoolCursor[] _cursors = [];
     private TaskCompletionSource _dataPulse = NewPulse();
     private TaskCompletionSource _spacePulse = NewPulse();
@@ -117,6 +119,9 @@ internal sealed class SpoolLedger(string directory)
         {
             _segments[id] = 0;
             _durableEnd = new SpoolPosition(id, 0);
+            // A reader at the end of the previous segment may move on to this one (and so let that one
+            // be deleted) before anything is written here: after a failed append nothing may be for a while.
+            Pulse(ref _dataPulse);
         }
 
         return stream;
@@ -139,13 +144,17 @@ internal sealed class SpoolLedger(string directory)
         }
     }
 
-    /// <summary>Takes out of the ledger the segments every cursor has passed; the caller deletes them (<see cref="Delete"/>) outside the lock.</summary>
-    public List<long> ReleasePassedLocked()
+    /// <summary>
+    /// Takes out of the ledger the segments every cursor's file has passed (a cursor's file is written
+    /// before the segments it passed are deleted, so no cursor on disk ever points into a deleted one);
+    /// <see cref="DeleteReleased"/> deletes them outside the lock.
+    /// </summary>
+    public void ReleasePassedLocked()
     {
-        var slowest = _cursors[0].CommittedLocked;
+        var slowest = _cursors[0].PersistedLocked;
         foreach (var cursor in _cursors)
         {
-            slowest = cursor.CommittedLocked < slowest ? cursor.CommittedLocked : slowest;
+            slowest = cursor.PersistedLocked < slowest ? cursor.PersistedLocked : slowest;
         }
 
         List<long> passed = [];
@@ -165,14 +174,37 @@ internal sealed class SpoolLedger(string directory)
             _segments.Remove(id);
         }
 
-        return passed;
+        _released.AddRange(passed);
     }
 
-    public void Delete(List<long> segments)
+    /// <summary>
+    /// Deletes the released segments, oldest first. An I/O error (EIO, read-only remount, permission)
+    /// goes to the caller and leaves the rest released: the next commit, of any cursor, tries again.
+    /// </summary>
+    public void DeleteReleased()
     {
-        foreach (var id in segments)
+        // One deleter at a time (cursors commit from their own tasks); appends only go at the end.
+        lock (_deleting)
         {
-            File.Delete(SegmentPath(id));
+            while (true)
+            {
+                long id;
+                lock (Lock)
+                {
+                    if (_released.Count == 0)
+                    {
+                        return;
+                    }
+
+                    id = _released[0];
+                }
+
+                File.Delete(SegmentPath(id));
+                lock (Lock)
+                {
+                    _released.RemoveAt(0);
+                }
+            }
         }
     }
 

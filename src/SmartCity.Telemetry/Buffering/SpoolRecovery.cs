@@ -45,14 +45,7 @@ internal static partial class SpoolRecovery
         long mostPending = 0;
         for (var i = 0; i < cursors.Count; i++)
         {
-            // A cursor on a segment no longer there (or past its end) starts over at the next one that is.
-            var position = positions[i];
-            if (!segments.TryGetValue(position.Segment, out var length) || position.Offset > length)
-            {
-                var next = ids.FirstOrDefault(id => id >= position.Segment, ids[0]);
-                position = new SpoolPosition(next, Math.Min(position.Offset, segments[next]));
-            }
-
+            var position = OnSegmentLeft(positions[i], segments, ids);
             // Count what is left to store, so depth and age are right from the first second.
             var (pending, oldest) = CountFrom(ledger, ids, position);
             cursors[i].Start(position, pending, oldest, persist: false);
@@ -65,6 +58,20 @@ internal static partial class SpoolRecovery
         }
 
         return tail;
+    }
+
+    /// <summary>A cursor on a segment no longer there (or past its end) moves to the next one that is.</summary>
+    private static SpoolPosition OnSegmentLeft(SpoolPosition position, SortedDictionary<long, long> segments, List<long> ids)
+    {
+        if (!segments.TryGetValue(position.Segment, out var length))
+        {
+            // The cursor's segment is gone: deleted, and then a power loss kept an older cursor (it
+            // is not fsynced on every commit). Its offset means nothing in the next segment, where it
+            // skipped records never stored; all of the next segment left is stored again instead.
+            return new SpoolPosition(ids.FirstOrDefault(id => id >= position.Segment, ids[0]), 0);
+        }
+
+        return position.Offset > length ? position with { Offset = length } : position;
     }
 
     /// <summary>Only the last segment can end in a torn write: cut it back to its last intact record.</summary>

@@ -18,6 +18,9 @@ internal sealed partial class SpoolWriter
     private readonly DiskHealth _disk;
     private volatile bool _diskFull;
 
+    /// <summary>Set by a failed append: the next one goes into a new segment (the writer's loop only).</summary>
+    private bool _startNewSegment;
+
     /// <summary>True while appends fail for lack of space or an I/O error; intake waits meanwhile.</summary>
     public bool IsDiskFull => _diskFull;
 
@@ -50,6 +53,12 @@ internal sealed partial class SpoolWriter
             catch (Exception ex) when (DiskHealth.IsRecoverable(ex))
             {
                 RepairTail();
+                // A segment is deleted whole, and only once every cursor has passed into a later one.
+                // When the one being written holds the whole disk (Spool:SegmentBytes at least the
+                // free space: the default 16 MiB on a small volume), storage could drain all of it and
+                // free nothing, and intake stalled for good. So the retry starts a new segment, an
+                // empty file: once every cursor has everything before it, the full one is deleted.
+                _startNewSegment = true;
                 // The problem is recorded before the flag is raised: whoever sees the spool full
                 // (the health check, a test waiting on the flag) then also finds why.
                 var firstOfEpisode = _disk.Failed(DiskComponent, _ledger.Directory, ex, _time.GetUtcNow());

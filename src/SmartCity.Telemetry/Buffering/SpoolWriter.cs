@@ -172,10 +172,12 @@ internal sealed partial class SpoolWriter : IDisposable
     private void WriteDurably(ReadOnlySpan<byte> bytes, int records, long oldestTicks)
     {
         var end = _ledger.DurableEnd;
-        if (end.Offset > 0 && end.Offset + bytes.Length > _options.SegmentBytes)
+        if (end.Offset > 0 && (_startNewSegment || end.Offset + bytes.Length > _options.SegmentBytes))
         {
             end = RollSegment(end.Segment + 1);
         }
+
+        _startNewSegment = false;
 
         _writeStream!.Write(bytes);
         if (_options.Fsync)

@@ -23,7 +23,7 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    /// <summary>Its first 1,000 lines of stdout and stderr.</summary>
+    /// <summary>Its console output so far (the first <see cref="KeptLines"/> lines of stdout and stderr).</summary>
     public string Output => string.Join(Environment.NewLine, _output);
 
     /// <summary>
@@ -39,6 +39,19 @@ public sealed class WorkerProcess : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token);
         return _process.ExitCode;
+    }
+
+    /// <summary>The same output as lines: its logs, for tests that count log events.</summary>
+    public IReadOnlyList<string> OutputLines => [.. _output];
+
+    /// <summary>True once the process has ended (a crash, or a host stopped by a failed service).</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>GET <paramref name="path"/> as the test viewer: its status and body (for /healthz, which the pipeline counters do not show).</summary>
+    public async Task<(System.Net.HttpStatusCode Status, string Body)> GetStatusAsync(string path)
+    {
+        using var response = await _http.GetAsync(path);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>
@@ -94,9 +107,11 @@ public sealed class WorkerProcess : IAsyncDisposable
         return new WorkerProcess(process, port, output);
     }
 
+    private const int KeptLines = 20_000;
+
     private static void Keep(System.Collections.Concurrent.ConcurrentQueue<string> output, string? line)
     {
-        if (line is not null && output.Count < 1_000)
+        if (line is not null && output.Count < KeptLines)
         {
             output.Enqueue(line);
         }

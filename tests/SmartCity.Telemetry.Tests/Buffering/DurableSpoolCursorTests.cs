@@ -132,6 +132,52 @@ public sealed class DurableSpoolCursorTests : IDisposable
         Assert.Equal(["cursor", "cursor.audit"], Directory.GetFiles(_directory, "cursor*").Select(Path.GetFileName).Order());
     }
 
+    /// <summary>
+    /// Recovery's fix for a cursor left in a deleted segment (a power loss kept an older cursor file)
+    /// holds for every cursor, not only the default one: the second cursor starts the next segment at 0.
+    /// </summary>
+    [Fact]
+    public async Task Reopen_SecondCursorInADeletedSegment_StoresAllOfTheNextSegmentLeft()
+    {
+        var lines = Lines(600);
+        var spool = NewSpool();
+        var audit = spool.Cursor("audit");
+        await spool.StartAsync(CancellationToken.None);
+        await AppendAsync(spool, lines);
+        // The segment of each line: read one at a time, nothing committed.
+        var segmentOf = new List<long>();
+        foreach (var _ in lines)
+        {
+            using var one = await audit.ReadBatchAsync(1, CancellationToken.None);
+            segmentOf.Add(one.End.Segment);
+        }
+
+        spool.CompleteIntake();
+        await spool.StopAsync(CancellationToken.None);
+        spool.Dispose();
+        // Both cursors had passed the first two segments and those were deleted, but the audit
+        // cursor's file kept a position from before, inside the second (old text format: segment, offset).
+        var segments = segmentOf.Distinct().ToList();
+        Assert.True(segments.Count > 3, $"only {segments.Count} segments");
+        File.Delete(Path.Combine(_directory, $"{segments[0]:D16}.seg"));
+        File.Delete(Path.Combine(_directory, $"{segments[1]:D16}.seg"));
+        File.WriteAllText(Path.Combine(_directory, "cursor"), $"{segments[2]} 0");
+        File.WriteAllText(Path.Combine(_directory, "cursor.audit"), $"{segments[1]} 2000");
+
+        var reopened = NewSpool();
+        var auditSink = new CursorSink(reopened.Cursor("audit"));
+        await reopened.StartAsync(CancellationToken.None);
+        var left = lines.Where((_, i) => segmentOf[i] >= segments[2]).ToList();
+        Assert.Equal(left.Count, reopened.Cursor("audit").Depth);
+        reopened.CompleteIntake();
+        await auditSink.RunAsync(CancellationToken.None).WaitAsync(Timeout);
+        await reopened.StopAsync(CancellationToken.None);
+        reopened.Dispose();
+
+        Assert.Equal(left, auditSink.Lines);
+        Assert.Equal(0, _metrics.Snapshot().SpoolCorrupt);
+    }
+
     [Fact]
     public async Task Cursor_NamedAfterStart_Refused()
     {

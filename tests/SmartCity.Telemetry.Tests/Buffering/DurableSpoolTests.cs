@@ -183,6 +183,36 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Reopen_CursorInADeletedSegment_StoresAllOfTheFirstSegmentLeft()
+    {
+        var spool = await OpenAsync(segmentBytes: 64 * 1024);
+        var lines = Enumerable.Range(0, 3000).Select(i => $"street_light,device_id=lamp-{i:000000} power_w={i} {i}000000").ToList();
+        await AppendAndWaitForAcksAsync(spool, lines);
+        // The segment of each line: read one at a time, nothing committed.
+        var segmentOf = new List<long>();
+        foreach (var _ in lines)
+        {
+            using var one = await spool.ReadBatchAsync(1, CancellationToken.None);
+            segmentOf.Add(one.End.Segment);
+        }
+
+        await CloseAsync(spool);
+        // Storage had the first segment and part of the second; the first was deleted, but a power
+        // loss kept the cursor from before (in the old text format: segment, offset), in the deleted one.
+        var first = segmentOf[0];
+        File.Delete(Path.Combine(_directory, $"{first:D16}.seg"));
+        File.WriteAllText(Path.Combine(_directory, "cursor"), $"{first} 5000");
+
+        var reopened = await OpenAsync(segmentBytes: 64 * 1024);
+
+        var left = lines.Where((_, i) => segmentOf[i] != first).ToList();
+        Assert.Equal(left.Count, reopened.Depth);
+        Assert.Equal(left, await ReadAllAsync(reopened, left.Count));
+        Assert.Equal(0, _metrics.Snapshot().SpoolCorrupt);
+        await CloseAsync(reopened);
+    }
+
+    [Fact]
     public async Task Append_AtSizeBound_PausesIntakeWithoutAcknowledgingUntilStorageFreesSpace()
     {
         var spool = await OpenAsync(maxBytes: 128 * 1024, segmentBytes: 64 * 1024);

@@ -26,6 +26,9 @@ public sealed class TinyFileSystem : IDisposable
 
     public string Root { get; }
 
+    /// <summary>chattr +i / -i: an immutable folder refuses to create or delete files in it, even for root (EPERM).</summary>
+    public static void SetImmutable(string path, bool immutable) => Run("chattr", immutable ? "+i" : "-i", path);
+
     public void Dispose()
     {
         // Lazy: a failed test may still hold a file open; the mount goes when it closes.
