@@ -129,16 +129,13 @@ public sealed class AlertScenarioTests
         {
             var alert = alerts.Single(a => a.GetProperty("deviceId").GetString() == expected.Device && a.GetProperty("rule").GetString() == expected.Rule);
             var raisedEntry = alert.GetProperty("history")[0];
-            if (raisedEntry.TryGetProperty("deviceTime", out var dt) && dt.ValueKind == JsonValueKind.String)
-            {
-                var deviceTime = dt.GetDateTimeOffset();
-                Assert.InRange(deviceTime, start + expected.At, start + expected.At + expected.Within);
-            }
-            else
-            {
-                // A last will carries no device time: raised when the broker published it.
-                Assert.Equal("device_offline", expected.Rule);
-            }
+            // Every entry carries device time (issue 22): an offline alert raised by a last will, which has
+            // none of its own, records the device time of the device's last message. That is the last report
+            // before the fault, so at most one reporting interval (the camera's, in the scenario) before it.
+            Assert.Equal(JsonValueKind.String, raisedEntry.GetProperty("deviceTime").ValueKind);
+            var deviceTime = raisedEntry.GetProperty("deviceTime").GetDateTimeOffset();
+            var lastReportBefore = expected.Rule == "device_offline" ? scenario.Intervals[SmartCity.Simulators.Devices.DeviceType.Camera] : TimeSpan.Zero;
+            Assert.InRange(deviceTime, start + expected.At - lastReportBefore, start + expected.At + expected.Within);
         }
 
         // Webhook: every transition of every alert exactly once, in order.
