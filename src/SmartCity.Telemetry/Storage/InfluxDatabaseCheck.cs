@@ -76,7 +76,8 @@ public sealed partial class InfluxDatabaseCheck(
                 problem = $"bucket '{bucket}' not found in InfluxDB: create it, or set Influx:CreateBucket=true";
             }
 
-            metrics.SinkBlocked(problem);
+            // Anonymous /healthz shows only the class; the bucket and server message are details for key holders.
+            metrics.SinkBlocked(problem, "InfluxDB bucket not found");
             if (!reported)
             {
                 LogMissing(problem, _options.RetryMaxDelay);

@@ -87,7 +87,7 @@ public sealed class TestWorker : IAsyncDisposable
         await app.StartAsync();
         var worker = new TestWorker(app, topicRoot, logs);
         // Started means subscribed: messages published from here on reach the session.
-        await worker.Metrics.WaitUntilAsync(s => s.SourceConnected, TimeSpan.FromSeconds(30));
+        await worker.Metrics.WaitUntilAsync(s => s.SourceConnected, TimeSpan.FromSeconds(120)); // a loaded machine connects late
         return worker;
     }
 

@@ -22,9 +22,10 @@ public sealed class MissingDatabaseTests
 
         // Before any message: the start itself finds it missing.
         await worker.Logs.WaitForAsync(entries => entries.Any(e => e.Level == LogLevel.Critical && e.Message.Contains($"'{db.Name}' not found", StringComparison.Ordinal)), DeviceTestKit.Timeout);
-        var (status, problems) = await HealthAsync(worker);
+        var (status, problems, details) = await HealthAsync(worker, TestApiKeys.Viewer);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, status);
-        Assert.Contains($"bucket '{db.Name}' not found in InfluxDB: create it, or set Influx:CreateBucket=true", problems);
+        Assert.Contains("InfluxDB bucket not found", problems);
+        Assert.Contains($"bucket '{db.Name}' not found in InfluxDB: create it, or set Influx:CreateBucket=true", details);
 
         await using var publisher = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("nodb-"), CancellationToken.None);
         var t0 = DeviceTestKit.WholeMilliseconds(DateTimeOffset.UtcNow.AddMinutes(-1));
@@ -56,11 +57,15 @@ public sealed class MissingDatabaseTests
         Assert.Empty(worker.Logs.AtLeast(LogLevel.Error));
     }
 
-    private static async Task<(HttpStatusCode Status, IReadOnlyList<string?> Problems)> HealthAsync(TestWorker worker)
+    /// <summary>/healthz as <paramref name="key"/> sees it (anonymous when null: no details).</summary>
+    private static async Task<(HttpStatusCode Status, IReadOnlyList<string?> Problems, IReadOnlyList<string?> Details)> HealthAsync(TestWorker worker, TestApiKeys.TestKey? key = null)
     {
-        using var http = worker.CreateClient(null);
+        using var http = worker.CreateClient(key);
         using var response = await http.GetAsync(new Uri("/healthz", UriKind.Relative));
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        return (response.StatusCode, body.TryGetProperty("problems", out var p) ? [.. p.EnumerateArray().Select(x => x.GetString())] : []);
+        return (response.StatusCode, List(body, "problems"), List(body, "details"));
     }
+
+    private static List<string?> List(JsonElement body, string name) =>
+        body.TryGetProperty(name, out var items) ? [.. items.EnumerateArray().Select(x => x.GetString())] : [];
 }
