@@ -34,7 +34,8 @@ public static class Program
           --rounds N            rounds of broker/pipeline pairs, interleaved; medians reported (default 2)
           --quiet-wait S        wait up to S s for an idle machine before each measured window (default 10)
           --variants LIST       name:ENV=V,ENV=V;name2:... the worker with other environment variables,
-                                measured again in the pipeline, latency and memory phases selected
+                                measured again in the pipeline, latency and memory phases selected;
+                                BENCH_WORKER_DLL=PATH runs another build of the worker (before/after)
           --profile             perf-record the worker for 8 s during the last pipeline-qos1
           --json FILE           write the results as JSON (default WORK_DIR/e2e.json)
           --work-dir DIR        spool folders and logs (default a new folder under /tmp)

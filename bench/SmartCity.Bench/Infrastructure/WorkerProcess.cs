@@ -42,6 +42,9 @@ public sealed class WorkerProcess : IAsyncDisposable
         ClientId = clientId;
     }
 
+    /// <summary>The variant setting naming another build's SmartCity.Worker.dll.</summary>
+    public const string OtherWorkerSetting = "BENCH_WORKER_DLL";
+
     public int Pid => _process.Pid;
 
     public string Api { get; }
@@ -88,7 +91,9 @@ public sealed class WorkerProcess : IAsyncDisposable
             environment[key] = value;
         }
 
-        var dll = Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll");
+        // A variant may run another build of the worker (BENCH_WORKER_DLL=path): a before/after
+        // comparison of two commits on the same load, in the same run, on the same machine state.
+        var dll = settings.TryGetValue(OtherWorkerSetting, out var other) ? other : Path.Combine(AppContext.BaseDirectory, "SmartCity.Worker.dll");
         var process = ChildProcess.StartDotnet(dll, [], Path.Combine(env.LogDirectory, $"worker-{name}-{bucket}.log"), environment);
         return new WorkerProcess(process, http, $"http://127.0.0.1:{port}", clientId);
     }
