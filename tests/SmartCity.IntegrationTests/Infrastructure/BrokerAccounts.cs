@@ -70,7 +70,7 @@ public static class BrokerAccounts
             .WithClientId(clientId ?? TestServers.UniqueName("sec-"))
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithCleanStart(true)
-            .WithTimeout(TimeSpan.FromSeconds(10));
+            .WithTimeout(TimeSpan.FromSeconds(60)); // a request timeout: a loaded machine answers a CONNECT late
         if (user is not null)
         {
             options.WithCredentials(user, password);
