@@ -3,11 +3,13 @@ using System.Text.RegularExpressions;
 namespace SmartCity.Architecture.Tests;
 
 /// <summary>The product's own source: every project under src/, read from the repository this test runs in.</summary>
-internal sealed partial record SourceProject(string Name, string Directory, string AssemblyName, bool IsWeb, IReadOnlyList<string> ExtraUsings)
+internal sealed partial record SourceProject(string Name, string Directory, string AssemblyName, bool IsWeb, IReadOnlyList<string> ExtraUsings, IReadOnlyList<string> LinkedFiles)
 {
+    /// <summary>The project's own files and those it compiles from elsewhere by a link (src/Shared).</summary>
     public IEnumerable<string> Files() =>
         System.IO.Directory.EnumerateFiles(Directory, "*.cs", SearchOption.AllDirectories)
             .Where(f => !IsBuildOutput(Path.GetRelativePath(Directory, f)))
+            .Concat(LinkedFiles)
             .Order(StringComparer.Ordinal);
 
     private static bool IsBuildOutput(string relative)
@@ -22,11 +24,25 @@ internal sealed partial record SourceProject(string Name, string Directory, stri
         var name = Path.GetFileNameWithoutExtension(csproj);
         var assembly = AssemblyNamePattern().Match(text) is { Success: true } m ? m.Groups[1].Value : name;
         var usings = UsingPattern().Matches(text).Select(u => u.Groups[1].Value).ToList();
-        return new SourceProject(name, Path.GetDirectoryName(csproj)!, assembly, text.Contains("Microsoft.NET.Sdk.Web", StringComparison.Ordinal), usings);
+        var directory = Path.GetDirectoryName(csproj)!;
+        var linked = LinkedPattern().Matches(text)
+            .SelectMany(c => Linked(directory, c.Groups[1].Value.Replace('\\', '/')))
+            .ToList();
+        return new SourceProject(name, directory, assembly, text.Contains("Microsoft.NET.Sdk.Web", StringComparison.Ordinal), usings, linked);
+    }
+
+    /// <summary>A Compile item's file (the tools compile src/Shared's files by a link).</summary>
+    private static IEnumerable<string> Linked(string directory, string include)
+    {
+        var full = Path.GetFullPath(Path.Combine(directory, include));
+        return File.Exists(full) ? [full] : [];
     }
 
     [GeneratedRegex("<AssemblyName>([^<]+)</AssemblyName>")]
     private static partial Regex AssemblyNamePattern();
+
+    [GeneratedRegex("<Compile Include=\"([^\"]+\\.cs)\"")]
+    private static partial Regex LinkedPattern();
 
     [GeneratedRegex("<Using Include=\"([^\"]+)\"")]
     private static partial Regex UsingPattern();
