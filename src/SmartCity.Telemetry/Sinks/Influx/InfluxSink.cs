@@ -6,7 +6,7 @@ using Polly.Retry;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Pipeline;
 
-namespace SmartCity.Telemetry.Storage;
+namespace SmartCity.Telemetry.Sinks.Influx;
 
 /// <summary>
 /// The storage stage: reads the durable spool in order, writes batches to InfluxDB, and commits
