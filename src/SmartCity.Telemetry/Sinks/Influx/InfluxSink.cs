@@ -9,14 +9,16 @@ using SmartCity.Telemetry.Pipeline;
 namespace SmartCity.Telemetry.Sinks.Influx;
 
 /// <summary>
-/// The storage stage: reads the durable spool in order, writes batches to InfluxDB, and commits
-/// them in the spool once stored. Transient failures are retried without limit (the data waits on
+/// The storage stage: reads the durable spool in order through its own cursor
+/// (<see cref="DurableSpool.DefaultCursorName"/>), writes batches to InfluxDB, and commits them
+/// through that cursor once stored. Transient failures are retried without limit (the data waits on
 /// disk), bad lines are isolated by splitting the batch and dead-lettered, and nothing is dropped
 /// silently.
 /// </summary>
 public sealed partial class InfluxSink : BackgroundService
 {
     private readonly DurableSpool _spool;
+    private readonly SpoolCursor _cursor;
     private readonly IPointWriter _writer;
     private readonly PipelineMetrics _metrics;
     private readonly DeadLetters _deadLetters;
@@ -38,6 +40,8 @@ public sealed partial class InfluxSink : BackgroundService
     {
         _databaseCheck = databaseCheck;
         _spool = spool;
+        // The sink's own reader of the spool: a second sink names another cursor the same way.
+        _cursor = spool.Cursor(DurableSpool.DefaultCursorName);
         _writer = writer;
         _metrics = metrics;
         _deadLetters = deadLetters;
@@ -183,14 +187,14 @@ public sealed partial class InfluxSink : BackgroundService
                     continue;
                 }
 
-                if (inFlight.Count > 0 && _spool.UnreadAvailable is { IsCompleted: false } unread)
+                if (inFlight.Count > 0 && _cursor.UnreadAvailable is { IsCompleted: false } unread)
                 {
                     // Nothing new to read yet: wake for new records or for the oldest write, whichever comes first.
                     await Task.WhenAny(unread, inFlight.Peek().Write).WaitAsync(stoppingToken).ConfigureAwait(false);
                     continue;
                 }
 
-                var batch = await _spool.ReadBatchAsync(_options.BatchSize, stoppingToken).ConfigureAwait(false);
+                var batch = await _cursor.ReadBatchAsync(_options.BatchSize, stoppingToken).ConfigureAwait(false);
                 if (batch.IsFinal)
                 {
                     while (inFlight.Count > 0)
@@ -208,7 +212,7 @@ public sealed partial class InfluxSink : BackgroundService
 
                 if (inFlight.Count == 0)
                 {
-                    _spool.ObserveOldest(batch);
+                    _cursor.ObserveOldest(batch);
                 }
 
                 inFlight.Enqueue(new InFlightWrite(batch, TimedWriteAsync(batch, stoppingToken)));
@@ -276,8 +280,8 @@ public sealed partial class InfluxSink : BackgroundService
             while (true)
             {
                 // Taken before reading, so records that land in between wake the wait below.
-                var more = _spool.MoreDurable;
-                _spool.ReadMore(batch, _options.BatchSize);
+                var more = _cursor.MoreDurable;
+                _cursor.ReadMore(batch, _options.BatchSize);
                 var wait = due - _time.GetUtcNow();
                 if (batch.Records >= _options.BatchSize || wait <= TimeSpan.Zero || _spool.IntakeFlushed.IsCompleted)
                 {
@@ -325,12 +329,12 @@ public sealed partial class InfluxSink : BackgroundService
             _metrics.Written(batch.LineCount - batch.DeadLetters - batch.Internal - refused, batch.DeadLetters + refused);
         }
 
-        _spool.Commit(batch);
+        _cursor.Commit(batch);
         batch.Dispose(); // its write has ended: the pooled body goes back
         _metrics.NotifyProgress();
         if (rest.Count > 0)
         {
-            _spool.ObserveOldest(rest.Peek().Batch);
+            _cursor.ObserveOldest(rest.Peek().Batch);
         }
     }
 
