@@ -2,7 +2,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
-using Polly.Retry;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Pipeline;
 
@@ -51,122 +50,12 @@ public sealed partial class InfluxSink : BackgroundService
         _pipeline = BuildPipeline();
     }
 
-    private ResiliencePipeline BuildPipeline() => new ResiliencePipelineBuilder { TimeProvider = _time }
-        .AddRetry(new RetryStrategyOptions
-        {
-            // Only what the classifier calls retryable; bad data is split by the caller, never retried as is.
-            // Polly itself stops retrying once the stopping token is cancelled.
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex =>
-                WriteErrorClassifier.Classify(ex) is WriteErrorClass.Transient or WriteErrorClass.Configuration),
-            MaxRetryAttempts = int.MaxValue,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = _options.RetryBaseDelay,
-            MaxDelay = _options.RetryMaxDelay,
-            DelayGenerator = args =>
-            {
-                var ex = args.Outcome.Exception;
-                if (ex is not null && WriteErrorClassifier.Classify(ex) == WriteErrorClass.Configuration)
-                {
-                    return ValueTask.FromResult<TimeSpan?>(_options.RetryMaxDelay);
-                }
-
-                var retryAfter = ex is null ? null : WriteErrorClassifier.RetryAfter(ex);
-                // Without Retry-After, OnRetry waits out the backoff itself, probing the database meanwhile.
-                return ValueTask.FromResult<TimeSpan?>(retryAfter is { } r ? TimeSpan.FromTicks(Math.Min(r.Ticks, _options.RetryMaxDelay.Ticks)) : TimeSpan.Zero);
-            },
-            OnRetry = args =>
-            {
-                var ex = args.Outcome.Exception!;
-                var cls = WriteErrorClassifier.Classify(ex);
-                _metrics.WriteFailed(cls.ToString());
-                if (cls == WriteErrorClass.Configuration)
-                {
-                    _metrics.SinkBlocked($"InfluxDB refuses our writes: {ex.Message}", "InfluxDB refuses our writes (credentials, organisation or bucket)");
-                    LogConfigurationError(ex.Message, args.RetryDelay);
-                }
-                else
-                {
-                    // The client's own words for a timeout would be "The operation was canceled.": say what happened.
-                    var (reason, summary) = WriteErrorClassifier.IsTimeout(ex)
-                        ? ($"InfluxDB write timed out after {_options.WriteTimeout.TotalSeconds:0.###} s", "InfluxDB write timed out")
-                        : ($"InfluxDB unavailable: {ex.Message}", "InfluxDB unavailable");
-                    _metrics.SinkBlocked(reason, summary);
-                    if (args.RetryDelay == TimeSpan.Zero)
-                    {
-                        var backoff = Backoff(args.AttemptNumber);
-                        LogTransientError(args.AttemptNumber + 1, ex.GetType().Name, reason, backoff);
-                        return new ValueTask(BackOffUnlessDatabaseAnswersAsync(backoff, args.Context.CancellationToken));
-                    }
-
-                    LogTransientError(args.AttemptNumber + 1, ex.GetType().Name, reason, args.RetryDelay);
-                }
-
-                return ValueTask.CompletedTask;
-            },
-        })
-        .AddTimeout(_options.WriteTimeout + TimeSpan.FromSeconds(1))
-        .Build();
-
-    /// <summary>How often the database is probed while a write backs off.</summary>
-    internal static readonly TimeSpan ProbeInterval = TimeSpan.FromSeconds(1);
-
-    /// <summary>Exponential from RetryBaseDelay, capped at RetryMaxDelay, with equal jitter (half fixed, half random).</summary>
-    private TimeSpan Backoff(int attempt)
-    {
-        var exponential = Math.Min(_options.RetryMaxDelay.Ticks, _options.RetryBaseDelay.Ticks * Math.Pow(2, Math.Min(attempt, 30)));
-        return TimeSpan.FromTicks((long)(exponential * (0.5 + (Random.Shared.NextDouble() * 0.5))));
-    }
-
-    /// <summary>
-    /// Waits <paramref name="backoff"/>, but pings the database every <see cref="ProbeInterval"/> and
-    /// stops waiting as soon as it answers: after an outage the backoff has grown to tens of seconds,
-    /// and storage would otherwise resume that long after the database is back (8.6 s measured,
-    /// against about 1 s after other faults).
-    /// </summary>
-    private async Task BackOffUnlessDatabaseAnswersAsync(TimeSpan backoff, CancellationToken cancellationToken)
-    {
-        var started = _time.GetTimestamp();
-        while (true)
-        {
-            var left = backoff - _time.GetElapsedTime(started);
-            if (left <= TimeSpan.Zero)
-            {
-                return;
-            }
-
-            await Task.Delay(left < ProbeInterval ? left : ProbeInterval, _time, cancellationToken).ConfigureAwait(false);
-            if (_time.GetElapsedTime(started) < backoff && await AnswersPingAsync(cancellationToken).ConfigureAwait(false))
-            {
-                return;
-            }
-        }
-    }
-
-    private async Task<bool> AnswersPingAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            // A hung database must not hold the probe for a whole client timeout.
-            return await _writer.PingAsync(cancellationToken).WaitAsync(ProbeInterval, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Runs until the spool's intake is closed and everything on disk is stored, or until the
         // host's stop timeout; what is left then stays in the spool for the next start.
-        //
-        // Up to Influx:MaxWritesInFlight batches are written at once, so the records behind one slow
-        // write (InfluxDB compacting, a GC pause) do not all wait for it. The spool is still committed
-        // strictly in order: a batch's cursor moves only when every batch before it is stored.
         var inFlight = new Queue<InFlightWrite>();
-        long pointsThisSecond = 0;
-        var secondStarted = _time.GetTimestamp();
+        var pacer = new PointPacer(_options.MaxPointsPerSecond, _time);
         try
         {
             if (_databaseCheck is not null)
@@ -174,68 +63,7 @@ public sealed partial class InfluxSink : BackgroundService
                 await _databaseCheck.WaitUntilPresentAsync(stoppingToken).ConfigureAwait(false);
             }
 
-            while (true)
-            {
-                while (inFlight.Count > 0 && inFlight.Peek().Write.IsCompleted)
-                {
-                    await CommitAsync(inFlight.Dequeue(), inFlight).ConfigureAwait(false);
-                }
-
-                if (inFlight.Count >= _options.MaxWritesInFlight)
-                {
-                    await Task.WhenAny(inFlight.Peek().Write).ConfigureAwait(false);
-                    continue;
-                }
-
-                if (inFlight.Count > 0 && _cursor.UnreadAvailable is { IsCompleted: false } unread)
-                {
-                    // Nothing new to read yet: wake for new records or for the oldest write, whichever comes first.
-                    await Task.WhenAny(unread, inFlight.Peek().Write).WaitAsync(stoppingToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                var batch = await _cursor.ReadBatchAsync(_options.BatchSize, stoppingToken).ConfigureAwait(false);
-                if (batch.IsFinal)
-                {
-                    while (inFlight.Count > 0)
-                    {
-                        await CommitAsync(inFlight.Dequeue(), inFlight).ConfigureAwait(false);
-                    }
-
-                    return;
-                }
-
-                if (batch.Records < _options.BatchSize && _options.BatchLinger > TimeSpan.Zero)
-                {
-                    await LingerAsync(batch, stoppingToken).ConfigureAwait(false);
-                }
-
-                if (inFlight.Count == 0)
-                {
-                    _cursor.ObserveOldest(batch);
-                }
-
-                inFlight.Enqueue(new InFlightWrite(batch, TimedWriteAsync(batch, stoppingToken)));
-
-                // A backlog (after an outage) drains at most at Influx:MaxPointsPerSecond, so the
-                // database that just came back is not flattened by it.
-                if (_options.MaxPointsPerSecond > 0)
-                {
-                    pointsThisSecond += batch.LineCount;
-                    var elapsed = _time.GetElapsedTime(secondStarted);
-                    var due = TimeSpan.FromSeconds((double)pointsThisSecond / _options.MaxPointsPerSecond);
-                    if (due > elapsed)
-                    {
-                        await Task.Delay(due - elapsed, _time, stoppingToken).ConfigureAwait(false);
-                    }
-
-                    if (_time.GetElapsedTime(secondStarted) >= TimeSpan.FromSeconds(1))
-                    {
-                        pointsThisSecond = 0;
-                        secondStarted = _time.GetTimestamp();
-                    }
-                }
-            }
+            await WriteUntilIntakeEndsAsync(inFlight, pacer, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -256,6 +84,66 @@ public sealed partial class InfluxSink : BackgroundService
             await AbandonAsync(inFlight).ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads the cursor and writes its batches until the final one, then commits what is left in flight.
+    /// Up to Influx:MaxWritesInFlight batches are written at once, so the records behind one slow
+    /// write (InfluxDB compacting, a GC pause) do not all wait for it. The spool is still committed
+    /// strictly in order: a batch's cursor moves only when every batch before it is stored.
+    /// </summary>
+    private async Task WriteUntilIntakeEndsAsync(Queue<InFlightWrite> inFlight, PointPacer pacer, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            while (inFlight.Count > 0 && inFlight.Peek().Write.IsCompleted)
+            {
+                await CommitAsync(inFlight.Dequeue(), inFlight).ConfigureAwait(false);
+            }
+
+            if (inFlight.Count >= _options.MaxWritesInFlight)
+            {
+                await Task.WhenAny(inFlight.Peek().Write).ConfigureAwait(false);
+                continue;
+            }
+
+            if (inFlight.Count > 0 && _cursor.UnreadAvailable is { IsCompleted: false } unread)
+            {
+                // Nothing new to read yet: wake for new records or for the oldest write, whichever comes first.
+                await Task.WhenAny(unread, inFlight.Peek().Write).WaitAsync(stoppingToken).ConfigureAwait(false);
+                continue;
+            }
+
+            var batch = await _cursor.ReadBatchAsync(_options.BatchSize, stoppingToken).ConfigureAwait(false);
+            if (batch.IsFinal)
+            {
+                while (inFlight.Count > 0)
+                {
+                    await CommitAsync(inFlight.Dequeue(), inFlight).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            await StartWriteAsync(batch, inFlight, stoppingToken).ConfigureAwait(false);
+            await pacer.PaceAsync(batch.LineCount, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Lets a short batch linger for more records, then starts its write behind those in flight.</summary>
+    private async Task StartWriteAsync(SpoolBatch batch, Queue<InFlightWrite> inFlight, CancellationToken stoppingToken)
+    {
+        if (batch.Records < _options.BatchSize && _options.BatchLinger > TimeSpan.Zero)
+        {
+            await LingerAsync(batch, stoppingToken).ConfigureAwait(false);
+        }
+
+        if (inFlight.Count == 0)
+        {
+            _cursor.ObserveOldest(batch);
+        }
+
+        inFlight.Enqueue(new InFlightWrite(batch, TimedWriteAsync(batch, stoppingToken)));
     }
 
     private static async Task AbandonAsync(Queue<InFlightWrite> inFlight)
@@ -304,18 +192,6 @@ public sealed partial class InfluxSink : BackgroundService
 
     private sealed record InFlightWrite(SpoolBatch Batch, Task<(int Refused, TimeSpan Took)> Write);
 
-    private async Task<(int Refused, TimeSpan Took)> TimedWriteAsync(SpoolBatch batch, CancellationToken cancellationToken)
-    {
-        if (batch.LineCount == 0)
-        {
-            return (0, TimeSpan.Zero);
-        }
-
-        var started = _time.GetTimestamp();
-        var refused = await WriteSplittingBadDataAsync(batch, 0, batch.LineCount, cancellationToken).ConfigureAwait(false);
-        return (refused, _time.GetElapsedTime(started));
-    }
-
     /// <summary>The oldest write has ended: count it and move the spool's cursor past it (it throws if the write was cancelled).</summary>
     private async Task CommitAsync(InFlightWrite done, Queue<InFlightWrite> rest)
     {
@@ -335,116 +211,6 @@ public sealed partial class InfluxSink : BackgroundService
         if (rest.Count > 0)
         {
             _cursor.ObserveOldest(rest.Peek().Batch);
-        }
-    }
-
-    /// <summary>
-    /// Writes <paramref name="count"/> lines of the batch from <paramref name="first"/>; on 400/422/413
-    /// halves them until each bad line stands alone, then dead-letters it. Rewriting lines that a
-    /// partial write already stored is harmless: the same series and timestamp overwrite themselves.
-    /// </summary>
-    /// <returns>How many lines the database refused (each replaced by a dead letter).</returns>
-    private async Task<int> WriteSplittingBadDataAsync(SpoolBatch batch, int first, int count, CancellationToken cancellationToken)
-    {
-        try
-        {
-            // One exact-length copy per request (WriteService takes a whole byte[]); retries reuse it.
-            await WriteAsync(batch.CopyBody(first, count), cancellationToken).ConfigureAwait(false);
-            return 0;
-        }
-        catch (Exception ex) when (IsRefused(ex, cancellationToken))
-        {
-            var cls = WriteErrorClassifier.Classify(ex);
-            _metrics.WriteFailed(cls.ToString());
-            if (cls == WriteErrorClass.Rejected)
-            {
-                // The whole request is refused for what it is (an unexpected 4xx), not for one line:
-                // splitting cannot help, so every line becomes a dead letter naming the status.
-                LogBatchRejected(WriteErrorClassifier.Describe(ex), count);
-                for (var i = first; i < first + count; i++)
-                {
-                    await DeadLetterRefusedLineAsync(batch.GetLine(i), ex, cancellationToken).ConfigureAwait(false);
-                }
-
-                return count;
-            }
-
-            if (count == 1)
-            {
-                await DeadLetterRefusedLineAsync(batch.GetLine(first), ex, cancellationToken).ConfigureAwait(false);
-                return 1;
-            }
-
-            var half = count / 2;
-            return await WriteSplittingBadDataAsync(batch, first, half, cancellationToken).ConfigureAwait(false)
-                + await WriteSplittingBadDataAsync(batch, first + half, count - half, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static bool IsRefused(Exception ex, CancellationToken cancellationToken) =>
-        WriteErrorClassifier.Classify(ex) is WriteErrorClass.BadData or WriteErrorClass.TooLarge or WriteErrorClass.Rejected && !cancellationToken.IsCancellationRequested;
-
-    /// <summary>One request through the retry pipeline: transient failures are retried, bad data is thrown to the caller.</summary>
-    private Task WriteAsync(byte[] body, CancellationToken cancellationToken) =>
-        _pipeline.ExecuteAsync(
-            static (state, ct) => new ValueTask(state.sink.AttemptAsync(state.body, ct)),
-            (sink: this, body),
-            cancellationToken).AsTask();
-
-    /// <summary>
-    /// How long one attempt may go unanswered before /healthz says so: a hung database (SIGSTOP, a
-    /// dead peer without RST) would otherwise look healthy for a whole <see cref="InfluxSinkOptions.WriteTimeout"/>.
-    /// A healthy InfluxDB answers in milliseconds, so 2 s (at most half the timeout) is a stall.
-    /// </summary>
-    internal TimeSpan StallAfter => TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(2).Ticks, _options.WriteTimeout.Ticks / 2));
-
-    private async Task AttemptAsync(byte[] body, CancellationToken cancellationToken)
-    {
-        var answered = 0;
-        var stallAfter = StallAfter;
-        await using (_time.CreateTimer(
-            _ =>
-            {
-                if (Volatile.Read(ref answered) == 0)
-                {
-                    _metrics.SinkBlocked($"InfluxDB write stalled: no answer for {stallAfter.TotalSeconds:0.###} s (write timeout {_options.WriteTimeout.TotalSeconds:0.###} s)", "InfluxDB not answering");
-                }
-            },
-            null,
-            stallAfter,
-            Timeout.InfiniteTimeSpan).ConfigureAwait(false))
-        {
-            try
-            {
-                await _writer.WriteAsync(body, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                Volatile.Write(ref answered, 1);
-            }
-        }
-    }
-
-    private async Task DeadLetterRefusedLineAsync(string line, Exception ex, CancellationToken cancellationToken)
-    {
-        _metrics.DroppedByDatabase(1);
-        var error = WriteErrorClassifier.Describe(ex);
-        LogLineRefused(error, Devices.JsonPayload.Truncate(line, 300));
-        if (line.StartsWith(DeadLetters.Measurement, StringComparison.Ordinal))
-        {
-            return; // a dead letter the database refuses is logged above; dead-lettering it again would loop
-        }
-
-        var deadLetter = _deadLetters.CreateForRefusedLine(line, error, _time.GetUtcNow());
-        try
-        {
-            await WriteAsync(System.Text.Encoding.UTF8.GetBytes(deadLetter + "\n"), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception refused) when (IsRefused(refused, cancellationToken))
-        {
-            // Counted and logged like any refused line; being a dead letter, it stops there.
-            _metrics.WriteFailed(WriteErrorClassifier.Classify(refused).ToString());
-            await DeadLetterRefusedLineAsync(deadLetter, refused, cancellationToken).ConfigureAwait(false);
         }
     }
 
