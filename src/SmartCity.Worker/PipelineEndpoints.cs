@@ -15,41 +15,20 @@ public static class PipelineEndpoints
 
     public static void MapPipelineEndpoints(this IEndpointRouteBuilder app)
     {
-        // 200 when messages can flow end to end; 503 with the reason otherwise (for load balancers and compose health checks).
-        // Anonymous: orchestrators probe it without credentials, and it tells nothing but up or down and why.
-        app.MapGet("/healthz", (HttpContext http, PipelineMetrics metrics, DiskHealth disk) =>
-        {
-            var s = metrics.Snapshot();
-            // Each problem as a class anyone may see, and in full: server messages name internal
-            // addresses and paths ("Connection refused (10.0.4.7:8086)"), for API key holders only.
-            var problems = new List<(string Summary, string Detail)>();
-            if (!s.SourceConnected)
-            {
-                problems.Add(("not connected to the MQTT broker", "not connected to the MQTT broker"));
-            }
+        MapHealth(app);
+        var api = app.MapApiGroup();
+        MapCounters(api);
+        MapDevices(api);
+        MapAccess(api);
+    }
 
-            if (s.SinkBlocked)
-            {
-                problems.Add((metrics.SinkBlockedSummary!, s.SinkBlockedReason!));
-            }
-
-            if (s.SpoolFull)
-            {
-                problems.Add(("spool full: intake paused until storage catches up", $"spool full ({s.SpoolBytes} bytes): intake paused until storage catches up"));
-            }
-
-            problems.AddRange(disk.Problems.Select(p => ($"{p.Component}: cannot write to disk", $"{p.Component}: {p.Error} at {p.Path} since {p.Since:O}")));
-
-            if (problems.Count == 0)
-            {
-                return Results.Ok(new { status = "ok" });
-            }
-
-            var summaries = problems.Select(p => p.Summary).ToList();
-            return http.User.Identity?.IsAuthenticated == true
-                ? Results.Json(new { status = "degraded", problems = summaries, details = problems.Select(p => p.Detail).ToList() }, statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Json(new { status = "degraded", problems = summaries }, statusCode: StatusCodes.Status503ServiceUnavailable);
-        })
+    /// <summary>
+    /// 200 when messages can flow end to end; 503 with the reason otherwise (for load balancers and compose health checks).
+    /// Anonymous: orchestrators probe it without credentials, and it tells nothing but up or down and why.
+    /// </summary>
+    private static void MapHealth(IEndpointRouteBuilder app) =>
+        // A lambda, not a method group: a method group would name the endpoint (and the OpenAPI operation) after the method.
+        app.MapGet("/healthz", (HttpContext http, PipelineMetrics metrics, DiskHealth disk) => Health(http, metrics, disk))
             .AllowAnonymous()
             .WithTags("health")
             .WithSummary("Health: can messages flow end to end?")
@@ -58,8 +37,43 @@ public static class PipelineEndpoints
             .Produces(StatusCodes.Status200OK)
             .Produces(StatusCodes.Status503ServiceUnavailable);
 
-        var api = app.MapApiGroup();
+    private static IResult Health(HttpContext http, PipelineMetrics metrics, DiskHealth disk)
+    {
+        var s = metrics.Snapshot();
+        // Each problem as a class anyone may see, and in full: server messages name internal
+        // addresses and paths ("Connection refused (10.0.4.7:8086)"), for API key holders only.
+        var problems = new List<(string Summary, string Detail)>();
+        if (!s.SourceConnected)
+        {
+            problems.Add(("not connected to the MQTT broker", "not connected to the MQTT broker"));
+        }
 
+        if (s.SinkBlocked)
+        {
+            problems.Add((metrics.SinkBlockedSummary!, s.SinkBlockedReason!));
+        }
+
+        if (s.SpoolFull)
+        {
+            problems.Add(("spool full: intake paused until storage catches up", $"spool full ({s.SpoolBytes} bytes): intake paused until storage catches up"));
+        }
+
+        problems.AddRange(disk.Problems.Select(p => ($"{p.Component}: cannot write to disk", $"{p.Component}: {p.Error} at {p.Path} since {p.Since:O}")));
+
+        if (problems.Count == 0)
+        {
+            return Results.Ok(new { status = "ok" });
+        }
+
+        var summaries = problems.Select(p => p.Summary).ToList();
+        return http.User.Identity?.IsAuthenticated == true
+            ? Results.Json(new { status = "degraded", problems = summaries, details = problems.Select(p => p.Detail).ToList() }, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : Results.Json(new { status = "degraded", problems = summaries }, statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+
+    /// <summary>Counters and the latest rejections.</summary>
+    private static void MapCounters(RouteGroupBuilder api)
+    {
         api.MapGet("/pipeline", (PipelineMetrics metrics) => Results.Ok(metrics.Snapshot()))
             .WithTags("pipeline")
             .WithSummary("Pipeline counters")
@@ -80,7 +94,11 @@ public static class PipelineEndpoints
             .WithDescription("Newest first: reason, detail, topic and a payload excerpt. limit: 1..200, default 50.")
             .Produces<IEnumerable<Rejection>>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
+    }
 
+    /// <summary>Devices known to the registry and the profiles in force.</summary>
+    private static void MapDevices(RouteGroupBuilder api)
+    {
         api.MapGet("/devices", (DeviceRegistry registry, string? status) => status switch
         {
             null => Results.Ok(registry.Devices),
@@ -112,15 +130,16 @@ public static class PipelineEndpoints
             .WithSummary("Device profiles in force, and refused profile files")
             .WithDescription("loaded: id, version, sector, device type, source, messages; refused: file and every problem (line, property).")
             .Produces(StatusCodes.Status200OK, contentType: "application/json");
+    }
 
-        // Admin: who can use this API. Names and roles only; keys and their hashes never leave the worker.
+    /// <summary>Admin: who can use this API. Names and roles only; keys and their hashes never leave the worker.</summary>
+    private static void MapAccess(RouteGroupBuilder api) =>
         api.MapGet("/access", (ApiKeyStore keys) => Results.Ok(keys.Identities.Select(k => new ApiIdentity(k.Name, k.Role))))
             .RequireAuthorization(ApiRoles.Admin)
             .WithTags("access")
             .WithSummary("Configured API keys: names and roles")
             .WithDescription("For an administrator checking who has access. Never shows a key or its hash.")
             .Produces<IEnumerable<ApiIdentity>>();
-    }
 
     public sealed record ApiIdentity(string Name, string Role);
 }

@@ -7,7 +7,7 @@ using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Ingestion;
-using SmartCity.Telemetry.Storage;
+using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Pipeline;
 

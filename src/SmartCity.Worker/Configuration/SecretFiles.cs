@@ -26,6 +26,19 @@ public static class SecretFiles
     public static IReadOnlyList<string> Add(ConfigurationManager configuration)
     {
         var problems = new List<string>();
+        AddSecretsFolder(configuration, problems);
+        var values = ReadSettingFiles(configuration, problems);
+        if (values.Count > 0)
+        {
+            configuration.AddInMemoryCollection(values);
+        }
+
+        return problems;
+    }
+
+    /// <summary>SMARTCITY_SECRETS_DIR: one file per setting, above every source added before.</summary>
+    private static void AddSecretsFolder(ConfigurationManager configuration, List<string> problems)
+    {
         if (configuration[DirectoryKey] is { Length: > 0 } folder)
         {
             if (Directory.Exists(folder))
@@ -37,7 +50,11 @@ public static class SecretFiles
                 problems.Add($"SMARTCITY_SECRETS_DIR: folder '{folder}' does not exist");
             }
         }
+    }
 
+    /// <summary>Every secret setting's <c>...File</c>: the settings they set, by name.</summary>
+    private static Dictionary<string, string?> ReadSettingFiles(ConfigurationManager configuration, List<string> problems)
+    {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, path) in configuration.AsEnumerable())
         {
@@ -55,35 +72,34 @@ public static class SecretFiles
                 continue;
             }
 
-            if (path.Length == 0)
+            if (path.Length > 0 && ReadSecret(key, path, problems) is { } secret)
             {
-                continue;
-            }
-
-            try
-            {
-                var secret = File.ReadAllText(path).TrimEnd('\r', '\n');
-                if (secret.Length == 0)
-                {
-                    problems.Add($"{key}: the file '{path}' is empty");
-                }
-                else
-                {
-                    values[target] = secret;
-                }
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // The exception's message names the path, never the content.
-                problems.Add($"{key}: cannot read the file '{path}': {ex.Message}");
+                values[target] = secret;
             }
         }
 
-        if (values.Count > 0)
+        return values;
+    }
+
+    /// <summary>The file's content without its trailing newline, or null with the problem added.</summary>
+    private static string? ReadSecret(string key, string path, List<string> problems)
+    {
+        try
         {
-            configuration.AddInMemoryCollection(values);
+            var secret = File.ReadAllText(path).TrimEnd('\r', '\n');
+            if (secret.Length > 0)
+            {
+                return secret;
+            }
+
+            problems.Add($"{key}: the file '{path}' is empty");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The exception's message names the path, never the content.
+            problems.Add($"{key}: cannot read the file '{path}': {ex.Message}");
         }
 
-        return problems;
+        return null;
     }
 }

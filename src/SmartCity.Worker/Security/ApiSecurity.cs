@@ -1,13 +1,10 @@
-using System.Globalization;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Pipeline;
 
 namespace SmartCity.Worker.Security;
 
-/// <summary>Authentication, roles, rate limits and CORS of the operator API, in one place.</summary>
+/// <summary>Authentication, roles, rate limits (ApiSecurity.RateLimiting.cs) and CORS of the operator API, in one place.</summary>
 public static partial class ApiSecurity
 {
     /// <summary>The rate-limiting policy on everything under /api and on the OpenAPI document.</summary>
@@ -16,6 +13,27 @@ public static partial class ApiSecurity
     public const string CorsPolicy = "operator-api";
 
     public static IServiceCollection AddOperatorApiSecurity(this IServiceCollection services, IConfiguration configuration)
+    {
+        AddApiOptions(services, configuration);
+        services.AddSingleton<ApiKeyStore>();
+        services.AddHostedService<ApiAccessReport>();
+        services.AddProblemDetails();
+        AddRolesAndKeys(services);
+        AddApiRateLimiting(services);
+
+        // The policy reads the origins when first used (after every configuration source is in);
+        // the middleware is only added when origins are listed (UseOperatorApiSecurity).
+        services.AddCors(o => o.AddPolicy(CorsPolicy, p => p
+            .WithOrigins(AllowedOrigins(configuration))
+            .WithMethods("GET", "POST")
+            .WithHeaders("Authorization", ApiKeyAuthenticationHandler.HeaderName, "Content-Type")
+            .WithExposedHeaders("Retry-After", "WWW-Authenticate")));
+
+        return services;
+    }
+
+    /// <summary>Api:* bound and validated, its failures reported by the start-up configuration check.</summary>
+    private static void AddApiOptions(IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.SectionName));
         services.AddSingleton<IValidateOptions<ApiOptions>>(new SectionValidator<ApiOptions>(ApiOptions.SectionName));
@@ -36,10 +54,11 @@ public static partial class ApiSecurity
                 return [ex.Message];
             }
         }));
-        services.AddSingleton<ApiKeyStore>();
-        services.AddHostedService<ApiAccessReport>();
-        services.AddProblemDetails();
+    }
 
+    /// <summary>Who you are (an API key) and what you may do (a policy per role, viewer by default).</summary>
+    private static void AddRolesAndKeys(IServiceCollection services)
+    {
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(o =>
@@ -52,53 +71,6 @@ public static partial class ApiSecurity
             // An endpoint that says nothing needs a viewer: a new endpoint is never open by mistake.
             o.FallbackPolicy = o.GetPolicy(ApiRoles.Viewer);
         });
-
-        services.AddRateLimiter(o =>
-        {
-            o.AddPolicy(RateLimitPolicy, context =>
-            {
-                var limits = context.RequestServices.GetRequiredService<IOptions<ApiOptions>>().Value.RateLimit;
-                // Per identity; unauthenticated callers (including wrong keys) per remote address,
-                // which also slows down anyone guessing keys.
-                var partition = context.User.Identity is { IsAuthenticated: true, Name: { } name }
-                    ? "key:" + name
-                    : "ip:" + context.Connection.RemoteIpAddress;
-                return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = limits.PermitLimit,
-                    Window = limits.Window,
-                    QueueLimit = 0,
-                });
-            });
-            o.OnRejected = async (context, cancellationToken) =>
-            {
-                var http = context.HttpContext;
-                http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                var retry = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(1);
-                var seconds = Math.Max(1, (int)Math.Ceiling(retry.TotalSeconds));
-                http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-                {
-                    HttpContext = http,
-                    ProblemDetails =
-                    {
-                        Status = StatusCodes.Status429TooManyRequests,
-                        Title = "too many requests",
-                        Detail = string.Create(CultureInfo.InvariantCulture, $"Rate limit of this identity reached (Api:RateLimit); retry in {seconds} s."),
-                    },
-                }).ConfigureAwait(false);
-            };
-        });
-
-        // The policy reads the origins when first used (after every configuration source is in);
-        // the middleware is only added when origins are listed (UseOperatorApiSecurity).
-        services.AddCors(o => o.AddPolicy(CorsPolicy, p => p
-            .WithOrigins(AllowedOrigins(configuration))
-            .WithMethods("GET", "POST")
-            .WithHeaders("Authorization", ApiKeyAuthenticationHandler.HeaderName, "Content-Type")
-            .WithExposedHeaders("Retry-After", "WWW-Authenticate")));
-
-        return services;
     }
 
     /// <summary>CORS first (a preflight carries no key), then who you are, then how often, then what you may do.</summary>

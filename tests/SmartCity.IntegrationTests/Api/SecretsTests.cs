@@ -7,7 +7,7 @@ using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Ingestion;
 using SmartCity.Telemetry.Pipeline;
-using SmartCity.Telemetry.Storage;
+using SmartCity.Telemetry.Sinks.Influx;
 using SmartCity.Worker;
 
 namespace SmartCity.IntegrationTests.Api;

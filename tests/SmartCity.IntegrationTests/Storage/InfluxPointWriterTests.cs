@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Pipeline;
-using SmartCity.Telemetry.Storage;
+using SmartCity.Telemetry.Sinks.Influx;
 using Xunit.Abstractions;
 
 namespace SmartCity.IntegrationTests.Storage;

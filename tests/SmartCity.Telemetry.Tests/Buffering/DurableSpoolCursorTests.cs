@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Pipeline;
-using SmartCity.Telemetry.Storage;
+using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Tests.Buffering;
 

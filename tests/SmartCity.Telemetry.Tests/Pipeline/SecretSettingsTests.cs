@@ -1,7 +1,7 @@
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Ingestion;
 using SmartCity.Telemetry.Pipeline;
-using SmartCity.Telemetry.Storage;
+using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Tests.Pipeline;
 

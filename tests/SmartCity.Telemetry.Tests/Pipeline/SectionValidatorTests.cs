@@ -1,6 +1,6 @@
 using SmartCity.Telemetry.Ingestion;
 using SmartCity.Telemetry.Pipeline;
-using SmartCity.Telemetry.Storage;
+using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Tests.Pipeline;
 

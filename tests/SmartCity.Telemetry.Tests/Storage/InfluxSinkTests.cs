@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Pipeline;
-using SmartCity.Telemetry.Storage;
+using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Tests.Storage;
 

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using InfluxDB.Client.Core.Exceptions;
 using Polly.Timeout;
-using SmartCity.Telemetry.Storage;
+using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Tests.Storage;
 

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SmartCity.Telemetry.Storage;
+namespace SmartCity.Telemetry.Sinks.Influx;
 
 /// <summary>Where and how points are written. InfluxDB 2.x/3.x natively; 1.x through a v2 write shim.</summary>
 public sealed class InfluxSinkOptions : IValidatableObject

@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using InfluxDB.Client.Core.Exceptions;
 using Polly.Timeout;
 
-namespace SmartCity.Telemetry.Storage;
+namespace SmartCity.Telemetry.Sinks.Influx;
 
 /// <summary>What to do after a failed write (Telegraf's outputs/influxdb_v2 classification).</summary>
 public enum WriteErrorClass

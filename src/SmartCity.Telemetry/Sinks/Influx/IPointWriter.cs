@@ -3,7 +3,7 @@ using InfluxDB.Client.Api.Domain;
 using InfluxDB.Client.Api.Service;
 using Microsoft.Extensions.Options;
 
-namespace SmartCity.Telemetry.Storage;
+namespace SmartCity.Telemetry.Sinks.Influx;
 
 /// <summary>Writes line-protocol points (nanosecond precision) to the time-series database, all or nothing per call.</summary>
 public interface IPointWriter

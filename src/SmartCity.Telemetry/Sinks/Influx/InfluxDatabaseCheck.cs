@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Pipeline;
 
-namespace SmartCity.Telemetry.Storage;
+namespace SmartCity.Telemetry.Sinks.Influx;
 
 /// <summary>
 /// Before the sink writes anything: does <c>Influx:Bucket</c> exist? Without this the worker looked
