@@ -7,6 +7,7 @@ using SmartCity.CommandLine;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.ProfileTool;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Buffering;
 

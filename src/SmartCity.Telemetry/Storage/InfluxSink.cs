@@ -4,7 +4,8 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Telemetry.Storage;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Devices.Registry;
 

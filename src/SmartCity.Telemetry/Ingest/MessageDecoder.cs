@@ -1,23 +1,15 @@
 using System.Buffers;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices.Registry;
 
-namespace SmartCity.Telemetry.Devices;
-
-/// <summary>What the pipeline does with one incoming message.</summary>
-public enum DecodeStatus
-{
-    Accepted,
-    Rejected,
-    /// <summary>Not for the worker (commands to devices on the shared wildcard); counted, not stored.</summary>
-    Ignored,
-}
-
-public readonly record struct DecodeOutcome(DecodeStatus Status, DecodeResult Result, DeviceTopic? Topic);
+namespace SmartCity.Telemetry.Ingest;
 
 /// <summary>
 /// The decode stage: topic shape, size limit, then the decoder for (device type, kind): one made
-/// from each device profile, or a code plug-in (<see cref="Plugins.IPayloadDecoderPlugin"/>) that a
+/// from each device profile, or a code plug-in (<see cref="IPayloadDecoderPlugin"/>) that a
 /// profile names for binary or vendor payloads.
 /// </summary>
 public sealed class MessageDecoder
@@ -27,7 +19,7 @@ public sealed class MessageDecoder
     private readonly Dictionary<(string Type, MessageKind Kind), IDeviceDecoder> _decoders = [];
     private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
 
-    public MessageDecoder(IOptions<DecodingOptions> options, ProfileSet profiles, IEnumerable<Plugins.IPayloadDecoderPlugin> plugins)
+    public MessageDecoder(IOptions<DecodingOptions> options, ProfileSet profiles, IEnumerable<IPayloadDecoderPlugin> plugins)
     {
         _options = options.Value;
         _topics = new TopicParser(_options.TopicRoot, _options.MaxTopicSegmentLength, _options.EffectiveSectors);
@@ -37,11 +29,11 @@ public sealed class MessageDecoder
         var decoders = profiles.Profiles.SelectMany(p => p.Messages
             .Select(m => m.Value.Decoder is { } name
                 ? byName.TryGetValue(name, out var plugin)
-                    ? new Plugins.PluginDecoder(plugin, p, m.Key, _options)
+                    ? new PluginDecoder(plugin, p, m.Key, _options)
                     : Missing(p, m.Key, name)
                 : (IDeviceDecoder)new ProfileDecoder(p, m.Key, _options))
             .OfType<IDeviceDecoder>()
-            .Append(new Registry.StatusDecoder(p, profiles, _options)))
+            .Append(new StatusDecoder(p, profiles, _options)))
             .ToList();
         Problems = problems;
 

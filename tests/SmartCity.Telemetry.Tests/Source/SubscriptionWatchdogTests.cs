@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
-using SmartCity.Telemetry.Ingestion;
+using SmartCity.Telemetry.Source;
 
-namespace SmartCity.Telemetry.Tests.Ingestion;
+namespace SmartCity.Telemetry.Tests.Source;
 
 public class SubscriptionWatchdogTests
 {

@@ -1,8 +1,8 @@
-using SmartCity.Telemetry.Ingestion;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Storage;
 
-namespace SmartCity.Telemetry.Tests.Pipeline;
+namespace SmartCity.Telemetry.Tests.Diagnostics;
 
 public class SectionValidatorTests
 {

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
-namespace SmartCity.Telemetry.Pipeline;
+namespace SmartCity.Telemetry.Diagnostics;
 
 /// <summary>
 /// Validates an options class with its DataAnnotations (and <see cref="IValidatableObject"/> for

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
+using SmartCity.Telemetry.Diagnostics;
 
-namespace SmartCity.Telemetry.Ingestion;
+namespace SmartCity.Telemetry.Source;
 
 /// <summary>The worker's MQTT connection: MQTT 5, persistent session, QoS 1, manual acknowledgement.</summary>
 public sealed class MqttSourceOptions : IValidatableObject
@@ -23,7 +24,7 @@ public sealed class MqttSourceOptions : IValidatableObject
     public string? Username { get; set; }
 
     /// <summary>Never logged.</summary>
-    [Pipeline.NotPlaceholder]
+    [Diagnostics.NotPlaceholder]
     public string? Password { get; set; }
 
     /// <summary>TLS towards the broker (<c>Mqtt:Tls:Enabled</c>, <c>CaFile</c>, client certificate); off by default.</summary>

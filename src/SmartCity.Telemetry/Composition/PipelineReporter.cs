@@ -4,9 +4,10 @@ using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Registry;
-using SmartCity.Telemetry.Ingestion;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Source;
 
-namespace SmartCity.Telemetry.Pipeline;
+namespace SmartCity.Telemetry.Composition;
 
 public sealed class PipelineReportOptions
 {

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Text;
 using SmartCity.Telemetry.Devices;
 
-namespace SmartCity.Telemetry.Pipeline;
+namespace SmartCity.Telemetry.Ingest;
 
 /// <summary>One rejected message as an integrator sees it (API and the <c>dead_letter</c> measurement).</summary>
 public sealed record Rejection(

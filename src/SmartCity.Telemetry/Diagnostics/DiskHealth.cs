@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
-namespace SmartCity.Telemetry.Buffering;
+namespace SmartCity.Telemetry.Diagnostics;
 
 /// <summary>One component that cannot write its files, and why.</summary>
 public sealed record DiskProblem(string Component, string Path, string Error, DateTimeOffset Since);

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SmartCity.Telemetry.Devices.Profiles;
 
-namespace SmartCity.Telemetry.Devices.Profiles;
+namespace SmartCity.Telemetry.Ingest;
 
 /// <summary>Says at start which profiles are in force and, loudly, which files were refused and why.</summary>
 internal sealed partial class ProfileReport(ProfileSet profiles, MessageDecoder decoder, ILogger<ProfileReport> logger) : IHostedService

@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using SmartCity.Telemetry.Ingestion;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Composition;
+using SmartCity.Telemetry.Source;
 
-namespace SmartCity.Telemetry.Tests.Ingestion;
+namespace SmartCity.Telemetry.Tests.Source;
 
 /// <summary>The options as the worker's composition root binds them, from configuration keys.</summary>
 public class MqttSourceOptionsBindingTests

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SmartCity.Telemetry.Pipeline;
+namespace SmartCity.Telemetry.Diagnostics;
 
 /// <summary>
 /// Values that stand for a secret without being one: what an example file, a template or a

@@ -1,9 +1,9 @@
 using SmartCity.Telemetry.Alerting.Notifiers;
-using SmartCity.Telemetry.Ingestion;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Storage;
 
-namespace SmartCity.Telemetry.Tests.Pipeline;
+namespace SmartCity.Telemetry.Tests.Diagnostics;
 
 /// <summary>
 /// Every secret setting refuses the placeholders of .env.example and their kind at start, naming the

@@ -1,9 +1,9 @@
 using System.Buffers;
 using System.Text;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Ingest;
 
-namespace SmartCity.Telemetry.Tests.Pipeline;
+namespace SmartCity.Telemetry.Tests.Ingest;
 
 public class DeadLettersTests
 {

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
 
-namespace SmartCity.Telemetry.Ingestion;
+namespace SmartCity.Telemetry.Source;
 
 /// <summary>
 /// TLS towards the broker (section <c>Mqtt:Tls</c>). Off by default because the development

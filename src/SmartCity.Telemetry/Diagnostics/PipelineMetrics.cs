@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Devices;
 
-namespace SmartCity.Telemetry.Pipeline;
+namespace SmartCity.Telemetry.Diagnostics;
 
 /// <summary>A point-in-time copy of the pipeline counters (what /api/pipeline answers).</summary>
 public sealed record PipelineSnapshot(
@@ -54,7 +52,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     private readonly Counter<long> _spoolFullEvents;
     private readonly Counter<long> _spoolExpired;
     private readonly Counter<long> _spoolCorrupt;
-    private readonly ConcurrentDictionary<RejectReason, long> _rejectedByReason = new();
+    private readonly ConcurrentDictionary<string, long> _rejectedByReason = new();
     private readonly object _waitersLock = new();
     private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -76,7 +74,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     private long _spoolExpiredCount;
     private long _spoolCorruptCount;
     private volatile bool _spoolFull;
-    private DurableSpool? _spool;
+    private ISpoolGauges? _spool;
     private volatile bool _sourceConnected;
     private volatile string? _sinkBlockedReason;
 
@@ -110,11 +108,12 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     /// <summary>A cleared birth: one of the accepted messages (stored as <c>removed=true</c>), counted apart as well.</summary>
     public void DeviceRemoved() { Interlocked.Increment(ref _devicesRemovedCount); _devicesRemoved.Add(1); }
 
-    public void Rejected(RejectReason reason)
+    /// <summary>A rejected message; <paramref name="reason"/> is the reject reason's name (the stage above owns the vocabulary).</summary>
+    public void Rejected(string reason)
     {
         Interlocked.Increment(ref _rejectedCount);
         _rejectedByReason.AddOrUpdate(reason, 1, static (_, n) => n + 1);
-        _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+        _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
     }
 
     public void Written(int telemetryPoints, int deadLetters)
@@ -161,7 +160,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
 
     public void SpoolCorrupt() { Interlocked.Increment(ref _spoolCorruptCount); _spoolCorrupt.Add(1); }
 
-    void ISpoolMetrics.ObserveSpool(DurableSpool spool) => _spool = spool;
+    void ISpoolMetrics.ObserveSpool(ISpoolGauges spool) => _spool = spool;
 
     public void SourceConnected(bool connected)
     {
@@ -195,7 +194,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         _sourceConnected,
         _sinkBlockedReason is not null,
         _sinkBlockedReason,
-        _rejectedByReason.ToDictionary(kv => kv.Key.ToString(), kv => kv.Value));
+        _rejectedByReason.ToDictionary(kv => kv.Key, kv => kv.Value));
 
     /// <summary>Signals waiters that a batch finished; called once per batch, not per message.</summary>
     public void NotifyProgress()

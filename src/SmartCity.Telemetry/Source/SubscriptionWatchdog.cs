@@ -1,4 +1,4 @@
-namespace SmartCity.Telemetry.Ingestion;
+namespace SmartCity.Telemetry.Source;
 
 /// <summary>
 /// Decides when a subscription has gone quiet against the traffic it had: no message for

@@ -1,17 +1,17 @@
 using System.Collections.Concurrent;
-using SmartCity.Telemetry.Devices;
 
-namespace SmartCity.Telemetry.Pipeline;
+namespace SmartCity.Telemetry.Diagnostics;
 
 /// <summary>
 /// One log line per rejection reason per interval: a flood of bad messages must not flood the log
 /// (the counters and dead letters still see every one of them).
 /// </summary>
-public sealed class RejectionLogLimiter(TimeProvider time, TimeSpan interval)
+public sealed class RejectionLogLimiter<TReason>(TimeProvider time, TimeSpan interval)
+    where TReason : notnull
 {
-    private readonly ConcurrentDictionary<RejectReason, State> _states = new();
+    private readonly ConcurrentDictionary<TReason, State> _states = new();
 
-    public bool ShouldLog(RejectReason reason, out long suppressed)
+    public bool ShouldLog(TReason reason, out long suppressed)
     {
         var now = time.GetTimestamp();
         var state = _states.GetOrAdd(reason, _ => new State());

@@ -1,7 +1,8 @@
-using SmartCity.Telemetry.Ingestion;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Source;
 
-namespace SmartCity.Telemetry.Tests.Ingestion;
+
+namespace SmartCity.Telemetry.Tests.Source;
 
 public class MqttTlsOptionsTests
 {

@@ -4,12 +4,15 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices.Registry;
-using SmartCity.Telemetry.Ingestion;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
+using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Storage;
 
-namespace SmartCity.Telemetry.Pipeline;
+namespace SmartCity.Telemetry.Composition;
 
 public static class PipelineServiceCollectionExtensions
 {
@@ -50,7 +53,7 @@ public static class PipelineServiceCollectionExtensions
         // A profile may belong to any configured sector (Decoding:Sectors), not only the defaults.
         services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory, ConfiguredSectors(sp)));
         services.AddHostedService<ProfileReport>();
-        services.AddSingleton<Devices.Plugins.IPayloadDecoderPlugin, Devices.Plugins.CompactLampFrameDecoder>();
+        services.AddSingleton<IPayloadDecoderPlugin, CompactLampFrameDecoder>();
         services.TryAddSingleton<MessageDecoder>();
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
         services.TryAddSingleton<InfluxDatabaseCheck>();
@@ -79,6 +82,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddHostedService<Alerting.Notifiers.NotifierQueues>();
         services.AddSingleton<Alerting.AlertingService>();
         services.AddHostedService(sp => sp.GetRequiredService<Alerting.AlertingService>());
+        services.AddSingleton<IngestStage>();
+        services.AddSingleton<IMessageHandler>(sp => sp.GetRequiredService<IngestStage>());
         services.AddSingleton<MqttSource>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttSource>());
         services.AddHostedService<PipelineReporter>();

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace SmartCity.Telemetry.Pipeline;
+namespace SmartCity.Telemetry.Diagnostics;
 
 /// <summary>Binds and validates one options section, returning every problem instead of throwing at the first.</summary>
 public sealed class ConfigurationCheck(Func<IServiceProvider, IEnumerable<string>> check)
