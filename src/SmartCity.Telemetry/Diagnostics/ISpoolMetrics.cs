@@ -19,6 +19,9 @@ public interface ISpoolMetrics
 
     void SpoolCorrupt();
 
+    /// <summary>The spool's stage counters: received = messages taken in, sent = records made durable.</summary>
+    StageCounters SpoolStage { get; }
+
     /// <summary>Gives the gauges (depth, bytes, oldest age) the spool to read them from.</summary>
     void ObserveSpool(ISpoolGauges spool);
 }

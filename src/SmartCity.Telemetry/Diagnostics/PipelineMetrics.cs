@@ -81,6 +81,11 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     public PipelineMetrics(IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        var stages = new StageInstruments(_meter);
+        SourceStage = new StageCounters(stages, "source");
+        IngestStage = new StageCounters(stages, "ingest");
+        SpoolStage = new StageCounters(stages, "spool");
+        InfluxStage = new StageCounters(stages, "influx");
         _received = _meter.CreateCounter<long>("smartcity.messages.received", "{message}", "MQTT messages received by the source");
         _accepted = _meter.CreateCounter<long>("smartcity.messages.accepted", "{message}", "Messages decoded into points");
         _rejected = _meter.CreateCounter<long>("smartcity.messages.rejected", "{message}", "Messages rejected, by reason");
@@ -98,6 +103,21 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         _meter.CreateObservableGauge("smartcity.spool.bytes", () => _spool?.BytesOnDisk ?? 0, "By", "Spool size on disk");
         _meter.CreateObservableGauge("smartcity.spool.oldest_age", () => _spool?.OldestAge.TotalSeconds ?? 0, "s", "Age of the oldest record not yet stored");
     }
+
+    /// <summary>The MQTT source's counters.</summary>
+    public StageCounters SourceStage { get; }
+
+    /// <summary>The ingest stage's counters (decode, admit, observe, append).</summary>
+    public StageCounters IngestStage { get; }
+
+    /// <summary>The durable spool's counters.</summary>
+    public StageCounters SpoolStage { get; }
+
+    /// <summary>
+    /// The InfluxDB sink's counters, fed by <see cref="Written"/>, <see cref="WriteFailed"/> and
+    /// <see cref="DroppedByDatabase"/>: a batch counts as received when it is settled.
+    /// </summary>
+    public StageCounters InfluxStage { get; }
 
     public void Received() { Interlocked.Increment(ref _receivedCount); _received.Add(1); }
 
@@ -122,6 +142,8 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         Interlocked.Add(ref _deadLettersWritten, deadLetters);
         _written.Add(telemetryPoints, new KeyValuePair<string, object?>("kind", "telemetry"));
         _written.Add(deadLetters, new KeyValuePair<string, object?>("kind", "dead_letter"));
+        InfluxStage.Received(telemetryPoints + deadLetters);
+        InfluxStage.Sent(telemetryPoints + deadLetters);
     }
 
     public void WriteSucceeded(TimeSpan duration)
@@ -130,7 +152,11 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         _writeDuration.Record(duration.TotalMilliseconds);
     }
 
-    public void DroppedByDatabase(int lines) => Interlocked.Add(ref _linesDropped, lines);
+    public void DroppedByDatabase(int lines)
+    {
+        Interlocked.Add(ref _linesDropped, lines);
+        InfluxStage.Discarded("refused_by_database", lines);
+    }
 
     public void Acknowledged(int count) => Interlocked.Add(ref _acknowledged, count);
 
@@ -138,6 +164,7 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     {
         Interlocked.Increment(ref _writeFailureCount);
         _writeFailures.Add(1, new KeyValuePair<string, object?>("class", classification));
+        InfluxStage.Error(classification);
     }
 
     public void Reconnected() { Interlocked.Increment(ref _reconnectCount); _reconnects.Add(1); }
@@ -156,9 +183,19 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         NotifyProgress();
     }
 
-    public void SpoolExpired(int records) { Interlocked.Add(ref _spoolExpiredCount, records); _spoolExpired.Add(records); }
+    public void SpoolExpired(int records)
+    {
+        Interlocked.Add(ref _spoolExpiredCount, records);
+        _spoolExpired.Add(records);
+        SpoolStage.Discarded("expired", records);
+    }
 
-    public void SpoolCorrupt() { Interlocked.Increment(ref _spoolCorruptCount); _spoolCorrupt.Add(1); }
+    public void SpoolCorrupt()
+    {
+        Interlocked.Increment(ref _spoolCorruptCount);
+        _spoolCorrupt.Add(1);
+        SpoolStage.Error("corrupt_segment");
+    }
 
     void ISpoolMetrics.ObserveSpool(ISpoolGauges spool) => _spool = spool;
 

@@ -24,14 +24,22 @@ public sealed partial class IngestStage(
     PipelineMetrics metrics,
     DeadLetters deadLetters,
     TimeProvider time,
-    ILogger<IngestStage> logger) : IMessageHandler
+    ILogger<IngestStage> logger) : IMessageHandler, IStage
 {
+    private const string IntakeClosed = "intake_closed";
     private readonly TimeProvider _time = time;
     private readonly RejectionLogLimiter<RejectReason> _rejectionLog = new(time, TimeSpan.FromMinutes(1));
     private readonly ILogger<IngestStage> _logger = logger;
 
+    /// <summary>
+    /// Received: every message; sent: appended to the spool (telemetry and dead letters); errors: rejections,
+    /// by reason; discarded: messages not for the worker and messages left unacknowledged at stop.
+    /// </summary>
+    public StageCounters Counters => metrics.IngestStage;
+
     public async Task HandleAsync(string topic, ReadOnlySequence<byte> payload, Func<CancellationToken, Task> acknowledge, CancellationToken intake)
     {
+        metrics.IngestStage.Received();
         var receivedAt = _time.GetUtcNow();
         var outcome = registry.Admit(decoder.Decode(topic, payload, receivedAt), receivedAt);
         BufferedMessage buffered;
@@ -47,6 +55,7 @@ public sealed partial class IngestStage(
                 catch (OperationCanceledException)
                 {
                     // Intake closed while waiting; the message stays unacknowledged and comes again.
+                    metrics.IngestStage.Discarded(IntakeClosed);
                     return;
                 }
 
@@ -54,6 +63,7 @@ public sealed partial class IngestStage(
                 break;
             case DecodeStatus.Ignored:
                 metrics.Ignored();
+                metrics.IngestStage.Discarded("not_for_worker");
                 buffered = new(null, false, acknowledge);
                 break;
             default:
@@ -63,11 +73,19 @@ public sealed partial class IngestStage(
 
         try
         {
-            await spool.AppendAsync(buffered, intake).ConfigureAwait(false);
+            if (!await spool.AppendAsync(buffered, intake).ConfigureAwait(false))
+            {
+                metrics.IngestStage.Discarded(IntakeClosed);
+            }
+            else if (buffered.Line is not null)
+            {
+                metrics.IngestStage.Sent();
+            }
         }
         catch (OperationCanceledException)
         {
             // Intake closed while the spool was full; the message stays unacknowledged.
+            metrics.IngestStage.Discarded(IntakeClosed);
         }
     }
 
@@ -89,7 +107,9 @@ public sealed partial class IngestStage(
 
     private Point DeadLetter(string topic, in ReadOnlySequence<byte> payload, DecodeOutcome outcome, DateTimeOffset receivedAt)
     {
-        metrics.Rejected(outcome.Result.Reason.ToString());
+        var reason = outcome.Result.Reason.ToString();
+        metrics.Rejected(reason);
+        metrics.IngestStage.Error(reason);
         var deadLetter = deadLetters.Create(topic, payload, outcome.Result, outcome.Topic, receivedAt);
         if (_rejectionLog.ShouldLog(outcome.Result.Reason, out var suppressed))
         {

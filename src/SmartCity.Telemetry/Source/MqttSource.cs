@@ -15,7 +15,7 @@ namespace SmartCity.Telemetry.Source;
 /// session, and runs a watchdog that reconnects when a subscription goes quiet although traffic was
 /// flowing. It talks to the broker only through <see cref="IMqttSourceClient"/>.
 /// </summary>
-public sealed partial class MqttSource : BackgroundService
+public sealed partial class MqttSource : BackgroundService, IStage
 {
     private readonly MqttSourceOptions _options;
     private readonly IMessageHandler _handler;
@@ -62,6 +62,7 @@ public sealed partial class MqttSource : BackgroundService
                 MaxDelay = _options.ReconnectMaxDelay,
                 OnRetry = args =>
                 {
+                    _metrics.SourceStage.Error("connect");
                     LogConnectFailed(_options.Host!, _options.Port, args.Outcome.Exception?.Message ?? "", args.RetryDelay);
                     return ValueTask.CompletedTask;
                 },
@@ -70,6 +71,9 @@ public sealed partial class MqttSource : BackgroundService
     }
 
     public bool IsConnected => _client.IsConnected;
+
+    /// <summary>Received: messages from the broker; sent: handed to the ingest stage; errors: connect failures and lost connections.</summary>
+    public StageCounters Counters => _metrics.SourceStage;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -158,6 +162,7 @@ public sealed partial class MqttSource : BackgroundService
         _metrics.SourceConnected(false);
         if (e.ClientWasConnected && !_intake.IsCancellationRequested)
         {
+            _metrics.SourceStage.Error("connection_lost");
             LogDisconnected(e.Reason, e.Error ?? "");
         }
 
@@ -167,14 +172,17 @@ public sealed partial class MqttSource : BackgroundService
 
     private Task OnMessageAsync(SourceMessage message)
     {
+        _metrics.SourceStage.Received();
         if (_intake.IsCancellationRequested)
         {
             // Stopping: leave it unacknowledged; the broker keeps it in the session for the next start.
+            _metrics.SourceStage.Discarded("intake_closed");
             return Task.CompletedTask;
         }
 
         _watchdog.MessageReceived();
         _metrics.Received();
+        _metrics.SourceStage.Sent();
         return _handler.HandleAsync(message.Topic, message.Payload, AckFor(message.AckToken), _intake.Token);
     }
 

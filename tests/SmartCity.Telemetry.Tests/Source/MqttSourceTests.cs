@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -12,7 +11,7 @@ namespace SmartCity.Telemetry.Tests.Source;
 public sealed class MqttSourceTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
-    private readonly FakeClient _client = new();
+    private readonly FakeMqttSourceClient _client = new();
     private readonly RecordingHandler _handler = new();
     private readonly PipelineMetrics _metrics = new();
     private readonly MqttSource _source;
@@ -92,7 +91,7 @@ public sealed class MqttSourceTests : IDisposable
     {
         public List<(string Topic, Func<CancellationToken, Task> Ack)> Messages { get; } = [];
 
-        public FakeClient? Client { get; set; }
+        public FakeMqttSourceClient? Client { get; set; }
 
         public Task HandleAsync(string topic, ReadOnlySequence<byte> payload, Func<CancellationToken, Task> acknowledge, CancellationToken intake)
         {
@@ -104,66 +103,6 @@ public sealed class MqttSourceTests : IDisposable
         {
             Client?.Calls.Enqueue("drain");
             return Task.CompletedTask;
-        }
-    }
-
-    private sealed class FakeClient : IMqttSourceClient
-    {
-        public TaskCompletionSource Connected { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource<IReadOnlyList<string>> Subscribed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public List<object> Acknowledged { get; } = [];
-
-        public System.Collections.Concurrent.ConcurrentQueue<string> Calls { get; } = new();
-
-        public bool IsConnected { get; private set; }
-
-        public Func<SourceMessage, Task>? MessageReceived { get; set; }
-
-        public Func<SourceDisconnect, Task>? Disconnected { get; set; }
-
-        public Task<bool> ConnectAsync(MqttSourceOptions options, CancellationToken cancellationToken)
-        {
-            IsConnected = true;
-            Calls.Enqueue("connect");
-            Connected.TrySetResult();
-            return Task.FromResult(false);
-        }
-
-        public Task SubscribeAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken)
-        {
-            Calls.Enqueue("subscribe");
-            Subscribed.TrySetResult(filters);
-            return Task.CompletedTask;
-        }
-
-        public Task UnsubscribeAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task DisconnectAsync(bool normal, CancellationToken cancellationToken)
-        {
-            Calls.Enqueue(normal ? "disconnect(normal)" : "disconnect");
-            IsConnected = false;
-            return Task.CompletedTask;
-        }
-
-        public Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken)
-        {
-            Acknowledged.Add(ackToken);
-            return Task.CompletedTask;
-        }
-
-        public Task DeliverAsync(string topic, object ackToken) =>
-            MessageReceived!(new SourceMessage(topic, new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes("{}")), ackToken));
-
-        public Task DropAsync()
-        {
-            IsConnected = false;
-            return Disconnected!(new SourceDisconnect(true, "test", null));
-        }
-
-        public void Dispose()
-        {
         }
     }
 }
