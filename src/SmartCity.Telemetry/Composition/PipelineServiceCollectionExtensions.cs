@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
@@ -17,12 +18,28 @@ namespace SmartCity.Telemetry.Composition;
 public static class PipelineServiceCollectionExtensions
 {
     /// <summary>
-    /// The telemetry pipeline: MQTT source -> decode -> durable spool -> InfluxDB sink. Every options class
-    /// is bound to its section and validated when the host starts, before anything connects.
+    /// The telemetry pipeline: MQTT source -> ingest -> durable spool -> InfluxDB sink, with alerting on the
+    /// side. Every options class is bound to its section and validated when the host starts, before anything
+    /// connects. The hosted services start and stop in the order stated in <see cref="PipelineStartOrder"/>.
     /// </summary>
     public static IServiceCollection AddSmartCityPipeline(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddHostedService<ConfigurationCheckService>();
+        AddSettings(services, configuration);
+        AddSharedServices(services);
+        AddNotifiers(services, configuration);
+        foreach (var type in PipelineStartOrder.HostedServices)
+        {
+            // One instance per type, whether it is resolved as a hosted service or by its consumers.
+            services.TryAddSingleton(type);
+            services.AddSingleton(sp => (IHostedService)sp.GetRequiredService(type));
+        }
+
+        services.AddSingleton<IMessageHandler>(sp => sp.GetRequiredService<IngestStage>());
+        return services;
+    }
+
+    private static void AddSettings(IServiceCollection services, IConfiguration configuration)
+    {
         AddValidatedOptions<MqttSourceOptions>(services, configuration, MqttSourceOptions.SectionName);
         services.PostConfigure<MqttSourceOptions>(o =>
         {
@@ -42,7 +59,10 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton(new ConfigurationCheck(sp => Alerting.CityRulesLoader.Load(
             sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,
             sp.GetRequiredService<ProfileSet>().Profiles).Errors.Select(e => "Alerting:RulesFile: " + e)));
+    }
 
+    private static void AddSharedServices(IServiceCollection services)
+    {
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<PipelineMetrics>();
@@ -52,20 +72,15 @@ public static class PipelineServiceCollectionExtensions
         // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
         // A profile may belong to any configured sector (Decoding:Sectors), not only the defaults.
         services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory, ConfiguredSectors(sp)));
-        services.AddHostedService<ProfileReport>();
         services.AddSingleton<IPayloadDecoderPlugin, CompactLampFrameDecoder>();
         services.TryAddSingleton<MessageDecoder>();
+        services.TryAddSingleton<IngestStage>();
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
         services.TryAddSingleton<InfluxDatabaseCheck>();
+    }
 
-        // Hosted services start in this order and stop in reverse: the spool opens (and recovers)
-        // first; the source stops first, flushing the spool and letting the sink drain it.
-        services.AddSingleton<DeviceRegistry>();
-        services.AddHostedService(sp => sp.GetRequiredService<DeviceRegistry>());
-        services.AddSingleton<DurableSpool>();
-        services.AddHostedService(sp => sp.GetRequiredService<DurableSpool>());
-        services.AddSingleton<InfluxSink>();
-        services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
+    private static void AddNotifiers(IServiceCollection services, IConfiguration configuration)
+    {
         AddValidatedOptions<Alerting.Notifiers.WebhookOptions>(services, configuration, Alerting.Notifiers.WebhookOptions.SectionName);
         AddValidatedOptions<Alerting.Notifiers.SmtpOptions>(services, configuration, Alerting.Notifiers.SmtpOptions.SectionName);
         AddValidatedOptions<Alerting.Notifiers.NotifierQueueOptions>(services, configuration, Alerting.Notifiers.NotifierQueueOptions.SectionName);
@@ -78,16 +93,6 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.MqttAlertStateNotifier>()));
         services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.WebhookNotifier>()));
         services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.SmtpNotifier>()));
-        // Registered before the alerting service, so it stops after it and drains what the service queued last.
-        services.AddHostedService<Alerting.Notifiers.NotifierQueues>();
-        services.AddSingleton<Alerting.AlertingService>();
-        services.AddHostedService(sp => sp.GetRequiredService<Alerting.AlertingService>());
-        services.AddSingleton<IngestStage>();
-        services.AddSingleton<IMessageHandler>(sp => sp.GetRequiredService<IngestStage>());
-        services.AddSingleton<MqttSource>();
-        services.AddHostedService(sp => sp.GetRequiredService<MqttSource>());
-        services.AddHostedService<PipelineReporter>();
-        return services;
     }
 
     private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section)
