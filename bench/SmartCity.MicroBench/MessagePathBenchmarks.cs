@@ -4,13 +4,14 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SmartCity.Simulators.Lighting;
+using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.MicroBench;
 
 /// <summary>
-/// What the worker does for every MQTT message on its receive path (MqttSource.OnMessageAsync):
+/// What the worker does for every MQTT message on its receive path (IngestStage.HandleAsync):
 /// decode (topic, size, JSON, ranges) and format the line-protocol line, or for a bad message,
 /// build and format its dead letter. The payload is the simulator's street-light telemetry (the
 /// e2e benchmark's load), the decoder the worker's own, built by its composition root.

@@ -7,8 +7,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SmartCity.Simulators.Lighting;
 using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.MicroBench;
 

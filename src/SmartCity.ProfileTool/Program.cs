@@ -7,6 +7,7 @@ using SmartCity.CommandLine;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.ProfileTool;
 
@@ -117,7 +118,18 @@ public static class Program
                 return 0;
             }
 
-            byte[] payload = parse.GetValue(_payloadBase64) ?? [];
+            if (!TryReadPayload(parse, stderr, out var payload))
+            {
+                return 66;
+            }
+
+            return DecodeSample(profile!, topic, payload, parse.GetValue(_received) ?? DateTimeOffset.UtcNow, stdout);
+        }
+
+        /// <summary>The sample payload from --payload-text, --payload (a file or "-" for stdin) or --payload-base64; none is empty.</summary>
+        private bool TryReadPayload(ParseResult parse, TextWriter stderr, out byte[] payload)
+        {
+            payload = parse.GetValue(_payloadBase64) ?? [];
             if (parse.GetValue(_payloadText) is { } text)
             {
                 payload = Encoding.UTF8.GetBytes(text);
@@ -127,14 +139,17 @@ public static class Program
                 if (payloadFile != "-" && !File.Exists(payloadFile))
                 {
                     stderr.WriteLine($"{payloadFile}: no such file");
-                    return 66;
+                    return false;
                 }
 
                 payload = payloadFile == "-" ? ReadStdin() : File.ReadAllBytes(payloadFile);
             }
 
-            var received = parse.GetValue(_received) ?? DateTimeOffset.UtcNow;
+            return true;
+        }
 
+        private static int DecodeSample(DeviceProfile profile, string topic, byte[] payload, DateTimeOffset received, TextWriter stdout)
+        {
             // The sample is decoded against the built-in profiles with this file in place of its namesake.
             var builtIn = ProfileLoader.LoadAll(null).Profiles.Where(p => p.Id != profile!.Id && p.DeviceType != profile.DeviceType);
             var set = new ProfileSet([.. builtIn, profile!], []);

@@ -15,20 +15,20 @@ public static class ProvisionCommand
 
     public static Command BuildCommand()
     {
-        // Before or after "device add|list|revoke", as with the first parser.
-        var passwordFileOption = new Option<string>("--password-file") { Description = "mosquitto password_file (or SMARTCITY_PROVISION_PASSWORD_FILE)", HelpName = "FILE", Recursive = true };
-        var aclFileOption = new Option<string>("--acl-file") { Description = "mosquitto acl_file (or SMARTCITY_PROVISION_ACL_FILE)", HelpName = "FILE", Recursive = true };
-        var rootOption = new Option<string>("--root") { Description = "topic root (default: city)", HelpName = "ROOT", Recursive = true };
-        var pidFileOption = new Option<string>("--reload-pid-file") { Description = "after a change, SIGHUP the broker whose pid is in FILE", HelpName = "FILE", Recursive = true };
-        var reloadCommandOption = new Option<string>("--reload-command") { Description = "after a change, run CMD with /bin/sh (e.g. \"docker compose kill -s HUP mosquitto\")", HelpName = "CMD", Recursive = true };
-
+        var shared = new StoreOptions();
         var root = Cli.Root("smartcity-provision", "Device credentials and ACL entries in mosquitto's files (docs/security.md).");
-        root.Options.Add(passwordFileOption);
-        root.Options.Add(aclFileOption);
-        root.Options.Add(rootOption);
-        root.Options.Add(pidFileOption);
-        root.Options.Add(reloadCommandOption);
+        foreach (var option in shared.All)
+        {
+            root.Options.Add(option);
+        }
 
+        var device = new Command("device", "Device accounts.") { AddCommand(shared), ListCommand(shared), RevokeCommand(shared) };
+        root.Subcommands.Add(device);
+        return root;
+    }
+
+    private static Command AddCommand(StoreOptions shared)
+    {
         var idArgument = new Argument<string>("ID") { Description = "device id (the MQTT username)" }.NoOptionLike();
         var sectorOption = new Option<string>("--sector") { Description = "topic segment of the sector, e.g. lighting", HelpName = "S", Required = true };
         var districtOption = new Option<string>("--district") { Description = "topic segment of the district, e.g. d01", HelpName = "D", Required = true };
@@ -39,39 +39,25 @@ public static class ProvisionCommand
         {
             idArgument, sectorOption, districtOption, siteOption, typeOption, passwordOutOption,
         };
-        var list = new Command("list", "Provisioned devices with their ACL lines.");
-        var revokeIdArgument = new Argument<string>("ID") { Description = "device id" }.NoOptionLike();
-        var revoke = new Command("revoke", "Remove a device's password line, then its ACL block.") { revokeIdArgument };
-        var device = new Command("device", "Device accounts.") { add, list, revoke };
-        root.Subcommands.Add(device);
-
-        // The store and reload settings of every subcommand; null after a usage error was printed.
-        async Task<(DeviceStore Store, ReloadOptions Reload)?> StoreAsync(ParseResult p)
-        {
-            var passwordFile = p.GetValue(passwordFileOption) ?? Environment.GetEnvironmentVariable("SMARTCITY_PROVISION_PASSWORD_FILE");
-            var aclFile = p.GetValue(aclFileOption) ?? Environment.GetEnvironmentVariable("SMARTCITY_PROVISION_ACL_FILE");
-            if (string.IsNullOrEmpty(passwordFile) || string.IsNullOrEmpty(aclFile))
-            {
-                await UsageErrorAsync(p.InvocationConfiguration.Error, "--password-file and --acl-file are required").ConfigureAwait(false);
-                return null;
-            }
-
-            return (new DeviceStore(passwordFile, aclFile), new ReloadOptions(p.GetValue(pidFileOption), p.GetValue(reloadCommandOption)));
-        }
-
         add.SetAction(async p =>
         {
-            if (await StoreAsync(p).ConfigureAwait(false) is not var (store, reload))
+            if (await shared.StoreAsync(p).ConfigureAwait(false) is not var (store, reload))
             {
                 return UsageExitCode;
             }
 
-            var placement = new DevicePlacement(p.GetValue(rootOption) ?? "city", p.GetRequiredValue(sectorOption), p.GetRequiredValue(districtOption), p.GetRequiredValue(siteOption), p.GetRequiredValue(typeOption));
+            var placement = new DevicePlacement(p.GetValue(shared.Root) ?? "city", p.GetRequiredValue(sectorOption), p.GetRequiredValue(districtOption), p.GetRequiredValue(siteOption), p.GetRequiredValue(typeOption));
             return await FailuresAsync(p, () => AddAsync(store, reload, p.GetRequiredValue(idArgument), placement, p.GetValue(passwordOutOption), p.InvocationConfiguration.Output)).ConfigureAwait(false);
         });
+        return add;
+    }
+
+    private static Command ListCommand(StoreOptions shared)
+    {
+        var list = new Command("list", "Provisioned devices with their ACL lines.");
         list.SetAction(async p =>
         {
-            if (await StoreAsync(p).ConfigureAwait(false) is not var (store, _))
+            if (await shared.StoreAsync(p).ConfigureAwait(false) is not var (store, _))
             {
                 return UsageExitCode;
             }
@@ -91,9 +77,16 @@ public static class ProvisionCommand
                 return 0;
             }).ConfigureAwait(false);
         });
+        return list;
+    }
+
+    private static Command RevokeCommand(StoreOptions shared)
+    {
+        var revokeIdArgument = new Argument<string>("ID") { Description = "device id" }.NoOptionLike();
+        var revoke = new Command("revoke", "Remove a device's password line, then its ACL block.") { revokeIdArgument };
         revoke.SetAction(async p =>
         {
-            if (await StoreAsync(p).ConfigureAwait(false) is not var (store, reload))
+            if (await shared.StoreAsync(p).ConfigureAwait(false) is not var (store, reload))
             {
                 return UsageExitCode;
             }
@@ -112,7 +105,37 @@ public static class ProvisionCommand
                 return 0;
             }).ConfigureAwait(false);
         });
-        return root;
+        return revoke;
+    }
+
+    /// <summary>The options every subcommand shares (before or after "device add|list|revoke", as with the first parser).</summary>
+    private sealed class StoreOptions
+    {
+        public Option<string> PasswordFile { get; } = new("--password-file") { Description = "mosquitto password_file (or SMARTCITY_PROVISION_PASSWORD_FILE)", HelpName = "FILE", Recursive = true };
+
+        public Option<string> AclFile { get; } = new("--acl-file") { Description = "mosquitto acl_file (or SMARTCITY_PROVISION_ACL_FILE)", HelpName = "FILE", Recursive = true };
+
+        public Option<string> Root { get; } = new("--root") { Description = "topic root (default: city)", HelpName = "ROOT", Recursive = true };
+
+        public Option<string> PidFile { get; } = new("--reload-pid-file") { Description = "after a change, SIGHUP the broker whose pid is in FILE", HelpName = "FILE", Recursive = true };
+
+        public Option<string> ReloadCommand { get; } = new("--reload-command") { Description = "after a change, run CMD with /bin/sh (e.g. \"docker compose kill -s HUP mosquitto\")", HelpName = "CMD", Recursive = true };
+
+        public IEnumerable<Option> All => [PasswordFile, AclFile, Root, PidFile, ReloadCommand];
+
+        /// <summary>The store and reload settings of every subcommand; null after a usage error was printed.</summary>
+        public async Task<(DeviceStore Store, ReloadOptions Reload)?> StoreAsync(ParseResult p)
+        {
+            var passwordFile = p.GetValue(PasswordFile) ?? Environment.GetEnvironmentVariable("SMARTCITY_PROVISION_PASSWORD_FILE");
+            var aclFile = p.GetValue(AclFile) ?? Environment.GetEnvironmentVariable("SMARTCITY_PROVISION_ACL_FILE");
+            if (string.IsNullOrEmpty(passwordFile) || string.IsNullOrEmpty(aclFile))
+            {
+                await UsageErrorAsync(p.InvocationConfiguration.Error, "--password-file and --acl-file are required").ConfigureAwait(false);
+                return null;
+            }
+
+            return (new DeviceStore(passwordFile, aclFile), new ReloadOptions(p.GetValue(PidFile), p.GetValue(ReloadCommand)));
+        }
     }
 
     /// <summary>A refused change or a file that cannot be read or written: one line, exit 1.</summary>

@@ -1,7 +1,8 @@
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices.Registry;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 using SmartCity.Worker.Security;
 
 namespace SmartCity.Worker;

@@ -1,4 +1,5 @@
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Composition;
+using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Worker.Configuration;
 using SmartCity.Worker.Security;
 

@@ -7,7 +7,7 @@ using BenchmarkDotNet.Attributes;
 using SmartCity.MicroBench;
 using SmartCity.Simulators.Lighting;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Bench.Tests;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.Extensions.Logging;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Logging;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Lighting;
 using SmartCity.Simulators.Publishing;

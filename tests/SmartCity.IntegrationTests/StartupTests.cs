@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using SmartCity.IntegrationTests.Infrastructure;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Worker;
 
 namespace SmartCity.IntegrationTests;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using SmartCity.Bench.Infrastructure;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
 

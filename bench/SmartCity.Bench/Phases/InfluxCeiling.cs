@@ -3,8 +3,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SmartCity.Simulators.Lighting;
 using SmartCity.Simulators.Publishing;
+using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Bench.Phases;
 

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Alerting;
 

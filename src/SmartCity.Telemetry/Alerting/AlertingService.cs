@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Alerting;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Buffering;
 
@@ -14,7 +15,7 @@ namespace SmartCity.Telemetry.Buffering;
 /// reads again from where it committed; writes are idempotent (device timestamps), so replays do not
 /// duplicate. The InfluxDB sink reads the default cursor, through the read members here.
 /// </summary>
-public sealed class DurableSpool : BackgroundService
+public sealed class DurableSpool : BackgroundService, ISpoolGauges, IStage
 {
     /// <summary>The cursor of the InfluxDB sink; its file keeps the name of the spool's single cursor of old ("cursor").</summary>
     public const string DefaultCursorName = "influx";
@@ -61,6 +62,8 @@ public sealed class DurableSpool : BackgroundService
             return depth;
         }
     }
+
+    public StageCounters Counters => _metrics.SpoolStage;
 
     public long BytesOnDisk => _ledger.BytesOnDisk;
 

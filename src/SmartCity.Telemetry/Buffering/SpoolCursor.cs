@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Buffering;
 

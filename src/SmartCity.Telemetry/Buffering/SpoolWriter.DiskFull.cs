@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Buffering;
 
@@ -61,6 +62,7 @@ internal sealed partial class SpoolWriter
                 _startNewSegment = true;
                 // The problem is recorded before the flag is raised: whoever sees the spool full
                 // (the health check, a test waiting on the flag) then also finds why.
+                _metrics.SpoolStage.Error("disk");
                 var firstOfEpisode = _disk.Failed(DiskComponent, _ledger.Directory, ex, _time.GetUtcNow());
                 _diskFull = true;
                 if (firstOfEpisode)

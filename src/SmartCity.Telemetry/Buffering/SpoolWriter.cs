@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Buffering;
 
@@ -89,11 +90,19 @@ internal sealed partial class SpoolWriter : IDisposable
                 }
 
                 var (records, oldest) = TakeBatch(batch, buffer);
+                _metrics.SpoolStage.Received(batch.Count);
+                if (batch.Count > records)
+                {
+                    // Acknowledgement only (a command not for the worker): nothing to store.
+                    _metrics.SpoolStage.Discarded("nothing_to_store", batch.Count - records);
+                }
+
                 if (records > 0)
                 {
                     await WaitForSpaceAsync(buffer.WrittenCount, stoppingToken).ConfigureAwait(false);
                     lastSync = _time.GetTimestamp();
                     await WriteDurablyAsync(buffer.WrittenMemory, records, oldest, stoppingToken).ConfigureAwait(false);
+                    _metrics.SpoolStage.Sent(records);
                 }
 
                 await AcknowledgeAsync(batch, stoppingToken).ConfigureAwait(false);
@@ -217,6 +226,7 @@ internal sealed partial class SpoolWriter : IDisposable
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // The connection that delivered it is gone; the broker redelivers it and the write is idempotent.
+                _metrics.SpoolStage.Error("ack_failed");
                 LogAckFailed(ex.Message);
             }
         }

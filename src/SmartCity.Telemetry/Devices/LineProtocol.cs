@@ -64,7 +64,28 @@ public static class LineProtocol
         }
 
         AppendEscaped(sb, point.Measurement, EscapeKind.Measurement);
-        var tags = point.TagList;
+        AppendTags(sb, point.TagList);
+
+        // Room for any double in "R" format (at most 24 characters) or any long (at most 20).
+        Span<char> number = stackalloc char[32];
+        for (var i = 0; i < fields.Count; i++)
+        {
+            var (key, value) = fields[i];
+            sb.Append(i == 0 ? ' ' : ',');
+            AppendEscaped(sb, key, EscapeKind.Key);
+            sb.Append('=');
+            if (!TryAppendFieldValue(sb, value, number))
+            {
+                throw new ArgumentException($"field '{key}' is not finite; decoders must reject it", nameof(point));
+            }
+        }
+
+        point.UnixNanoseconds.TryFormat(number, out var length, default, CultureInfo.InvariantCulture);
+        sb.Append(' ').Append(number[..length]);
+    }
+
+    private static void AppendTags(StringBuilder sb, List<KeyValuePair<string, string>> tags)
+    {
         for (var i = 0; i < tags.Count; i++)
         {
             var (key, value) = tags[i];
@@ -80,45 +101,42 @@ public static class LineProtocol
             sb.Append('=');
             AppendEscaped(sb, value, EscapeKind.Key);
         }
+    }
 
-        // Room for any double in "R" format (at most 24 characters) or any long (at most 20).
-        Span<char> number = stackalloc char[32];
-        for (var i = 0; i < fields.Count; i++)
+    /// <summary>
+    /// One field's value; false for a float that is not finite (the protocol has no NaN or infinity).
+    /// <paramref name="number"/> is the caller's stack buffer, so formatting allocates nothing.
+    /// </summary>
+    private static bool TryAppendFieldValue(StringBuilder sb, in FieldValue value, Span<char> number)
+    {
+        int written;
+        switch (value.Type)
         {
-            var (key, value) = fields[i];
-            sb.Append(i == 0 ? ' ' : ',');
-            AppendEscaped(sb, key, EscapeKind.Key);
-            sb.Append('=');
-            int written;
-            switch (value.Type)
-            {
-                case FieldType.Float:
-                    if (!double.IsFinite(value.Number))
-                    {
-                        throw new ArgumentException($"field '{key}' is not finite; decoders must reject it", nameof(point));
-                    }
+            case FieldType.Float:
+                if (!double.IsFinite(value.Number))
+                {
+                    return false;
+                }
 
-                    // "R" kept on purpose: it is the format every stored line so far was written with.
-                    value.Number.TryFormat(number, out written, "R", CultureInfo.InvariantCulture);
-                    sb.Append(number[..written]);
-                    break;
-                case FieldType.Integer:
-                    value.Integer.TryFormat(number, out written, default, CultureInfo.InvariantCulture);
-                    sb.Append(number[..written]).Append('i');
-                    break;
-                case FieldType.Boolean:
-                    sb.Append(value.Boolean ? "true" : "false");
-                    break;
-                default:
-                    sb.Append('"');
-                    AppendEscaped(sb, value.Text ?? "", EscapeKind.StringField);
-                    sb.Append('"');
-                    break;
-            }
+                // "R" kept on purpose: it is the format every stored line so far was written with.
+                value.Number.TryFormat(number, out written, "R", CultureInfo.InvariantCulture);
+                sb.Append(number[..written]);
+                break;
+            case FieldType.Integer:
+                value.Integer.TryFormat(number, out written, default, CultureInfo.InvariantCulture);
+                sb.Append(number[..written]).Append('i');
+                break;
+            case FieldType.Boolean:
+                sb.Append(value.Boolean ? "true" : "false");
+                break;
+            default:
+                sb.Append('"');
+                AppendEscaped(sb, value.Text ?? "", EscapeKind.StringField);
+                sb.Append('"');
+                break;
         }
 
-        point.UnixNanoseconds.TryFormat(number, out var length, default, CultureInfo.InvariantCulture);
-        sb.Append(' ').Append(number[..length]);
+        return true;
     }
 
     private enum EscapeKind

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Telemetry.Alerting.Notifiers;
-using SmartCity.Telemetry.Ingestion;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Sinks.Influx;
 using SmartCity.Worker;
 

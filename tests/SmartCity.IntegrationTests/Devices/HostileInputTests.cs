@@ -4,13 +4,14 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using MQTTnet.Exceptions;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Logging;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Lighting;
 using SmartCity.Simulators.Publishing;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 using Xunit.Abstractions;
 
 namespace SmartCity.IntegrationTests.Devices;

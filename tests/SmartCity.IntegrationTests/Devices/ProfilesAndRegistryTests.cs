@@ -4,12 +4,13 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Logging;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Lighting;
 using SmartCity.Simulators.Publishing;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.IntegrationTests.Devices;
 

@@ -28,7 +28,7 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
     /// everything is in InfluxDB. Redeliveries make Acknowledged exceed the count; the InfluxQL
     /// count that follows is the real check.
     /// </summary>
-    private static Func<Telemetry.Pipeline.PipelineSnapshot, bool> AllStored(long messages) =>
+    private static Func<Telemetry.Diagnostics.PipelineSnapshot, bool> AllStored(long messages) =>
         s => s.Acknowledged >= messages && s.SpoolDepth == 0;
 
     [Fact]

@@ -81,7 +81,7 @@ public static class BrokerAccounts
             var trusted = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
             trusted.ImportFromPemFile(caFile ?? TestServers.MqttCaFile);
             options.WithTlsOptions(o => o.UseTls().WithTargetHost("localhost").WithCertificateValidationHandler(e =>
-                SmartCity.Telemetry.Ingestion.MqttConnectionOptions.ChainsToPrivateCa(e.Certificate, e.Chain, e.SslPolicyErrors, trusted)));
+                SmartCity.Telemetry.Source.MqttConnectionOptions.ChainsToPrivateCa(e.Certificate, e.Chain, e.SslPolicyErrors, trusted)));
         }
 
         try

@@ -1,4 +1,5 @@
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+
 
 namespace SmartCity.IntegrationTests.Infrastructure;
 

@@ -5,7 +5,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using SmartCity.Simulators.Publishing;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
+using SmartCity.Telemetry.Source;
 using SmartCity.Worker;
 
 namespace SmartCity.IntegrationTests.Infrastructure;
@@ -33,7 +35,7 @@ public sealed class TestWorker : IAsyncDisposable
 
     public DeadLetters DeadLetters => _app.Services.GetRequiredService<DeadLetters>();
 
-    public SmartCity.Telemetry.Ingestion.MqttSource Source => _app.Services.GetRequiredService<SmartCity.Telemetry.Ingestion.MqttSource>();
+    public SmartCity.Telemetry.Source.MqttSource Source => _app.Services.GetRequiredService<SmartCity.Telemetry.Source.MqttSource>();
 
     public Uri BaseAddress => new(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using SmartCity.IntegrationTests.Infrastructure;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.IntegrationTests.Security;
 

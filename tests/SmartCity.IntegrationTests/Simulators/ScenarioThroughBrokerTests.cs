@@ -1,17 +1,18 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Text;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Devices;
 using SmartCity.Simulators.Faults;
 using SmartCity.Simulators.Publishing;
 using SmartCity.Simulators.Scenarios;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.IntegrationTests.Simulators;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using SmartCity.Simulators.Devices;
 using SmartCity.Simulators.Scenarios;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Simulators.Tests.Scenarios;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Diagnostics;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;

@@ -1,5 +1,5 @@
 using SmartCity.Telemetry.Alerting;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Tests.Alerting;
 

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices.Profiles;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 using MimeKit;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Notifiers;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
 using SmartCity.TestSupport;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 

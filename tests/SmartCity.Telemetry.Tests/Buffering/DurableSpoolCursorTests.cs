@@ -3,7 +3,8 @@ using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Tests.Buffering;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
 using Xunit.Abstractions;
 
 namespace SmartCity.Telemetry.Tests.Buffering;

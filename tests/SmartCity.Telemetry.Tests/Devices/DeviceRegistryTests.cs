@@ -5,9 +5,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using SmartCity.Simulators.Lighting;
+using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Registry;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Telemetry.Tests.Devices;
 
@@ -282,7 +284,7 @@ public sealed class DeviceRegistryTests : IDisposable
         var blocked = Path.Combine(_directory, "blocked");
         System.IO.File.WriteAllText(blocked, "not a folder");
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(_t0);
-        var disk = new SmartCity.Telemetry.Buffering.DiskHealth();
+        var disk = new SmartCity.Telemetry.Diagnostics.DiskHealth();
         var options = new RegistryOptions { File = Path.Combine(blocked, "registry.json"), SaveInterval = TimeSpan.FromSeconds(10) };
         var registry = new DeviceRegistry(Options.Create(options), time, NullLogger<DeviceRegistry>.Instance, disk);
         var fleet = Fleet(1);

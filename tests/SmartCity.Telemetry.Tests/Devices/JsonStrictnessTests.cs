@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Telemetry.Tests.Devices;
 

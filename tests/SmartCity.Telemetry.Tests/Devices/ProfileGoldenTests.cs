@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Telemetry.Tests.Devices;
 

@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Devices;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Tests.Devices;
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Telemetry.Tests.Devices;
 

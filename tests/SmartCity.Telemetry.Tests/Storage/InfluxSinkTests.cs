@@ -4,7 +4,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Tests.Storage;

@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
-using SmartCity.Telemetry.Ingestion;
+using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Source;
 
 namespace SmartCity.Telemetry.Alerting.Notifiers;
 

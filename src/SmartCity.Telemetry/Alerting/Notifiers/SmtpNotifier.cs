@@ -11,6 +11,7 @@ using Microsoft.Extensions.Options;
 using MimeKit;
 using Polly;
 using Polly.Retry;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Alerting.Notifiers;
 
@@ -138,10 +139,10 @@ public sealed class SmtpOptions : IValidatableObject
         {
             yield return new ValidationResult("is required with Username", [nameof(Password)]);
         }
-        else if (HasLogin && Pipeline.SecretPlaceholders.IsPlaceholder(Password))
+        else if (HasLogin && Diagnostics.SecretPlaceholders.IsPlaceholder(Password))
         {
             // Checked only while mail is on and logs in: .env.example's SMTP_PASSWORD placeholder is harmless while unused.
-            yield return new ValidationResult(Pipeline.SecretPlaceholders.Message, [nameof(Password)]);
+            yield return new ValidationResult(Diagnostics.SecretPlaceholders.Message, [nameof(Password)]);
         }
 
         if (HasLogin && EffectiveSecurity == SmtpSecurity.None && !IsLoopback(Host))

@@ -8,6 +8,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Alerting.Notifiers;
 
@@ -21,7 +22,7 @@ public sealed class WebhookOptions
     public string? Url { get; set; }
 
     /// <summary>HMAC-SHA256 key; the signature is in <c>X-SmartCity-Signature: sha256=HEX</c> over <c>{timestamp}.{body}</c>. Never logged.</summary>
-    [Pipeline.NotPlaceholder]
+    [Diagnostics.NotPlaceholder]
     public string? SigningKey { get; set; }
 
     /// <value>The default value is 5 seconds.</value>

@@ -76,90 +76,110 @@ public sealed class ProfileDecoder : IDeviceDecoder
         return DecodeResult.Accepted(point);
     }
 
-    private static bool AddField(Point point, FieldSpec f, string[] flagFields, JsonPayload json, int maxStringLength, out DecodeResult rejection)
-    {
-        switch (f.Type)
+    /// <summary>Reads one field as its kind says and adds it to the point (hot path: no allocation on success).</summary>
+    private static bool AddField(Point point, FieldSpec f, string[] flagFields, JsonPayload json, int maxStringLength, out DecodeResult rejection) =>
+        f.Type switch
         {
-            case FieldKind.Float:
-                if (!json.TryGetNumber(f.Name, f.Min ?? double.MinValue, f.Max ?? double.MaxValue, f.Required, out var number, out rejection))
-                {
-                    return false;
-                }
+            FieldKind.Float => AddFloat(point, f, json, out rejection),
+            FieldKind.Int => AddInteger(point, f, json, out rejection),
+            FieldKind.Bool => AddBoolean(point, f, json, out rejection),
+            FieldKind.String or FieldKind.Enum => AddText(point, f, json, maxStringLength, out rejection),
+            _ => AddFlags(point, f, flagFields, json, out rejection),
+        };
 
-                if (number is { } n)
-                {
-                    point.Field(f.StoredName, n);
-                }
-
-                return true;
-            case FieldKind.Int:
-                var min = f.Min is { } lo ? (long)Math.Ceiling(lo) : long.MinValue;
-                var max = f.Max is { } hi ? (long)Math.Floor(hi) : long.MaxValue;
-                if (!json.TryGetInteger(f.Name, min, max, f.Required, out var integer, out rejection))
-                {
-                    return false;
-                }
-
-                if (integer is { } i)
-                {
-                    point.Field(f.StoredName, i);
-                }
-
-                return true;
-            case FieldKind.Bool:
-                if (!json.TryGetBoolean(f.Name, f.Required, out var boolean, out rejection))
-                {
-                    return false;
-                }
-
-                if (boolean is { } b)
-                {
-                    point.Field(f.StoredName, b);
-                }
-
-                return true;
-            case FieldKind.String or FieldKind.Enum:
-                if (!json.TryGetString(f.Name, f.Required, Math.Min(f.MaxLength, maxStringLength), out var text, out rejection))
-                {
-                    return false;
-                }
-
-                if (text is null)
-                {
-                    return true;
-                }
-
-                if (f.Type == FieldKind.Enum && !f.Values!.Contains(text))
-                {
-                    rejection = DecodeResult.Rejected(
-                        RejectReason.OutOfRange,
-                        $"'{f.Name}' must be one of {string.Join(", ", f.Values!)}, was \"{JsonPayload.Truncate(text, 40)}\"");
-                    return false;
-                }
-
-                point.Field(f.StoredName, text);
-                return true;
-            default:
-                // Which codes are set, without a string per code (JsonPayload.TryGetFlags gives the checks and their order).
-                Span<bool> set = f.Values!.Count <= 256 ? stackalloc bool[f.Values.Count] : new bool[f.Values.Count];
-                if (!json.TryGetFlags(f.Name, f.Values, set, out rejection))
-                {
-                    return false;
-                }
-
-                if (f.Required && !json.Has(f.Name))
-                {
-                    rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{f.Name}' is required");
-                    return false;
-                }
-
-                // Every flag is written on every point, so "failing now" is a last() query, not a search for absences.
-                for (var k = 0; k < flagFields.Length; k++)
-                {
-                    point.Field(flagFields[k], set[k]);
-                }
-
-                return true;
+    private static bool AddFloat(Point point, FieldSpec f, JsonPayload json, out DecodeResult rejection)
+    {
+        if (!json.TryGetNumber(f.Name, f.Min ?? double.MinValue, f.Max ?? double.MaxValue, f.Required, out var number, out rejection))
+        {
+            return false;
         }
+
+        if (number is { } n)
+        {
+            point.Field(f.StoredName, n);
+        }
+
+        return true;
+    }
+
+    private static bool AddInteger(Point point, FieldSpec f, JsonPayload json, out DecodeResult rejection)
+    {
+        var min = f.Min is { } lo ? (long)Math.Ceiling(lo) : long.MinValue;
+        var max = f.Max is { } hi ? (long)Math.Floor(hi) : long.MaxValue;
+        if (!json.TryGetInteger(f.Name, min, max, f.Required, out var integer, out rejection))
+        {
+            return false;
+        }
+
+        if (integer is { } i)
+        {
+            point.Field(f.StoredName, i);
+        }
+
+        return true;
+    }
+
+    private static bool AddBoolean(Point point, FieldSpec f, JsonPayload json, out DecodeResult rejection)
+    {
+        if (!json.TryGetBoolean(f.Name, f.Required, out var boolean, out rejection))
+        {
+            return false;
+        }
+
+        if (boolean is { } b)
+        {
+            point.Field(f.StoredName, b);
+        }
+
+        return true;
+    }
+
+    /// <summary>A string, or an enum: a string that must be one of the profile's values.</summary>
+    private static bool AddText(Point point, FieldSpec f, JsonPayload json, int maxStringLength, out DecodeResult rejection)
+    {
+        if (!json.TryGetString(f.Name, f.Required, Math.Min(f.MaxLength, maxStringLength), out var text, out rejection))
+        {
+            return false;
+        }
+
+        if (text is null)
+        {
+            return true;
+        }
+
+        if (f.Type == FieldKind.Enum && !f.Values!.Contains(text))
+        {
+            rejection = DecodeResult.Rejected(
+                RejectReason.OutOfRange,
+                $"'{f.Name}' must be one of {string.Join(", ", f.Values!)}, was \"{JsonPayload.Truncate(text, 40)}\"");
+            return false;
+        }
+
+        point.Field(f.StoredName, text);
+        return true;
+    }
+
+    private static bool AddFlags(Point point, FieldSpec f, string[] flagFields, JsonPayload json, out DecodeResult rejection)
+    {
+        // Which codes are set, without a string per code (JsonPayload.TryGetFlags gives the checks and their order).
+        Span<bool> set = f.Values!.Count <= 256 ? stackalloc bool[f.Values.Count] : new bool[f.Values.Count];
+        if (!json.TryGetFlags(f.Name, f.Values, set, out rejection))
+        {
+            return false;
+        }
+
+        if (f.Required && !json.Has(f.Name))
+        {
+            rejection = DecodeResult.Rejected(RejectReason.MissingField, $"'{f.Name}' is required");
+            return false;
+        }
+
+        // Every flag is written on every point, so "failing now" is a last() query, not a search for absences.
+        for (var k = 0; k < flagFields.Length; k++)
+        {
+            point.Field(flagFields[k], set[k]);
+        }
+
+        return true;
     }
 }

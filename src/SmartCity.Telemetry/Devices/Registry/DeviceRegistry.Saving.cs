@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Devices.Registry;
 

@@ -59,11 +59,13 @@ public sealed class StatusDecoder(DeviceProfile profile, ProfileSet profiles, De
         }
 
         var point = Point.ForDevice(Measurement, ts, topic).Field("online", online.Value);
-        if (!online.Value)
-        {
-            return DecodeResult.Accepted(point);
-        }
+        return online.Value ? DecodeBirth(topic, json, point) : DecodeResult.Accepted(point);
+    }
 
+    /// <summary>A birth (online): names its profile, and may give firmware, position, district, site and parent.</summary>
+    private DecodeResult DecodeBirth(in DeviceTopic topic, JsonPayload json, Point point)
+    {
+        DecodeResult rejection;
         if (!json.TryGetString("profile", required: true, 64, out var profileId, out rejection)
             || !json.TryGetString("firmware", required: false, 64, out var firmware, out rejection)
             || !json.TryGetNumber("lat", -90, 90, required: false, out var lat, out rejection)

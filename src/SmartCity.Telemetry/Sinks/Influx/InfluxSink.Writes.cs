@@ -1,5 +1,6 @@
 using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Telemetry.Sinks.Influx;
 

@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
 using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Pipeline;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Telemetry.Sinks.Influx;
 

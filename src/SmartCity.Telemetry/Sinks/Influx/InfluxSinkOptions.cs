@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Sinks.Influx;
 
@@ -14,7 +15,7 @@ public sealed class InfluxSinkOptions : IValidatableObject
 
     /// <summary>API token (InfluxDB 2.x/3.x). Never logged.</summary>
     [Required(ErrorMessage = "is required (an InfluxDB API token with write access to the bucket)")]
-    [Pipeline.NotPlaceholder]
+    [Diagnostics.NotPlaceholder]
     public string? Token { get; set; }
 
     [Required(ErrorMessage = "is required (the InfluxDB organisation)")]

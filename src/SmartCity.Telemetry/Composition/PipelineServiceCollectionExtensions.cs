@@ -1,0 +1,119 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Plugins;
+using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices.Registry;
+using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Ingest;
+using SmartCity.Telemetry.Source;
+using SmartCity.Telemetry.Sinks.Influx;
+
+namespace SmartCity.Telemetry.Composition;
+
+public static class PipelineServiceCollectionExtensions
+{
+    /// <summary>
+    /// The telemetry pipeline: MQTT source -> ingest -> durable spool -> InfluxDB sink, with alerting on the
+    /// side. Every options class is bound to its section and validated when the host starts, before anything
+    /// connects. The hosted services start and stop in the order stated in <see cref="PipelineStartOrder"/>.
+    /// </summary>
+    public static IServiceCollection AddSmartCityPipeline(this IServiceCollection services, IConfiguration configuration)
+    {
+        AddSettings(services, configuration);
+        AddSharedServices(services);
+        AddNotifiers(services, configuration);
+        foreach (var type in PipelineStartOrder.HostedServices)
+        {
+            // One instance per type, whether it is resolved as a hosted service or by its consumers.
+            services.TryAddSingleton(type);
+            services.AddSingleton(sp => (IHostedService)sp.GetRequiredService(type));
+        }
+
+        services.AddSingleton<IMessageHandler>(sp => sp.GetRequiredService<IngestStage>());
+        return services;
+    }
+
+    private static void AddSettings(IServiceCollection services, IConfiguration configuration)
+    {
+        AddValidatedOptions<MqttSourceOptions>(services, configuration, MqttSourceOptions.SectionName);
+        services.PostConfigure<MqttSourceOptions>(o =>
+        {
+            if (o.Subscriptions.Length == 0)
+            {
+                o.Subscriptions = [MqttSourceOptions.DefaultSubscription];
+            }
+        });
+        AddValidatedOptions<InfluxSinkOptions>(services, configuration, InfluxSinkOptions.SectionName);
+        AddValidatedOptions<DecodingOptions>(services, configuration, DecodingOptions.SectionName);
+        AddValidatedOptions<SpoolOptions>(services, configuration, SpoolOptions.SectionName);
+        AddValidatedOptions<ProfilesOptions>(services, configuration, ProfilesOptions.SectionName);
+        AddValidatedOptions<RegistryOptions>(services, configuration, RegistryOptions.SectionName);
+        AddValidatedOptions<PipelineReportOptions>(services, configuration, PipelineReportOptions.SectionName);
+        AddValidatedOptions<Alerting.AlertingOptions>(services, configuration, Alerting.AlertingOptions.SectionName);
+        // The city rules file is checked with the settings: a bad override stops start-up, naming the rule.
+        services.AddSingleton(new ConfigurationCheck(sp => Alerting.CityRulesLoader.Load(
+            sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,
+            sp.GetRequiredService<ProfileSet>().Profiles).Errors.Select(e => "Alerting:RulesFile: " + e)));
+    }
+
+    private static void AddSharedServices(IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<PipelineMetrics>();
+        services.TryAddSingleton<ISpoolMetrics>(sp => sp.GetRequiredService<PipelineMetrics>());
+        services.TryAddSingleton<DiskHealth>();
+        services.TryAddSingleton<DeadLetters>();
+        // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
+        // A profile may belong to any configured sector (Decoding:Sectors), not only the defaults.
+        services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory, ConfiguredSectors(sp)));
+        services.AddSingleton<IPayloadDecoderPlugin, CompactLampFrameDecoder>();
+        services.TryAddSingleton<MessageDecoder>();
+        services.TryAddSingleton<IngestStage>();
+        services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
+        services.TryAddSingleton<InfluxDatabaseCheck>();
+    }
+
+    private static void AddNotifiers(IServiceCollection services, IConfiguration configuration)
+    {
+        AddValidatedOptions<Alerting.Notifiers.WebhookOptions>(services, configuration, Alerting.Notifiers.WebhookOptions.SectionName);
+        AddValidatedOptions<Alerting.Notifiers.SmtpOptions>(services, configuration, Alerting.Notifiers.SmtpOptions.SectionName);
+        AddValidatedOptions<Alerting.Notifiers.NotifierQueueOptions>(services, configuration, Alerting.Notifiers.NotifierQueueOptions.SectionName);
+        services.AddSingleton<Alerting.Notifiers.MqttAlertStateNotifier>();
+        services.AddSingleton(sp => new Alerting.Notifiers.WebhookNotifier(
+            sp.GetRequiredService<IOptions<Alerting.Notifiers.WebhookOptions>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Alerting.Notifiers.SmtpNotifier>();
+        // Each notifier behind its own queue and loop: the alerting service's dispatch returns at once,
+        // and a dead webhook or a silent SMTP server holds back only itself.
+        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.MqttAlertStateNotifier>()));
+        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.WebhookNotifier>()));
+        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.SmtpNotifier>()));
+    }
+
+    private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section)
+        where TOptions : class
+    {
+        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>>(new SectionValidator<TOptions>(section));
+        services.AddSingleton(ConfigurationCheck.For<TOptions>());
+    }
+
+    // The city-rules check loads the profiles while every setting is being validated: invalid Decoding
+    // settings must be reported with the others (ConfigurationCheck), not thrown from here first.
+    private static IReadOnlyList<string> ConfiguredSectors(IServiceProvider sp)
+    {
+        try
+        {
+            return sp.GetRequiredService<IOptions<DecodingOptions>>().Value.EffectiveSectors;
+        }
+        catch (OptionsValidationException)
+        {
+            return DecodingOptions.DefaultSectors;
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace SmartCity.Telemetry.Devices.Registry;
+
+/// <summary>The registry file: written sorted and streamed (no copies of the records), read back at start.</summary>
+public sealed partial class DeviceRegistry
+{
+    // Sorted by device id, so the file diffs well; the sort works on a pooled array of references,
+    // not on copies of the records, and the writer is flushed every 64 KB rather than holding the file.
+    private void WriteSorted(Stream stream)
+    {
+        var pool = ArrayPool<Entry>.Shared;
+        var entries = pool.Rent(_devices.Count + 256);
+        var count = 0;
+        try
+        {
+            foreach (var pair in _devices)
+            {
+                if (count == entries.Length)
+                {
+                    var larger = pool.Rent(entries.Length * 2);
+                    Array.Copy(entries, larger, count);
+                    Array.Clear(entries, 0, count);
+                    pool.Return(entries);
+                    entries = larger;
+                }
+
+                entries[count++] = pair.Value;
+            }
+
+            Array.Sort(entries, 0, count, ById);
+            using var writer = new Utf8JsonWriter(stream);
+            writer.WriteStartArray();
+            for (var i = 0; i < count; i++)
+            {
+                var (record, lastSeen) = entries[i].Current();
+                if (record.Profile.Length == 0)
+                {
+                    continue;
+                }
+
+                WriteRecord(writer, record, lastSeen);
+                if (writer.BytesPending > 1 << 16)
+                {
+                    writer.Flush();
+                }
+            }
+
+            writer.WriteEndArray();
+            writer.Flush();
+        }
+        finally
+        {
+            Array.Clear(entries, 0, count);
+            pool.Return(entries);
+        }
+    }
+
+    // The same JSON as JsonSerializer with camelCase names (Load reads it with the serializer), without
+    // the serializer's per-record metadata work.
+    private static void WriteRecord(Utf8JsonWriter w, DeviceRecord d, DateTimeOffset lastSeen)
+    {
+        w.WriteStartObject();
+        w.WriteString(Names.DeviceId, d.DeviceId);
+        w.WriteString(Names.Sector, d.Sector);
+        w.WriteString(Names.District, d.District);
+        w.WriteString(Names.Site, d.Site);
+        w.WriteString(Names.DeviceType, d.DeviceType);
+        w.WriteString(Names.Profile, d.Profile);
+        w.WriteString(Names.Firmware, d.Firmware);
+        WriteNumber(w, Names.Lat, d.Lat);
+        WriteNumber(w, Names.Lon, d.Lon);
+        w.WriteBoolean(Names.Online, d.Online);
+        w.WriteString(Names.FirstSeen, d.FirstSeen);
+        w.WriteString(Names.LastSeen, lastSeen);
+        WriteInstant(w, Names.LastBirth, d.LastBirth);
+        WriteInstant(w, Names.WentOffline, d.WentOffline);
+        w.WriteEndObject();
+    }
+
+    private static void WriteNumber(Utf8JsonWriter w, JsonEncodedText name, double? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static void WriteInstant(Utf8JsonWriter w, JsonEncodedText name, DateTimeOffset? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteString(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static class Names
+    {
+        public static readonly JsonEncodedText DeviceId = JsonEncodedText.Encode("deviceId");
+        public static readonly JsonEncodedText Sector = JsonEncodedText.Encode("sector");
+        public static readonly JsonEncodedText District = JsonEncodedText.Encode("district");
+        public static readonly JsonEncodedText Site = JsonEncodedText.Encode("site");
+        public static readonly JsonEncodedText DeviceType = JsonEncodedText.Encode("deviceType");
+        public static readonly JsonEncodedText Profile = JsonEncodedText.Encode("profile");
+        public static readonly JsonEncodedText Firmware = JsonEncodedText.Encode("firmware");
+        public static readonly JsonEncodedText Lat = JsonEncodedText.Encode("lat");
+        public static readonly JsonEncodedText Lon = JsonEncodedText.Encode("lon");
+        public static readonly JsonEncodedText Online = JsonEncodedText.Encode("online");
+        public static readonly JsonEncodedText FirstSeen = JsonEncodedText.Encode("firstSeen");
+        public static readonly JsonEncodedText LastSeen = JsonEncodedText.Encode("lastSeen");
+        public static readonly JsonEncodedText LastBirth = JsonEncodedText.Encode("lastBirth");
+        public static readonly JsonEncodedText WentOffline = JsonEncodedText.Encode("wentOffline");
+    }
+
+    private void Load()
+    {
+        var path = Path.GetFullPath(_options.File);
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        try
+        {
+            using var file = File.OpenRead(path);
+            foreach (var d in JsonSerializer.Deserialize<List<DeviceRecord>>(file, Json) ?? [])
+            {
+                _devices[d.DeviceId] = new Entry(d with
+                {
+                    Sector = Shared(d.Sector),
+                    District = Shared(d.District),
+                    Site = Shared(d.Site),
+                    DeviceType = Shared(d.DeviceType),
+                    Profile = Shared(d.Profile),
+                    Firmware = d.Firmware is null ? null : Shared(d.Firmware),
+                });
+            }
+
+            LogLoaded(_devices.Count, path);
+        }
+        catch (JsonException ex)
+        {
+            // A broken registry must not stop the city: devices re-register with their retained births.
+            LogUnreadable(path, ex.Message);
+        }
+    }
+}

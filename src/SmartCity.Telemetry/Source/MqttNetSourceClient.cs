@@ -1,0 +1,96 @@
+using MQTTnet;
+using MQTTnet.Formatter;
+using MQTTnet.Protocol;
+
+namespace SmartCity.Telemetry.Source;
+
+/// <summary>The source's client seam over MQTTnet 5 (which has no managed client: reconnecting is the source's job).</summary>
+public sealed class MqttNetSourceClient : IMqttSourceClient
+{
+    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+
+    public MqttNetSourceClient()
+    {
+        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
+        _client.DisconnectedAsync += e => Disconnected?.Invoke(new SourceDisconnect(e.ClientWasConnected, e.Reason.ToString(), e.Exception?.Message)) ?? Task.CompletedTask;
+    }
+
+    public bool IsConnected => _client.IsConnected;
+
+    public Func<SourceMessage, Task>? MessageReceived { get; set; }
+
+    public Func<SourceDisconnect, Task>? Disconnected { get; set; }
+
+    public async Task<bool> ConnectAsync(MqttSourceOptions options, CancellationToken cancellationToken)
+    {
+        var builder = new MqttClientOptionsBuilder()
+            .WithSmartCityBroker(options)
+            .WithClientId(options.ClientId)
+            .WithProtocolVersion(MqttProtocolVersion.V500)
+            .WithCleanStart(false)
+            .WithSessionExpiryInterval((uint)options.SessionExpiry.TotalSeconds)
+            .WithReceiveMaximum((ushort)options.ReceiveMaximum)
+            .WithKeepAlivePeriod(options.KeepAlive)
+            .WithTimeout(options.ConnectTimeout);
+        var result = await _client.ConnectAsync(builder.Build(), cancellationToken).ConfigureAwait(false);
+        if (result.ResultCode != MqttClientConnectResultCode.Success)
+        {
+            // MQTTnet 5 reports a refused CONNECT in the result, not as an exception.
+            throw new InvalidOperationException($"broker refused the connection: {result.ResultCode} {result.ReasonString}");
+        }
+
+        return result.IsSessionPresent;
+    }
+
+    public async Task SubscribeAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken)
+    {
+        var subscribe = new MqttClientSubscribeOptionsBuilder();
+        foreach (var filter in filters)
+        {
+            subscribe.WithTopicFilter(f => f.WithTopic(filter).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce));
+        }
+
+        var subscribed = await _client.SubscribeAsync(subscribe.Build(), cancellationToken).ConfigureAwait(false);
+        foreach (var item in subscribed.Items)
+        {
+            if ((int)item.ResultCode > (int)MqttClientSubscribeResultCode.GrantedQoS2)
+            {
+                throw new InvalidOperationException($"broker refused subscription '{item.TopicFilter.Topic}': {item.ResultCode}");
+            }
+        }
+    }
+
+    public Task UnsubscribeAsync(IReadOnlyList<string> filters, CancellationToken cancellationToken)
+    {
+        var unsubscribe = new MqttClientUnsubscribeOptionsBuilder();
+        foreach (var filter in filters)
+        {
+            unsubscribe.WithTopicFilter(filter);
+        }
+
+        return _client.UnsubscribeAsync(unsubscribe.Build(), cancellationToken);
+    }
+
+    public Task DisconnectAsync(bool normal, CancellationToken cancellationToken)
+    {
+        var options = new MqttClientDisconnectOptionsBuilder();
+        if (normal)
+        {
+            options.WithReason(MqttClientDisconnectOptionsReason.NormalDisconnection);
+        }
+
+        return _client.DisconnectAsync(options.Build(), cancellationToken);
+    }
+
+    public Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken) =>
+        ((MqttApplicationMessageReceivedEventArgs)ackToken).AcknowledgeAsync(cancellationToken);
+
+    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
+    {
+        // Always manual: the handler acknowledges once the message is durable, or never (it comes again).
+        e.AutoAcknowledge = false;
+        return MessageReceived?.Invoke(new SourceMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, e)) ?? Task.CompletedTask;
+    }
+
+    public void Dispose() => _client.Dispose();
+}

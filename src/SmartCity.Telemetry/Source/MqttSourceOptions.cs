@@ -1,0 +1,110 @@
+using System.ComponentModel.DataAnnotations;
+using SmartCity.Telemetry.Diagnostics;
+
+namespace SmartCity.Telemetry.Source;
+
+/// <summary>The worker's MQTT connection: MQTT 5, persistent session, QoS 1, manual acknowledgement.</summary>
+public sealed class MqttSourceOptions : IValidatableObject
+{
+    public const string SectionName = "Mqtt";
+
+    [Required(ErrorMessage = "is required (the MQTT broker host name or address)")]
+    public string? Host { get; set; }
+
+    /// <value>The default value is 1883.</value>
+    [Range(1, 65535)]
+    public int Port { get; set; } = 1883;
+
+    /// <summary>Client id; the broker keeps the persistent session under it, so it must be stable across restarts.</summary>
+    /// <value>The default value is <c>smartcity-worker</c>.</value>
+    [Required]
+    [RegularExpression(@"^[A-Za-z0-9_.\-]{1,64}$", ErrorMessage = "must be 1..64 characters of [A-Za-z0-9_.-]")]
+    public string ClientId { get; set; } = "smartcity-worker";
+
+    public string? Username { get; set; }
+
+    /// <summary>Never logged.</summary>
+    [Diagnostics.NotPlaceholder]
+    public string? Password { get; set; }
+
+    /// <summary>TLS towards the broker (<c>Mqtt:Tls:Enabled</c>, <c>CaFile</c>, client certificate); off by default.</summary>
+    public MqttTlsOptions Tls { get; set; } = new();
+
+    /// <summary>Topic filters the worker subscribes to at QoS 1.</summary>
+    /// <value>
+    /// When none is configured, <see cref="DefaultSubscription"/>: every device message, so that unknown topic
+    /// shapes are counted, not missed. The initial value is empty because the configuration binder appends
+    /// configured array items to it: a default of <c>city/#</c> here would stay beside <c>$share/g/city/#</c>.
+    /// </value>
+    public string[] Subscriptions { get; set; } = [];
+
+    public const string DefaultSubscription = "city/#";
+
+    /// <summary>How long the broker keeps the session (and queues QoS 1 messages) while the worker is away.</summary>
+    /// <value>The default value is 1 day.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "49710.00:00:00")]
+    public TimeSpan SessionExpiry { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Messages the broker may send before we acknowledge (MQTT 5 Receive Maximum); acks follow each fsync of the spool.</summary>
+    /// <value>The default value is 10000.</value>
+    [Range(1, 65535)]
+    public int ReceiveMaximum { get; set; } = 10_000;
+
+    /// <value>The default value is 15 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <value>The default value is 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>First delay before reconnecting; doubles with jitter up to <see cref="ReconnectMaxDelay"/>.</summary>
+    /// <value>The default value is 200 milliseconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <value>The default value is 15 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a graceful stop waits for buffered messages to be stored and acknowledged.</summary>
+    /// <value>The default value is 20 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Watchdog: when no message arrives for this long although messages were arriving before, the
+    /// subscription is presumed lost silently; the source reconnects and resubscribes. Set it above
+    /// the longest normal gap in the city's traffic; zero turns the watchdog off.
+    /// </summary>
+    /// <value>The default value is 2 minutes.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan QuietTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (ReconnectBaseDelay > ReconnectMaxDelay)
+        {
+            yield return new ValidationResult("must not be greater than ReconnectMaxDelay", [nameof(ReconnectBaseDelay)]);
+        }
+
+        if (Username is null && Password is not null)
+        {
+            yield return new ValidationResult("is set but Mqtt:Username is not", [nameof(Password)]);
+        }
+
+        // Data annotations do not descend into nested objects.
+        foreach (var failure in Tls.Validate(nameof(Tls) + ":"))
+        {
+            yield return failure;
+        }
+
+        for (var i = 0; i < Subscriptions.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(Subscriptions[i]))
+            {
+                yield return new ValidationResult("must not be empty", [$"{nameof(Subscriptions)}:{i}"]);
+            }
+        }
+    }
+}

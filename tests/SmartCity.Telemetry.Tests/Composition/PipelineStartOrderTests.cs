@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using SmartCity.Telemetry.Buffering;
+using SmartCity.Telemetry.Composition;
+using SmartCity.Telemetry.Source;
+using SmartCity.Telemetry.Sinks.Influx;
+
+namespace SmartCity.Telemetry.Tests.Composition;
+
+public sealed class PipelineStartOrderTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "smartcity-order-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task AddSmartCityPipeline_HostedServices_RegisteredInTheStatedOrder()
+    {
+        await using var provider = Build();
+
+        var hosted = provider.GetServices<IHostedService>().Select(s => s.GetType()).ToList();
+
+        // The host starts hosted services in registration order and stops them in reverse.
+        Assert.Equal(PipelineStartOrder.HostedServices, hosted);
+    }
+
+    [Fact]
+    public void StartOrder_SpoolBeforeSinkBeforeSource_SoTheSourceStopsFirstAndTheSinkDrainsTheSpool()
+    {
+        var order = PipelineStartOrder.HostedServices.ToList();
+
+        Assert.True(order.IndexOf(typeof(DurableSpool)) < order.IndexOf(typeof(InfluxSink)));
+        Assert.True(order.IndexOf(typeof(InfluxSink)) < order.IndexOf(typeof(MqttSource)));
+    }
+
+    [Fact]
+    public async Task AddSmartCityPipeline_StageResolvedByType_IsTheHostedInstance()
+    {
+        await using var provider = Build();
+
+        var hosted = provider.GetServices<IHostedService>().ToList();
+
+        Assert.Contains(provider.GetRequiredService<MqttSource>(), hosted);
+        Assert.Contains(provider.GetRequiredService<DurableSpool>(), hosted);
+    }
+
+    private ServiceProvider Build()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Mqtt:Host"] = "broker.test",
+            ["Influx:Url"] = "http://influx.test",
+            ["Influx:Token"] = "t",
+            ["Influx:Org"] = "o",
+            ["Influx:Bucket"] = "b",
+            ["Spool:Directory"] = Path.Combine(_dir, "spool"),
+            ["Registry:File"] = Path.Combine(_dir, "registry.json"),
+            ["Alerting:StateFile"] = Path.Combine(_dir, "alerts.json"),
+        }).Build();
+        return new ServiceCollection().AddLogging().AddSmartCityPipeline(configuration).BuildServiceProvider();
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+}
