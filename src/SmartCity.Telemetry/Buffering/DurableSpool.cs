@@ -13,7 +13,7 @@ namespace SmartCity.Telemetry.Buffering;
 /// (<see cref="SpoolLedger"/>) deletes a segment once every cursor has passed it. After a crash,
 /// recovery (<see cref="SpoolRecovery"/>) checks the tail record by record (CRC) and every cursor
 /// reads again from where it committed; writes are idempotent (device timestamps), so replays do not
-/// duplicate. The InfluxDB sink reads the default cursor, through the read members here.
+/// duplicate. Each sink reads through its own cursor (Cursor(name)); the InfluxDB sink holds the default one.
 /// </summary>
 public sealed class DurableSpool : BackgroundService, ISpoolGauges, IStage
 {
@@ -163,7 +163,8 @@ public sealed class DurableSpool : BackgroundService, ISpoolGauges, IStage
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => _writer.RunAsync(stoppingToken);
 
-    // The default cursor's reading, for the InfluxDB sink (see SpoolCursor for each).
+    // The default cursor's reading, for callers that read the spool as one queue (tests, tools); a sink
+    // holds its cursor object instead (see SpoolCursor for each).
 
     /// <inheritdoc cref="SpoolCursor.UnreadAvailable"/>
     public Task UnreadAvailable => _default.UnreadAvailable;
