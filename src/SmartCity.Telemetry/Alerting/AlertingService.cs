@@ -191,7 +191,7 @@ public sealed partial class AlertingService : BackgroundService
     public static Point ToPoint(AlertTransition t)
     {
         var a = t.Alert;
-        var point = new Point(TransitionMeasurement, DateTimeOffset.FromUnixTimeMilliseconds(t.Entry.At.ToUnixTimeMilliseconds()))
+        var point = new Point(TransitionMeasurement, TransitionTime.Of(a, t.Entry))
             .Tag("transition", t.Kind.ToString().ToLowerInvariant())
             .Tag("rule", a.Rule)
             .Tag("severity", a.Severity.ToString().ToLowerInvariant())
