@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Worker.Security;
 

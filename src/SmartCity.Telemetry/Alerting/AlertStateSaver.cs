@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using SmartCity.Telemetry.Alerting.Engine;
 using SmartCity.Telemetry.Buffering;
 
 namespace SmartCity.Telemetry.Alerting;

@@ -25,7 +25,7 @@ public sealed partial class MqttSource : BackgroundService
     private readonly MqttSourceOptions _options;
     private readonly MessageDecoder _decoder;
     private readonly Devices.Registry.DeviceRegistry _registry;
-    private readonly Alerting.AlertingService _alerting;
+    private readonly Alerting.Hosting.AlertingService _alerting;
     private readonly DurableSpool _spool;
     private readonly PipelineMetrics _metrics;
     private readonly DeadLetters _deadLetters;
@@ -48,7 +48,7 @@ public sealed partial class MqttSource : BackgroundService
         IOptions<MqttSourceOptions> options,
         MessageDecoder decoder,
         Devices.Registry.DeviceRegistry registry,
-        Alerting.AlertingService alerting,
+        Alerting.Hosting.AlertingService alerting,
         DurableSpool spool,
         PipelineMetrics metrics,
         DeadLetters deadLetters,

@@ -36,7 +36,7 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<PipelineReportOptions>(services, configuration, PipelineReportOptions.SectionName);
         AddValidatedOptions<Alerting.AlertingOptions>(services, configuration, Alerting.AlertingOptions.SectionName);
         // The city rules file is checked with the settings: a bad override stops start-up, naming the rule.
-        services.AddSingleton(new ConfigurationCheck(sp => Alerting.CityRulesLoader.Load(
+        services.AddSingleton(new ConfigurationCheck(sp => Alerting.Rules.CityRulesLoader.Load(
             sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,
             sp.GetRequiredService<ProfileSet>().Profiles).Errors.Select(e => "Alerting:RulesFile: " + e)));
 
@@ -77,8 +77,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.SmtpNotifier>()));
         // Registered before the alerting service, so it stops after it and drains what the service queued last.
         services.AddHostedService<Alerting.Notifiers.NotifierQueues>();
-        services.AddSingleton<Alerting.AlertingService>();
-        services.AddHostedService(sp => sp.GetRequiredService<Alerting.AlertingService>());
+        services.AddSingleton<Alerting.Hosting.AlertingService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Alerting.Hosting.AlertingService>());
         services.AddSingleton<MqttSource>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttSource>());
         services.AddHostedService<PipelineReporter>();

@@ -1,17 +1,18 @@
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Json;
-using System.Text;
+using System.Net;
 using System.Text.Json;
+using System.Text;
+using MQTTnet.Protocol;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using MQTTnet.Protocol;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Publishing;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Worker;
 

@@ -1,7 +1,11 @@
 using Microsoft.Extensions.Time.Testing;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting;
-using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices;
 
 namespace SmartCity.Telemetry.Tests.Alerting;
 

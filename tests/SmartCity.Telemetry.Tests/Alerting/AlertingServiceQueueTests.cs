@@ -1,6 +1,10 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices.Profiles;

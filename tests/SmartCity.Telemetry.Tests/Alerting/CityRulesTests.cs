@@ -1,4 +1,8 @@
 using System.Text;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 

@@ -1,3 +1,7 @@
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
@@ -165,10 +169,11 @@ public sealed class LifecycleTests
         using var kit = new AlertTestKit();
         var good = new RecordingSink();
         var bad = new ThrowingSink();
-        var engine = new AlertEngine(kit.Options, Profiles, null, kit.Time, null, [bad, good]);
+        var engine = new AlertEngine(kit.Options, Profiles, null, kit.Time);
+        var notifiers = new AlertNotifiers([bad, good]);
         var transitions = engine.Observe(Cabinet(kit.Now).Field("mains_present", false), "lighting_cabinet");
 
-        var failures = await engine.DispatchAsync(transitions, CancellationToken.None);
+        var failures = await notifiers.DispatchAsync(transitions, CancellationToken.None);
 
         Assert.Equal(transitions, good.Received);
         Assert.Same(bad, Assert.Single(failures).Sink);

@@ -1,8 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
-using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Rules;
+using SmartCity.Telemetry.Alerting;
 
 namespace SmartCity.Telemetry.Tests.Alerting;
 
@@ -23,9 +26,9 @@ public sealed class QueuedAlertSinkTests
         var logs = new TestLogs();
         await using var hangingQueue = Queue(hanging, logs);
         await using var recorderQueue = Queue(recorder, logs);
-        var engine = new AlertEngine(new AlertingOptions(), AlertTestKit.Profiles, null, TimeProvider.System, null, [hangingQueue, recorderQueue]);
+        var notifiers = new AlertNotifiers([hangingQueue, recorderQueue]);
 
-        var dispatch = engine.DispatchAsync([T(1), T(2), T(3)], CancellationToken.None).AsTask();
+        var dispatch = notifiers.DispatchAsync([T(1), T(2), T(3)], CancellationToken.None).AsTask();
 
         // Without queues the first sink would hold the dispatch (and the alerting queue) until it returned.
         Assert.True(dispatch.IsCompletedSuccessfully);

@@ -1,6 +1,9 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Rules;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
+using SmartCity.Telemetry.Rules;
 
 namespace SmartCity.Telemetry.Devices.Profiles;
 
@@ -30,9 +31,6 @@ public static partial class ProfileLoader
     private const string ResourcePrefix = "profiles/";
 
     public static readonly IReadOnlySet<string> MessageKinds = new HashSet<string>(StringComparer.Ordinal) { "telemetry", "event" };
-    public static readonly IReadOnlySet<string> Severities = new HashSet<string>(StringComparer.Ordinal) { "critical", "major", "minor", "warning" };
-    public static readonly IReadOnlySet<string> RuleKinds = new HashSet<string>(StringComparer.Ordinal) { "threshold", "flag", "event", "offline", "rate" };
-    public static readonly IReadOnlySet<string> Schedules = new HashSet<string>(StringComparer.Ordinal) { "always", "night", "day", "school_hours", "closed_hours" };
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -111,7 +109,8 @@ public static partial class ProfileLoader
     }
 
     /// <summary>Parses and checks one profile file; every problem is reported, not only the first.</summary>
-    public static (DeviceProfile? Profile, ProfileError? Error) Parse(string source, byte[] utf8, IReadOnlyCollection<string>? sectors = null)
+    /// <param name="vocabulary">The rule kinds a profile may use; the built-in ones unless a host or test adds its own.</param>
+    public static (DeviceProfile? Profile, ProfileError? Error) Parse(string source, byte[] utf8, IReadOnlyCollection<string>? sectors = null, RuleVocabulary? vocabulary = null)
     {
         var problems = new List<(string Path, string Problem)>();
         DeviceProfile? profile = null;
@@ -143,7 +142,7 @@ public static partial class ProfileLoader
 
         if (profile is not null)
         {
-            problems.AddRange(Check(profile, sectors ?? DecodingOptions.DefaultSectors));
+            problems.AddRange(Check(profile, sectors ?? DecodingOptions.DefaultSectors, vocabulary ?? RuleVocabulary.BuiltIn));
         }
 
         if (problems.Count == 0)
@@ -194,7 +193,7 @@ public static partial class ProfileLoader
         }
     }
 
-    private static IEnumerable<(string Path, string Problem)> Check(DeviceProfile p, IReadOnlyCollection<string> sectors)
+    private static IEnumerable<(string Path, string Problem)> Check(DeviceProfile p, IReadOnlyCollection<string> sectors, RuleVocabulary vocabulary)
     {
         if (!Identifier().IsMatch(p.Id))
         {
@@ -269,32 +268,33 @@ public static partial class ProfileLoader
                 yield return (at + ".rule", "must be a lowercase identifier");
             }
 
-            if (!Severities.Contains(a.Severity))
+            if (!RuleVocabulary.Severities.Contains(a.Severity))
             {
-                yield return (at + ".severity", "must be critical, major, minor or warning");
+                yield return (at + ".severity", $"must be {RuleVocabulary.Join(RuleVocabulary.Severities)}");
             }
 
-            if (!RuleKinds.Contains(a.Kind))
+            var kind = vocabulary.Find(a.Kind);
+            if (kind is null)
             {
-                yield return (at + ".kind", "must be threshold, flag, event, offline or rate");
+                yield return (at + ".kind", $"must be {vocabulary.Describe()}");
             }
 
-            if (!Schedules.Contains(a.Schedule))
+            if (!RuleVocabulary.Schedules.Contains(a.Schedule))
             {
-                yield return (at + ".schedule", "must be always, night, day, school_hours or closed_hours");
+                yield return (at + ".schedule", $"must be {RuleVocabulary.Join(RuleVocabulary.Schedules)}");
             }
 
-            if (a.Kind is "threshold" or "flag" or "rate" && (a.Field is null || !stored.Contains(a.Field)))
+            if (kind is { NeedsField: true } && (a.Field is null || !stored.Contains(a.Field)))
             {
                 yield return (at + ".field", $"must name a stored field of this profile ({string.Join(", ", stored.Order(StringComparer.Ordinal))})");
             }
 
-            if (a.Kind is "threshold" or "rate" && a.Above is null && a.Below is null)
+            if (kind is { NeedsLevels: true } && a.Above is null && a.Below is null)
             {
                 yield return (at, "a threshold needs above or below");
             }
 
-            if (a.Kind == "event" && string.IsNullOrEmpty(a.Event))
+            if (kind is { NeedsEvent: true } && string.IsNullOrEmpty(a.Event))
             {
                 yield return (at + ".event", "an event rule names the event value that raises it");
             }
@@ -315,7 +315,7 @@ public static partial class ProfileLoader
                 }
             }
 
-            if (a.ClearEvent is not null && a.Kind != "event")
+            if (a.ClearEvent is not null && kind is not { NeedsEvent: true })
             {
                 yield return (at + ".clearEvent", "only event rules are cleared by an event; other kinds clear on their own field");
             }
@@ -324,7 +324,7 @@ public static partial class ProfileLoader
                 yield return (at + ".clearEvent", "must name another event value than the one that raises the alert");
             }
 
-            if (a.ResolveAfterQuiet is not null && a.Kind != "event")
+            if (a.ResolveAfterQuiet is not null && kind is not { NeedsEvent: true })
             {
                 yield return (at + ".resolveAfterQuiet", "only event rules resolve after a quiet period; other kinds clear on their own field");
             }

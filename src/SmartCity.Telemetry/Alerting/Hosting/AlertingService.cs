@@ -2,12 +2,15 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Pipeline;
 
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.Hosting;
 
 /// <summary>
 /// Hosts the <see cref="AlertEngine"/> in the worker: decoded points and last wills come in from
@@ -26,6 +29,7 @@ public sealed partial class AlertingService : BackgroundService
     internal const int QueueCapacity = 4_096;
 
     private readonly AlertEngine _engine;
+    private readonly AlertNotifiers _notifiers;
     private readonly DurableSpool _spool;
     private readonly PipelineMetrics _metrics;
     private readonly TimeProvider _time;
@@ -52,7 +56,8 @@ public sealed partial class AlertingService : BackgroundService
         _logger = logger;
         var rules = CityRulesLoader.Load(options.Value.RulesFile, profiles.Profiles);
         var store = new AlertStore(options.Value.StateFile);
-        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store, sinks);
+        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store);
+        _notifiers = new AlertNotifiers(sinks);
         _saver = new AlertStateSaver(_engine, store, options.Value.StateSaveDelay, time, disk, logger);
     }
 
@@ -181,7 +186,7 @@ public sealed partial class AlertingService : BackgroundService
             await _spool.AppendAsync(new BufferedMessage(LineProtocol.Format(ToPoint(t)), false, null, IsInternal: true), cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var failure in await _engine.DispatchAsync(transitions, cancellationToken).ConfigureAwait(false))
+        foreach (var failure in await _notifiers.DispatchAsync(transitions, cancellationToken).ConfigureAwait(false))
         {
             LogNotifierFailed(failure.Sink.GetType().Name, failure.Transition.Alert.Id, failure.Exception.Message);
         }

@@ -1,4 +1,4 @@
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.Engine;
 
 public sealed partial class AlertEngine
 {
