@@ -5,6 +5,7 @@ using SmartCity.Telemetry.Alerting.Engine;
 using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Alerting.Rules;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Alerting;
 
 namespace SmartCity.Telemetry.Tests.Alerting;

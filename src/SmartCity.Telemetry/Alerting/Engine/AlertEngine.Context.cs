@@ -1,4 +1,5 @@
 using SmartCity.Telemetry.Alerting.Rules;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Devices.Profiles;
 
 namespace SmartCity.Telemetry.Alerting.Engine;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using SmartCity.Telemetry.Alerting.Rules;
+using SmartCity.Telemetry.Alerting.State;
 
 namespace SmartCity.Telemetry.Alerting.Engine;
 

@@ -1,6 +1,7 @@
 using SmartCity.Telemetry.Alerting.Rules;
-using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices;
 
 namespace SmartCity.Telemetry.Alerting.Engine;
 

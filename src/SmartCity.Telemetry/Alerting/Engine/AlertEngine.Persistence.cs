@@ -1,6 +1,7 @@
 using SmartCity.Telemetry.Alerting.Rules;
-using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices;
 
 namespace SmartCity.Telemetry.Alerting.Engine;
 
@@ -38,7 +39,7 @@ public sealed partial class AlertEngine
     }
 
     /// <summary>
-    /// The state to save; clears the dirty flags (<see cref="SaveFailed"/> sets them again). With
+    /// The state to save; clears the dirty flags (<see cref="IAlertStateSource.SaveFailed"/> sets them again). With
     /// <paramref name="copy"/> the mutable states are copied, for a save serialised off the lock.
     /// </summary>
     private AlertEngineSnapshot Snapshot(bool withDevices, DateTimeOffset now, bool copy)
@@ -60,7 +61,7 @@ public sealed partial class AlertEngine
     }
 
     /// <summary>Saves go through <paramref name="saver"/> (debounced, off the alert thread) from now on; the host's choice.</summary>
-    internal void SaveThrough(AlertStateSaver saver)
+    void IAlertStateSource.SaveThrough(AlertStateSaver saver)
     {
         lock (_gate)
         {
@@ -69,7 +70,7 @@ public sealed partial class AlertEngine
     }
 
     /// <summary>For <see cref="AlertStateSaver"/>: what changed since the last save, copied, or null when nothing did.</summary>
-    internal AlertEngineSnapshot? TakeSnapshot(bool allDevices)
+    AlertEngineSnapshot? IAlertStateSource.TakeSnapshot(bool allDevices)
     {
         lock (_gate)
         {
@@ -80,7 +81,7 @@ public sealed partial class AlertEngine
     }
 
     /// <summary>For <see cref="AlertStateSaver"/>: <paramref name="snapshot"/> was not written, so what it held is still to save.</summary>
-    internal void SaveFailed(AlertEngineSnapshot snapshot)
+    void IAlertStateSource.SaveFailed(AlertEngineSnapshot snapshot)
     {
         lock (_gate)
         {

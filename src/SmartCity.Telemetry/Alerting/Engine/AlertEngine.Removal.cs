@@ -1,3 +1,5 @@
+using SmartCity.Telemetry.Alerting.State;
+
 namespace SmartCity.Telemetry.Alerting.Engine;
 
 public sealed partial class AlertEngine

@@ -1,6 +1,7 @@
 using SmartCity.Telemetry.Alerting.Rules;
-using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Rules;
 
 namespace SmartCity.Telemetry.Alerting.Engine;
@@ -24,7 +25,7 @@ namespace SmartCity.Telemetry.Alerting.Engine;
 /// that comes back to minutes of queued messages, or lags behind a deep broker queue, does not call
 /// devices silent whose messages are still waiting in the queue.
 /// </remarks>
-public sealed partial class AlertEngine
+public sealed partial class AlertEngine : IAlertStateSource
 {
     private readonly Lock _gate = new();
     private readonly AlertingOptions _options;

@@ -1,3 +1,4 @@
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Rules;
 

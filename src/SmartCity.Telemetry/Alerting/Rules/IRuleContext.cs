@@ -1,3 +1,4 @@
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Devices.Profiles;
 
 namespace SmartCity.Telemetry.Alerting.Rules;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Rules;
 

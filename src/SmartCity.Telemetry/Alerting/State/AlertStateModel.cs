@@ -1,4 +1,4 @@
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.State;
 
 /// <summary>What the engine knows of one device between messages.</summary>
 public sealed class DeviceAlertState

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.State;
 
 /// <summary>
 /// The embedded store: one JSON file (no server for a one-node city), replaced atomically

@@ -1,9 +1,8 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using SmartCity.Telemetry.Alerting.Engine;
 using SmartCity.Telemetry.Buffering;
 
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.State;
 
 /// <summary>
 /// Writes the alert state file for the host, debounced and off the alert thread. Saving on every
@@ -24,7 +23,7 @@ internal sealed partial class AlertStateSaver : IDisposable
     /// <summary>While saves fail, how often they are tried again (a change does not bring it forward).</summary>
     internal static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(10);
 
-    private readonly AlertEngine _engine;
+    private readonly IAlertStateSource _engine;
     private readonly AlertStore _store;
     private readonly TimeSpan _delay;
     private readonly TimeProvider _time;
@@ -40,7 +39,7 @@ internal sealed partial class AlertStateSaver : IDisposable
     private long _saves;
     private long _failures;
 
-    public AlertStateSaver(AlertEngine engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger)
+    public AlertStateSaver(IAlertStateSource engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger)
     {
         _engine = engine;
         _store = store;
