@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
@@ -63,26 +64,17 @@ public static class PipelineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DurableSpool>());
         services.AddSingleton<InfluxSink>();
         services.AddHostedService(sp => sp.GetRequiredService<InfluxSink>());
-        AddValidatedOptions<Alerting.Notifiers.WebhookOptions>(services, configuration, Alerting.Notifiers.WebhookOptions.SectionName);
-        AddValidatedOptions<Alerting.Notifiers.SmtpOptions>(services, configuration, Alerting.Notifiers.SmtpOptions.SectionName);
-        AddValidatedOptions<Alerting.Notifiers.NotifierQueueOptions>(services, configuration, Alerting.Notifiers.NotifierQueueOptions.SectionName);
-        services.AddSingleton<Alerting.Notifiers.MqttAlertStateNotifier>();
-        services.AddSingleton(sp => new Alerting.Notifiers.WebhookNotifier(
-            sp.GetRequiredService<IOptions<Alerting.Notifiers.WebhookOptions>>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<Alerting.Notifiers.SmtpNotifier>();
-        // Each notifier behind its own queue and loop: the alerting service's dispatch returns at once,
-        // and a dead webhook or a silent SMTP server holds back only itself.
-        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.MqttAlertStateNotifier>()));
-        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.WebhookNotifier>()));
-        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.SmtpNotifier>()));
-        // Registered before the alerting service, so it stops after it and drains what the service queued last.
-        services.AddHostedService<Alerting.Notifiers.NotifierQueues>();
-        services.AddSingleton<Alerting.Hosting.AlertingService>();
-        services.AddHostedService(sp => sp.GetRequiredService<Alerting.Hosting.AlertingService>());
+        services.AddAlerting(new ValidatedOptions(services, configuration));
         services.AddSingleton<MqttSource>();
         services.AddHostedService(sp => sp.GetRequiredService<MqttSource>());
         services.AddHostedService<PipelineReporter>();
         return services;
+    }
+
+    private sealed class ValidatedOptions(IServiceCollection services, IConfiguration configuration) : IOptionsRegistrar
+    {
+        public void Add<TOptions>(string section)
+            where TOptions : class => AddValidatedOptions<TOptions>(services, configuration, section);
     }
 
     private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section)

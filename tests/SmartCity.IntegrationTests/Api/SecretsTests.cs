@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
+using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Ingestion;
 using SmartCity.Telemetry.Pipeline;

@@ -1,5 +1,8 @@
 using SmartCity.Telemetry.Alerting.Engine;
 using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Alerting.Notifiers.Mqtt;
+using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
+using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting.State;
@@ -177,7 +180,7 @@ public sealed class LifecycleTests
         var failures = await notifiers.DispatchAsync(transitions, CancellationToken.None);
 
         Assert.Equal(transitions, good.Received);
-        Assert.Same(bad, Assert.Single(failures).Sink);
+        Assert.Same(bad, Assert.Single(failures).Notifier);
     }
 
     [Fact]
@@ -188,7 +191,7 @@ public sealed class LifecycleTests
         Assert.Equal(RaiseMainsLoss(a).Id, RaiseMainsLoss(b).Id);
     }
 
-    private sealed class RecordingSink : IAlertSink
+    private sealed class RecordingSink : IAlertNotifier
     {
         public List<AlertTransition> Received { get; } = [];
 
@@ -199,7 +202,7 @@ public sealed class LifecycleTests
         }
     }
 
-    private sealed class ThrowingSink : IAlertSink
+    private sealed class ThrowingSink : IAlertNotifier
     {
         public ValueTask OnTransitionAsync(AlertTransition transition, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("mail server down");

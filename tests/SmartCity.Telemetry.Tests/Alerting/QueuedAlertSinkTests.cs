@@ -3,6 +3,9 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using SmartCity.Telemetry.Alerting.Engine;
 using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Alerting.Notifiers.Mqtt;
+using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
+using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting.State;
@@ -171,8 +174,8 @@ public sealed class QueuedAlertSinkTests
         Assert.Contains(logs.Entries, e => e.EventId == 6103 && e.Message.Contains("3 queued transitions", StringComparison.Ordinal));
     }
 
-    private static QueuedAlertSink Queue(IAlertSink sink, TestLogs logs, int capacity = 10_000, TimeSpan? drain = null) =>
-        new(sink, new NotifierQueueOptions { Capacity = capacity, DrainTimeout = drain ?? TimeSpan.FromSeconds(30) }, logs.For<QueuedAlertSink>());
+    private static QueuedAlertNotifier Queue(IAlertNotifier sink, TestLogs logs, int capacity = 10_000, TimeSpan? drain = null) =>
+        new(sink, new NotifierQueueOptions { Capacity = capacity, DrainTimeout = drain ?? TimeSpan.FromSeconds(30) }, logs.For<QueuedAlertNotifier>());
 
     internal static AlertTransition T(int i) => new(
         new Alert
@@ -191,7 +194,7 @@ public sealed class QueuedAlertSinkTests
         Suppressed: false);
 
     /// <summary>A notifier that waits for a gate before it takes each transition (honouring cancellation), and records what it took.</summary>
-    private sealed class GatedSink(bool open = false) : IAlertSink
+    private sealed class GatedSink(bool open = false) : IAlertNotifier
     {
         private readonly TaskCompletionSource _gate = NewSignal(open);
         private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);

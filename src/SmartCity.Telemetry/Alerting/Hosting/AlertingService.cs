@@ -45,7 +45,7 @@ public sealed partial class AlertingService : BackgroundService
         ProfileSet profiles,
         DurableSpool spool,
         PipelineMetrics metrics,
-        IEnumerable<IAlertSink> sinks,
+        IEnumerable<IAlertNotifier> sinks,
         TimeProvider time,
         DiskHealth disk,
         ILogger<AlertingService> logger)
@@ -189,7 +189,7 @@ public sealed partial class AlertingService : BackgroundService
 
         foreach (var failure in await _notifiers.DispatchAsync(transitions, cancellationToken).ConfigureAwait(false))
         {
-            LogNotifierFailed(failure.Sink.GetType().Name, failure.Transition.Alert.Id, failure.Exception.Message);
+            LogNotifierFailed(failure.Notifier.GetType().Name, failure.Transition.Alert.Id, failure.Exception.Message);
         }
     }
 

@@ -1,18 +1,19 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
-using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using MailKit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
-using Polly;
 using Polly.Retry;
+using Polly;
+using SmartCity.Telemetry.Alerting.Notifiers;
 
-namespace SmartCity.Telemetry.Alerting.Notifiers;
+namespace SmartCity.Telemetry.Alerting.Notifiers.Smtp;
 
 /// <summary>How the SMTP connection is protected.</summary>
 public enum SmtpSecurity
@@ -162,7 +163,7 @@ public sealed class SmtpOptions : IValidatableObject
 /// reported at once to the notifier queue, which logs it. The password is only ever handed to
 /// MailKit's AUTH, never to a log or an exception message.
 /// </summary>
-public sealed partial class SmtpNotifier : IAlertSink
+public sealed partial class SmtpNotifier : IAlertNotifier
 {
     private readonly SmtpOptions _options;
     private readonly ILogger<SmtpNotifier> _logger;
@@ -255,8 +256,20 @@ public sealed partial class SmtpNotifier : IAlertSink
             Line(b, "Resolved", $"{(a.ResolvedBy is null ? "by itself (the condition cleared)" : "by " + a.ResolvedBy)} at {Ts(a.ResolvedAt)}");
         }
 
+        History(b, a.History);
+
+        if (_options.HasApiLink)
+        {
+            b.AppendLine().Append("Details and actions: ").Append(_options.ApiBaseUrl!.TrimEnd('/')).Append("/api/alerts/").AppendLine(Uri.EscapeDataString(a.Id));
+        }
+
+        return b.ToString();
+    }
+
+    private static void History(StringBuilder b, IReadOnlyList<AlertHistoryEntry> history)
+    {
         b.AppendLine().AppendLine("History:");
-        foreach (var h in a.History)
+        foreach (var h in history)
         {
             b.Append(CultureInfo.InvariantCulture, $"  {Ts(h.At)}  {h.Kind.ToString().ToLowerInvariant()}");
             if (h.By is not null)
@@ -276,13 +289,6 @@ public sealed partial class SmtpNotifier : IAlertSink
 
             b.AppendLine();
         }
-
-        if (_options.HasApiLink)
-        {
-            b.AppendLine().Append("Details and actions: ").Append(_options.ApiBaseUrl!.TrimEnd('/')).Append("/api/alerts/").AppendLine(Uri.EscapeDataString(a.Id));
-        }
-
-        return b.ToString();
     }
 
     private MimeMessage Compose(AlertTransition t)

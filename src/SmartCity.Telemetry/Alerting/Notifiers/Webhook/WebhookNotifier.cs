@@ -2,14 +2,15 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
+using System.Text;
 using Microsoft.Extensions.Options;
-using Polly;
 using Polly.Retry;
+using Polly;
+using SmartCity.Telemetry.Alerting.Notifiers;
 
-namespace SmartCity.Telemetry.Alerting.Notifiers;
+namespace SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 
 /// <summary>Where alert transitions are POSTed as JSON, and the key that signs them.</summary>
 public sealed class WebhookOptions
@@ -38,9 +39,9 @@ public sealed class WebhookOptions
 /// <c>X-SmartCity-Signature: sha256=HEX</c> over <c>{X-SmartCity-Timestamp}.{body}</c>, so a replayed
 /// body with a new timestamp does not verify). Retried with jittered backoff through Polly on
 /// network errors, 408, 429 and 5xx; a receiver that keeps failing is reported by its
-/// <see cref="QueuedAlertSink"/> and blocks neither the other notifiers nor ingestion.
+/// <see cref="QueuedAlertNotifier"/> and blocks neither the other notifiers nor ingestion.
 /// </summary>
-public sealed class WebhookNotifier : IAlertSink, IDisposable
+public sealed class WebhookNotifier : IAlertNotifier, IDisposable
 {
     private static readonly JsonSerializerOptions Json = new()
     {
