@@ -2,12 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartCity.Bench.Infrastructure;
+using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Engine;
 using SmartCity.Telemetry.Alerting.State;
-using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Profiles;
 
 namespace SmartCity.Bench.Phases;
 

@@ -1,17 +1,14 @@
 using System.Globalization;
-using System.Net.Sockets;
 using System.Net;
-using System.Text.Json;
+using System.Net.Sockets;
 using System.Text;
-using MQTTnet.Protocol;
-using MQTTnet;
+using System.Text.Json;
 using MimeKit;
+using MQTTnet;
+using MQTTnet.Protocol;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Lighting;
 using SmartCity.Simulators.Publishing;
-using SmartCity.Telemetry.Alerting.Notifiers.Mqtt;
-using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
-using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 using SmartCity.TestSupport;
 
 namespace SmartCity.IntegrationTests.Alerting;

@@ -1,19 +1,19 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Net;
-using System.Text.Json;
+using System.Net.Http.Json;
 using System.Text;
-using MQTTnet.Protocol;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using MQTTnet.Protocol;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Publishing;
-using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Worker;
 
 namespace SmartCity.IntegrationTests.Api;

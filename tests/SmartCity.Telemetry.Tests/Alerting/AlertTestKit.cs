@@ -1,15 +1,10 @@
 using Microsoft.Extensions.Time.Testing;
+using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Engine;
-using SmartCity.Telemetry.Alerting.Hosting;
-using SmartCity.Telemetry.Alerting.Notifiers.Mqtt;
-using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
-using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
-using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting.State;
-using SmartCity.Telemetry.Alerting;
-using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Profiles;
 
 namespace SmartCity.Telemetry.Tests.Alerting;
 

@@ -1,13 +1,6 @@
 using SmartCity.Common;
-using SmartCity.Telemetry.Alerting.Engine;
-using SmartCity.Telemetry.Alerting.Hosting;
-using SmartCity.Telemetry.Alerting.Notifiers.Mqtt;
-using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
-using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
-using SmartCity.Telemetry.Alerting.Notifiers;
-using SmartCity.Telemetry.Alerting.Rules;
-using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Rules;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;

@@ -1,6 +1,5 @@
 using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
 using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
-using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Ingestion;
 using SmartCity.Telemetry.Pipeline;
 using SmartCity.Telemetry.Storage;

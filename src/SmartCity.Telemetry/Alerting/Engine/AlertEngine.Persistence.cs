@@ -1,7 +1,6 @@
-using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting.State;
-using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Profiles;
 
 namespace SmartCity.Telemetry.Alerting.Engine;
 

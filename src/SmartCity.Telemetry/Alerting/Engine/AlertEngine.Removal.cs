@@ -1,4 +1,3 @@
-using SmartCity.Telemetry.Alerting.State;
 
 namespace SmartCity.Telemetry.Alerting.Engine;
 

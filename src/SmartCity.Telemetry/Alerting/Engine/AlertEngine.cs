@@ -1,7 +1,7 @@
 using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting.State;
-using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Rules;
 
 namespace SmartCity.Telemetry.Alerting.Engine;

@@ -7,8 +7,8 @@ using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Alerting.Rules;
 using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Buffering;
-using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Pipeline;
 
 namespace SmartCity.Telemetry.Alerting.Hosting;

@@ -1,9 +1,9 @@
-using System.Text.Json.Serialization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Options;
+using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
-using MQTTnet;
-using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Ingestion;
 

@@ -1,16 +1,16 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
+using MailKit;
 using MailKit.Net.Smtp;
 using MailKit.Security;
-using MailKit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MimeKit;
-using Polly.Retry;
 using Polly;
+using Polly.Retry;
 using SmartCity.Telemetry.Alerting.Notifiers;
 
 namespace SmartCity.Telemetry.Alerting.Notifiers.Smtp;
