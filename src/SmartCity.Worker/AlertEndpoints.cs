@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Worker.Security;
 
 namespace SmartCity.Worker;

@@ -3,6 +3,8 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartCity.Bench.Infrastructure;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Devices;

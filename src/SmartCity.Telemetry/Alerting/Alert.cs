@@ -151,9 +151,3 @@ public sealed record AlertOperationResult(AlertOperationError Error, string? Rea
 
     internal static AlertOperationResult Refused(AlertOperationError error, string reason, Alert? alert = null) => new(error, reason, alert, null);
 }
-
-/// <summary>Receives every transition (notifiers, the InfluxDB recorder). Called in order, after the engine's state is updated.</summary>
-public interface IAlertSink
-{
-    ValueTask OnTransitionAsync(AlertTransition transition, CancellationToken cancellationToken);
-}

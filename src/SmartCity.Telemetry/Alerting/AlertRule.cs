@@ -1,8 +1,10 @@
 using System.Text.Json.Serialization;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Rules;
 
 namespace SmartCity.Telemetry.Alerting;
 
+/// <summary>In the order of <see cref="RuleVocabulary.Severities"/>, which spells them.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<AlertSeverity>))]
 public enum AlertSeverity
 {
@@ -12,15 +14,7 @@ public enum AlertSeverity
     [JsonStringEnumMemberName("warning")] Warning,
 }
 
-public enum AlertRuleKind
-{
-    Threshold,
-    Flag,
-    Event,
-    Offline,
-    Rate,
-}
-
+/// <summary>In the order of <see cref="RuleVocabulary.Schedules"/>, which spells them.</summary>
 public enum AlertSchedule
 {
     Always,
@@ -43,7 +37,8 @@ public sealed record AlertRule
 
     public required string ProfileId { get; init; }
 
-    public required AlertRuleKind Kind { get; init; }
+    /// <summary>The rule kind's name in <see cref="RuleVocabulary"/>; its evaluator judges the rule.</summary>
+    public required string Kind { get; init; }
 
     public required AlertSeverity Severity { get; init; }
 
@@ -82,7 +77,7 @@ public sealed record AlertRule
     {
         Rule = spec.Rule,
         ProfileId = profileId,
-        Kind = ParseKind(spec.Kind) ?? throw new ArgumentException($"rule '{spec.Rule}': unknown kind '{spec.Kind}'", nameof(spec)),
+        Kind = spec.Kind,
         Severity = ParseSeverity(spec.Severity) ?? throw new ArgumentException($"rule '{spec.Rule}': unknown severity '{spec.Severity}'", nameof(spec)),
         Field = spec.Field,
         Above = spec.Above,
@@ -98,66 +93,20 @@ public sealed record AlertRule
         Description = spec.Description,
     };
 
-    public static AlertRuleKind? ParseKind(string kind) => kind switch
-    {
-        "threshold" => AlertRuleKind.Threshold,
-        "flag" => AlertRuleKind.Flag,
-        "event" => AlertRuleKind.Event,
-        "offline" => AlertRuleKind.Offline,
-        "rate" => AlertRuleKind.Rate,
-        _ => null,
-    };
+    public static AlertSeverity? ParseSeverity(string severity) => Index(RuleVocabulary.Severities, severity) is { } i ? (AlertSeverity)i : null;
 
-    public static AlertSeverity? ParseSeverity(string severity) => severity switch
-    {
-        "critical" => AlertSeverity.Critical,
-        "major" => AlertSeverity.Major,
-        "minor" => AlertSeverity.Minor,
-        "warning" => AlertSeverity.Warning,
-        _ => null,
-    };
+    public static AlertSchedule? ParseSchedule(string schedule) => Index(RuleVocabulary.Schedules, schedule) is { } i ? (AlertSchedule)i : null;
 
-    public static AlertSchedule? ParseSchedule(string schedule) => schedule switch
+    private static int? Index(IReadOnlyList<string> names, string name)
     {
-        "always" => AlertSchedule.Always,
-        "night" => AlertSchedule.Night,
-        "day" => AlertSchedule.Day,
-        "school_hours" => AlertSchedule.SchoolHours,
-        "closed_hours" => AlertSchedule.ClosedHours,
-        _ => null,
-    };
-
-    /// <summary>
-    /// The side of a threshold or rate rule the value is on: +1 above <see cref="Above"/>, -1 below
-    /// <see cref="Below"/>, 0 within limits. A flag is "above" when true.
-    /// </summary>
-    internal int Breach(double value) => Kind switch
-    {
-        AlertRuleKind.Flag => value >= 0.5 ? 1 : 0,
-        _ when Above is { } a && value > a => 1,
-        _ when Below is { } b && value < b => -1,
-        _ => 0,
-    };
-
-    /// <summary>
-    /// Whether a raised alert (raised on <paramref name="side"/>) clears at this value. With a
-    /// <see cref="Clear"/> level the value must be past it (hysteresis: between the clear and
-    /// the raise level the alert stays); without one it clears as soon as it is within limits.
-    /// </summary>
-    internal bool Clears(double value, int side)
-    {
-        if (Kind == AlertRuleKind.Flag)
+        for (var i = 0; i < names.Count; i++)
         {
-            return value < 0.5;
+            if (names[i] == name)
+            {
+                return i;
+            }
         }
 
-        return side switch
-        {
-            1 when Clear is { } c && Above is { } a && c <= a => value < c || (c == a && value <= a),
-            1 => Above is not { } above || value <= above,
-            -1 when Clear is { } c && Below is { } b && c >= b => value > c || (c == b && value >= b),
-            -1 => Below is not { } below || value >= below,
-            _ => Breach(value) == 0,
-        };
+        return null;
     }
 }

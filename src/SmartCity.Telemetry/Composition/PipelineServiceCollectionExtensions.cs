@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Plugins;
@@ -56,7 +57,7 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<PipelineReportOptions>(services, configuration, PipelineReportOptions.SectionName);
         AddValidatedOptions<Alerting.AlertingOptions>(services, configuration, Alerting.AlertingOptions.SectionName);
         // The city rules file is checked with the settings: a bad override stops start-up, naming the rule.
-        services.AddSingleton(new ConfigurationCheck(sp => Alerting.CityRulesLoader.Load(
+        services.AddSingleton(new ConfigurationCheck(sp => Alerting.Rules.CityRulesLoader.Load(
             sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,
             sp.GetRequiredService<ProfileSet>().Profiles).Errors.Select(e => "Alerting:RulesFile: " + e)));
     }
@@ -79,20 +80,13 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<InfluxDatabaseCheck>();
     }
 
-    private static void AddNotifiers(IServiceCollection services, IConfiguration configuration)
+    private static void AddNotifiers(IServiceCollection services, IConfiguration configuration) =>
+        services.AddAlerting(new ValidatedOptions(services, configuration));
+
+    private sealed class ValidatedOptions(IServiceCollection services, IConfiguration configuration) : IOptionsRegistrar
     {
-        AddValidatedOptions<Alerting.Notifiers.WebhookOptions>(services, configuration, Alerting.Notifiers.WebhookOptions.SectionName);
-        AddValidatedOptions<Alerting.Notifiers.SmtpOptions>(services, configuration, Alerting.Notifiers.SmtpOptions.SectionName);
-        AddValidatedOptions<Alerting.Notifiers.NotifierQueueOptions>(services, configuration, Alerting.Notifiers.NotifierQueueOptions.SectionName);
-        services.AddSingleton<Alerting.Notifiers.MqttAlertStateNotifier>();
-        services.AddSingleton(sp => new Alerting.Notifiers.WebhookNotifier(
-            sp.GetRequiredService<IOptions<Alerting.Notifiers.WebhookOptions>>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<Alerting.Notifiers.SmtpNotifier>();
-        // Each notifier behind its own queue and loop: the alerting service's dispatch returns at once,
-        // and a dead webhook or a silent SMTP server holds back only itself.
-        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.MqttAlertStateNotifier>()));
-        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.WebhookNotifier>()));
-        services.AddSingleton<Alerting.IAlertSink>(sp => Alerting.Notifiers.NotifierQueues.Wrap(sp, sp.GetRequiredService<Alerting.Notifiers.SmtpNotifier>()));
+        public void Add<TOptions>(string section)
+            where TOptions : class => AddValidatedOptions<TOptions>(services, configuration, section);
     }
 
     private static void AddValidatedOptions<TOptions>(IServiceCollection services, IConfiguration configuration, string section)

@@ -1,3 +1,4 @@
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Buffering;

@@ -1,6 +1,6 @@
 using System.Buffers;
 using Microsoft.Extensions.Logging;
-using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Registry;

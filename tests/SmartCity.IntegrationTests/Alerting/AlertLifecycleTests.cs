@@ -122,7 +122,7 @@ public sealed class AlertLifecycleTests
         // The webhook got each transition once (the first attempt was answered 503 and retried), each signed.
         var calls = await webhook.WaitForAsync(c => c.Count(x => x.Alert == id) >= 3, Timeout);
         Assert.Equal(["raised", "acknowledged", "resolved"], calls.Where(c => c.Alert == id).Select(c => c.Event));
-        Assert.All(calls, c => Assert.Equal(SmartCity.Telemetry.Alerting.Notifiers.WebhookNotifier.Sign("city-secret", c.Timestamp, c.Body), c.Signature));
+        Assert.All(calls, c => Assert.Equal(SmartCity.Telemetry.Alerting.Notifiers.Webhook.WebhookNotifier.Sign("city-secret", c.Timestamp, c.Body), c.Signature));
         Assert.Equal(1, webhook.Refused);
     }
 

@@ -13,6 +13,7 @@ using MQTTnet.Protocol;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Publishing;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Worker;
 
 namespace SmartCity.IntegrationTests.Api;

@@ -4,10 +4,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Diagnostics;
-using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Sinks.Influx;
+using SmartCity.Telemetry.Source;
 using SmartCity.Worker;
 
 namespace SmartCity.IntegrationTests.Api;

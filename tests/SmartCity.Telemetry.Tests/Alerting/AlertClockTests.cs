@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Devices;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 

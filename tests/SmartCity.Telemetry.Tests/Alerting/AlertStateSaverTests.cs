@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Diagnostics;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;

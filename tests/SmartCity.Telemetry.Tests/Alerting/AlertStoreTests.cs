@@ -1,4 +1,5 @@
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.State;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;

@@ -1,5 +1,8 @@
 using Microsoft.Extensions.Time.Testing;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Rules;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
 

@@ -1,10 +1,14 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Tests.Alerting.Extensibility;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;
@@ -31,15 +35,7 @@ public sealed class AlertingServiceQueueTests : IAsyncLifetime
             _metrics,
             _time,
             NullLogger<DurableSpool>.Instance);
-        _service = new AlertingService(
-            Options.Create(new AlertingOptions { StateFile = Path.Combine(_dir, "alerts.json") }),
-            new ProfileSet(Profiles, []),
-            _spool,
-            _metrics,
-            [],
-            _time,
-            _disk,
-            NullLogger<AlertingService>.Instance);
+        _service = NewService([]);
     }
 
     public Task InitializeAsync() => _spool.StartAsync(CancellationToken.None);
@@ -127,6 +123,26 @@ public sealed class AlertingServiceQueueTests : IAsyncLifetime
         Assert.Empty(await _service.AlertsAsync().WaitAsync(Timeout));
     }
 
+    [Fact]
+    public async Task OnTransitionAsync_TestOnlyNotifierRegisteredWithOneLine_ReceivesTransitionsThroughTheQueue()
+    {
+        var services = new ServiceCollection().AddLogging().AddOptions();
+        services.AddAlertNotifier<RecordingNotifier>();
+        await using var provider = services.BuildServiceProvider();
+        var recorder = provider.GetRequiredService<RecordingNotifier>();
+        using var service = NewService(provider.GetServices<IAlertNotifier>());
+        await service.StartAsync(CancellationToken.None);
+
+        await service.ObserveAsync(DoorEvent(Noon, "forced"), "door_contact", CancellationToken.None);
+        var raised = await recorder.WaitForAsync(t => t.Kind == AlertTransitionKind.Raised).WaitAsync(Timeout);
+        await service.AcknowledgeAsync(raised.Alert.Id, "operator-1", "on my way").WaitAsync(Timeout);
+        var acknowledged = await recorder.WaitForAsync(t => t.Kind == AlertTransitionKind.Acknowledged).WaitAsync(Timeout);
+
+        Assert.Equal(("door_forced", "door-1"), (raised.Alert.Rule, raised.Alert.DeviceId));
+        Assert.Equal(("operator-1", raised.Alert.Id), (acknowledged.Alert.AcknowledgedBy, acknowledged.Alert.Id));
+        await service.StopAsync(CancellationToken.None);
+    }
+
     public async Task DisposeAsync()
     {
         await _service.StopAsync(CancellationToken.None);
@@ -138,4 +154,14 @@ public sealed class AlertingServiceQueueTests : IAsyncLifetime
         _disk.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
+
+    private AlertingService NewService(IEnumerable<IAlertNotifier> notifiers) => new(
+        Options.Create(new AlertingOptions { StateFile = Path.Combine(_dir, "alerts.json") }),
+        new ProfileSet(Profiles, []),
+        _spool,
+        _metrics,
+        notifiers,
+        _time,
+        _disk,
+        NullLogger<AlertingService>.Instance);
 }

@@ -1,4 +1,6 @@
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Notifiers;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;
@@ -165,13 +167,14 @@ public sealed class LifecycleTests
         using var kit = new AlertTestKit();
         var good = new RecordingSink();
         var bad = new ThrowingSink();
-        var engine = new AlertEngine(kit.Options, Profiles, null, kit.Time, null, [bad, good]);
+        var engine = new AlertEngine(kit.Options, Profiles, null, kit.Time);
+        var notifiers = new AlertNotifiers([bad, good]);
         var transitions = engine.Observe(Cabinet(kit.Now).Field("mains_present", false), "lighting_cabinet");
 
-        var failures = await engine.DispatchAsync(transitions, CancellationToken.None);
+        var failures = await notifiers.DispatchAsync(transitions, CancellationToken.None);
 
         Assert.Equal(transitions, good.Received);
-        Assert.Same(bad, Assert.Single(failures).Sink);
+        Assert.Same(bad, Assert.Single(failures).Notifier);
     }
 
     [Fact]
@@ -182,7 +185,7 @@ public sealed class LifecycleTests
         Assert.Equal(RaiseMainsLoss(a).Id, RaiseMainsLoss(b).Id);
     }
 
-    private sealed class RecordingSink : IAlertSink
+    private sealed class RecordingSink : IAlertNotifier
     {
         public List<AlertTransition> Received { get; } = [];
 
@@ -193,7 +196,7 @@ public sealed class LifecycleTests
         }
     }
 
-    private sealed class ThrowingSink : IAlertSink
+    private sealed class ThrowingSink : IAlertNotifier
     {
         public ValueTask OnTransitionAsync(AlertTransition transition, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("mail server down");

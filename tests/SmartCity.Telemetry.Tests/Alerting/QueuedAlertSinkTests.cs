@@ -23,9 +23,9 @@ public sealed class QueuedAlertSinkTests
         var logs = new TestLogs();
         await using var hangingQueue = Queue(hanging, logs);
         await using var recorderQueue = Queue(recorder, logs);
-        var engine = new AlertEngine(new AlertingOptions(), AlertTestKit.Profiles, null, TimeProvider.System, null, [hangingQueue, recorderQueue]);
+        var notifiers = new AlertNotifiers([hangingQueue, recorderQueue]);
 
-        var dispatch = engine.DispatchAsync([T(1), T(2), T(3)], CancellationToken.None).AsTask();
+        var dispatch = notifiers.DispatchAsync([T(1), T(2), T(3)], CancellationToken.None).AsTask();
 
         // Without queues the first sink would hold the dispatch (and the alerting queue) until it returned.
         Assert.True(dispatch.IsCompletedSuccessfully);
@@ -167,8 +167,8 @@ public sealed class QueuedAlertSinkTests
         Assert.Contains(logs.Entries, e => e.EventId == 6103 && e.Message.Contains("3 queued transitions", StringComparison.Ordinal));
     }
 
-    private static QueuedAlertSink Queue(IAlertSink sink, TestLogs logs, int capacity = 10_000, TimeSpan? drain = null) =>
-        new(sink, new NotifierQueueOptions { Capacity = capacity, DrainTimeout = drain ?? TimeSpan.FromSeconds(30) }, logs.For<QueuedAlertSink>());
+    private static QueuedAlertNotifier Queue(IAlertNotifier sink, TestLogs logs, int capacity = 10_000, TimeSpan? drain = null) =>
+        new(sink, new NotifierQueueOptions { Capacity = capacity, DrainTimeout = drain ?? TimeSpan.FromSeconds(30) }, logs.For<QueuedAlertNotifier>());
 
     internal static AlertTransition T(int i) => new(
         new Alert
@@ -187,7 +187,7 @@ public sealed class QueuedAlertSinkTests
         Suppressed: false);
 
     /// <summary>A notifier that waits for a gate before it takes each transition (honouring cancellation), and records what it took.</summary>
-    private sealed class GatedSink(bool open = false) : IAlertSink
+    private sealed class GatedSink(bool open = false) : IAlertNotifier
     {
         private readonly TaskCompletionSource _gate = NewSignal(open);
         private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,5 +1,6 @@
 using SmartCity.Common;
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Rules;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;

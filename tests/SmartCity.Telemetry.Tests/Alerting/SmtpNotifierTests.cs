@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using MimeKit;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.TestSupport;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
@@ -149,8 +150,8 @@ public sealed class SmtpNotifierTests
         await using var strict = new SmtpTestServer(username: User, password: "the-right-one");
         var logs = new TestLogs();
         var queueOptions = new NotifierQueueOptions();
-        await using (var q1 = new QueuedAlertSink(Notifier(flaky, logs), queueOptions, logs.For<QueuedAlertSink>()))
-        await using (var q2 = new QueuedAlertSink(Notifier(strict, logs), queueOptions, logs.For<QueuedAlertSink>()))
+        await using (var q1 = new QueuedAlertNotifier(Notifier(flaky, logs), queueOptions, logs.For<QueuedAlertNotifier>()))
+        await using (var q2 = new QueuedAlertNotifier(Notifier(strict, logs), queueOptions, logs.For<QueuedAlertNotifier>()))
         {
             await q1.OnTransitionAsync(Raised(), CancellationToken.None);
             await q2.OnTransitionAsync(Raised(), CancellationToken.None);

@@ -1,4 +1,5 @@
 using SmartCity.Telemetry.Alerting;
+using SmartCity.Telemetry.Alerting.Hosting;
 
 namespace SmartCity.Telemetry.Tests.Alerting;
 

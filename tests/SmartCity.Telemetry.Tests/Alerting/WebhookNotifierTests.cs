@@ -1,6 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Options;
-using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 using static SmartCity.Telemetry.Tests.Alerting.AlertTestKit;
 
 namespace SmartCity.Telemetry.Tests.Alerting;

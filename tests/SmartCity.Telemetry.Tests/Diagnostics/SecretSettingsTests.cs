@@ -1,7 +1,9 @@
+using SmartCity.Telemetry.Alerting.Notifiers.Smtp;
+using SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Diagnostics;
-using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Sinks.Influx;
+using SmartCity.Telemetry.Source;
 
 namespace SmartCity.Telemetry.Tests.Diagnostics;
 

@@ -1,11 +1,12 @@
 using System.Globalization;
+using SmartCity.Telemetry.Rules;
 
 namespace SmartCity.Telemetry.Devices.Profiles;
 
 /// <summary>The checks of a parsed profile: every problem as (JSON path, problem), not only the first.</summary>
 public static partial class ProfileLoader
 {
-    private static IEnumerable<(string Path, string Problem)> Check(DeviceProfile p, IReadOnlyCollection<string> sectors)
+    private static IEnumerable<(string Path, string Problem)> Check(DeviceProfile p, IReadOnlyCollection<string> sectors, RuleVocabulary vocabulary)
     {
         foreach (var problem in CheckIdentity(p, sectors))
         {
@@ -22,7 +23,7 @@ public static partial class ProfileLoader
         for (var i = 0; i < p.Alerts.Count; i++)
         {
             var at = $"$.alerts[{i}]";
-            foreach (var problem in CheckAlert(p.Alerts[i], at, stored).Concat(CheckAlertLinks(p, p.Alerts[i], at)))
+            foreach (var problem in CheckAlert(p.Alerts[i], at, stored, vocabulary).Concat(CheckAlertLinks(p, p.Alerts[i], at, vocabulary)))
             {
                 yield return problem;
             }
@@ -101,46 +102,47 @@ public static partial class ProfileLoader
     }
 
     /// <summary>One alert rule on its own: names, kind, schedule, and the field and bounds its kind needs.</summary>
-    private static IEnumerable<(string Path, string Problem)> CheckAlert(AlertRuleSpec a, string at, HashSet<string> stored)
+    private static IEnumerable<(string Path, string Problem)> CheckAlert(AlertRuleSpec a, string at, HashSet<string> stored, RuleVocabulary vocabulary)
     {
         if (!Identifier().IsMatch(a.Rule))
         {
             yield return (at + ".rule", "must be a lowercase identifier");
         }
 
-        if (!Severities.Contains(a.Severity))
+        if (!RuleVocabulary.Severities.Contains(a.Severity))
         {
-            yield return (at + ".severity", "must be critical, major, minor or warning");
+            yield return (at + ".severity", $"must be {RuleVocabulary.Join(RuleVocabulary.Severities)}");
         }
 
-        if (!RuleKinds.Contains(a.Kind))
+        var kind = vocabulary.Find(a.Kind);
+        if (kind is null)
         {
-            yield return (at + ".kind", "must be threshold, flag, event, offline or rate");
+            yield return (at + ".kind", $"must be {vocabulary.Describe()}");
         }
 
-        if (!Schedules.Contains(a.Schedule))
+        if (!RuleVocabulary.Schedules.Contains(a.Schedule))
         {
-            yield return (at + ".schedule", "must be always, night, day, school_hours or closed_hours");
+            yield return (at + ".schedule", $"must be {RuleVocabulary.Join(RuleVocabulary.Schedules)}");
         }
 
-        if (a.Kind is "threshold" or "flag" or "rate" && (a.Field is null || !stored.Contains(a.Field)))
+        if (kind is { NeedsField: true } && (a.Field is null || !stored.Contains(a.Field)))
         {
             yield return (at + ".field", $"must name a stored field of this profile ({string.Join(", ", stored.Order(StringComparer.Ordinal))})");
         }
 
-        if (a.Kind is "threshold" or "rate" && a.Above is null && a.Below is null)
+        if (kind is { NeedsLevels: true } && a.Above is null && a.Below is null)
         {
             yield return (at, "a threshold needs above or below");
         }
 
-        if (a.Kind == "event" && string.IsNullOrEmpty(a.Event))
+        if (kind is { NeedsEvent: true } && string.IsNullOrEmpty(a.Event))
         {
             yield return (at + ".event", "an event rule names the event value that raises it");
         }
     }
 
     /// <summary>What an alert rule refers to: the rules that inhibit it, child groups, and how an event rule clears.</summary>
-    private static IEnumerable<(string Path, string Problem)> CheckAlertLinks(DeviceProfile p, AlertRuleSpec a, string at)
+    private static IEnumerable<(string Path, string Problem)> CheckAlertLinks(DeviceProfile p, AlertRuleSpec a, string at, RuleVocabulary vocabulary)
     {
         for (var j = 0; j < a.InhibitedBy.Count; j++)
         {
@@ -158,7 +160,8 @@ public static partial class ProfileLoader
             }
         }
 
-        if (a.ClearEvent is not null && a.Kind != "event")
+        var isEvent = vocabulary.Find(a.Kind) is { NeedsEvent: true };
+        if (a.ClearEvent is not null && !isEvent)
         {
             yield return (at + ".clearEvent", "only event rules are cleared by an event; other kinds clear on their own field");
         }
@@ -167,7 +170,7 @@ public static partial class ProfileLoader
             yield return (at + ".clearEvent", "must name another event value than the one that raises the alert");
         }
 
-        if (a.ResolveAfterQuiet is not null && a.Kind != "event")
+        if (a.ResolveAfterQuiet is not null && !isEvent)
         {
             yield return (at + ".resolveAfterQuiet", "only event rules resolve after a quiet period; other kinds clear on their own field");
         }

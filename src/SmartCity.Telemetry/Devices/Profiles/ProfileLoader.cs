@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
+using SmartCity.Telemetry.Rules;
 
 namespace SmartCity.Telemetry.Devices.Profiles;
 
@@ -30,9 +31,6 @@ public static partial class ProfileLoader
     private const string ResourcePrefix = "profiles/";
 
     public static readonly IReadOnlySet<string> MessageKinds = new HashSet<string>(StringComparer.Ordinal) { "telemetry", "event" };
-    public static readonly IReadOnlySet<string> Severities = new HashSet<string>(StringComparer.Ordinal) { "critical", "major", "minor", "warning" };
-    public static readonly IReadOnlySet<string> RuleKinds = new HashSet<string>(StringComparer.Ordinal) { "threshold", "flag", "event", "offline", "rate" };
-    public static readonly IReadOnlySet<string> Schedules = new HashSet<string>(StringComparer.Ordinal) { "always", "night", "day", "school_hours", "closed_hours" };
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -111,7 +109,8 @@ public static partial class ProfileLoader
     }
 
     /// <summary>Parses and checks one profile file; every problem is reported, not only the first.</summary>
-    public static (DeviceProfile? Profile, ProfileError? Error) Parse(string source, byte[] utf8, IReadOnlyCollection<string>? sectors = null)
+    /// <param name="vocabulary">The rule kinds a profile may use; the built-in ones unless a host or test adds its own.</param>
+    public static (DeviceProfile? Profile, ProfileError? Error) Parse(string source, byte[] utf8, IReadOnlyCollection<string>? sectors = null, RuleVocabulary? vocabulary = null)
     {
         var problems = new List<(string Path, string Problem)>();
         DeviceProfile? profile = null;
@@ -143,7 +142,7 @@ public static partial class ProfileLoader
 
         if (profile is not null)
         {
-            problems.AddRange(Check(profile, sectors ?? DecodingOptions.DefaultSectors));
+            problems.AddRange(Check(profile, sectors ?? DecodingOptions.DefaultSectors, vocabulary ?? RuleVocabulary.BuiltIn));
         }
 
         if (problems.Count == 0)

@@ -33,9 +33,9 @@ public sealed class NotifierQueueOptions
 /// counted; the next transition is tried anyway. The counters are also exported under the meter
 /// <c>SmartCity.Alerting</c> (<c>smartcity.notifier.delivered|failed|dropped</c>, tag <c>notifier</c>).
 /// </summary>
-public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
+public sealed partial class QueuedAlertNotifier : IAlertNotifier, IAsyncDisposable
 {
-    private readonly IAlertSink _inner;
+    private readonly IAlertNotifier _inner;
     private readonly NotifierQueueOptions _options;
     private readonly ILogger _logger;
     private readonly Channel<AlertTransition> _queue;
@@ -48,7 +48,7 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
     private readonly Lock _stopGate = new();
     private Task? _stopping;
 
-    public QueuedAlertSink(IAlertSink inner, NotifierQueueOptions options, ILogger<QueuedAlertSink> logger)
+    public QueuedAlertNotifier(IAlertNotifier inner, NotifierQueueOptions options, ILogger<QueuedAlertNotifier> logger)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
@@ -68,7 +68,7 @@ public sealed partial class QueuedAlertSink : IAlertSink, IAsyncDisposable
 
     public string Name => _inner.GetType().Name;
 
-    public IAlertSink Inner => _inner;
+    public IAlertNotifier Inner => _inner;
 
     /// <summary>Transitions the notifier took without throwing.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
@@ -198,15 +198,15 @@ public static class NotifierMeter
 }
 
 /// <summary>Drains every notifier queue at shutdown (registered before the alerting service, so it stops after it).</summary>
-public sealed class NotifierQueues(IEnumerable<IAlertSink> sinks) : IHostedService
+public sealed class NotifierQueues(IEnumerable<IAlertNotifier> sinks) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StopAsync(CancellationToken cancellationToken) =>
-        Task.WhenAll(sinks.OfType<QueuedAlertSink>().Select(q => q.StopAsync(cancellationToken)));
+        Task.WhenAll(sinks.OfType<QueuedAlertNotifier>().Select(q => q.StopAsync(cancellationToken)));
 
-    internal static QueuedAlertSink Wrap(IServiceProvider services, IAlertSink inner) => new(
+    internal static QueuedAlertNotifier Wrap(IServiceProvider services, IAlertNotifier inner) => new(
         inner,
         services.GetRequiredService<IOptions<NotifierQueueOptions>>().Value,
-        services.GetRequiredService<ILogger<QueuedAlertSink>>());
+        services.GetRequiredService<ILogger<QueuedAlertNotifier>>());
 }

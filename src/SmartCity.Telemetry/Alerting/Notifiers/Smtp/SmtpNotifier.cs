@@ -11,9 +11,10 @@ using Microsoft.Extensions.Options;
 using MimeKit;
 using Polly;
 using Polly.Retry;
+using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Diagnostics;
 
-namespace SmartCity.Telemetry.Alerting.Notifiers;
+namespace SmartCity.Telemetry.Alerting.Notifiers.Smtp;
 
 /// <summary>How the SMTP connection is protected.</summary>
 public enum SmtpSecurity
@@ -163,7 +164,7 @@ public sealed class SmtpOptions : IValidatableObject
 /// reported at once to the notifier queue, which logs it. The password is only ever handed to
 /// MailKit's AUTH, never to a log or an exception message.
 /// </summary>
-public sealed partial class SmtpNotifier : IAlertSink
+public sealed partial class SmtpNotifier : IAlertNotifier
 {
     private readonly SmtpOptions _options;
     private readonly ILogger<SmtpNotifier> _logger;
@@ -256,8 +257,20 @@ public sealed partial class SmtpNotifier : IAlertSink
             Line(b, "Resolved", $"{(a.ResolvedBy is null ? "by itself (the condition cleared)" : "by " + a.ResolvedBy)} at {Ts(a.ResolvedAt)}");
         }
 
+        History(b, a.History);
+
+        if (_options.HasApiLink)
+        {
+            b.AppendLine().Append("Details and actions: ").Append(_options.ApiBaseUrl!.TrimEnd('/')).Append("/api/alerts/").AppendLine(Uri.EscapeDataString(a.Id));
+        }
+
+        return b.ToString();
+    }
+
+    private static void History(StringBuilder b, IReadOnlyList<AlertHistoryEntry> history)
+    {
         b.AppendLine().AppendLine("History:");
-        foreach (var h in a.History)
+        foreach (var h in history)
         {
             b.Append(CultureInfo.InvariantCulture, $"  {Ts(h.At)}  {h.Kind.ToString().ToLowerInvariant()}");
             if (h.By is not null)
@@ -277,13 +290,6 @@ public sealed partial class SmtpNotifier : IAlertSink
 
             b.AppendLine();
         }
-
-        if (_options.HasApiLink)
-        {
-            b.AppendLine().Append("Details and actions: ").Append(_options.ApiBaseUrl!.TrimEnd('/')).Append("/api/alerts/").AppendLine(Uri.EscapeDataString(a.Id));
-        }
-
-        return b.ToString();
     }
 
     private MimeMessage Compose(AlertTransition t)

@@ -8,9 +8,10 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
+using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Diagnostics;
 
-namespace SmartCity.Telemetry.Alerting.Notifiers;
+namespace SmartCity.Telemetry.Alerting.Notifiers.Webhook;
 
 /// <summary>Where alert transitions are POSTed as JSON, and the key that signs them.</summary>
 public sealed class WebhookOptions
@@ -39,9 +40,9 @@ public sealed class WebhookOptions
 /// <c>X-SmartCity-Signature: sha256=HEX</c> over <c>{X-SmartCity-Timestamp}.{body}</c>, so a replayed
 /// body with a new timestamp does not verify). Retried with jittered backoff through Polly on
 /// network errors, 408, 429 and 5xx; a receiver that keeps failing is reported by its
-/// <see cref="QueuedAlertSink"/> and blocks neither the other notifiers nor ingestion.
+/// <see cref="QueuedAlertNotifier"/> and blocks neither the other notifiers nor ingestion.
 /// </summary>
-public sealed class WebhookNotifier : IAlertSink, IDisposable
+public sealed class WebhookNotifier : IAlertNotifier, IDisposable
 {
     private static readonly JsonSerializerOptions Json = new()
     {

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.State;
 
 /// <summary>
 /// Reads alert states and history kinds in any case: state files written before the names became

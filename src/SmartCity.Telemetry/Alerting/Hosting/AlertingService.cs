@@ -2,12 +2,16 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Alerting.Engine;
+using SmartCity.Telemetry.Alerting.Notifiers;
+using SmartCity.Telemetry.Alerting.Rules;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Diagnostics;
 
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.Hosting;
 
 /// <summary>
 /// Hosts the <see cref="AlertEngine"/> in the worker: decoded points and last wills come in from
@@ -26,6 +30,7 @@ public sealed partial class AlertingService : BackgroundService
     internal const int QueueCapacity = 4_096;
 
     private readonly AlertEngine _engine;
+    private readonly AlertNotifiers _notifiers;
     private readonly DurableSpool _spool;
     private readonly PipelineMetrics _metrics;
     private readonly TimeProvider _time;
@@ -40,7 +45,7 @@ public sealed partial class AlertingService : BackgroundService
         ProfileSet profiles,
         DurableSpool spool,
         PipelineMetrics metrics,
-        IEnumerable<IAlertSink> sinks,
+        IEnumerable<IAlertNotifier> sinks,
         TimeProvider time,
         DiskHealth disk,
         ILogger<AlertingService> logger)
@@ -52,7 +57,8 @@ public sealed partial class AlertingService : BackgroundService
         _logger = logger;
         var rules = CityRulesLoader.Load(options.Value.RulesFile, profiles.Profiles);
         var store = new AlertStore(options.Value.StateFile);
-        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store, sinks);
+        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store);
+        _notifiers = new AlertNotifiers(sinks);
         _saver = new AlertStateSaver(_engine, store, options.Value.StateSaveDelay, time, disk, logger);
     }
 
@@ -181,9 +187,9 @@ public sealed partial class AlertingService : BackgroundService
             await _spool.AppendAsync(new BufferedMessage(LineProtocol.Format(ToPoint(t)), false, null, IsInternal: true), cancellationToken).ConfigureAwait(false);
         }
 
-        foreach (var failure in await _engine.DispatchAsync(transitions, cancellationToken).ConfigureAwait(false))
+        foreach (var failure in await _notifiers.DispatchAsync(transitions, cancellationToken).ConfigureAwait(false))
         {
-            LogNotifierFailed(failure.Sink.GetType().Name, failure.Transition.Alert.Id, failure.Exception.Message);
+            LogNotifierFailed(failure.Notifier.GetType().Name, failure.Transition.Alert.Id, failure.Exception.Message);
         }
     }
 

@@ -4,9 +4,10 @@ using MQTTnet;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Alerting.Notifiers;
 using SmartCity.Telemetry.Source;
 
-namespace SmartCity.Telemetry.Alerting.Notifiers;
+namespace SmartCity.Telemetry.Alerting.Notifiers.Mqtt;
 
 /// <summary>
 /// Publishes the current state of every alert, retained, on
@@ -16,7 +17,7 @@ namespace SmartCity.Telemetry.Alerting.Notifiers;
 /// forgets a resolved alert (<c>Alerting:KeepResolvedFor</c>, default 7 days) its topic is cleared
 /// (a zero-length retained publish), so the broker keeps only the alerts the API still knows.
 /// </summary>
-public sealed class MqttAlertStateNotifier(IOptions<MqttSourceOptions> mqtt) : IAlertSink, IAsyncDisposable
+public sealed class MqttAlertStateNotifier(IOptions<MqttSourceOptions> mqtt) : IAlertNotifier, IAsyncDisposable
 {
     public const string TopicRoot = "smartcity/alerts";
 

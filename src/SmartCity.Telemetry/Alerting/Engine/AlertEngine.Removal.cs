@@ -1,4 +1,5 @@
-namespace SmartCity.Telemetry.Alerting;
+
+namespace SmartCity.Telemetry.Alerting.Engine;
 
 public sealed partial class AlertEngine
 {

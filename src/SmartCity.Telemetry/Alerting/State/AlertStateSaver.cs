@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Diagnostics;
 
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.State;
 
 /// <summary>
 /// Writes the alert state file for the host, debounced and off the alert thread. Saving on every
@@ -24,7 +24,7 @@ internal sealed partial class AlertStateSaver : IDisposable
     /// <summary>While saves fail, how often they are tried again (a change does not bring it forward).</summary>
     internal static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(10);
 
-    private readonly AlertEngine _engine;
+    private readonly IAlertStateSource _engine;
     private readonly AlertStore _store;
     private readonly TimeSpan _delay;
     private readonly TimeProvider _time;
@@ -40,7 +40,7 @@ internal sealed partial class AlertStateSaver : IDisposable
     private long _saves;
     private long _failures;
 
-    public AlertStateSaver(AlertEngine engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger)
+    public AlertStateSaver(IAlertStateSource engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger)
     {
         _engine = engine;
         _store = store;

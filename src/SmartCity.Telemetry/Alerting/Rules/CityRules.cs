@@ -3,8 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Rules;
 
-namespace SmartCity.Telemetry.Alerting;
+namespace SmartCity.Telemetry.Alerting.Rules;
 
 /// <summary>
 /// One override of a profile rule, for the whole city or a district, a site or a device. Only
@@ -131,7 +132,7 @@ public static partial class CityRulesLoader
     private static partial Regex Identifier();
 
     /// <summary>No file configured: the profiles' rules as shipped. A configured file that is missing is an error.</summary>
-    public static CityRulesLoadResult Load(string? path, IReadOnlyList<DeviceProfile> profiles)
+    public static CityRulesLoadResult Load(string? path, IReadOnlyList<DeviceProfile> profiles, RuleVocabulary? vocabulary = null)
     {
         if (path is null)
         {
@@ -143,10 +144,10 @@ public static partial class CityRulesLoader
             return new(CityRules.None, [$"{path}: city rules file (Alerting:RulesFile) does not exist"]);
         }
 
-        return Parse(path, File.ReadAllBytes(path), profiles);
+        return Parse(path, File.ReadAllBytes(path), profiles, vocabulary);
     }
 
-    public static CityRulesLoadResult Parse(string source, byte[] utf8, IReadOnlyList<DeviceProfile> profiles)
+    public static CityRulesLoadResult Parse(string source, byte[] utf8, IReadOnlyList<DeviceProfile> profiles, RuleVocabulary? vocabulary = null)
     {
         CityRules? rules;
         try
@@ -169,7 +170,7 @@ public static partial class CityRulesLoader
         for (var i = 0; i < rules.Overrides.Count; i++)
         {
             var o = rules.Overrides[i];
-            foreach (var problem in Check(o, i, rules.Overrides, profiles))
+            foreach (var problem in Check(o, i, rules.Overrides, profiles, vocabulary ?? RuleVocabulary.BuiltIn))
             {
                 errors.Add($"{source}: overrides[{i}] (rule '{o.Rule}'): {problem}");
             }
@@ -178,7 +179,7 @@ public static partial class CityRulesLoader
         return errors.Count > 0 ? new(CityRules.None, errors) : new(rules, []);
     }
 
-    private static IEnumerable<string> Check(CityRuleOverride o, int index, List<CityRuleOverride> all, IReadOnlyList<DeviceProfile> profiles)
+    private static IEnumerable<string> Check(CityRuleOverride o, int index, List<CityRuleOverride> all, IReadOnlyList<DeviceProfile> profiles, RuleVocabulary vocabulary)
     {
         if (string.IsNullOrEmpty(o.Rule) || !Identifier().IsMatch(o.Rule))
         {
@@ -203,6 +204,14 @@ public static partial class CityRulesLoader
             yield break;
         }
 
+        foreach (var problem in CheckScope(o).Concat(CheckLevels(o, targets, vocabulary)).Concat(CheckDuplicate(o, index, all)))
+        {
+            yield return problem;
+        }
+    }
+
+    private static IEnumerable<string> CheckScope(CityRuleOverride o)
+    {
         if (o.Device is not null && (o.Site is not null || o.District is not null))
         {
             yield return "a device override names the device only (a device id is unique in the city); leave out district and site";
@@ -218,30 +227,33 @@ public static partial class CityRulesLoader
 
         if (o.Severity is not null && AlertRule.ParseSeverity(o.Severity) is null)
         {
-            yield return $"severity '{o.Severity}' must be critical, major, minor or warning";
+            yield return $"severity '{o.Severity}' must be {RuleVocabulary.Join(RuleVocabulary.Severities)}";
         }
 
         if (o.Schedule is not null && AlertRule.ParseSchedule(o.Schedule) is null)
         {
-            yield return $"schedule '{o.Schedule}' must be always, night, day, school_hours or closed_hours";
+            yield return $"schedule '{o.Schedule}' must be {RuleVocabulary.Join(RuleVocabulary.Schedules)}";
         }
 
         if (o.For is { } f && (f < TimeSpan.Zero || f > TimeSpan.FromDays(1)))
         {
             yield return "for must be between 00:00:00 and 1.00:00:00";
         }
+    }
 
+    private static IEnumerable<string> CheckLevels(CityRuleOverride o, List<(DeviceProfile Profile, AlertRuleSpec Spec)> targets, RuleVocabulary vocabulary)
+    {
         var hasLevels = o.Above is not null || o.Below is not null || o.Clear is not null;
         foreach (var (profile, spec) in targets)
         {
-            var kind = AlertRule.ParseKind(spec.Kind);
-            if (hasLevels && kind is not (AlertRuleKind.Threshold or AlertRuleKind.Rate))
+            var kind = vocabulary.Find(spec.Kind);
+            if (hasLevels && kind is not { NeedsLevels: true })
             {
                 yield return $"above, below and clear apply to threshold and rate rules; in profile '{profile.Id}' it is a {spec.Kind} rule";
                 continue;
             }
 
-            if (o.For is not null && kind is AlertRuleKind.Event or AlertRuleKind.Offline)
+            if (o.For is not null && kind is { TakesFor: false })
             {
                 yield return $"for does not apply to {spec.Kind} rules (profile '{profile.Id}'): they raise at once";
             }
@@ -260,7 +272,10 @@ public static partial class CityRulesLoader
                 yield return $"clear ({Num(c2)}) must not be below the raise level below ({Num(b)}) (profile '{profile.Id}')";
             }
         }
+    }
 
+    private static IEnumerable<string> CheckDuplicate(CityRuleOverride o, int index, List<CityRuleOverride> all)
+    {
         for (var j = 0; j < index; j++)
         {
             var other = all[j];
