@@ -55,12 +55,20 @@ public static class Program
         private readonly Option<string> _payloadText = new("--payload-text") { Description = "the sample's payload as text", HelpName = "JSON" };
         private readonly Option<byte[]> _payloadBase64 = new("--payload-base64") { Description = "the sample's payload in base64 (binary frames)", HelpName = "B64", CustomParser = ParseBase64 };
         private readonly Option<DateTimeOffset?> _received = new("--received") { Description = "receipt time of the sample (default now)", HelpName = "ISO8601", CustomParser = Cli.ParseTime };
+        // The worker accepts profiles of its configured sectors (Decoding:Sectors): the tool must judge a
+        // waste or parking profile the same way, not against the three defaults only.
+        private readonly Option<string[]> _sectors = new("--sectors")
+        {
+            Description = "the city's sectors, as Decoding:Sectors (default lighting,education,security)",
+            HelpName = "A,B,...",
+            CustomParser = r => r.Tokens.Single().Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        };
 
         public CheckCommand()
             : base("check", "Check a profile: every problem with file, line and property; with --topic, also decode a sample message.")
         {
             Arguments.Add(_file);
-            Option[] options = [_topic, _payload, _payloadText, _payloadBase64, _received];
+            Option[] options = [_topic, _payload, _payloadText, _payloadBase64, _received, _sectors];
             foreach (var option in options)
             {
                 Options.Add(option);
@@ -99,7 +107,8 @@ public static class Program
                 return 66;
             }
 
-            var (profile, error) = ProfileLoader.Parse(file, File.ReadAllBytes(file));
+            var decoding = new DecodingOptions { Sectors = parse.GetValue(_sectors) ?? [] };
+            var (profile, error) = ProfileLoader.Parse(file, File.ReadAllBytes(file), decoding.EffectiveSectors);
             if (error is not null)
             {
                 stderr.WriteLine($"REFUSED {file}");
@@ -123,7 +132,8 @@ public static class Program
                 return 66;
             }
 
-            return DecodeSample(profile!, topic, payload, parse.GetValue(_received) ?? DateTimeOffset.UtcNow, stdout);
+            decoding.TopicRoot = topic.Split('/')[0];
+            return DecodeSample(profile!, decoding, topic, payload, parse.GetValue(_received) ?? DateTimeOffset.UtcNow, stdout);
         }
 
         /// <summary>The sample payload from --payload-text, --payload (a file or "-" for stdin) or --payload-base64; none is empty.</summary>
@@ -148,12 +158,12 @@ public static class Program
             return true;
         }
 
-        private static int DecodeSample(DeviceProfile profile, string topic, byte[] payload, DateTimeOffset received, TextWriter stdout)
+        private static int DecodeSample(DeviceProfile profile, DecodingOptions decoding, string topic, byte[] payload, DateTimeOffset received, TextWriter stdout)
         {
             // The sample is decoded against the built-in profiles with this file in place of its namesake.
             var builtIn = ProfileLoader.LoadAll(null).Profiles.Where(p => p.Id != profile!.Id && p.DeviceType != profile.DeviceType);
             var set = new ProfileSet([.. builtIn, profile!], []);
-            var decoder = new MessageDecoder(Microsoft.Extensions.Options.Options.Create(new DecodingOptions { TopicRoot = topic.Split('/')[0] }), set, [new CompactLampFrameDecoder()]);
+            var decoder = new MessageDecoder(Microsoft.Extensions.Options.Options.Create(decoding), set, [new CompactLampFrameDecoder()]);
             var outcome = decoder.Decode(topic, new ReadOnlySequence<byte>(payload), received);
             switch (outcome.Status)
             {

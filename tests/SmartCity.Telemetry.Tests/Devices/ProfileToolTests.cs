@@ -16,6 +16,39 @@ public class ProfileToolTests
     private static string Profile(string id) => Path.Combine(ProfileGoldenTests.RepositoryRoot, "profiles", id, "profile.json");
 
     [Fact]
+    public void Check_ProfileOfAConfiguredSector_RefusedByDefault_AcceptedWithTheCitysSectors()
+    {
+        // Issue 24 item 4: the worker takes profiles of its configured sectors (Decoding:Sectors); the tool
+        // an integrator checks a new profile with must judge it the same way.
+        var file = Path.Combine(Path.GetTempPath(), $"waste-bin-{Guid.NewGuid():N}.json");
+        File.WriteAllText(file, """
+            {
+              "id": "waste_bin", "version": "1.0.0", "sector": "waste", "deviceType": "waste_bin", "expectedInterval": "00:15:00",
+              "messages": { "telemetry": { "measurement": "waste_bin",
+                "fields": [ { "name": "fill_pct", "type": "float", "unit": "%", "required": true, "min": 0, "max": 100 } ] } },
+              "alerts": [ { "rule": "bin_full", "severity": "minor", "kind": "threshold", "field": "fill_pct", "above": 90, "clear": 70 } ]
+            }
+            """);
+        try
+        {
+            var (refusedCode, _, refused) = Run("check", file);
+            var (code, output, _) = Run("check", file, "--sectors", "lighting,education,security,waste",
+                "--topic", "city/waste/d01/s1/waste_bin/bin-1/telemetry", "--payload-text", """{"v":1,"ts":"2026-11-28T21:59:30Z","fill_pct":93}""",
+                "--received", "2026-11-28T22:00:00Z");
+
+            Assert.Equal(1, refusedCode);
+            Assert.Contains("$.sector", refused, StringComparison.Ordinal);
+            Assert.True(code == 0, output);
+            Assert.Contains("ACCEPTED", output, StringComparison.Ordinal);
+            Assert.Contains("waste_bin,device_id=bin-1,device_type=waste_bin,district=d01,sector=waste,site=s1 fill_pct=93", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Check_ValidProfile_DescribesFieldsAndExitsZero()
     {
         var (code, output, _) = Run("check", Profile("streetlight"));
