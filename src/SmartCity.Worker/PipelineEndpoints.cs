@@ -7,7 +7,7 @@ using SmartCity.Worker.Security;
 
 namespace SmartCity.Worker;
 
-/// <summary>Health (anonymous) and read-only endpoints for operators and integrators: counters, rejections, devices, profiles.</summary>
+/// <summary>Health (anonymous, HealthEndpoints) and read-only endpoints for operators and integrators: counters, rejections, devices, profiles.</summary>
 public static class PipelineEndpoints
 {
     /// <summary>Everything under /api: at least a viewer key, rate limited per identity.</summary>
@@ -16,60 +16,11 @@ public static class PipelineEndpoints
 
     public static void MapPipelineEndpoints(this IEndpointRouteBuilder app)
     {
-        MapHealth(app);
+        app.MapHealthEndpoints();
         var api = app.MapApiGroup();
         MapCounters(api);
         MapDevices(api);
         MapAccess(api);
-    }
-
-    /// <summary>
-    /// 200 when messages can flow end to end; 503 with the reason otherwise (for load balancers and compose health checks).
-    /// Anonymous: orchestrators probe it without credentials, and it tells nothing but up or down and why.
-    /// </summary>
-    private static void MapHealth(IEndpointRouteBuilder app) =>
-        // A lambda, not a method group: a method group would name the endpoint (and the OpenAPI operation) after the method.
-        app.MapGet("/healthz", (HttpContext http, PipelineMetrics metrics, DiskHealth disk) => Health(http, metrics, disk))
-            .AllowAnonymous()
-            .WithTags("health")
-            .WithSummary("Health: can messages flow end to end?")
-            .WithDescription("200 {status: ok}, or 503 {status: degraded, problems: [...]}: broker not connected, InfluxDB refusing or down, spool full. Anonymous; "
-                + "problems are classes without detail, and a caller with an API key (any role) also gets details: [...] with server messages, addresses and paths.")
-            .Produces(StatusCodes.Status200OK)
-            .Produces(StatusCodes.Status503ServiceUnavailable);
-
-    private static IResult Health(HttpContext http, PipelineMetrics metrics, DiskHealth disk)
-    {
-        var s = metrics.Snapshot();
-        // Each problem as a class anyone may see, and in full: server messages name internal
-        // addresses and paths ("Connection refused (10.0.4.7:8086)"), for API key holders only.
-        var problems = new List<(string Summary, string Detail)>();
-        if (!s.SourceConnected)
-        {
-            problems.Add(("not connected to the MQTT broker", "not connected to the MQTT broker"));
-        }
-
-        if (s.SinkBlocked)
-        {
-            problems.Add((metrics.SinkBlockedSummary!, s.SinkBlockedReason!));
-        }
-
-        if (s.SpoolFull)
-        {
-            problems.Add(("spool full: intake paused until storage catches up", $"spool full ({s.SpoolBytes} bytes): intake paused until storage catches up"));
-        }
-
-        problems.AddRange(disk.Problems.Select(p => ($"{p.Component}: cannot write to disk", $"{p.Component}: {p.Error} at {p.Path} since {p.Since:O}")));
-
-        if (problems.Count == 0)
-        {
-            return Results.Ok(new { status = "ok" });
-        }
-
-        var summaries = problems.Select(p => p.Summary).ToList();
-        return http.User.Identity?.IsAuthenticated == true
-            ? Results.Json(new { status = "degraded", problems = summaries, details = problems.Select(p => p.Detail).ToList() }, statusCode: StatusCodes.Status503ServiceUnavailable)
-            : Results.Json(new { status = "degraded", problems = summaries }, statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     /// <summary>Counters and the latest rejections.</summary>

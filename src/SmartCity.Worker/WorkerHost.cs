@@ -28,6 +28,7 @@ public static class WorkerHost
         builder.Services.AddSmartCityPipeline(builder.Configuration);
         builder.Services.AddOperatorApiSecurity(builder.Configuration);
         builder.Services.AddOperatorApiDocument();
+        builder.Services.AddWorkerHealthChecks();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
         // Last, so a secret file wins over every other source (and sees the settings naming files).
