@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -13,13 +12,8 @@ public sealed class ApiDisclosureTests
     public async Task Healthz_InfluxDown_AnonymousSeesReasonClassKeyHolderSeesDetails()
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
-        var port = ApiTestKit.ClosedPort().ToString(CultureInfo.InvariantCulture);
-        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?>
-        {
-            ["Influx:Url"] = $"http://127.0.0.1:{port}",
-            // Its own counters reach the sink within a second: a write fails with no device needed.
-            ["PipelineReport:Interval"] = "00:00:01",
-        });
+        var (started, port) = await ApiTestKit.StartWithInfluxDownAsync(db);
+        await using var worker = started;
         using var anonymous = worker.CreateClient(null);
         using var viewer = worker.CreateClient(TestApiKeys.Viewer);
 
@@ -36,23 +30,8 @@ public sealed class ApiDisclosureTests
     }
 
     /// <summary>Polls /healthz until it answers 503 (the first failed write) and returns the body.</summary>
-    private static async Task<string> DegradedHealthAsync(HttpClient client)
-    {
-        using var cts = new CancellationTokenSource(ApiTestKit.Timeout);
-        while (true)
-        {
-            using (var response = await client.GetAsync(new Uri("/healthz", UriKind.Relative), cts.Token))
-            {
-                var body = await response.Content.ReadAsStringAsync(cts.Token);
-                if (response.StatusCode == HttpStatusCode.ServiceUnavailable && body.Contains("InfluxDB", StringComparison.Ordinal))
-                {
-                    return body;
-                }
-            }
-
-            await Task.Delay(100, cts.Token);
-        }
-    }
+    private static Task<string> DegradedHealthAsync(HttpClient client) =>
+        ApiTestKit.PollAsync(client, "/healthz", (status, body) => status == HttpStatusCode.ServiceUnavailable && body.Contains("InfluxDB", StringComparison.Ordinal));
 
     [Fact]
     public async Task NotFound_IdWithCrLfAndLength_TitleFixedAndIdNeverEchoedRaw()

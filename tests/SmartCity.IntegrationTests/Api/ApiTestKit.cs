@@ -23,6 +23,38 @@ internal static class ApiTestKit
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>A worker pointed at an InfluxDB that is down (a closed port, returned too): its first write fails within a second.</summary>
+    public static async Task<(TestWorker Worker, string Port)> StartWithInfluxDownAsync(InfluxTestDatabase db)
+    {
+        var port = ClosedPort().ToString(CultureInfo.InvariantCulture);
+        var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?>
+        {
+            ["Influx:Url"] = $"http://127.0.0.1:{port}",
+            // Its own counters reach the sink within a second: a write fails with no device needed.
+            ["PipelineReport:Interval"] = "00:00:01",
+        });
+        return (worker, port);
+    }
+
+    /// <summary>Polls GET <paramref name="path"/> until <paramref name="until"/> holds for its status and body; returns that body.</summary>
+    public static async Task<string> PollAsync(HttpClient client, string path, Func<HttpStatusCode, string, bool> until)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        while (true)
+        {
+            using (var response = await client.GetAsync(new Uri(path, UriKind.Relative), cts.Token))
+            {
+                var body = await response.Content.ReadAsStringAsync(cts.Token);
+                if (until(response.StatusCode, body))
+                {
+                    return body;
+                }
+            }
+
+            await Task.Delay(100, cts.Token);
+        }
+    }
+
     /// <summary>A door announces itself and is forced open through the real broker; returns the raised alert's id.</summary>
     public static async Task<string> RaiseDoorForcedAsync(TestWorker worker, string district)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using SmartCity.IntegrationTests.Infrastructure;
@@ -12,16 +11,11 @@ public sealed class HealthProbeTests
     public async Task HealthProbes_InfluxDown_LiveStays200ReadyAnswers503NamingStorage()
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
-        var port = ApiTestKit.ClosedPort().ToString(CultureInfo.InvariantCulture);
-        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?>
-        {
-            ["Influx:Url"] = $"http://127.0.0.1:{port}",
-            // Its own counters reach the sink within a second: a write fails with no device needed.
-            ["PipelineReport:Interval"] = "00:00:01",
-        });
+        var (started, port) = await ApiTestKit.StartWithInfluxDownAsync(db);
+        await using var worker = started;
         using var anonymous = worker.CreateClient(null);
 
-        var ready = await PollAsync(anonymous, "/health/ready", (status, body) => status == HttpStatusCode.ServiceUnavailable && body.Contains("InfluxDB", StringComparison.Ordinal));
+        var ready = await ApiTestKit.PollAsync(anonymous, "/health/ready", (status, body) => status == HttpStatusCode.ServiceUnavailable && body.Contains("InfluxDB", StringComparison.Ordinal));
         var live = await GetAsync(anonymous, "/health/live");
 
         Assert.Equal(HttpStatusCode.OK, live.Status);
@@ -42,7 +36,7 @@ public sealed class HealthProbeTests
         using var anonymous = worker.CreateClient(null);
 
         // Ready once the broker session is up: poll for it rather than guess how long that takes.
-        var ready = await PollAsync(anonymous, "/health/ready", (status, _) => status == HttpStatusCode.OK);
+        var ready = await ApiTestKit.PollAsync(anonymous, "/health/ready", (status, _) => status == HttpStatusCode.OK);
         var live = await GetAsync(anonymous, "/health/live");
 
         Assert.Equal("ok", JsonDocument.Parse(ready).RootElement.GetProperty("status").GetString());
@@ -54,21 +48,5 @@ public sealed class HealthProbeTests
     {
         using var response = await client.GetAsync(new Uri(path, UriKind.Relative), cancellationToken);
         return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
-    }
-
-    /// <summary>Polls <paramref name="path"/> until <paramref name="until"/> holds and returns that body.</summary>
-    private static async Task<string> PollAsync(HttpClient client, string path, Func<HttpStatusCode, string, bool> until)
-    {
-        using var cts = new CancellationTokenSource(ApiTestKit.Timeout);
-        while (true)
-        {
-            var (status, body) = await GetAsync(client, path, cts.Token);
-            if (until(status, body))
-            {
-                return body;
-            }
-
-            await Task.Delay(100, cts.Token);
-        }
     }
 }
