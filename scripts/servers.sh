@@ -118,6 +118,9 @@ OPTIONAL=(mosquitto_sub:mosquitto-clients influx:influxdb-client)  # handy for p
 # docker-compose (Debian 1.29): the Grafana tests validate docker-compose.yml with `docker-compose config`
 # (no Docker engine needed); installed with the rest when run as root, e.g. in CI.
 OPTIONAL+=(docker-compose:docker-compose)
+# promtool (Debian's prometheus package): the observability tests check the worker's /metrics with
+# `promtool check metrics`.
+OPTIONAL+=(promtool:prometheus)
 
 ensure_packages() {
   local want=("${REQUIRED_MQTT[@]}") missing=() optional_missing=() pair

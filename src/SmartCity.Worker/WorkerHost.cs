@@ -1,6 +1,7 @@
 using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Worker.Configuration;
+using SmartCity.Worker.Observability;
 using SmartCity.Worker.Security;
 
 namespace SmartCity.Worker;
@@ -34,12 +35,14 @@ public static class WorkerHost
         // Last, so a secret file wins over every other source (and sees the settings naming files).
         var secretProblems = SecretFiles.Add(builder.Configuration);
         builder.Services.AddSingleton(new ConfigurationCheck(_ => secretProblems));
+        builder.AddWorkerObservability(); // after every configuration source: it decides which exporters exist
 
         var app = builder.Build();
         app.UseOperatorApiSecurity();
         app.MapOpenApi().AllowAnonymous().RequireRateLimiting(ApiSecurity.RateLimitPolicy);
         app.MapPipelineEndpoints();
         app.MapAlertEndpoints();
+        app.MapObservabilityEndpoints();
         return app;
     }
 

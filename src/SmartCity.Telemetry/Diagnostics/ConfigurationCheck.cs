@@ -9,7 +9,7 @@ public sealed class ConfigurationCheck(Func<IServiceProvider, IEnumerable<string
 {
     public IEnumerable<string> Run(IServiceProvider services) => check(services);
 
-    internal static ConfigurationCheck For<TOptions>()
+    public static ConfigurationCheck For<TOptions>()
         where TOptions : class => new(services =>
         {
             try

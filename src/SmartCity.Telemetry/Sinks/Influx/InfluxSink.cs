@@ -144,7 +144,8 @@ public sealed partial class InfluxSink : BackgroundService
             _cursor.ObserveOldest(batch);
         }
 
-        inFlight.Enqueue(new InFlightWrite(batch, TimedWriteAsync(batch, stoppingToken)));
+        var trace = BatchTrace.Start(batch, _time);
+        inFlight.Enqueue(new InFlightWrite(batch, TimedWriteAsync(batch, stoppingToken), trace));
     }
 
     private static async Task AbandonAsync(Queue<InFlightWrite> inFlight)
@@ -153,6 +154,7 @@ public sealed partial class InfluxSink : BackgroundService
         {
             await Task.WhenAny(write.Write).ConfigureAwait(false);
             _ = write.Write.Exception;
+            write.Trace?.Abandon();
             write.Batch.Dispose();
         }
     }
@@ -191,7 +193,7 @@ public sealed partial class InfluxSink : BackgroundService
         }
     }
 
-    private sealed record InFlightWrite(SpoolBatch Batch, Task<(int Refused, TimeSpan Took)> Write);
+    private sealed record InFlightWrite(SpoolBatch Batch, Task<(int Refused, TimeSpan Took)> Write, BatchTrace? Trace);
 
     /// <summary>The oldest write has ended: count it and move the spool's cursor past it (it throws if the write was cancelled).</summary>
     private async Task CommitAsync(InFlightWrite done, Queue<InFlightWrite> rest)
@@ -207,6 +209,7 @@ public sealed partial class InfluxSink : BackgroundService
         }
 
         _cursor.Commit(batch);
+        done.Trace?.Complete(took, refused);
         batch.Dispose(); // its write has ended: the pooled body goes back
         _metrics.NotifyProgress();
         if (rest.Count > 0)
