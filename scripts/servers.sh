@@ -121,6 +121,8 @@ OPTIONAL+=(docker-compose:docker-compose)
 # promtool (Debian's prometheus package): the observability tests check the worker's /metrics with
 # `promtool check metrics`.
 OPTIONAL+=(promtool:prometheus)
+# kubectl (Debian's kubernetes-client): KubernetesManifestTests render deploy/kubernetes with `kubectl kustomize`.
+OPTIONAL+=(kubectl:kubernetes-client)
 
 ensure_packages() {
   local want=("${REQUIRED_MQTT[@]}") missing=() optional_missing=() pair

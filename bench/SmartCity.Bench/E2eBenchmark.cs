@@ -1021,7 +1021,8 @@ public sealed class E2eBenchmark
 
             var env = part[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(kv => kv.Split('=', 2))
-                .ToDictionary(kv => kv[0], kv => kv.Length == 2 ? kv[1] : throw new ArgumentException($"--variants: '{string.Join('=', kv)}' is not KEY=VALUE"), StringComparer.Ordinal);
+                // %VAR% in a value is taken from the bench's environment (servers.env): ports known only at run time.
+                .ToDictionary(kv => kv[0], kv => kv.Length == 2 ? Environment.ExpandEnvironmentVariables(kv[1]) : throw new ArgumentException($"--variants: '{string.Join('=', kv)}' is not KEY=VALUE"), StringComparer.Ordinal);
             result.Add(($" [{part[..colon]}]", env));
         }
 
