@@ -21,7 +21,7 @@ dotnet publish src/SmartCity.Worker/SmartCity.Worker.csproj -c Release -r "$runt
   -p:PublishSingleFile=false -o "$worker" -nologo -v quiet
 tar -C "$out" -czf "$out/worker-$runtime.tar.gz" "worker-$runtime"
 
-for tool in src/SmartCity.ProfileTool src/SmartCity.Provisioning simulators/SmartCity.Simulators; do
+for tool in src/SmartCity.ProfileTool src/SmartCity.Provisioning src/SmartCity.Backup simulators/SmartCity.Simulators; do
   dotnet pack "$tool" -c Release -o "$out/tools" -nologo -v quiet
 done
 

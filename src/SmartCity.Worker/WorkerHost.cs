@@ -1,5 +1,6 @@
 using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Worker.Backup;
 using SmartCity.Worker.Configuration;
 using SmartCity.Worker.Observability;
 using SmartCity.Worker.Security;
@@ -30,6 +31,7 @@ public static class WorkerHost
         builder.Services.AddOperatorApiSecurity(builder.Configuration);
         builder.Services.AddOperatorApiDocument();
         builder.Services.AddWorkerHealthChecks();
+        builder.Services.AddWorkerBackup(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
         // Last, so a secret file wins over every other source (and sees the settings naming files).
@@ -43,6 +45,7 @@ public static class WorkerHost
         app.MapPipelineEndpoints();
         app.MapAlertEndpoints();
         app.MapObservabilityEndpoints();
+        app.MapBackupEndpoints();
         return app;
     }
 

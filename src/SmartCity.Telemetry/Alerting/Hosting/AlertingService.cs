@@ -65,6 +65,10 @@ public sealed partial class AlertingService : BackgroundService
     /// <summary>Writes the state file, debounced and off the alert loop.</summary>
     internal AlertStateSaver Saver => _saver;
 
+    /// <summary>The alert state files as saved this moment (alerts and devices' liveness), for a backup while the worker runs.</summary>
+    public Task<IReadOnlyList<(string Path, byte[] Content)>> SaveAndReadStateAsync(CancellationToken cancellationToken) =>
+        _saver.SaveAndReadAsync(cancellationToken);
+
     /// <summary>Work items waiting for the engine.</summary>
     public int QueueDepth => _work.Reader.Count;
 

@@ -33,6 +33,8 @@ internal sealed partial class AlertStateSaver : IDisposable
     private readonly ITimer _timer;
     private readonly Channel<bool> _due = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _gate = new();
+    // One save at a time: the debounced loop, the save at stop, and a backup's save-and-read.
+    private readonly SemaphoreSlim _writing = new(1, 1);
     private readonly Task _loop;
     private bool _armed;
     private bool _failing;
@@ -90,7 +92,37 @@ internal sealed partial class AlertStateSaver : IDisposable
                 _armed = false;
             }
 
-            TrySave(allDevices: false);
+            await _writing.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                TrySave(allDevices: false);
+            }
+            finally
+            {
+                _writing.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a backup while the worker runs: saves the latest state (all devices), then reads the state
+    /// files, with no other save in between, so both files are of this moment and of each other.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Path, byte[] Content)>> SaveAndReadAsync(CancellationToken cancellationToken)
+    {
+        await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!TrySave(allDevices: true))
+            {
+                throw new IOException($"the alert state could not be saved to {_store.Path} (see the log); no backup of it was taken");
+            }
+
+            return [.. new[] { _store.Path, _store.DevicesPath }.Where(File.Exists).Select(p => (p, File.ReadAllBytes(p)))];
+        }
+        finally
+        {
+            _writing.Release();
         }
     }
 
@@ -105,7 +137,15 @@ internal sealed partial class AlertStateSaver : IDisposable
 
         _due.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
-        return TrySave(allDevices: true);
+        await _writing.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return TrySave(allDevices: true);
+        }
+        finally
+        {
+            _writing.Release();
+        }
     }
 
     private bool TrySave(bool allDevices)
@@ -173,6 +213,7 @@ internal sealed partial class AlertStateSaver : IDisposable
 
         _due.Writer.TryComplete();
         _timer.Dispose();
+        _writing.Dispose();
     }
 
     [LoggerMessage(EventId = 6004, Level = LogLevel.Critical, Message = "Alert state cannot be saved to {Path} ({Problem}); alerting goes on in memory, the save is retried every {RetrySeconds} s (a crash now would lose the changes since the last save)")]

@@ -105,6 +105,24 @@ public sealed partial class DeviceRegistry
         }
     }
 
+    /// <summary>
+    /// For a backup while the worker runs: saves what changed, then reads the file, both under the save
+    /// lock, so the bytes are the registry of this moment and no save replaces the file mid-read.
+    /// Null when there is nothing saved (no device yet).
+    /// </summary>
+    public byte[]? SaveAndRead()
+    {
+        lock (_saveLock)
+        {
+            Save();
+            var path = Path.GetFullPath(_options.File);
+            return File.Exists(path) ? File.ReadAllBytes(path) : null;
+        }
+    }
+
+    /// <summary>The registry file's full path (where a backup restores it to).</summary>
+    public string FilePath => Path.GetFullPath(_options.File);
+
     private static void TryDelete(string path)
     {
         try
