@@ -15,44 +15,15 @@ public sealed class LogCapture : ILoggerProvider
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
 
     /// <summary>Waits until <paramref name="condition"/> holds on the entries, re-checking after each new one.</summary>
-    public async Task WaitForAsync(Func<IReadOnlyList<(LogLevel Level, string Category, int EventId, string Message)>, bool> condition, TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
-        {
-            Task next;
-            lock (_lock)
-            {
-                next = _logged.Task;
-            }
+    public Task WaitForAsync(Func<IReadOnlyList<(LogLevel Level, string Category, int EventId, string Message)>, bool> condition, TimeSpan timeout) =>
+        _logged.WaitUntilAsync(() => condition(Entries), timeout, () => "log condition; logged: " + string.Join(Environment.NewLine, AtLeast(LogLevel.Information)));
 
-            if (condition(Entries))
-            {
-                return;
-            }
-
-            try
-            {
-                await next.WaitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"log condition not met within {timeout}; logged: {string.Join(Environment.NewLine, AtLeast(LogLevel.Information))}");
-            }
-        }
-    }
-
-    private readonly object _lock = new();
-    private TaskCompletionSource _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConditionSignal _logged = new();
 
     private void Add((LogLevel, string, int, string) entry)
     {
         _entries.Enqueue(entry);
-        lock (_lock)
-        {
-            _logged.TrySetResult();
-            _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
+        _logged.Notify();
     }
 
     public void Dispose()

@@ -18,8 +18,7 @@ public sealed class OtlpCollectorStandIn : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<(string Path, string ContentType, byte[] Body)> _requests = new();
-    private readonly object _lock = new();
-    private TaskCompletionSource _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Infrastructure.ConditionSignal _received = new();
 
     private OtlpCollectorStandIn(WebApplication app) => _app = app;
 
@@ -47,44 +46,13 @@ public sealed class OtlpCollectorStandIn : IAsyncDisposable
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds for the requests received so far, re-checking at each new one.</summary>
-    public async Task WaitUntilAsync(Func<IReadOnlyCollection<(string Path, string ContentType, byte[] Body)>, bool> condition, TimeSpan timeout, Func<string> describe)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        while (true)
-        {
-            Task next;
-            lock (_lock)
-            {
-                next = _received.Task;
-            }
-
-            if (condition(_requests))
-            {
-                return;
-            }
-
-            try
-            {
-                await next.WaitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                throw new TimeoutException($"the collector stand-in did not get what was expected within {timeout}: {describe()}");
-            }
-        }
-    }
+    public Task WaitUntilAsync(Func<IReadOnlyCollection<(string Path, string ContentType, byte[] Body)>, bool> condition, TimeSpan timeout, Func<string> describe) =>
+        _received.WaitUntilAsync(() => condition(_requests), timeout, () => "the collector stand-in did not get what was expected: " + describe());
 
     private void Add(string path, string contentType, byte[] body)
     {
         _requests.Enqueue((path, contentType, body));
-        TaskCompletionSource previous;
-        lock (_lock)
-        {
-            previous = _received;
-            _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        previous.TrySetResult();
+        _received.Notify();
     }
 
     public async ValueTask DisposeAsync()
