@@ -90,6 +90,28 @@ public sealed class OpenTelemetryExportTests
     }
 
     [Fact]
+    public async Task OtlpExport_StandardOtelVariables_ExportToCollectorWithoutWorkerSettings()
+    {
+        await using var collector = await OtlpCollectorStandIn.StartAsync();
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var settings = TestWorker.Settings(db, TestServers.UniqueName("t") + "/city", TestServers.UniqueName("worker-"));
+        // The OpenTelemetry SDK's own names (the worker reads configuration from its environment, so these
+        // reach it as OTEL_* keys here): the SDK appends /v1/metrics itself.
+        settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url.ToString();
+        settings["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        settings["OTEL_METRIC_EXPORT_INTERVAL"] = "1000";
+        await using var worker = await WorkerProcess.StartAsync(settings);
+
+        await collector.WaitUntilAsync(
+            requests => Metrics(requests)["smartcity.spool.depth"].Any(),
+            Timeout,
+            () => $"requests: {string.Join(", ", collector.Requests.Select(r => r.Path))}");
+
+        var service = collector.Requests.SelectMany(r => OtlpProtobuf.Resources(r.Body)).Select(a => a.GetValueOrDefault("service.name")).Distinct();
+        Assert.Equal(["smartcity-worker"], service);
+    }
+
+    [Fact]
     public void ConfigurationCheck_BadOpenTelemetrySettings_NamesEachSetting()
     {
         var settings = new Dictionary<string, string?>
