@@ -76,9 +76,10 @@ public sealed class MilesightWs558Codec : IPayloadDecoderPlugin
         switch (channel)
         {
             case 0x03: values["voltage_v"] = FieldValue.Float(BinaryPrimitives.ReadUInt16LittleEndian(v) / 10.0); break;
-            case 0x04: values["power_w"] = FieldValue.Float(BinaryPrimitives.ReadUInt32LittleEndian(v)); break;
+            // Power and energy are signed in the maker's description: a negative one is out of range, not a huge one.
+            case 0x04: values["power_w"] = FieldValue.Float(BinaryPrimitives.ReadInt32LittleEndian(v)); break;
             case 0x05: values["power_factor"] = FieldValue.Float(v[0] / 100.0); break;
-            case 0x06: values["energy_kwh"] = FieldValue.Float(BinaryPrimitives.ReadUInt32LittleEndian(v) / 1000.0); break;
+            case 0x06: values["energy_kwh"] = FieldValue.Float(BinaryPrimitives.ReadInt32LittleEndian(v) / 1000.0); break;
             case 0x07: values["current_a"] = FieldValue.Float(BinaryPrimitives.ReadUInt16LittleEndian(v) / 1000.0); break;
             case 0x08: values["on"] = FieldValue.Bool((v[1] & 1) != 0); break;
         }
