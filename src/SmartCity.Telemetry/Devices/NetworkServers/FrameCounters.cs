@@ -44,8 +44,8 @@ public sealed class FrameCounters
             : new(0, true);
     }
 
-    /// <summary>A join starts a new session whose counter starts again at 0.</summary>
-    public void Reset(string deviceId) => _last.TryRemove(deviceId, out _);
+    /// <summary>A join starts a new session whose counter starts again at 0: frames before the first one heard were lost.</summary>
+    public void Reset(string deviceId) => _last[deviceId] = -1;
 }
 
 /// <summary>Network-server counters, meter <c>SmartCity.NetworkServers</c>.</summary>
