@@ -242,7 +242,10 @@ public static class NetworkMappingLoader
         private MappedDevice? Device(MappedDeviceSpec d, int i, string network, DeviceProfile? profile, Dictionary<int, string> codecs, List<MappedField> fields)
         {
             var path = $"$.devices[{i}]";
-            var ok = CheckSegment(path + ".deviceId", d.DeviceId) & CheckSegment(path + ".district", d.District ?? file.District) & CheckSegment(path + ".site", d.Site ?? file.Site);
+            // The file's own district and site were checked once; only overrides are named per device.
+            var ok = CheckSegment(path + ".deviceId", d.DeviceId)
+                & (d.District is null ? TopicParser.IsValidSegment(file.District) : CheckSegment(path + ".district", d.District))
+                & (d.Site is null ? TopicParser.IsValidSegment(file.Site) : CheckSegment(path + ".site", d.Site));
             string? eui = null;
             if (d.DevEui is not null)
             {
