@@ -10,6 +10,8 @@ namespace SmartCity.Telemetry.Devices.NetworkServers;
 /// </summary>
 public static class ChirpStackTranslator
 {
+    private static readonly UplinkNames Names = new("fPort", "fCnt", "data", "object", "rxInfo", rx => rx.String("gatewayId"));
+
     /// <summary>The topic after the prefix: which application, device and event; false when it is not ChirpStack's shape.</summary>
     public static bool TryReadTopic(string rest, out NetworkMessage message, out string error)
     {
@@ -65,34 +67,8 @@ public static class ChirpStackTranslator
         };
     }
 
-    private static bool TryReadUplink(JsonElement root, ref NetworkMessage message, out DecodeResult rejection)
-    {
-        if (!root.TryWhole("fPort", 255, out var fPort) || !root.TryWhole("fCnt", uint.MaxValue, out var fCnt))
-        {
-            rejection = DecodeResult.Rejected(RejectReason.WrongType, "'fPort' (0..255) and 'fCnt' (0..4294967295) must be whole numbers");
-            return false;
-        }
-
-        if (!NetworkJson.TryBase64(root.String("data"), out var data))
-        {
-            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, "'data' is not base64");
-            return false;
-        }
-
-        var (gateway, rssi, snr, count) = NetworkJson.BestGateway(root.Member("rxInfo"), rx => rx.String("gatewayId"));
-        message = message with
-        {
-            FPort = fPort is { } p ? (int)p : null,
-            FCnt = fCnt ?? 0,
-            Data = data,
-            Object = root.Member("object") is { ValueKind: JsonValueKind.Object } o ? o : null,
-            GatewayId = gateway,
-            Rssi = rssi,
-            Snr = snr,
-            Gateways = count,
-        };
-        return Accept(out rejection);
-    }
+    private static bool TryReadUplink(JsonElement root, ref NetworkMessage message, out DecodeResult rejection) =>
+        NetworkJson.TryReadUplink(root, Names, ref message, out rejection);
 
     private static bool TryReadStatus(JsonElement root, ref NetworkMessage message, out DecodeResult rejection)
     {

@@ -50,9 +50,46 @@ public sealed record NetworkMessage(string Network, string Application, NetworkE
     public bool ExternalPower { get; init; }
 }
 
+/// <summary>How a network server names an uplink's members.</summary>
+internal sealed record UplinkNames(string FPort, string FCnt, string Payload, string Decoded, string RxInfo, Func<JsonElement, string?> GatewayId);
+
 /// <summary>Small readers shared by the translators: tolerant of absent members, strict about their types.</summary>
 internal static class NetworkJson
 {
+    /// <summary>
+    /// Port, frame counter, payload, decoded object and gateways of an uplink. Absent members are their
+    /// defaults (both servers leave them out): no counter is 0, no port and no payload is a MAC-only uplink.
+    /// </summary>
+    public static bool TryReadUplink(JsonElement up, UplinkNames names, ref NetworkMessage message, out DecodeResult rejection)
+    {
+        if (!up.TryWhole(names.FPort, 255, out var fPort) || !up.TryWhole(names.FCnt, uint.MaxValue, out var fCnt))
+        {
+            rejection = DecodeResult.Rejected(RejectReason.WrongType, $"'{names.FPort}' (0..255) and '{names.FCnt}' (0..4294967295) must be whole numbers");
+            return false;
+        }
+
+        if (!TryBase64(up.String(names.Payload), out var data))
+        {
+            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, $"'{names.Payload}' is not base64");
+            return false;
+        }
+
+        var (gateway, rssi, snr, count) = BestGateway(up.Member(names.RxInfo), names.GatewayId);
+        message = message with
+        {
+            FPort = fPort is { } p ? (int)p : (data is null or { Length: 0 } ? 0 : null),
+            FCnt = fCnt ?? 0,
+            Data = data,
+            Object = up.Member(names.Decoded) is { ValueKind: JsonValueKind.Object } o ? o : null,
+            GatewayId = gateway,
+            Rssi = rssi,
+            Snr = snr,
+            Gateways = count,
+        };
+        rejection = default;
+        return true;
+    }
+
     public static JsonElement? Member(this JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
 

@@ -9,6 +9,8 @@ namespace SmartCity.Telemetry.Devices.NetworkServers;
 /// </summary>
 public static class TheThingsStackTranslator
 {
+    private static readonly UplinkNames Names = new("f_port", "f_cnt", "frm_payload", "decoded_payload", "rx_metadata", rx => rx.Member("gateway_ids")?.String("gateway_id"));
+
     public static bool TryReadTopic(string rest, out NetworkMessage message, out string error)
     {
         var parts = rest.Split('/', 4);
@@ -82,35 +84,6 @@ public static class TheThingsStackTranslator
         return TryReadUplink(up, ref message, out rejection);
     }
 
-    private static bool TryReadUplink(JsonElement up, ref NetworkMessage message, out DecodeResult rejection)
-    {
-        if (!up.TryWhole("f_port", 255, out var fPort) || !up.TryWhole("f_cnt", uint.MaxValue, out var fCnt))
-        {
-            rejection = DecodeResult.Rejected(RejectReason.WrongType, "'f_port' (0..255) and 'f_cnt' (0..4294967295) must be whole numbers");
-            return false;
-        }
-
-        if (!NetworkJson.TryBase64(up.String("frm_payload"), out var data))
-        {
-            rejection = DecodeResult.Rejected(RejectReason.MalformedJson, "'frm_payload' is not base64");
-            return false;
-        }
-
-        var (gateway, rssi, snr, count) = NetworkJson.BestGateway(up.Member("rx_metadata"), rx => rx.Member("gateway_ids")?.String("gateway_id"));
-        message = message with
-        {
-            // An absent f_port with a payload is port 0 left out... but TTS never sends application data on 0:
-            // no f_port and no payload is a MAC-only uplink.
-            FPort = fPort is { } p ? (int)p : (data is null ? 0 : null),
-            FCnt = fCnt ?? 0,
-            Data = data,
-            Object = up.Member("decoded_payload") is { ValueKind: JsonValueKind.Object } o ? o : null,
-            GatewayId = gateway,
-            Rssi = rssi,
-            Snr = snr,
-            Gateways = count,
-        };
-        rejection = default;
-        return true;
-    }
+    private static bool TryReadUplink(JsonElement up, ref NetworkMessage message, out DecodeResult rejection) =>
+        NetworkJson.TryReadUplink(up, Names, ref message, out rejection);
 }

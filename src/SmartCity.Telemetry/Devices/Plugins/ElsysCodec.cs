@@ -19,23 +19,12 @@ public sealed class ElsysCodec : IPayloadDecoderPlugin
 
     public string Name => PluginName;
 
-    public DecodeResult Decode(DeviceProfile profile, MessageSpec spec, in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt, DecodingOptions options)
-    {
-        var values = new Dictionary<string, FieldValue>(StringComparer.Ordinal);
-        return TryRead(payload.ToArray(), values, out var error)
-            ? ProfileFields.Build(spec, topic, receivedAt, values)
-            : DecodeResult.Rejected(RejectReason.MalformedJson, "Elsys frame: " + error);
-    }
+    public DecodeResult Decode(DeviceProfile profile, MessageSpec spec, in DeviceTopic topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt, DecodingOptions options) =>
+        ProfileFields.FromFrame(spec, topic, receivedAt, payload, "Elsys", TryRead);
 
     /// <summary>Reads a frame into profile field values; false (with why) for a frame the specification does not allow.</summary>
     public static bool TryRead(ReadOnlySpan<byte> frame, Dictionary<string, FieldValue> values, out string error)
     {
-        if (frame.IsEmpty)
-        {
-            error = "empty frame";
-            return false;
-        }
-
         var i = 0;
         while (i < frame.Length)
         {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using SmartCity.Telemetry.Devices.Profiles;
 
 namespace SmartCity.Telemetry.Devices.Plugins;
@@ -10,6 +11,19 @@ namespace SmartCity.Telemetry.Devices.Plugins;
 /// </summary>
 public static class ProfileFields
 {
+    /// <summary>Reads a binary frame into profile field values; false with why the frame is not allowed.</summary>
+    public delegate bool FrameReader(ReadOnlySpan<byte> frame, Dictionary<string, FieldValue> values, out string error);
+
+    /// <summary>A codec's frame (never empty), read and then checked as the profile says; a bad frame is a <c>MalformedJson</c> rejection naming the codec.</summary>
+    public static DecodeResult FromFrame(MessageSpec spec, in DeviceTopic topic, DateTimeOffset ts, in ReadOnlySequence<byte> payload, string codec, FrameReader read)
+    {
+        var values = new Dictionary<string, FieldValue>(StringComparer.Ordinal);
+        var error = "empty frame";
+        return !payload.IsEmpty && read(payload.ToArray(), values, out error)
+            ? Build(spec, topic, ts, values)
+            : DecodeResult.Rejected(RejectReason.MalformedJson, $"{codec} frame: {error}");
+    }
+
     public static DecodeResult Build(MessageSpec spec, in DeviceTopic topic, DateTimeOffset ts, IReadOnlyDictionary<string, FieldValue> values)
     {
         var point = Point.ForDevice(spec.Measurement, ts, topic, spec.Fields.Count + 8);

@@ -1,7 +1,7 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Composition;
+using SmartCity.Telemetry.Tests.Composition;
 using SmartCity.Telemetry.Devices.NetworkServers;
 using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Diagnostics;
@@ -112,22 +112,13 @@ public sealed class NetworkMappingLoaderTests : IDisposable
         Assert.StartsWith("NetworkServers: " + Path.Combine(_dir, "school.mapping.json") + ": $.district:", problem, StringComparison.Ordinal);
     }
 
-    private ServiceProvider Build(string? mappings)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+    // Each provider its own registry file: a second one must not find the first one's devices.
+    private ServiceProvider Build(string? mappings) =>
+        PipelineStartOrderTests.Build(_dir, new Dictionary<string, string?>
         {
-            ["Mqtt:Host"] = "broker.test",
-            ["Influx:Url"] = "http://influx.test",
-            ["Influx:Token"] = "t",
-            ["Influx:Org"] = "o",
-            ["Influx:Bucket"] = "b",
-            ["Spool:Directory"] = Path.Combine(_dir, "spool"),
             ["Registry:File"] = Path.Combine(_dir, Guid.NewGuid().ToString("N") + "-registry.json"),
-            ["Alerting:StateFile"] = Path.Combine(_dir, "alerts.json"),
             ["NetworkServers:Directory"] = mappings,
-        }).Build();
-        return new ServiceCollection().AddLogging().AddSmartCityPipeline(configuration).BuildServiceProvider();
-    }
+        });
 
     public void Dispose()
     {
