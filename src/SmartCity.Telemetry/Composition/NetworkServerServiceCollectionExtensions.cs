@@ -49,8 +49,27 @@ public static class NetworkServerServiceCollectionExtensions
             options.Subscriptions = WithFilters(options.Subscriptions, mappings.TopicFilters);
         }
 
-        public static string[] WithFilters(string[] configured, IEnumerable<string> filters) =>
-            [.. configured, .. filters.Distinct(StringComparer.Ordinal).Where(f => !configured.Any(c => Covers(c, f)))];
+        /// <remarks>
+        /// Workers that share the load subscribe as one group (<c>$share/g/city/#</c>): the network topics
+        /// join the same group, or every worker would store every uplink.
+        /// </remarks>
+        public static string[] WithFilters(string[] configured, IEnumerable<string> filters)
+        {
+            var groups = configured.Select(c => SharePrefix(c)).Distinct(StringComparer.Ordinal).ToList();
+            var share = groups.Count == 1 ? groups[0] : "";
+            return [.. configured, .. filters.Distinct(StringComparer.Ordinal).Where(f => !configured.Any(c => Covers(c[SharePrefix(c).Length..], f))).Select(f => share + f)];
+        }
+
+        private static string SharePrefix(string filter)
+        {
+            if (!filter.StartsWith("$share/", StringComparison.Ordinal))
+            {
+                return "";
+            }
+
+            var end = filter.IndexOf('/', "$share/".Length);
+            return end < 0 ? "" : filter[..(end + 1)];
+        }
 
         /// <summary>Whether every topic <paramref name="filter"/> matches is matched by <paramref name="existing"/> (for the filters we add: exact or a <c>#</c> parent).</summary>
         public static bool Covers(string existing, string filter) =>

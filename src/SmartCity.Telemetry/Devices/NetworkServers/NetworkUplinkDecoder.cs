@@ -155,9 +155,9 @@ public sealed partial class NetworkUplinkDecoder
         {
             result = MapObject(device, decoded, ts);
         }
-        else if (message.Data is { Length: > 0 } data && message.FPort is { } port && device.Codecs.TryGetValue(port, out var name))
+        else if (message.Data is { Length: > 0 } data && message.FPort is { } port && device.Codecs.TryGetValue(port, out var name) && _codecs.TryGetValue(name, out var codec))
         {
-            result = _codecs[name].Decode(device.Profile, device.Spec, device.Topic, new ReadOnlySequence<byte>(data), ts, _options);
+            result = codec.Decode(device.Profile, device.Spec, device.Topic, new ReadOnlySequence<byte>(data), ts, _options);
         }
         else
         {

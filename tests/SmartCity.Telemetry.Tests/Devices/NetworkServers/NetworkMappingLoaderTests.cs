@@ -78,6 +78,8 @@ public sealed class NetworkMappingLoaderTests : IDisposable
     [InlineData(new[] { "city/#", "application/#" }, new[] { "city/#", "application/#" })]
     [InlineData(new[] { "#" }, new[] { "#" })]
     [InlineData(new[] { "application/+/device/+/event/+" }, new[] { "application/+/device/+/event/+" })]
+    [InlineData(new[] { "$share/workers/city/#" }, new[] { "$share/workers/city/#", "$share/workers/application/+/device/+/event/+" })]
+    [InlineData(new[] { "$share/workers/application/#" }, new[] { "$share/workers/application/#" })]
     public void WithFilters_AFilterAlreadyCovered_NotSubscribedTwice(string[] configured, string[] expected)
     {
         Assert.Equal(expected, NetworkServerServiceCollectionExtensions.NetworkSubscriptions.WithFilters(configured, ["application/+/device/+/event/+"]));
