@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using SmartCity.CommandLine;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.NetworkServers;
 using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Ingest;
@@ -26,6 +27,9 @@ public static class Program
         Cli.InvokeAsync(Parse(args), stdout, stderr, UsageExitCode, CancellationToken.None).GetAwaiter().GetResult();
 
     public static ParseResult Parse(IReadOnlyList<string> args) => Cli.Parse(BuildCommand(), args);
+
+    /// <summary>The decoder plug-ins the worker registers (binary frames and LoRaWAN codecs).</summary>
+    private static readonly IPayloadDecoderPlugin[] Plugins = [new CompactLampFrameDecoder(), new ElsysCodec(), new MilesightWs558Codec()];
 
     public static Command BuildCommand()
     {
@@ -54,6 +58,7 @@ public static class Program
         private readonly Option<string> _payload = new("--payload") { Description = "the sample's payload from a file (- for stdin)", HelpName = "FILE" };
         private readonly Option<string> _payloadText = new("--payload-text") { Description = "the sample's payload as text", HelpName = "JSON" };
         private readonly Option<byte[]> _payloadBase64 = new("--payload-base64") { Description = "the sample's payload in base64 (binary frames)", HelpName = "B64", CustomParser = ParseBase64 };
+        private readonly Option<string> _mapping = new("--mapping") { Description = "with --topic: a network-server mapping file (*.mapping.json) for this profile; the sample is then a ChirpStack or The Things Stack message on its own topic", HelpName = "FILE" };
         private readonly Option<DateTimeOffset?> _received = new("--received") { Description = "receipt time of the sample (default now)", HelpName = "ISO8601", CustomParser = Cli.ParseTime };
         // The worker accepts profiles of its configured sectors (Decoding:Sectors): the tool must judge a
         // waste or parking profile the same way, not against the three defaults only.
@@ -68,7 +73,7 @@ public static class Program
             : base("check", "Check a profile: every problem with file, line and property; with --topic, also decode a sample message.")
         {
             Arguments.Add(_file);
-            Option[] options = [_topic, _payload, _payloadText, _payloadBase64, _received, _sectors];
+            Option[] options = [_topic, _payload, _payloadText, _payloadBase64, _mapping, _received, _sectors];
             foreach (var option in options)
             {
                 Options.Add(option);
@@ -133,7 +138,42 @@ public static class Program
             }
 
             decoding.TopicRoot = topic.Split('/')[0];
-            return DecodeSample(profile!, decoding, topic, payload, parse.GetValue(_received) ?? DateTimeOffset.UtcNow, stdout);
+            // The sample is decoded against the built-in profiles with this file in place of its namesake.
+            var builtIn = ProfileLoader.LoadAll(null).Profiles.Where(p => p.Id != profile!.Id && p.DeviceType != profile.DeviceType);
+            var set = new ProfileSet([.. builtIn, profile!], []);
+            NetworkUplinkDecoder? network = null;
+            if (parse.GetValue(_mapping) is { } mappingFile && !TryLoadMapping(mappingFile, set, decoding, stderr, out network))
+            {
+                return File.Exists(mappingFile) ? 1 : 66;
+            }
+
+            return DecodeSample(set, decoding, network, topic, payload, parse.GetValue(_received) ?? DateTimeOffset.UtcNow, stdout);
+        }
+
+        /// <summary>A mapping file checked as the worker checks it at start; its problems printed as the profile's are.</summary>
+        private static bool TryLoadMapping(string file, ProfileSet set, DecodingOptions decoding, TextWriter stderr, out NetworkUplinkDecoder? network)
+        {
+            network = null;
+            if (!File.Exists(file))
+            {
+                stderr.WriteLine($"{file}: no such file");
+                return false;
+            }
+
+            var mappings = NetworkMappingLoader.Load([(file, File.ReadAllText(file))], set, [.. Plugins.Select(p => p.Name)]);
+            if (mappings.Errors.Count > 0)
+            {
+                stderr.WriteLine($"REFUSED {file}");
+                foreach (var problem in mappings.Errors)
+                {
+                    stderr.WriteLine("  " + problem);
+                }
+
+                return false;
+            }
+
+            network = new NetworkUplinkDecoder(mappings, Plugins, Microsoft.Extensions.Options.Options.Create(decoding), new NetworkServerMetrics());
+            return true;
         }
 
         /// <summary>The sample payload from --payload-text, --payload (a file or "-" for stdin) or --payload-base64; none is empty.</summary>
@@ -158,12 +198,9 @@ public static class Program
             return true;
         }
 
-        private static int DecodeSample(DeviceProfile profile, DecodingOptions decoding, string topic, byte[] payload, DateTimeOffset received, TextWriter stdout)
+        private static int DecodeSample(ProfileSet set, DecodingOptions decoding, NetworkUplinkDecoder? network, string topic, byte[] payload, DateTimeOffset received, TextWriter stdout)
         {
-            // The sample is decoded against the built-in profiles with this file in place of its namesake.
-            var builtIn = ProfileLoader.LoadAll(null).Profiles.Where(p => p.Id != profile!.Id && p.DeviceType != profile.DeviceType);
-            var set = new ProfileSet([.. builtIn, profile!], []);
-            var decoder = new MessageDecoder(Microsoft.Extensions.Options.Options.Create(decoding), set, [new CompactLampFrameDecoder()]);
+            var decoder = new MessageDecoder(Microsoft.Extensions.Options.Options.Create(decoding), set, Plugins, network);
             var outcome = decoder.Decode(topic, new ReadOnlySequence<byte>(payload), received);
             switch (outcome.Status)
             {
@@ -172,7 +209,9 @@ public static class Program
                     stdout.WriteLine(LineProtocol.Format(outcome.Result.Point!));
                     return 0;
                 case DecodeStatus.Ignored:
-                    stdout.WriteLine("IGNORED (a command to the device; the worker does not store these)");
+                    stdout.WriteLine(network is null
+                        ? "IGNORED (a command to the device; the worker does not store these)"
+                        : "IGNORED (not an uplink, join or status, or a MAC-only uplink; the worker does not store these)");
                     return 0;
                 default:
                     stdout.WriteLine($"REJECTED {outcome.Result.Reason}: {outcome.Result.Detail}");

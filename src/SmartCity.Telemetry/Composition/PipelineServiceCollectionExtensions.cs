@@ -27,6 +27,7 @@ public static class PipelineServiceCollectionExtensions
     {
         AddSettings(services, configuration);
         AddSharedServices(services);
+        services.AddNetworkServers(configuration);
         AddNotifiers(services, configuration);
         foreach (var type in PipelineStartOrder.HostedServices)
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.NetworkServers;
 using SmartCity.Telemetry.Devices.Plugins;
 using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices.Registry;
@@ -18,9 +19,12 @@ public sealed class MessageDecoder
     private readonly DecodingOptions _options;
     private readonly Dictionary<(string Type, MessageKind Kind), IDeviceDecoder> _decoders = [];
     private readonly HashSet<string> _knownTypes = new(StringComparer.Ordinal);
+    private readonly NetworkUplinkDecoder? _network;
 
-    public MessageDecoder(IOptions<DecodingOptions> options, ProfileSet profiles, IEnumerable<IPayloadDecoderPlugin> plugins)
+    /// <param name="network">LoRaWAN network servers' topics (mapping files), decoded before the device contract; none: device contract only.</param>
+    public MessageDecoder(IOptions<DecodingOptions> options, ProfileSet profiles, IEnumerable<IPayloadDecoderPlugin> plugins, NetworkUplinkDecoder? network = null)
     {
+        _network = network;
         _options = options.Value;
         _topics = new TopicParser(_options.TopicRoot, _options.MaxTopicSegmentLength, _options.EffectiveSectors);
         Profiles = profiles;
@@ -64,6 +68,11 @@ public sealed class MessageDecoder
 
     public DecodeOutcome Decode(string topic, in ReadOnlySequence<byte> payload, DateTimeOffset receivedAt)
     {
+        if (_network is not null && _network.TryDecode(topic, payload, receivedAt, out var fromNetwork))
+        {
+            return fromNetwork;
+        }
+
         if (!_topics.TryParse(topic, out var parsed, out var error))
         {
             return new(DecodeStatus.Rejected, DecodeResult.Rejected(RejectReason.InvalidTopic, error), null);

@@ -43,19 +43,28 @@ public sealed class PipelineStartOrderTests : IDisposable
         Assert.Contains(provider.GetRequiredService<DurableSpool>(), hosted);
     }
 
-    private ServiceProvider Build()
+    private ServiceProvider Build() => Build(_dir);
+
+    /// <summary>The whole pipeline's services with a valid minimal configuration, files under <paramref name="dir"/>; <paramref name="extra"/> settings win.</summary>
+    internal static ServiceProvider Build(string dir, IDictionary<string, string?>? extra = null)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Mqtt:Host"] = "broker.test",
             ["Influx:Url"] = "http://influx.test",
             ["Influx:Token"] = "t",
             ["Influx:Org"] = "o",
             ["Influx:Bucket"] = "b",
-            ["Spool:Directory"] = Path.Combine(_dir, "spool"),
-            ["Registry:File"] = Path.Combine(_dir, "registry.json"),
-            ["Alerting:StateFile"] = Path.Combine(_dir, "alerts.json"),
-        }).Build();
+            ["Spool:Directory"] = Path.Combine(dir, "spool"),
+            ["Registry:File"] = Path.Combine(dir, "registry.json"),
+            ["Alerting:StateFile"] = Path.Combine(dir, "alerts.json"),
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         return new ServiceCollection().AddLogging().AddSmartCityPipeline(configuration).BuildServiceProvider();
     }
 

@@ -117,6 +117,12 @@ public sealed partial class DeviceRegistry : BackgroundService
 
         if (outcome.Status != DecodeStatus.Accepted)
         {
+            if (outcome.Result.Reason == RejectReason.UnknownDevice)
+            {
+                // A decoder that knows its devices (a network-server mapping) found none: quarantined as here.
+                Quarantine(topic, receivedAt);
+            }
+
             return outcome;
         }
 
