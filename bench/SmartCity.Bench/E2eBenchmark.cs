@@ -213,7 +213,11 @@ public sealed class E2eBenchmark
 
             if (_s.Phases.Contains("latency"))
             {
-                _report.Latency.Add(await LatencyAsync(_s.LatencyRate, variantName, variant));
+                // The same rates as the main run (--latency-rates), so each variant's row has its counterpart.
+                foreach (var rate in _s.LatencyRates.Count > 0 ? _s.LatencyRates : [_s.LatencyRate])
+                {
+                    _report.Latency.Add(await LatencyAsync(rate, variantName, variant));
+                }
             }
 
             if (_s.Phases.Contains("memory"))
