@@ -1,8 +1,4 @@
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Source;
 
 namespace SmartCity.Telemetry.Tests.Source;
@@ -73,17 +69,5 @@ public sealed class ReceiveBacklogTests
         await closing.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait);
-    }
-
-    [Fact]
-    public void Bind_MaxReceiveBacklogZero_FailsValidationNamingTheKey()
-    {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection([new("Mqtt:Host", "h"), new("Mqtt:MaxReceiveBacklog", "0")])
-            .Build();
-        using var provider = new ServiceCollection().AddSmartCityPipeline(configuration).BuildServiceProvider();
-
-        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<MqttSourceOptions>>().Value);
-        Assert.Contains(error.Failures, f => f.StartsWith("Mqtt:MaxReceiveBacklog", StringComparison.Ordinal));
     }
 }
