@@ -213,7 +213,11 @@ public sealed class E2eBenchmark
 
             if (_s.Phases.Contains("latency"))
             {
-                _report.Latency.Add(await LatencyAsync(_s.LatencyRate, variantName, variant));
+                // The same rates as the main run (--latency-rates), so each variant's row has its counterpart.
+                foreach (var rate in _s.LatencyRates.Count > 0 ? _s.LatencyRates : [_s.LatencyRate])
+                {
+                    _report.Latency.Add(await LatencyAsync(rate, variantName, variant));
+                }
             }
 
             if (_s.Phases.Contains("memory"))
@@ -609,7 +613,7 @@ public sealed class E2eBenchmark
             }
 
             var r = new MemoryResult("memory-100k" + variantName, ScenarioDevices(_s.Scenario), published, simSeconds, c.Received, c.PointsWritten, c.DeadLettersWritten, lampDevices, lampDevicesError, peak, rss, idleRss, anon, file,
-                cpu.ProcessPercent.GetValueOrDefault("worker"), c.RejectedByReason, command, WorkerSettingsDescription(variant ?? new Dictionary<string, string>()), runtime?.Snapshot());
+                cpu.ProcessPercent.GetValueOrDefault("worker"), c.RejectedByReason, command, WorkerSettingsDescription(variant ?? new Dictionary<string, string>()), runtime?.Snapshot(), cpu);
             Console.WriteLine($"  simulator published {published:N0} in {simSeconds:F0} s; worker received {c.Received:N0}, stored {c.PointsWritten:N0} points + {c.DeadLettersWritten:N0} dead letters; street lights with stored telemetry: {(lampDevices is { } n ? n.ToString("N0", CultureInfo.InvariantCulture) : "unknown")}");
             Console.WriteLine($"  rejected by reason: {string.Join(", ", c.RejectedByReason.Select(kv => $"{kv.Key} {kv.Value:N0}"))}");
             Console.WriteLine($"  {RuntimeCounters.Describe(r.Runtime)}");
@@ -1082,6 +1086,7 @@ public sealed class E2eBenchmark
         w.WriteLine("=== SUMMARY ===");
         w.WriteLine($"machine: {r.Machine.Cpu}, {r.Machine.Cores} cores, {r.Machine.MemoryMb:N0} MB RAM, kernel {r.Machine.Kernel}, .NET {r.Machine.Dotnet}, {r.Machine.Mosquitto}, InfluxDB {r.Machine.InfluxDb}; {r.Machine.Date}, load average at start {r.Machine.LoadAverageAtStart:F2}");
         w.WriteLine($"load: {r.PublisherDescription}");
+        w.WriteLine(r.LoadVerdict());
         w.WriteLine();
         w.WriteLine("| measurement | round | msg/s (first publish -> last counted) | steady 10-90% | lost | worker CPU | worker peak RSS | CPU: where the 2 cores went |");
         w.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|");

@@ -64,7 +64,8 @@ public sealed record MemoryResult(
     IReadOnlyDictionary<string, long> RejectedByReason,
     string Command,
     string Settings,
-    IReadOnlyDictionary<string, double>? Runtime);
+    IReadOnlyDictionary<string, double>? Runtime,
+    CpuReport? Cpu = null);
 
 public sealed record InfluxRun(int Concurrency, double Seconds, double PointsPerSecond, long Stored, CpuReport Cpu);
 
@@ -145,6 +146,34 @@ public sealed class BenchReport
 
     public string? Profile { get; set; }
 
+    /// <summary>Every measurement window of the run with the other processes' load in it (percent of all cores).</summary>
+    public IReadOnlyList<WindowLoad> WindowLoads =>
+        Throughput.Select(t => new WindowLoad($"{t.Name} round {t.Round}", t.Cpu.OtherLoadPercent))
+            .Concat((Influx?.Runs ?? []).Select(r => new WindowLoad($"influx-ceiling {r.Concurrency} writer(s)", r.Cpu.OtherLoadPercent)))
+            .Concat(Latency.Select(l => new WindowLoad(l.Name, l.Cpu.OtherLoadPercent)))
+            .Concat(InfluxLatency.Select(l => new WindowLoad(l.Name, l.Cpu.OtherLoadPercent)))
+            .Concat(Memory.Where(m => m.Cpu is not null).Select(m => new WindowLoad(m.Name, m.Cpu!.OtherLoadPercent)))
+            .ToList();
+
+    /// <summary>False when any window had more than <see cref="OtherLoad.ClaimLimitPercent"/> % of the cores taken by other processes.</summary>
+    public bool ForClaims => WindowLoads.All(w => OtherLoad.IsForClaims(w.OtherLoadPercent));
+
+    /// <summary>One line for the report: the highest other load and the windows that are not for claims.</summary>
+    public string LoadVerdict()
+    {
+        var loads = WindowLoads;
+        if (loads.Count == 0)
+        {
+            return "other load: no measurement window";
+        }
+
+        var over = loads.Where(w => !OtherLoad.IsForClaims(w.OtherLoadPercent)).ToList();
+        var max = loads.Max(w => w.OtherLoadPercent);
+        return over.Count == 0
+            ? $"other load: at most {max:F1}% of all cores in every window (limit {OtherLoad.ClaimLimitPercent:F0}%): for claims"
+            : $"other load: up to {max:F1}% of all cores; NOT FOR CLAIMS (other processes above {OtherLoad.ClaimLimitPercent:F0}% of all cores in {string.Join(", ", over.Select(w => $"{w.Window} {w.OtherLoadPercent:F1}%"))})";
+    }
+
     public ThroughputResult? Find(string name) => Throughput.FirstOrDefault(t => t.Name == name);
 
     /// <summary>Median rate of a measurement over the rounds (0 when it was not measured).</summary>
@@ -163,3 +192,6 @@ public sealed class BenchReport
 
     public static string Ratio(double a, double b) => b > 0 ? $"{a / b:P0}" : "n/a";
 }
+
+/// <summary>The other processes' load (percent of all cores) in one measurement window.</summary>
+public sealed record WindowLoad(string Window, double OtherLoadPercent);

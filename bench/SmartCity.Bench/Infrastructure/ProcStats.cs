@@ -11,7 +11,7 @@ public static class ProcStats
     public const double TicksPerSecond = 100;
 
     /// <summary>utime + stime of a process (all its threads), optionally plus those of the children it waited for; null when it is gone.</summary>
-    public static long? CpuTicks(int pid, bool withWaitedChildren = false) => ParseStat(Read($"/proc/{pid}/stat"), withWaitedChildren);
+    public static long? CpuTicks(int pid, bool withWaitedChildren = false) => Read($"/proc/{pid}/stat") is { } stat ? OtherLoad.ParseProcessTicks(stat, withWaitedChildren) : null;
 
     /// <summary>Peak resident set size (VmHWM) in KiB.</summary>
     public static long? PeakRssKb(int pid) => StatusField(pid, "VmHWM:");
@@ -35,15 +35,16 @@ public static class ProcStats
                 }
 
                 var stat = Read(Path.Combine(dir, "stat"));
-                var ticks = ParseStat(stat, false);
-                if (stat is null || ticks is null)
+                if (stat is null)
                 {
                     continue;
                 }
 
+                var ticks = OtherLoad.ParseProcessTicks(stat, false);
+
                 var open = stat.IndexOf('(', StringComparison.Ordinal);
                 var close = stat.LastIndexOf(')');
-                result[tid] = (stat[(open + 1)..close], ticks.Value);
+                result[tid] = (stat[(open + 1)..close], ticks);
             }
         }
         catch (DirectoryNotFoundException)
@@ -81,31 +82,10 @@ public static class ProcStats
     }
 
     /// <summary>Whole machine: busy and total ticks over all cores, and steal (time the hypervisor gave to others).</summary>
-    public static MachineTicks Machine()
-    {
-        var line = File.ReadLines("/proc/stat").First(l => l.StartsWith("cpu ", StringComparison.Ordinal));
-        var v = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        // user nice system idle iowait irq softirq steal guest guest_nice (guest is already in user)
-        var total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
-        var idle = v[3] + v[4];
-        return new MachineTicks(total - idle, total, v[7], v[4]);
-    }
+    public static MachineTicks Machine() => OtherLoad.ParseMachine(File.ReadAllText("/proc/stat"));
 
     public static double LoadAverage1() =>
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
-
-    private static long? ParseStat(string? stat, bool withWaitedChildren)
-    {
-        if (stat is null)
-        {
-            return null;
-        }
-
-        // Fields after "pid (comm) ": state(3) ... utime(14) stime(15) cutime(16) cstime(17); comm may contain spaces.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        var own = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return withWaitedChildren ? own + long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture) : own;
-    }
 
     private static long? StatusField(int pid, string name)
     {
@@ -167,9 +147,11 @@ public sealed class CpuWindow
         var machine = ProcStats.Machine();
         var seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_startTimestamp).TotalSeconds;
         var perProcess = new Dictionary<string, double>(StringComparer.Ordinal);
+        long measuredTicks = 0;
         foreach (var (name, ticks) in end)
         {
             var before = _start.TryGetValue(name, out var b) ? b : 0;
+            measuredTicks += ticks - before;
             perProcess[name] = Math.Round((ticks - before) / ProcStats.TicksPerSecond / seconds * 100, 1);
         }
 
@@ -180,7 +162,8 @@ public sealed class CpuWindow
             perProcess,
             totalTicks > 0 ? Math.Round((double)(machine.Busy - _machineStart.Busy) / totalTicks * 100 * cores, 1) : 0,
             totalTicks > 0 ? Math.Round((double)(machine.Steal - _machineStart.Steal) / totalTicks * 100 * cores, 1) : 0,
-            cores * 100);
+            cores * 100,
+            OtherLoad.Percent(_machineStart, machine, measuredTicks));
     }
 
     private Dictionary<string, long> Sample()
@@ -203,12 +186,17 @@ public sealed class CpuWindow
 }
 
 /// <summary>CPU in percent of one core (200 = both cores of a 2-core machine).</summary>
-public sealed record CpuReport(double Seconds, IReadOnlyDictionary<string, double> ProcessPercent, double MachineBusyPercent, double StealPercent, int CapacityPercent)
+/// <param name="OtherLoadPercent">Other processes' load over the window in percent of all cores (<see cref="OtherLoad"/>).</param>
+public sealed record CpuReport(double Seconds, IReadOnlyDictionary<string, double> ProcessPercent, double MachineBusyPercent, double StealPercent, int CapacityPercent, double OtherLoadPercent)
 {
+    /// <summary>False when other processes took more than <see cref="OtherLoad.ClaimLimitPercent"/> % of all cores in the window.</summary>
+    public bool ForClaims => OtherLoad.IsForClaims(OtherLoadPercent);
+
     /// <summary>Busy time not accounted to our processes: other work on the machine during the window.</summary>
     public double OtherPercent => Math.Round(MachineBusyPercent - ProcessPercent.Values.Sum(), 1);
 
     public string Describe() =>
         string.Join(", ", ProcessPercent.Where(p => p.Value > 0).OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value:F0}%"))
-        + $", other {OtherPercent:F0}% | machine {MachineBusyPercent:F0}% of {CapacityPercent}%" + (StealPercent > 0.5 ? $" (steal {StealPercent:F0}%)" : "");
+        + $", other {OtherPercent:F0}% | machine {MachineBusyPercent:F0}% of {CapacityPercent}%" + (StealPercent > 0.5 ? $" (steal {StealPercent:F0}%)" : "")
+        + $" | other load {OtherLoadPercent:F1}% of all cores" + (ForClaims ? "" : " NOT FOR CLAIMS");
 }

@@ -34,4 +34,9 @@ public interface IMqttSourceClient : IDisposable
     Task DisconnectAsync(bool normal, CancellationToken cancellationToken);
 
     Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken);
+
+    /// <summary>The message will not be acknowledged (the connection that delivered it is gone): whatever counts it in memory lets it go.</summary>
+    void Abandon(object ackToken)
+    {
+    }
 }

@@ -7,10 +7,21 @@ namespace SmartCity.Telemetry.Source;
 /// <summary>The source's client seam over MQTTnet 5 (which has no managed client: reconnecting is the source's job).</summary>
 public sealed class MqttNetSourceClient : IMqttSourceClient
 {
-    private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
+    private readonly IMqttClient _client;
+    private readonly ReceiveBacklog? _backlog;
+    private readonly BacklogAdapterFactory? _adapters;
 
     public MqttNetSourceClient()
+        : this(null)
     {
+    }
+
+    /// <param name="backlog">Bounds the messages read and not yet acknowledged (the reader waits at the bound); null: MQTTnet's unbounded reading.</param>
+    public MqttNetSourceClient(ReceiveBacklog? backlog)
+    {
+        _backlog = backlog;
+        _adapters = backlog is null ? null : new BacklogAdapterFactory(backlog);
+        _client = _adapters is null ? new MqttClientFactory().CreateMqttClient() : new MqttClientFactory().CreateMqttClient(_adapters);
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += e => Disconnected?.Invoke(new SourceDisconnect(e.ClientWasConnected, e.Reason.ToString(), e.Exception?.Message)) ?? Task.CompletedTask;
     }
@@ -82,13 +93,44 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
         return _client.DisconnectAsync(options.Build(), cancellationToken);
     }
 
-    public Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken) =>
-        ((MqttApplicationMessageReceivedEventArgs)ackToken).AcknowledgeAsync(cancellationToken);
+    public Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken)
+    {
+        var ack = ((MqttApplicationMessageReceivedEventArgs)ackToken).AcknowledgeAsync(cancellationToken);
+        if (_backlog is null)
+        {
+            return ack;
+        }
+
+        if (ack.IsCompleted)
+        {
+            // Sent (or failed: the broker redelivers): either way the message leaves the worker's memory.
+            _backlog.Release();
+            return ack;
+        }
+
+        return ReleaseWhenSentAsync(ack, _backlog);
+    }
+
+    /// <summary>A message that will never be acknowledged on this connection (its connection is gone): it leaves the backlog.</summary>
+    public void Abandon(object ackToken) => _backlog?.Release();
+
+    private static async Task ReleaseWhenSentAsync(Task ack, ReceiveBacklog backlog)
+    {
+        try
+        {
+            await ack.ConfigureAwait(false);
+        }
+        finally
+        {
+            backlog.Release();
+        }
+    }
 
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
     {
         // Always manual: the handler acknowledges once the message is durable, or never (it comes again).
         e.AutoAcknowledge = false;
+        _adapters?.Delivered();
         return MessageReceived?.Invoke(new SourceMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, e)) ?? Task.CompletedTask;
     }
 

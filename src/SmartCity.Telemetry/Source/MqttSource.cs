@@ -23,6 +23,7 @@ public sealed partial class MqttSource : BackgroundService, IStage
     private readonly TimeProvider _time;
     private readonly ILogger<MqttSource> _logger;
     private readonly IMqttSourceClient _client;
+    private readonly ReceiveBacklog _backlog;
     private readonly ResiliencePipeline _connectPipeline;
     private readonly CancellationTokenSource _intake = new();
     private TaskCompletionSource _disconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -48,7 +49,8 @@ public sealed partial class MqttSource : BackgroundService, IStage
         _time = time;
         _logger = logger;
         _watchdog = new SubscriptionWatchdog(time, _options.QuietTimeout);
-        _client = client ?? new MqttNetSourceClient();
+        _backlog = new ReceiveBacklog(_options.MaxReceiveBacklog, time);
+        _client = client ?? new MqttNetSourceClient(_backlog);
         _client.MessageReceived = OnMessageAsync;
         _client.Disconnected = OnDisconnectedAsync;
         _connectPipeline = new ResiliencePipelineBuilder { TimeProvider = time }
@@ -71,6 +73,9 @@ public sealed partial class MqttSource : BackgroundService, IStage
     }
 
     public bool IsConnected => _client.IsConnected;
+
+    /// <summary>The bound on messages held in memory between the socket and the spool's acknowledgement (Mqtt:MaxReceiveBacklog).</summary>
+    public ReceiveBacklog Backlog => _backlog;
 
     /// <summary>Received: messages from the broker; sent: handed to the ingest stage; errors: connect failures and lost connections.</summary>
     public StageCounters Counters => _metrics.SourceStage;
@@ -195,9 +200,16 @@ public sealed partial class MqttSource : BackgroundService, IStage
     private Func<CancellationToken, Task> AckFor(object ackToken)
     {
         var generation = Volatile.Read(ref _connectionGeneration);
-        return ct => generation == Volatile.Read(ref _connectionGeneration)
-            ? _client.AcknowledgeAsync(ackToken, ct)
-            : throw new InvalidOperationException("the connection that delivered the message is gone");
+        return ct =>
+        {
+            if (generation == Volatile.Read(ref _connectionGeneration))
+            {
+                return _client.AcknowledgeAsync(ackToken, ct);
+            }
+
+            _client.Abandon(ackToken);
+            throw new InvalidOperationException("the connection that delivered the message is gone");
+        };
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -226,6 +238,7 @@ public sealed partial class MqttSource : BackgroundService, IStage
     public override void Dispose()
     {
         _client.Dispose();
+        _backlog.Dispose();
         _intake.Dispose();
         base.Dispose();
     }

@@ -50,6 +50,18 @@ public sealed class MqttSourceOptions : IValidatableObject
     [Range(1, 65535)]
     public int ReceiveMaximum { get; set; } = 10_000;
 
+    /// <summary>
+    /// Most messages the worker holds in memory between reading them from the broker and acknowledging
+    /// them after the spool's fsync. At the bound it stops reading the connection until the spool
+    /// catches up, so a burst waits in the broker's session instead of the worker's heap (mosquitto
+    /// 2.0.11 lets a whole <see cref="ReceiveMaximum"/> more through with every acknowledgement, so that
+    /// window alone does not bound it). Counted by <c>smartcity.source.receive_backlog</c>; the time spent
+    /// waiting by <c>smartcity.source.receive_held</c>.
+    /// </summary>
+    /// <value>The default value is 10000 (a few MB of street-light messages).</value>
+    [Range(1, 1_000_000)]
+    public int MaxReceiveBacklog { get; set; } = 10_000;
+
     /// <value>The default value is 15 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);

@@ -42,15 +42,30 @@ public class MqttSourceOptionsBindingTests
         Assert.Equal(["city/#"], options.Subscriptions);
     }
 
-    [Fact]
-    public void Bind_EmptySubscription_FailsValidationNamingTheKey()
+    /// <summary>The validation failures of binding <paramref name="settings"/> (the test fails if they validate).</summary>
+    private static IEnumerable<string> Failures(params (string Key, string Value)[] settings)
     {
         var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection([new("Mqtt:Host", "h"), new("Mqtt:Subscriptions:0", " ")])
+            .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
             .Build();
         using var provider = new ServiceCollection().AddSmartCityPipeline(configuration).BuildServiceProvider();
 
-        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<MqttSourceOptions>>().Value);
-        Assert.Contains(error.Failures, f => f.StartsWith("Mqtt:Subscriptions:0: must not be empty", StringComparison.Ordinal));
+        return Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<MqttSourceOptions>>().Value).Failures;
+    }
+
+    [Fact]
+    public void Bind_EmptySubscription_FailsValidationNamingTheKey()
+    {
+        var failures = Failures(("Mqtt:Host", "h"), ("Mqtt:Subscriptions:0", " "));
+
+        Assert.Contains(failures, f => f.StartsWith("Mqtt:Subscriptions:0: must not be empty", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Bind_MaxReceiveBacklogZero_FailsValidationNamingTheKey()
+    {
+        var failures = Failures(("Mqtt:Host", "h"), ("Mqtt:MaxReceiveBacklog", "0"));
+
+        Assert.Contains(failures, f => f.StartsWith("Mqtt:MaxReceiveBacklog", StringComparison.Ordinal));
     }
 }

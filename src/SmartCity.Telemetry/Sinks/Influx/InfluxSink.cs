@@ -166,22 +166,31 @@ public sealed partial class InfluxSink : BackgroundService
     private async Task LingerAsync(SpoolBatch batch, CancellationToken stoppingToken)
     {
         var due = new DateTimeOffset(batch.OldestTicks, TimeSpan.Zero) + _options.BatchLinger;
+        // One timer for the whole linger, and a read only when the batch could fill: the spool commits
+        // every Spool:CommitInterval, and arming a timer and a linked token and reading the segment at
+        // each of those commits (10 per batch at 2,000 msg/s) cost more than the messages' own work.
+        using var lingerEnds = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        Task? timer = null;
         try
         {
             while (true)
             {
                 // Taken before reading, so records that land in between wake the wait below.
                 var more = _cursor.MoreDurable;
-                _cursor.ReadMore(batch, _options.BatchSize);
+                var flushed = _spool.IntakeFlushed.IsCompleted;
+                if (timer is null || timer.IsCompleted || flushed || _cursor.Depth >= _options.BatchSize)
+                {
+                    _cursor.ReadMore(batch, _options.BatchSize);
+                }
+
                 var wait = due - _time.GetUtcNow();
-                if (batch.Records >= _options.BatchSize || wait <= TimeSpan.Zero || _spool.IntakeFlushed.IsCompleted)
+                if (batch.Records >= _options.BatchSize || wait <= TimeSpan.Zero || flushed || timer is { IsCompleted: true })
                 {
                     return;
                 }
 
-                using var delay = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                await Task.WhenAny(more, Task.Delay(wait, _time, delay.Token)).ConfigureAwait(false);
-                await delay.CancelAsync().ConfigureAwait(false);
+                timer ??= Task.Delay(wait, _time, lingerEnds.Token);
+                await Task.WhenAny(more, timer).ConfigureAwait(false);
                 stoppingToken.ThrowIfCancellationRequested();
             }
         }
@@ -190,6 +199,10 @@ public sealed partial class InfluxSink : BackgroundService
             // Not written, not committed: its records are read again from the spool at the next start.
             batch.Dispose();
             throw;
+        }
+        finally
+        {
+            await lingerEnds.CancelAsync().ConfigureAwait(false);
         }
     }
 

@@ -1,0 +1,169 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet;
+using MQTTnet.Adapter;
+using MQTTnet.Diagnostics.Logger;
+using MQTTnet.Formatter;
+using MQTTnet.Implementations;
+using MQTTnet.Packets;
+
+namespace SmartCity.Telemetry.Source;
+
+/// <summary>
+/// MQTTnet's channel adapter with the receive backlog's gate in front of every read: MQTTnet 5 has
+/// no setting for it (its receive loop reads and queues without limit), but it takes an adapter
+/// factory. One adapter per connection; it counts the PUBLISH packets it read and those handed to
+/// the message handler, and on disposal releases the ones MQTTnet dropped with the connection.
+/// </summary>
+internal sealed class BacklogAdapterFactory(ReceiveBacklog backlog) : IMqttClientAdapterFactory
+{
+    private readonly MqttClientAdapterFactory _inner = new();
+    private volatile BacklogChannelAdapter? _current;
+
+    public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions options, MqttPacketInspector packetInspector, IMqttNetLogger logger)
+    {
+        var adapter = new BacklogChannelAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), backlog);
+        _current = adapter;
+        return adapter;
+    }
+
+    /// <summary>A message of the current connection reached the handler: from here its ack (or abandonment) releases it.</summary>
+    public void Delivered() => _current?.Delivered();
+}
+
+internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBacklog backlog) : IMqttChannelAdapter
+{
+    private long _read;
+    private long _delivered;
+    private int _disposed;
+    private TaskCompletionSource? _pingWhileHeld;
+    private int _pingOutstanding;
+
+    public long BytesReceived => inner.BytesReceived;
+
+    public long BytesSent => inner.BytesSent;
+
+    public X509Certificate2 ClientCertificate => inner.ClientCertificate;
+
+    public EndPoint RemoteEndPoint => inner.RemoteEndPoint;
+
+    public EndPoint LocalEndPoint => inner.LocalEndPoint;
+
+    public bool IsSecureConnection => inner.IsSecureConnection;
+
+    public MqttPacketFormatterAdapter PacketFormatterAdapter => inner.PacketFormatterAdapter;
+
+    public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
+
+    public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
+
+    public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
+    {
+        if (packet is not MqttPingReqPacket)
+        {
+            return inner.SendPacketAsync(packet, cancellationToken);
+        }
+
+        Interlocked.Exchange(ref _pingOutstanding, 1);
+        if (Interlocked.CompareExchange(ref _pingWhileHeld, null, null) is { } held)
+        {
+            // MQTTnet pings after a keep-alive period without sending (no acks: the spool is stalled)
+            // and drops the connection if no PINGRESP is read in time; but reading is held on purpose.
+            // The held reader answers it (the send succeeded); the broker's real PINGRESP is read,
+            // and ignored by MQTTnet, once reading resumes.
+            var sent = inner.SendPacketAsync(packet, cancellationToken);
+            sent.ContinueWith(static (t, h) => { if (t.IsCompletedSuccessfully) { ((TaskCompletionSource)h!).TrySetResult(); } }, held, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return sent;
+        }
+
+        return inner.SendPacketAsync(packet, cancellationToken);
+    }
+
+    public void ResetStatistics() => inner.ResetStatistics();
+
+    public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+    {
+        if (backlog.AtLimit)
+        {
+            return ReceiveWhenRoomAsync(cancellationToken);
+        }
+
+        // The common case stays as cheap as MQTTnet's own: no extra state machine when the read completed.
+        var read = inner.ReceivePacketAsync(cancellationToken);
+        if (read.IsCompletedSuccessfully)
+        {
+            Count(read.Result);
+            return read;
+        }
+
+        return CountWhenReadAsync(read);
+    }
+
+    public void Delivered() => Interlocked.Increment(ref _delivered);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            // MQTTnet disposes the adapter after its tasks ended: what was read but never handed to the
+            // handler died with its queue (unacknowledged: the broker sends it again).
+            backlog.Release(Interlocked.Read(ref _read) - Interlocked.Read(ref _delivered));
+        }
+
+        inner.Dispose();
+    }
+
+    private async Task<MqttPacket> ReceiveWhenRoomAsync(CancellationToken cancellationToken)
+    {
+        var ping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Exchange(ref _pingWhileHeld, ping);
+        try
+        {
+            while (backlog.AtLimit)
+            {
+                // A ping sent before or during the hold: its answer may sit unread in the socket.
+                if (Interlocked.Exchange(ref _pingOutstanding, 0) == 1)
+                {
+                    return MqttPingRespPacket.Instance;
+                }
+
+                var room = backlog.WaitForRoomAsync(cancellationToken);
+                if (await Task.WhenAny(room, ping.Task).ConfigureAwait(false) == room)
+                {
+                    await room.ConfigureAwait(false); // throws when the connection is closing
+                }
+                else
+                {
+                    ping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    Interlocked.Exchange(ref _pingWhileHeld, ping);
+                }
+            }
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _pingWhileHeld, null);
+        }
+
+        return await CountWhenReadAsync(inner.ReceivePacketAsync(cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task<MqttPacket> CountWhenReadAsync(Task<MqttPacket> read)
+    {
+        var packet = await read.ConfigureAwait(false);
+        Count(packet);
+        return packet;
+    }
+
+    private void Count(MqttPacket? packet)
+    {
+        if (packet is MqttPublishPacket)
+        {
+            Interlocked.Increment(ref _read);
+            backlog.Read();
+        }
+        else if (packet is MqttPingRespPacket)
+        {
+            Interlocked.Exchange(ref _pingOutstanding, 0);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using System.Diagnostics.Metrics;
+using SmartCity.Telemetry.Diagnostics;
+
+namespace SmartCity.Telemetry.Source;
+
+/// <summary>
+/// The worker's own bound on the MQTT messages it holds in memory: read off the socket and not yet
+/// durable and acknowledged. MQTTnet 5 reads every PUBLISH into an unbounded queue, and mosquitto
+/// 2.0.11 lets a whole Receive Maximum more through with each PUBACK (ReceiveMaximumTests), so the
+/// broker's backlog used to move into the worker (46,736 packets in a heap dump). Here the socket
+/// reader waits before reading the next packet while <see cref="Depth"/> is at the bound; TCP then
+/// holds the rest in the broker. Nothing is lost: a message is acknowledged only after the spool
+/// fsynced it, and a message never read stays the broker's.
+/// </summary>
+public sealed class ReceiveBacklog : IDisposable
+{
+    private readonly int _limit;
+    private readonly TimeProvider _time;
+    private readonly Meter _meter;
+    private readonly object _lock = new();
+    private TaskCompletionSource? _room;
+    private long _depth;
+    private long _peak;
+    private long _heldTicks;
+    private long _heldSince;
+    private long _episodes;
+
+    public ReceiveBacklog(int limit, TimeProvider time)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        _limit = limit;
+        _time = time;
+        _meter = new Meter(PipelineMetrics.MeterName);
+        _meter.CreateObservableGauge("smartcity.source.receive_backlog", () => Depth, "{message}", "MQTT messages read and not yet durable and acknowledged (bounded by Mqtt:MaxReceiveBacklog)");
+        _meter.CreateObservableCounter("smartcity.source.receive_held", () => HeldTime.TotalSeconds, "s", "Time the MQTT reader waited because the receive backlog was at its bound");
+    }
+
+    public int Limit => _limit;
+
+    /// <summary>Messages read from the broker and not yet released (acknowledged after the fsync, or abandoned).</summary>
+    public long Depth => Interlocked.Read(ref _depth);
+
+    /// <summary>Highest <see cref="Depth"/> since start.</summary>
+    public long Peak => Interlocked.Read(ref _peak);
+
+    /// <summary>Times the reader found the backlog at its bound and waited.</summary>
+    public long HeldEpisodes => Interlocked.Read(ref _episodes);
+
+    /// <summary>Total time the reader waited at the bound (including a wait in progress).</summary>
+    public TimeSpan HeldTime
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var ticks = _heldTicks;
+                return TimeSpan.FromTicks(_room is null ? ticks : ticks + _time.GetElapsedTime(_heldSince).Ticks);
+            }
+        }
+    }
+
+    /// <summary>True while the next read must wait.</summary>
+    public bool AtLimit => Interlocked.Read(ref _depth) >= _limit;
+
+    /// <summary>Completes once the backlog is below the bound (at once when it is).</summary>
+    public Task WaitForRoomAsync(CancellationToken cancellationToken)
+    {
+        Task wait;
+        lock (_lock)
+        {
+            if (_depth < _limit)
+            {
+                return Task.CompletedTask;
+            }
+
+            if (_room is null)
+            {
+                _room = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _heldSince = _time.GetTimestamp();
+                _episodes++;
+            }
+
+            wait = _room.Task;
+        }
+
+        return wait.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>One message read off the socket.</summary>
+    public void Read()
+    {
+        var depth = Interlocked.Increment(ref _depth);
+        long peak;
+        while (depth > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, depth, peak) != peak)
+        {
+        }
+    }
+
+    /// <summary><paramref name="count"/> messages left memory: acknowledged, abandoned, or dropped with their connection.</summary>
+    public void Release(long count = 1)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        var depth = Interlocked.Add(ref _depth, -count);
+        if (depth >= _limit)
+        {
+            return;
+        }
+
+        TaskCompletionSource? room;
+        lock (_lock)
+        {
+            room = _room;
+            if (room is null)
+            {
+                return;
+            }
+
+            _room = null;
+            _heldTicks += _time.GetElapsedTime(_heldSince).Ticks;
+        }
+
+        room.TrySetResult();
+    }
+
+    public void Dispose() => _meter.Dispose();
+}

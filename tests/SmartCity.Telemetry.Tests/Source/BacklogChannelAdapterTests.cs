@@ -1,0 +1,114 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
+using Microsoft.Extensions.Time.Testing;
+using MQTTnet.Adapter;
+using MQTTnet.Formatter;
+using MQTTnet.Packets;
+using SmartCity.Telemetry.Source;
+
+namespace SmartCity.Telemetry.Tests.Source;
+
+/// <summary>The gate in front of MQTTnet's reads, over a scripted connection (packets queued as the broker would send them).</summary>
+public sealed class BacklogChannelAdapterTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task ReceivePacketAsync_AtTheBound_DoesNotReadUntilAMessageIsReleased()
+    {
+        using var backlog = new ReceiveBacklog(2, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        using var adapter = new BacklogChannelAdapter(connection, backlog);
+        for (var i = 0; i < 3; i++)
+        {
+            connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = $"t/{i}" });
+        }
+
+        await adapter.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
+        await adapter.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
+        adapter.Delivered();
+        adapter.Delivered();
+        var third = adapter.ReceivePacketAsync(CancellationToken.None);
+
+        Assert.False(third.IsCompleted);
+        Assert.Equal(1, connection.Incoming.Reader.Count); // still the broker's (in the socket), not ours
+        backlog.Release();
+        Assert.Equal("t/2", ((MqttPublishPacket)await third.WaitAsync(Generous)).Topic);
+        Assert.Equal(2, backlog.Peak);
+    }
+
+    [Fact]
+    public async Task ReceivePacketAsync_PingSentWhileHeld_AnsweredSoTheKeepAliveDoesNotDropTheConnection()
+    {
+        using var backlog = new ReceiveBacklog(1, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        using var adapter = new BacklogChannelAdapter(connection, backlog);
+        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
+        await adapter.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
+        adapter.Delivered();
+
+        var held = adapter.ReceivePacketAsync(CancellationToken.None);
+        Assert.False(held.IsCompleted);
+        await adapter.SendPacketAsync(MqttPingReqPacket.Instance, CancellationToken.None);
+
+        Assert.IsType<MqttPingRespPacket>(await held.WaitAsync(Generous));
+        Assert.Equal(1, backlog.Depth);
+        Assert.False(adapter.ReceivePacketAsync(CancellationToken.None).IsCompleted); // still held for messages
+    }
+
+    [Fact]
+    public async Task Dispose_MessagesReadButNeverHandedOver_LeaveTheBacklog()
+    {
+        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        var adapter = new BacklogChannelAdapter(connection, backlog);
+        for (var i = 0; i < 3; i++)
+        {
+            connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = $"t/{i}" });
+            await adapter.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
+        }
+
+        adapter.Delivered(); // one reached the handler: its ack releases it later
+
+        adapter.Dispose();
+        adapter.Dispose();
+
+        Assert.Equal(1, backlog.Depth);
+    }
+
+    private sealed class ScriptedConnection : IMqttChannelAdapter
+    {
+        public Channel<MqttPacket> Incoming { get; } = Channel.CreateUnbounded<MqttPacket>();
+
+        public long BytesReceived => 0;
+
+        public long BytesSent => 0;
+
+        public X509Certificate2 ClientCertificate => null!;
+
+        public EndPoint RemoteEndPoint => new IPEndPoint(IPAddress.Loopback, 1883);
+
+        public EndPoint LocalEndPoint => new IPEndPoint(IPAddress.Loopback, 50000);
+
+        public bool IsSecureConnection => false;
+
+        public MqttPacketFormatterAdapter PacketFormatterAdapter => null!;
+
+        public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken) => Incoming.Reader.ReadAsync(cancellationToken).AsTask();
+
+        public void ResetStatistics()
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Time.Testing;
+using SmartCity.Telemetry.Source;
+
+namespace SmartCity.Telemetry.Tests.Source;
+
+/// <summary>The bound on messages held between the socket and the acknowledgement (the MQTT reader's gate).</summary>
+public sealed class ReceiveBacklogTests
+{
+    [Fact]
+    public void WaitForRoomAsync_BelowTheBound_CompletesAtOnce()
+    {
+        using var backlog = new ReceiveBacklog(3, new FakeTimeProvider());
+        backlog.Read();
+        backlog.Read();
+
+        Assert.True(backlog.WaitForRoomAsync(CancellationToken.None).IsCompletedSuccessfully);
+        Assert.Equal(0, backlog.HeldEpisodes);
+    }
+
+    [Fact]
+    public async Task WaitForRoomAsync_AtTheBound_WaitsUntilAReleaseAndCountsTheTimeHeld()
+    {
+        var time = new FakeTimeProvider();
+        using var backlog = new ReceiveBacklog(2, time);
+        backlog.Read();
+        backlog.Read();
+
+        var wait = backlog.WaitForRoomAsync(CancellationToken.None);
+        Assert.False(wait.IsCompleted);
+        Assert.True(backlog.AtLimit);
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        Assert.Equal(TimeSpan.FromMilliseconds(250), backlog.HeldTime); // a hold in progress counts
+        backlog.Release();
+        await wait.WaitAsync(TimeSpan.FromSeconds(30));
+
+        time.Advance(TimeSpan.FromSeconds(5)); // not held any more: no longer counted
+        Assert.Equal(TimeSpan.FromMilliseconds(250), backlog.HeldTime);
+        Assert.Equal(1, backlog.HeldEpisodes);
+        Assert.Equal(1, backlog.Depth);
+        Assert.Equal(2, backlog.Peak);
+    }
+
+    [Fact]
+    public async Task Release_SeveralAtOnceAfterAConnectionDropped_FreesTheReader()
+    {
+        using var backlog = new ReceiveBacklog(5, new FakeTimeProvider());
+        for (var i = 0; i < 5; i++)
+        {
+            backlog.Read();
+        }
+
+        var wait = backlog.WaitForRoomAsync(CancellationToken.None);
+        backlog.Release(0);
+        Assert.False(wait.IsCompleted);
+        backlog.Release(4);
+
+        await wait.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, backlog.Depth);
+    }
+
+    [Fact]
+    public async Task WaitForRoomAsync_ConnectionClosing_Cancelled()
+    {
+        using var backlog = new ReceiveBacklog(1, new FakeTimeProvider());
+        backlog.Read();
+        using var closing = new CancellationTokenSource();
+
+        var wait = backlog.WaitForRoomAsync(closing.Token);
+        await closing.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait);
+    }
+}
