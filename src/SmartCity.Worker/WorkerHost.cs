@@ -1,3 +1,4 @@
+using SmartCity.OperatorConsole.Hosting;
 using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Worker.Configuration;
@@ -29,6 +30,7 @@ public static class WorkerHost
         builder.Services.AddOperatorApiSecurity(builder.Configuration);
         builder.Services.AddOperatorApiDocument();
         builder.Services.AddWorkerHealthChecks();
+        builder.Services.AddOperatorConsole(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
         // Last, so a secret file wins over every other source (and sees the settings naming files).
@@ -40,6 +42,7 @@ public static class WorkerHost
         app.MapOpenApi().AllowAnonymous().RequireRateLimiting(ApiSecurity.RateLimitPolicy);
         app.MapPipelineEndpoints();
         app.MapAlertEndpoints();
+        app.MapOperatorConsole();
         return app;
     }
 
