@@ -20,6 +20,12 @@ public static class ConsoleAuth
     public const string OidcScheme = "SmartCityConsoleOidc";
     public const string ViewerPolicy = "console-viewer";
     public const string OperatorPolicy = "console-operator";
+
+    /// <summary>
+    /// Anyone, but read the console's session first: a form that anonymous people may post (the language
+    /// switch) still checks its CSRF token against the person who is logged in, as the page that made it did.
+    /// </summary>
+    public const string AnyonePolicy = "console-anyone";
     public const string BasePath = "/console";
 
     internal static void Add(IServiceCollection services, IConfiguration configuration)
@@ -66,6 +72,7 @@ public static class ConsoleAuth
         services.AddAuthorization(o =>
         {
             o.AddPolicy(ViewerPolicy, p => p.AddAuthenticationSchemes(CookieScheme).RequireAuthenticatedUser().RequireRole(ConsoleRoles.AtLeast(ConsoleRoles.Viewer)));
+            o.AddPolicy(AnyonePolicy, p => p.AddAuthenticationSchemes(CookieScheme).RequireAssertion(_ => true));
             o.AddPolicy(OperatorPolicy, p => p.AddAuthenticationSchemes(CookieScheme).RequireAuthenticatedUser().RequireRole(ConsoleRoles.AtLeast(ConsoleRoles.Operator)));
         });
     }

@@ -42,8 +42,11 @@ public sealed class AlertFeed : IAlertNotifier
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>The changes from now on, until <paramref name="cancellationToken"/> (the page went away).</summary>
-    public async IAsyncEnumerable<AlertChange> SubscribeAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// Registers a page now (so no change after this call is missed, whatever happens before the page
+    /// reads); its changes until the subscription is disposed.
+    /// </summary>
+    public Subscription Subscribe()
     {
         var channel = Channel.CreateBounded<AlertChange>(new BoundedChannelOptions(PerPageCapacity)
         {
@@ -51,7 +54,13 @@ public sealed class AlertFeed : IAlertNotifier
             SingleReader = true,
         });
         _pages.TryAdd(channel, 0);
-        try
+        return new Subscription(this, channel);
+    }
+
+    public sealed class Subscription(AlertFeed feed, Channel<AlertChange> channel) : IDisposable
+    {
+        /// <summary>The changes, until <paramref name="cancellationToken"/> (the page went away).</summary>
+        public async IAsyncEnumerable<AlertChange> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
         {
             while (await WaitAsync(channel, cancellationToken).ConfigureAwait(false))
             {
@@ -61,10 +70,8 @@ public sealed class AlertFeed : IAlertNotifier
                 }
             }
         }
-        finally
-        {
-            _pages.TryRemove(channel, out _);
-        }
+
+        public void Dispose() => feed._pages.TryRemove(channel, out _);
     }
 
     // A page that went away ends its stream quietly: not an error to log.

@@ -54,7 +54,7 @@ internal static class ConsoleEndpoints
             }
 
             return Results.Redirect(IsLocal(returnUrl) ? returnUrl! : ConsoleAuth.BasePath + "/alerts");
-        }).AllowAnonymous();
+        }).RequireAuthorization(ConsoleAuth.AnyonePolicy);
 
         console.MapGet("/assets/{name}", (string name) => ConsoleAssets.Serve(name)).AllowAnonymous();
 
@@ -70,9 +70,10 @@ internal static class ConsoleEndpoints
 
     private static async IAsyncEnumerable<SseItem<AlertChange>> Changes(AlertFeed feed, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        // A first event at once: the page knows the stream is open (and shows "live").
+        // Subscribed before the first event: a page that saw "hello" (and shows "live") misses no later change.
+        using var subscription = feed.Subscribe();
         yield return new SseItem<AlertChange>(new AlertChange("", "hello", "", "", "", "", ""), "hello");
-        await foreach (var change in feed.SubscribeAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var change in subscription.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             yield return new SseItem<AlertChange>(change, "alert");
         }

@@ -19,7 +19,16 @@
   function replace(target, url) {
     return fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { if (!r.ok) { throw new Error("HTTP " + r.status); } return r.text(); })
-      .then(function (html) { target.innerHTML = html; localTimes(target); })
+      .then(function (html) {
+        // A keyboard user keeps their place: the link that had the focus gets it back in the new rows.
+        var focused = target.contains(document.activeElement) ? document.activeElement.getAttribute("href") : null;
+        target.innerHTML = html;
+        localTimes(target);
+        if (focused) {
+          var again = target.querySelector("a[href='" + focused.replace(/'/g, "") + "']");
+          if (again) { again.focus(); }
+        }
+      })
       .catch(function () {});
   }
 
