@@ -3,8 +3,9 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using SmartCity.OperatorConsole.Accounts;
 
 namespace SmartCity.OperatorConsole.Hosting;
@@ -28,10 +29,17 @@ public static class ConsoleAuth
     public const string AnyonePolicy = "console-anyone";
     public const string BasePath = "/console";
 
-    internal static void Add(IServiceCollection services, IConfiguration configuration)
+    internal static void Add(IServiceCollection services)
     {
-        var options = configuration.GetSection(ConsoleOptions.SectionName).Get<ConsoleOptions>() ?? new ConsoleOptions();
-        var auth = services.AddAuthentication().AddCookie(CookieScheme, o =>
+        // Settings are read when first used, not here: the worker's composition root adds configuration
+        // sources (tests' settings, secret files) after the services are registered.
+        services.AddOptions<CookieAuthenticationOptions>(CookieScheme)
+            .Configure<IOptions<ConsoleOptions>>((o, console) => o.ExpireTimeSpan = console.Value.SessionLifetime);
+        services.AddOptions<OpenIdConnectOptions>(OidcScheme)
+            .Configure<IOptions<ConsoleOptions>>((o, console) => ConfigureOidc(o, console.Value.Oidc));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<OpenIdConnectOptions>, OpenIdConnectPostConfigureOptions>());
+        services.TryAddTransient<OpenIdConnectHandler>();
+        services.AddAuthentication().AddCookie(CookieScheme, o =>
         {
             o.Cookie.Name = "smartcity-console";
             o.Cookie.Path = BasePath;
@@ -39,7 +47,6 @@ public static class ConsoleAuth
             o.Cookie.SameSite = SameSiteMode.Strict;
             // Secure whenever the page is served over https (behind a TLS proxy that says so).
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            o.ExpireTimeSpan = options.SessionLifetime;
             o.SlidingExpiration = true;
             o.LoginPath = BasePath + "/login";
             o.Events.OnRedirectToLogin = context =>
@@ -63,11 +70,6 @@ public static class ConsoleAuth
                 return Task.CompletedTask;
             };
         });
-
-        if (options.Oidc.Enabled)
-        {
-            auth.AddOpenIdConnect(OidcScheme, o => ConfigureOidc(o, options.Oidc));
-        }
 
         services.AddAuthorization(o =>
         {
@@ -117,6 +119,19 @@ public static class ConsoleAuth
             context.Principal = new ClaimsPrincipal(new ClaimsIdentity(claims, CookieScheme, ClaimTypes.Name, ClaimTypes.Role));
             return Task.CompletedTask;
         };
+    }
+
+    /// <summary>
+    /// The OpenID Connect scheme, added once the configuration is final and only when enabled: a
+    /// registered OIDC handler sees every request (its callback path) and would refuse to start without
+    /// an authority and a client id.
+    /// </summary>
+    internal static void AddOidcSchemeWhenEnabled(IServiceProvider services, ConsoleOptions options)
+    {
+        if (options.Oidc.Enabled)
+        {
+            services.GetRequiredService<IAuthenticationSchemeProvider>().AddScheme(new AuthenticationScheme(OidcScheme, "OpenID Connect", typeof(OpenIdConnectHandler)));
+        }
     }
 
     internal static Task ChallengeOidcAsync(HttpContext context) =>

@@ -36,7 +36,7 @@ public static class ConsoleHosting
             o.Cookie.Path = ConsoleAuth.BasePath;
             o.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
         });
-        ConsoleAuth.Add(services, configuration);
+        ConsoleAuth.Add(services);
 
         var assembly = typeof(ConsoleHosting).Assembly;
         services.AddRazorPages(o =>
@@ -66,6 +66,7 @@ public static class ConsoleHosting
             return app;
         }
 
+        ConsoleAuth.AddOidcSchemeWhenEnabled(app.Services, options);
         var headers = SecureHeaders.For(options);
         app.Use((context, next) =>
         {

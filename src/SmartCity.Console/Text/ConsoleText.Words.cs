@@ -44,6 +44,7 @@ public sealed partial class ConsoleText
         ["col.lastSeen"] = ("Last seen", "Vu pour la dernière fois"),
         ["col.firmware"] = ("Firmware", "Micrologiciel"),
         ["col.messages"] = ("Messages", "Messages"),
+        ["col.values"] = ("Values", "Valeurs"),
         ["col.topic"] = ("Last topic", "Dernier topic"),
         ["col.reason"] = ("Reason", "Motif"),
         ["col.payload"] = ("What it sent", "Ce qu'il a envoyé"),

@@ -79,6 +79,23 @@ public sealed class ConsoleAlertTests(ConsoleBrowser console, ITestOutputHelper 
         Assert.Equal("oscar.operator", alert.ResolvedBy);
         Assert.Contains(alert.History, h => h.Kind == AlertTransitionKind.Resolved && h.Comment == "Porte refermée, serrure changée");
 
+        // The device's last readings on its alert page come from InfluxDB (InfluxQL): the forced-door event once stored.
+        using (var stored = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+        {
+            while (true)
+            {
+                var next = console.Worker.Metrics.NextProgressAsync(TimeSpan.FromSeconds(60));
+                await first.GotoAsync($"/console/alerts/{id}");
+                var readings = first.Locator("#readings");
+                if (await readings.CountAsync() > 0 && (await readings.TextContentAsync() ?? "").Contains("event=forced", StringComparison.Ordinal))
+                {
+                    break;
+                }
+
+                await next.WaitAsync(stored.Token);
+            }
+        }
+
         await first.GotoAsync($"/console/alerts?district={district}&state=resolved");
         await Expect(first.Locator($"tr[data-alert-id='{id}'] td.state")).ToHaveTextAsync("resolved");
         await Expect(first.Locator($"tr[data-alert-id='{id}']")).ToContainTextAsync("olivia.operator");
