@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using SmartCity.CommandLine;
-using SmartCity.OperatorConsole.Hosting;
 
 namespace SmartCity.OperatorConsole.Accounts;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SmartCity.OperatorConsole.Accounts;
 using SmartCity.OperatorConsole.Live;
+using SmartCity.OperatorConsole.Security;
 using SmartCity.OperatorConsole.Text;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Hosting;

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
-using SmartCity.OperatorConsole.Hosting;
+using SmartCity.OperatorConsole.Security;
 using SmartCity.OperatorConsole.Text;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Hosting;

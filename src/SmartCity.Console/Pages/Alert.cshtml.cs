@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
 using SmartCity.OperatorConsole.Accounts;
-using SmartCity.OperatorConsole.Hosting;
+using SmartCity.OperatorConsole.Security;
 using SmartCity.OperatorConsole.Readings;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Hosting;

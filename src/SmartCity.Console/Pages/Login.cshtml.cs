@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
 using SmartCity.OperatorConsole.Accounts;
-using SmartCity.OperatorConsole.Hosting;
+using SmartCity.OperatorConsole.Security;
 using SmartCity.OperatorConsole.Live;
 
 namespace SmartCity.OperatorConsole.Pages;

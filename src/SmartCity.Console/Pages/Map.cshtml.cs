@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
-using SmartCity.OperatorConsole.Hosting;
 using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Devices.Registry;
 

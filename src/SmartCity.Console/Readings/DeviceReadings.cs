@@ -23,7 +23,7 @@ public sealed class DeviceReadings : IDisposable
     private readonly HttpClient _http;
     private readonly string _database;
 
-    public DeviceReadings(IOptions<InfluxSinkOptions> influx, IOptions<Hosting.ConsoleOptions> console)
+    public DeviceReadings(IOptions<InfluxSinkOptions> influx, IOptions<ConsoleOptions> console)
     {
         var o = influx.Value;
         _database = o.Bucket ?? "";

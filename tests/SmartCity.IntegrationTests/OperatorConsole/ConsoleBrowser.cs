@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.OperatorConsole;
 using SmartCity.OperatorConsole.Accounts;
 
 namespace SmartCity.IntegrationTests.OperatorConsole;

@@ -1,5 +1,6 @@
 using Microsoft.Playwright;
 using SmartCity.IntegrationTests.Infrastructure;
+using SmartCity.OperatorConsole;
 using SmartCity.OperatorConsole.Accounts;
 using static Microsoft.Playwright.Assertions;
 

@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace SmartCity.OperatorConsole.Hosting;
+namespace SmartCity.OperatorConsole;
 
 /// <summary>The operator console (<c>/console</c>): accounts, lockout, links and the map. See docs/console.md.</summary>
 public sealed class ConsoleOptions : IValidatableObject

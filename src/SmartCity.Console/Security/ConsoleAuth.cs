@@ -6,9 +6,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using SmartCity.OperatorConsole.Accounts;
 
-namespace SmartCity.OperatorConsole.Hosting;
+namespace SmartCity.OperatorConsole.Security;
 
 /// <summary>
 /// People log in as people: a cookie session made by the login page (local accounts) or by the city's

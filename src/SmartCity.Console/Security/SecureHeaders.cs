@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace SmartCity.OperatorConsole.Hosting;
+namespace SmartCity.OperatorConsole.Security;
 
 /// <summary>
 /// The console's response headers: a content security policy with no inline script or style (the page's

@@ -1,4 +1,4 @@
-namespace SmartCity.OperatorConsole.Accounts;
+namespace SmartCity.OperatorConsole;
 
 /// <summary>The console's roles, the operator API's three (each includes the ones before it).</summary>
 public static class ConsoleRoles
