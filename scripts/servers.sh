@@ -118,6 +118,8 @@ OPTIONAL=(mosquitto_sub:mosquitto-clients influx:influxdb-client)  # handy for p
 # docker-compose (Debian 1.29): the Grafana tests validate docker-compose.yml with `docker-compose config`
 # (no Docker engine needed); installed with the rest when run as root, e.g. in CI.
 OPTIONAL+=(docker-compose:docker-compose)
+# Debian's chromium and a font for it: the operator console's browser tests drive it (no browser download).
+OPTIONAL+=(chromium:chromium)
 
 ensure_packages() {
   local want=("${REQUIRED_MQTT[@]}") missing=() optional_missing=() pair
@@ -125,6 +127,7 @@ ensure_packages() {
   command -v setsid >/dev/null || die "setsid (util-linux) not found"
   for pair in "${want[@]}"; do command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}"); done
   for pair in "${OPTIONAL[@]}"; do command -v "${pair%%:*}" >/dev/null || optional_missing+=("${pair#*:}"); done
+  [[ -d /usr/share/fonts/truetype/liberation ]] || optional_missing+=(fonts-liberation)  # a font, no command to look for
 
   if ((${#missing[@]} + ${#optional_missing[@]} == 0)); then return 0; fi
   if [[ $EUID -ne 0 ]]; then

@@ -30,13 +30,21 @@ public sealed class ConsoleOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00")]
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromHours(12);
 
-    /// <summary>Grafana's base URL; an alert page links to <c>{GrafanaUrl}/d/{GrafanaDashboard}?var-device_id=...</c>.</summary>
+    /// <summary>
+    /// Grafana's base URL; an alert page links to the dashboard of the device's sector
+    /// (<c>{GrafanaUrl}/d/{uid}?var-district=...&amp;var-site=...&amp;var-device=...</c>).
+    /// </summary>
     /// <value>The default value is empty: no link.</value>
     public string? GrafanaUrl { get; set; }
 
-    /// <summary>The uid of the Grafana dashboard that shows one device (variable <c>device_id</c>).</summary>
-    /// <value>The default value is <c>smartcity-device</c>.</value>
-    public string GrafanaDashboard { get; set; } = "smartcity-device";
+    /// <summary>Dashboard uid per sector; a sector not listed gets <c>smartcity-overview</c>.</summary>
+    /// <value>The default value is the shipped dashboards: lighting, security, education (grafana/dashboards).</value>
+    public Dictionary<string, string> GrafanaDashboards { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["lighting"] = "smartcity-lighting",
+        ["security"] = "smartcity-security",
+        ["education"] = "smartcity-schools",
+    };
 
     /// <summary>Map tiles, e.g. <c>https://tile.openstreetmap.org/{z}/{x}/{y}.png</c>; its origin is added to the page's CSP.</summary>
     /// <value>The default value is empty: the map is a plain plot of positions, usable offline.</value>

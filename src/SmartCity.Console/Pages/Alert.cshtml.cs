@@ -23,8 +23,10 @@ public sealed class AlertModel(AlertingService alerting, IOptions<ConsoleOptions
 
     public ReadingsResult? Readings { get; private set; }
 
+    /// <summary>The shipped dashboards' variables are district, site and device: the link opens the device's own panels.</summary>
     public string? GrafanaLink => Alert is { } a && options.Value.GrafanaUrl is { Length: > 0 } grafana
-        ? $"{grafana.TrimEnd('/')}/d/{Uri.EscapeDataString(options.Value.GrafanaDashboard)}?var-device_id={Uri.EscapeDataString(a.DeviceId)}"
+        ? $"{grafana.TrimEnd('/')}/d/{Uri.EscapeDataString(options.Value.GrafanaDashboards.GetValueOrDefault(a.Sector, "smartcity-overview"))}"
+          + $"?var-district={Uri.EscapeDataString(a.District)}&var-site={Uri.EscapeDataString(a.Site)}&var-device={Uri.EscapeDataString(a.DeviceId)}"
         : null;
 
     public async Task<IActionResult> OnGetAsync(string id)

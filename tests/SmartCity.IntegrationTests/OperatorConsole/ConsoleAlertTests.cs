@@ -54,7 +54,7 @@ public sealed class ConsoleAlertTests(ConsoleBrowser console, ITestOutputHelper 
         await second.ClickAsync($"tr[data-alert-id='{id}'] a");
         await Expect(second.Locator("#alert-state")).ToHaveTextAsync("levée", Live);
         await first.ClickAsync($"tr[data-alert-id='{id}'] a");
-        await Expect(first.Locator("#grafana-link")).ToHaveAttributeAsync("href", "http://grafana.city.test:3000/d/smartcity-device?var-device_id=door-" + district);
+        await Expect(first.Locator("#grafana-link")).ToHaveAttributeAsync("href", $"http://grafana.city.test:3000/d/smartcity-security?var-district={district}&var-site=town-hall&var-device=door-{district}");
         await first.FillAsync("#ack-comment", "On my way, ETA 10 min");
         clock.Restart();
         await first.ClickAsync("#acknowledge");
