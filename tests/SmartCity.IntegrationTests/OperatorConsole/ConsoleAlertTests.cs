@@ -106,10 +106,8 @@ public sealed class ConsoleAlertTests(ConsoleBrowser console, ITestOutputHelper 
     [Fact]
     public async Task AlertPage_Viewer_SeesNoActionAndForgedPostIsForbidden()
     {
-        var district = TestServers.UniqueName("d");
-        var id = await ApiTestKit.RaiseDoorForcedAsync(console.Worker, district, "door-" + district);
-        var viewer = await console.NewPageAsync("en-GB");
-        await ConsoleBrowser.LogInAsync(viewer, "victor.viewer");
+        var (_, id) = await console.RaiseDoorAlertAsync();
+        var viewer = await console.LoggedInPageAsync("victor.viewer");
         await viewer.GotoAsync($"/console/alerts/{id}");
         await Expect(viewer.Locator("#read-only")).ToBeVisibleAsync();
         await Expect(viewer.Locator("#acknowledge")).ToHaveCountAsync(0);
@@ -125,8 +123,7 @@ public sealed class ConsoleAlertTests(ConsoleBrowser console, ITestOutputHelper 
         Assert.Equal(403, forged.Status);
 
         // An operator's POST without the CSRF token (what another site's form would send) is refused too.
-        var operatorPage = await console.NewPageAsync("en-GB");
-        await ConsoleBrowser.LogInAsync(operatorPage, "olivia.operator");
+        var operatorPage = await console.LoggedInPageAsync("olivia.operator");
         var noToken = operatorPage.APIRequest.CreateFormData();
         noToken.Set("comment", "cross-site");
         var crossSite = await operatorPage.APIRequest.PostAsync($"/console/alerts/{id}/acknowledge", new APIRequestContextOptions { Form = noToken, MaxRedirects = 0 });

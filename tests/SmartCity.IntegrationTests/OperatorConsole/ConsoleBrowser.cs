@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using SmartCity.IntegrationTests.Api;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.OperatorConsole;
 using SmartCity.OperatorConsole.Accounts;
@@ -64,6 +65,21 @@ public sealed class ConsoleBrowser : IAsyncLifetime
         });
         context.SetDefaultTimeout(Timeout);
         return await context.NewPageAsync();
+    }
+
+    /// <summary>A forced door in a district of its own (a door of its own too: the worker is shared); returns both.</summary>
+    public async Task<(string District, string AlertId)> RaiseDoorAlertAsync()
+    {
+        var district = TestServers.UniqueName("d");
+        return (district, await ApiTestKit.RaiseDoorForcedAsync(Worker, district, "door-" + district));
+    }
+
+    /// <summary>A new session of <paramref name="name"/>, logged in, on the alerts page.</summary>
+    public async Task<IPage> LoggedInPageAsync(string name, string locale = "en-GB")
+    {
+        var page = await NewPageAsync(locale);
+        await LogInAsync(page, name);
+        return page;
     }
 
     /// <summary>Logs in through the login page and waits for the alerts page.</summary>

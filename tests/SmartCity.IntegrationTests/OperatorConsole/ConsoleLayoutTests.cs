@@ -30,8 +30,7 @@ public sealed class ConsoleLayoutTests(ConsoleBrowser console) : IClassFixture<C
     [MemberData(nameof(Screens))]
     public async Task MainViews_LanguageAndScreen_FitAndSpeakTheLanguage(string language, int width, int height)
     {
-        var district = TestServers.UniqueName("d");
-        var id = await ApiTestKit.RaiseDoorForcedAsync(console.Worker, district, "door-" + district);
+        var (district, id) = await console.RaiseDoorAlertAsync();
         var page = await console.NewPageAsync(language == "fr" ? "fr-FR" : "en-US", width, height);
         var suffix = $"{language}-{(width < 600 ? "phone" : "desktop")}";
         var fr = language == "fr";
@@ -78,10 +77,8 @@ public sealed class ConsoleLayoutTests(ConsoleBrowser console) : IClassFixture<C
     [Fact]
     public async Task AlertsPage_Keyboard_ReachesFiltersAndAlertLinks()
     {
-        var district = TestServers.UniqueName("d");
-        var id = await ApiTestKit.RaiseDoorForcedAsync(console.Worker, district, "door-" + district);
-        var page = await console.NewPageAsync("en-GB");
-        await ConsoleBrowser.LogInAsync(page, "olivia.operator");
+        var (district, id) = await console.RaiseDoorAlertAsync();
+        var page = await console.LoggedInPageAsync("olivia.operator");
         await page.GotoAsync($"/console/alerts?district={district}");
         await Expect(page.Locator($"tr[data-alert-id='{id}']")).ToBeVisibleAsync();
         await page.Locator("#live-status.on").WaitForAsync();
@@ -111,9 +108,8 @@ public sealed class ConsoleLayoutTests(ConsoleBrowser console) : IClassFixture<C
     [Fact]
     public async Task MapPage_DevicesWithPositions_PlotsThemAndOpenAlertsInRedWithoutTiles()
     {
-        var district = TestServers.UniqueName("d");
+        var (district, id) = await console.RaiseDoorAlertAsync();
         var door = "door-" + district;
-        var id = await ApiTestKit.RaiseDoorForcedAsync(console.Worker, district, door);
         // The door says where it is (a birth with a position), and so does a lamp nearby with no alert.
         await using (var publisher = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("map-"), CancellationToken.None))
         {
