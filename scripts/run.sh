@@ -168,6 +168,12 @@ say "starting worker on $WORKER_URL (log: $LOG_KEEP_DIR/worker.log after exit, $
 API_KEY=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
 API_KEY_FILE="$RUN_DIR/operator-api-key"
 (umask 077 && printf '%s\n' "$API_KEY" >"$API_KEY_FILE")
+# The operator console (/console): a demo operator account for this run, made with the worker's own
+# bootstrap command (password on stdin), in console-users.json beside the run's alert state.
+CONSOLE_PASSWORD=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+printf '%s\n' "$CONSOLE_PASSWORD" | dotnet "$WORKER_PROJECT/bin/Release/net10.0/SmartCity.Worker.dll" \
+  console add-user --name operator --role operator --users-file "$RUN_DIR/console-users.json" >/dev/null ||
+  die "could not create the console's demo account"
 start_bg "$WORKER_LOG" env \
   SMARTCITY_Api__Keys__0__Name=operator \
   SMARTCITY_Api__Keys__0__Role=operator \
@@ -217,6 +223,7 @@ SIM_PID=$REPLY
 cat <<EOF
 
 === SmartCity is running$( ((SECONDS_LIMIT > 0)) && echo " for ${SECONDS_LIMIT}s" || echo " - Ctrl-C to stop") ===
+  console       : $WORKER_URL/console  (log in as operator / $CONSOLE_PASSWORD, this run only; docs/console.md)
   operator key  : $API_KEY  (role operator, this run only; also in $API_KEY_FILE)
   worker status : curl -s -H "Authorization: Bearer $API_KEY" $WORKER_URL/api/pipeline
   rejected msgs : curl -s -H "Authorization: Bearer $API_KEY" $WORKER_URL/api/rejections

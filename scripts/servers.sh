@@ -123,6 +123,8 @@ OPTIONAL+=(docker-compose:docker-compose)
 OPTIONAL+=(promtool:prometheus)
 # kubectl (Debian's kubernetes-client): KubernetesManifestTests render deploy/kubernetes with `kubectl kustomize`.
 OPTIONAL+=(kubectl:kubernetes-client)
+# Debian's chromium and a font for it: the operator console's browser tests drive it (no browser download).
+OPTIONAL+=(chromium:chromium)
 
 ensure_packages() {
   local want=("${REQUIRED_MQTT[@]}") missing=() optional_missing=() pair
@@ -130,6 +132,7 @@ ensure_packages() {
   command -v setsid >/dev/null || die "setsid (util-linux) not found"
   for pair in "${want[@]}"; do command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}"); done
   for pair in "${OPTIONAL[@]}"; do command -v "${pair%%:*}" >/dev/null || optional_missing+=("${pair#*:}"); done
+  [[ -d /usr/share/fonts/truetype/liberation ]] || optional_missing+=(fonts-liberation)  # a font, no command to look for
 
   if ((${#missing[@]} + ${#optional_missing[@]} == 0)); then return 0; fi
   if [[ $EUID -ne 0 ]]; then

@@ -1,3 +1,4 @@
+using SmartCity.OperatorConsole.Hosting;
 using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Worker.Backup;
@@ -32,6 +33,7 @@ public static class WorkerHost
         builder.Services.AddOperatorApiDocument();
         builder.Services.AddWorkerHealthChecks();
         builder.Services.AddWorkerBackup(builder.Configuration);
+        builder.Services.AddOperatorConsole(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
         // Last, so a secret file wins over every other source (and sees the settings naming files).
@@ -46,6 +48,7 @@ public static class WorkerHost
         app.MapAlertEndpoints();
         app.MapObservabilityEndpoints();
         app.MapBackupEndpoints();
+        app.MapOperatorConsole();
         return app;
     }
 

@@ -145,18 +145,21 @@ public sealed class ApiCorsOptions
         && !value!.Contains('*', StringComparison.Ordinal);
 }
 
-/// <summary>The three roles; each includes the ones before it.</summary>
+/// <summary>
+/// The three roles; each includes the ones before it. The same roles as the operator console's
+/// accounts (one definition, <see cref="SmartCity.OperatorConsole.ConsoleRoles"/>): a person and their key mean the same.
+/// </summary>
 public static class ApiRoles
 {
-    public const string Viewer = "viewer";
-    public const string Operator = "operator";
-    public const string Admin = "admin";
+    public const string Viewer = SmartCity.OperatorConsole.ConsoleRoles.Viewer;
+    public const string Operator = SmartCity.OperatorConsole.ConsoleRoles.Operator;
+    public const string Admin = SmartCity.OperatorConsole.ConsoleRoles.Admin;
 
     /// <summary>Authorization policies, one per role, named like it.</summary>
-    public static readonly string[] All = [Viewer, Operator, Admin];
+    public static readonly string[] All = SmartCity.OperatorConsole.ConsoleRoles.All;
 
-    public static bool IsRole(string? role) => role is Viewer or Operator or Admin;
+    public static bool IsRole(string? role) => SmartCity.OperatorConsole.ConsoleRoles.IsRole(role);
 
     /// <summary>The roles that satisfy <paramref name="role"/>'s policy (admin can do what an operator can, and so on).</summary>
-    public static string[] AtLeast(string role) => All[Array.IndexOf(All, role)..];
+    public static string[] AtLeast(string role) => SmartCity.OperatorConsole.ConsoleRoles.AtLeast(role);
 }

@@ -55,11 +55,15 @@ internal static class ApiTestKit
         }
     }
 
-    /// <summary>A door announces itself and is forced open through the real broker; returns the raised alert's id.</summary>
-    public static async Task<string> RaiseDoorForcedAsync(TestWorker worker, string district)
+    /// <summary>
+    /// A door announces itself and is forced open through the real broker; returns the raised alert's id.
+    /// Tests that share a worker give each raise a door of its own (<paramref name="deviceId"/>): a door
+    /// with an open alert only counts another occurrence.
+    /// </summary>
+    public static async Task<string> RaiseDoorForcedAsync(TestWorker worker, string district, string deviceId = "door-0001")
     {
         await using var door = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("door-"), CancellationToken.None);
-        var topic = $"{worker.TopicRoot}/security/{district}/town-hall/door_contact/door-0001";
+        var topic = $"{worker.TopicRoot}/security/{district}/town-hall/door_contact/{deviceId}";
         var now = DateTimeOffset.UtcNow;
         await PublishAsync(door, topic + "/status", $$"""{"v":1,"ts":"{{Ts(now.AddSeconds(-2))}}","online":true,"profile":"door_contact","district":"{{district}}","site":"town-hall"}""", retain: true);
         await PublishAsync(door, topic + "/event", $$"""{"v":1,"ts":"{{Ts(now.AddSeconds(-1))}}","event":"forced","detail":"contact broken open"}""");

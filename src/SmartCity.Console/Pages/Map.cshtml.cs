@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Devices.Registry;
+
+namespace SmartCity.OperatorConsole.Pages;
+
+/// <summary>One dot on the plot.</summary>
+public sealed record MapPoint(string DeviceId, double X, double Y, bool Alert, string? AlertId);
+
+/// <summary>
+/// Devices with a position, and those with an open alert in red, as a plain SVG plot projected from
+/// their latitude and longitude: usable with no tile server (offline cities). Tiles, when configured
+/// (Console:TileUrl), are left to a later map view; the plot does not need them.
+/// </summary>
+public sealed class MapModel(DeviceRegistry registry, AlertingService alerting, IOptions<ConsoleOptions> options) : PageModel
+{
+    public const double Width = 1000;
+    public const double Height = 700;
+
+    public IReadOnlyList<MapPoint> Points { get; private set; } = [];
+
+    public string? TileUrl => options.Value.TileUrl;
+
+    public async Task OnGetAsync()
+    {
+        var open = (await alerting.AlertsAsync(HttpContext.RequestAborted).ConfigureAwait(false))
+            .Where(a => a.IsOpen)
+            .GroupBy(a => a.DeviceId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(a => a.RaisedAt).First().Id, StringComparer.Ordinal);
+        var placed = registry.Devices.Where(d => d.Lat is not null && d.Lon is not null).ToList();
+        if (placed.Count == 0)
+        {
+            return;
+        }
+
+        // Equirectangular with the longitude scaled by cos(latitude): right for a city's few kilometres.
+        double minLat = placed.Min(d => d.Lat!.Value), maxLat = placed.Max(d => d.Lat!.Value);
+        double minLon = placed.Min(d => d.Lon!.Value), maxLon = placed.Max(d => d.Lon!.Value);
+        var cos = Math.Cos((minLat + maxLat) / 2 * Math.PI / 180);
+        var spanX = Math.Max((maxLon - minLon) * cos, 1e-6);
+        var spanY = Math.Max(maxLat - minLat, 1e-6);
+        var scale = Math.Min((Width - 40) / spanX, (Height - 40) / spanY);
+        Points = [.. placed.Select(d => new MapPoint(
+            d.DeviceId,
+            20 + ((d.Lon!.Value - minLon) * cos * scale),
+            Height - 20 - ((d.Lat!.Value - minLat) * scale),
+            open.ContainsKey(d.DeviceId),
+            open.GetValueOrDefault(d.DeviceId)))
+            .OrderBy(p => p.Alert)];
+    }
+}
