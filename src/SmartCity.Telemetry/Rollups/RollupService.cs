@@ -90,11 +90,17 @@ public sealed partial class RollupService : BackgroundService
         _state ??= RollupState.Load(_options.StateFile);
         // Final: closed Lateness ago, and everything received by then is in InfluxDB.
         var completeUntil = _sink.CompleteUntil(now);
-        var finalUntil = (completeUntil < now ? completeUntil : now) - _options.Lateness;
+        var finalUntil = completeUntil == DateTimeOffset.MinValue ? completeUntil : completeUntil - _options.Lateness;
         var written = 0;
         foreach (var cadence in Cadences)
         {
-            var window = _calendar.Containing(cadence, _state.NextStart(cadence) ?? now - _options.Backfill);
+            if (_state.NextStart(cadence) is null)
+            {
+                // The first start: from Backfill ago, remembered at once so a restart starts from the same window.
+                _state.Begin(cadence, _calendar.Containing(cadence, now - _options.Backfill).Start);
+            }
+
+            var window = _calendar.Containing(cadence, _state.NextStart(cadence)!.Value);
             while (window.End <= finalUntil)
             {
                 try

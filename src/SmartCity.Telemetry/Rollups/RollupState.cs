@@ -37,9 +37,12 @@ internal sealed class RollupState
     /// <summary>The start of the next window to compute, or null before the first one.</summary>
     public DateTimeOffset? NextStart(RollupCadence cadence) => _next.TryGetValue(cadence, out var at) ? at : null;
 
-    public void Done(RollupCadence cadence, RollupWindow window)
+    public void Done(RollupCadence cadence, RollupWindow window) => Begin(cadence, window.End);
+
+    /// <summary>The next window of <paramref name="cadence"/> starts at <paramref name="start"/>; saved at once.</summary>
+    public void Begin(RollupCadence cadence, DateTimeOffset start)
     {
-        _next[cadence] = window.End;
+        _next[cadence] = start;
         var directory = Path.GetDirectoryName(Path.GetFullPath(_file))!;
         Directory.CreateDirectory(directory);
         var temporary = _file + ".tmp";
