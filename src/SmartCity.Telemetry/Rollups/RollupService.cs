@@ -113,7 +113,7 @@ public sealed partial class RollupService : BackgroundService
                     written++;
                     LogWindow(cadence, window.Start, window.End, lines.Count);
                 }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException && !cancellationToken.IsCancellationRequested)
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException or System.Text.Json.JsonException && !cancellationToken.IsCancellationRequested)
                 {
                     LogFailed(cadence, window.Start, e.Message, _options.Interval);
                     break;
