@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using MQTTnet.Protocol;
+using SmartCity.IntegrationTests.Grafana;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Simulators.Publishing;
 using SmartCity.Telemetry.Rollups;
@@ -98,6 +99,40 @@ public sealed class RollupWeekTests
         await ClassroomHours_EqualRawHourlyAggregates(raw, rollups);
         await LampAndDistrictDays_EqualRawMeterRiseAndPowerPerCityDay(raw, rollups);
         await AlertDays_EqualRawCountsPerCityDay(raw, rollups);
+        await ReportsDashboard_EveryQuery_ReturnsDataFromTheRollups(rollups);
+    }
+
+    /// <summary>The Reports dashboard as provisioned (rendered), every variable, panel and annotation query over the week of rollups.</summary>
+    private static async Task ReportsDashboard_EveryQuery_ReturnsDataFromTheRollups(InfluxTestDatabase rollups)
+    {
+        var reports = DashboardTests.LoadDashboards(await DashboardTests.RenderedAsync()).Single(d => d.ReadsRollups);
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var v in reports.Variables)
+        {
+            var name = v.GetProperty("name").GetString()!;
+            values[name] = v.GetProperty("type").GetString() == "query"
+                ? v.GetProperty("allValue").GetString()!
+                : v.GetProperty("current").GetProperty("value").GetString()!;
+        }
+
+        var queries = reports.Panels.Where(p => p.TryGetProperty("targets", out _))
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray().Select(t => (What: DashboardTests.Title(p), Query: t.GetProperty("query").GetString()!)))
+            .Concat(reports.Variables.Where(v => v.GetProperty("type").GetString() == "query").Select(v => ("variable " + v.GetProperty("name").GetString(), v.GetProperty("query").GetString()!)))
+            .Concat(reports.Annotations.Select(a => ("annotation", a.GetProperty("target").GetProperty("query").GetString()!)))
+            .ToList();
+        var failures = new List<string>();
+        foreach (var (what, query) in queries)
+        {
+            var q = DashboardTests.Substitute(query, values, SimulatedWeek.Start.ToUnixTimeMilliseconds(), SimulatedWeek.End.ToUnixTimeMilliseconds() - 1, reports.Name);
+            var (rows, error) = await DashboardTests.RowsOrError(rollups, q);
+            if (error is not null || !rows.Any(r => r.Row.Any(c => c.Key != "time" && c.Value.ValueKind != JsonValueKind.Null)))
+            {
+                failures.Add($"{what}: {error ?? "no data"}: {q}");
+            }
+        }
+
+        Assert.True(queries.Count >= 12, $"only {queries.Count} queries");
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
 
     private static async Task<bool> HasPointAsync(InfluxTestDatabase db, string measurement, DateTimeOffset time) =>
