@@ -43,6 +43,8 @@ rendered=0
 for file in "$src"/*.json; do
   [ -e "$file" ] || continue
   name=$(basename "$file")
+  # The ${...} are literal text in the files (Grafana's input placeholders), not shell expansions.
+  # shellcheck disable=SC2016
   sed -e 's|\${DS_INFLUXDB}|'"$ds"'|g' \
       -e 's|\${DS_ROLLUPS}|'"$rollups"'|g' \
       -e 's|\${VAR_TIMEZONE}|'"$tz"'|g' \
