@@ -163,3 +163,26 @@ public sealed class RollupServiceTests : IDisposable
         }
     }
 }
+
+public sealed class RollupOptionsTests
+{
+    private static IEnumerable<string> Check(bool enabled, string rollupBucket, string rawBucket)
+    {
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();
+        Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<RollupOptions>(services, o => (o.Enabled, o.Bucket) = (enabled, rollupBucket));
+        Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<SmartCity.Telemetry.Sinks.Influx.InfluxSinkOptions>(services, o => o.Bucket = rawBucket);
+        using var provider = Microsoft.Extensions.DependencyInjection.ServiceCollectionContainerBuilderExtensions.BuildServiceProvider(services);
+        return [.. RollupOptions.CheckBuckets(provider)];
+    }
+
+    [Fact]
+    public void CheckBuckets_RollupsInTheRawBucket_RefusedNamingTheSetting() =>
+        Assert.Contains("Rollups:Bucket", Assert.Single(Check(true, "smartcity", "smartcity")), StringComparison.Ordinal);
+
+    [Fact]
+    public void CheckBuckets_SeparateBucketsOrDisabled_Accepted()
+    {
+        Assert.Empty(Check(true, "smartcity_rollups", "smartcity"));
+        Assert.Empty(Check(false, "smartcity", "smartcity"));
+    }
+}
