@@ -14,7 +14,7 @@ public sealed class RollupOptions
     public const string SectionName = "Rollups";
 
     /// <summary>Write rollups. Off, the worker writes raw data only.</summary>
-    /// <value>The default value is false (docker-compose and the systemd example turn it on).</value>
+    /// <value>The default value is false: turn it on once the rollup bucket exists and the worker's token may use it (docs/retention.md).</value>
     public bool Enabled { get; set; }
 
     /// <summary>
