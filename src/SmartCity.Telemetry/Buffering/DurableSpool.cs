@@ -93,6 +93,18 @@ public sealed class DurableSpool : BackgroundService, ISpoolGauges, IStage
     }
 
     /// <summary>
+    /// In one look: where the durable records end, how far the InfluxDB sink's cursor has stored, and
+    /// whether it has stored them all (rollups mark the end, then wait for the sink to pass it).
+    /// </summary>
+    internal (SpoolPosition DurableEnd, SpoolPosition Stored, bool AllStored) DefaultCursorProgress()
+    {
+        lock (_ledger.Lock)
+        {
+            return (_ledger.DurableEndLocked, _default.CommittedLocked, _default.PendingLocked == 0);
+        }
+    }
+
+    /// <summary>
     /// The cursor called <paramref name="name"/> (a-z, 0-9, '-' or '_'): a second sink is a folder plus
     /// a cursor. Every cursor is named before the spool starts, since segments are kept until all have passed them.
     /// </summary>

@@ -11,6 +11,7 @@ using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Ingest;
+using SmartCity.Telemetry.Rollups;
 using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Sinks.Influx;
 
@@ -57,6 +58,8 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<RegistryOptions>(services, configuration, RegistryOptions.SectionName);
         AddValidatedOptions<PipelineReportOptions>(services, configuration, PipelineReportOptions.SectionName);
         AddValidatedOptions<Alerting.AlertingOptions>(services, configuration, Alerting.AlertingOptions.SectionName);
+        AddValidatedOptions<RollupOptions>(services, configuration, RollupOptions.SectionName);
+        services.AddSingleton(new ConfigurationCheck(RollupOptions.CheckBuckets));
         // The city rules file is checked with the settings: a bad override stops start-up, naming the rule.
         services.AddSingleton(new ConfigurationCheck(sp => Alerting.Rules.CityRulesLoader.Load(
             sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,
@@ -79,6 +82,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<IngestStage>();
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
         services.TryAddSingleton<InfluxDatabaseCheck>();
+        services.TryAddSingleton<IRollupStore, InfluxRollupStore>();
     }
 
     private static void AddNotifiers(IServiceCollection services, IConfiguration configuration) =>

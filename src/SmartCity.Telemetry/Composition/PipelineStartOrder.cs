@@ -5,6 +5,7 @@ using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Ingest;
+using SmartCity.Telemetry.Rollups;
 using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Sinks.Influx;
 
@@ -28,6 +29,8 @@ public static class PipelineStartOrder
         typeof(DurableSpool),
         // ... and the sink reads it. On stop the sink goes after the source, so it can drain what the source flushed.
         typeof(InfluxSink),
+        // Rollups re-query what the sink stored (and wait for it to catch up).
+        typeof(RollupService),
         // Notifier queues stop after alerting and deliver what it queued last.
         typeof(NotifierQueues),
         typeof(AlertingService),

@@ -24,9 +24,12 @@ public sealed partial class DashboardTests
 
     private static string GrafanaDir => Path.Combine(RepoRoot, "grafana");
 
-    private sealed record Dashboard(string File, JsonElement Root)
+    internal sealed record Dashboard(string File, JsonElement Root)
     {
         public string Name => Path.GetFileName(File);
+
+        /// <summary>Reads the rollup database (datasource variable <c>rollups</c>), not the raw data.</summary>
+        public bool ReadsRollups => Variables.Any(v => v.GetProperty("name").GetString() == "rollups");
 
         public IEnumerable<JsonElement> Panels => AllPanels(Root);
 
@@ -57,9 +60,10 @@ public sealed partial class DashboardTests
         }
     }
 
-    private static List<Dashboard> LoadDashboards()
+    /// <summary>The dashboards as committed (importable templates), or as rendered into <paramref name="directory"/>.</summary>
+    internal static List<Dashboard> LoadDashboards(string? directory = null)
     {
-        var files = Directory.GetFiles(Path.Combine(GrafanaDir, "dashboards"), "*.json").Order(StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(directory ?? Path.Combine(GrafanaDir, "dashboards"), "*.json").Order(StringComparer.Ordinal).ToList();
         Assert.True(files.Count >= 6, $"expected the six dashboards in grafana/dashboards, found {files.Count}");
         return files.Select(f =>
         {
@@ -74,7 +78,7 @@ public sealed partial class DashboardTests
         }).ToList();
     }
 
-    private static string Title(JsonElement panel) => panel.TryGetProperty("title", out var t) ? t.GetString() ?? "" : "(untitled)";
+    internal static string Title(JsonElement panel) => panel.TryGetProperty("title", out var t) ? t.GetString() ?? "" : "(untitled)";
 
     /// <summary>
     /// The InfluxQL of an annotation: Grafana (10+) keeps it in <c>target.query</c> with
@@ -98,7 +102,7 @@ public sealed partial class DashboardTests
     // ------------------------------------------------------------------------------------------
 
     [Fact]
-    public void Offline_EveryFileParses_UidsUnique_DatasourcesProvisioned_EveryTargetInfluxQl()
+    public async Task Offline_EveryFileParses_UidsUnique_DatasourcesProvisioned_EveryTargetInfluxQl()
     {
         // Provisioning: every YAML file parses; the datasource is InfluxQL; the provider loads our folder.
         var yamlFiles = Directory.GetFiles(Path.Combine(GrafanaDir, "provisioning"), "*.*", SearchOption.AllDirectories)
@@ -128,15 +132,20 @@ public sealed partial class DashboardTests
                 var options = provider["options"] as Dictionary<string, object?>;
                 var path = options is null ? null : Str(options, "path");
                 Assert.True(path is not null, $"{file}: provider without options.path");
-                // The provider's path is where docker-compose.yml mounts grafana/dashboards.
-                Assert.Contains($"./grafana/dashboards:{path}:ro", File.ReadAllText(Path.Combine(RepoRoot, "docker-compose.yml")), StringComparison.Ordinal);
+                // The provider's path is where the Grafana entrypoint renders grafana/dashboards, which
+                // docker-compose.yml mounts where the entrypoint reads them.
+                var entrypoint = File.ReadAllText(Path.Combine(RepoRoot, "deploy", "grafana", "entrypoint.sh"));
+                Assert.Contains($"${{SMARTCITY_DASHBOARDS_RENDERED:-{path}}}", entrypoint, StringComparison.Ordinal);
+                var source = Regex.Match(entrypoint, @"\$\{SMARTCITY_DASHBOARDS_SOURCE:-(?<dir>[^}]+)\}").Groups["dir"].Value;
+                Assert.Contains($"./grafana/dashboards:{source}:ro", File.ReadAllText(Path.Combine(RepoRoot, "docker-compose.yml")), StringComparison.Ordinal);
             }
         }
 
         Assert.Contains("smartcity-influxdb", datasources.Keys);
         Assert.True(providers >= 1, "no dashboards provider in grafana/provisioning");
 
-        var dashboards = LoadDashboards();
+        // As provisioned: rendered with the city's settings (the committed files are importable templates).
+        var dashboards = LoadDashboards(await RenderedAsync());
         var uids = new HashSet<string>(StringComparer.Ordinal);
         var problems = new List<string>();
         foreach (var d in dashboards)
@@ -162,6 +171,8 @@ public sealed partial class DashboardTests
                 if (reference.ValueKind == JsonValueKind.Object)
                 {
                     var refUid = reference.TryGetProperty("uid", out var ru) ? ru.GetString() : null;
+                    // A datasource variable (${datasource}): what it selects as provisioned.
+                    refUid = refUid is ['$', '{', .., '}'] ? DatasourceVariableValue(d, refUid[2..^1]) : refUid;
                     var refType = reference.TryGetProperty("type", out var rt) ? rt.GetString() : null;
                     if (refUid == "-- Grafana --" && refType == "grafana")
                     {
@@ -265,7 +276,8 @@ public sealed partial class DashboardTests
     [Fact]
     public async Task EveryPanelQuery_AfterTheGrafanaCityScenarioRanThroughTheWorker_ReturnsData()
     {
-        var dashboards = LoadDashboards();
+        // The rollup dashboard's panels run in RollupWeekTests, on a week of rollups.
+        var dashboards = LoadDashboards(await RenderedAsync()).Where(d => !d.ReadsRollups).ToList();
         await using var db = await InfluxTestDatabase.CreateAsync();
         var settings = new Dictionary<string, string?> { ["PipelineReport:Interval"] = "00:00:00.500" };
         // The replayed day is whatever yesterday was; school-hours rules (co2_high: the Schools
@@ -395,7 +407,7 @@ public sealed partial class DashboardTests
     {
         var alerts = dashboards.Single(d => d.Root.GetProperty("uid").GetString() == "smartcity-alerts");
         var panel = alerts.Panels.Single(p => Title(p) == "Open alerts now");
-        var all = alerts.Variables.ToDictionary(v => v.GetProperty("name").GetString()!, v => v.GetProperty("allValue").GetString()!);
+        var all = alerts.Variables.Where(v => v.TryGetProperty("allValue", out _)).ToDictionary(v => v.GetProperty("name").GetString()!, v => v.GetProperty("allValue").GetString()!);
         var query = Substitute(panel.GetProperty("targets")[0].GetProperty("query").GetString()!, all, 0, 0, alerts.Name);
         for (var attempt = 1; ; attempt++)
         {
@@ -413,7 +425,7 @@ public sealed partial class DashboardTests
         }
     }
 
-    private static async Task<(List<(IReadOnlyDictionary<string, string> Tags, Dictionary<string, JsonElement> Row)> Rows, string? Error)> RowsOrError(InfluxTestDatabase db, string query)
+    internal static async Task<(List<(IReadOnlyDictionary<string, string> Tags, Dictionary<string, JsonElement> Row)> Rows, string? Error)> RowsOrError(InfluxTestDatabase db, string query)
     {
         try
         {
@@ -426,7 +438,7 @@ public sealed partial class DashboardTests
     }
 
     /// <summary>Grafana's InfluxQL interpolation: macros, then $var, ${var}, ${var:format} and [[var]].</summary>
-    private static string Substitute(string query, Dictionary<string, string> values, long fromMs, long toMs, string dashboard)
+    internal static string Substitute(string query, Dictionary<string, string> values, long fromMs, long toMs, string dashboard)
     {
         var s = query
             .Replace("$timeFilter", $"time >= {fromMs}ms and time <= {toMs}ms", StringComparison.Ordinal)
