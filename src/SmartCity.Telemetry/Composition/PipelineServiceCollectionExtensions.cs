@@ -11,6 +11,7 @@ using SmartCity.Telemetry.Devices.Profiles;
 using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Ingest;
+using SmartCity.Telemetry.Lighting;
 using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Sinks.Influx;
 
@@ -56,6 +57,7 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<RegistryOptions>(services, configuration, RegistryOptions.SectionName);
         AddValidatedOptions<PipelineReportOptions>(services, configuration, PipelineReportOptions.SectionName);
         AddValidatedOptions<Alerting.AlertingOptions>(services, configuration, Alerting.AlertingOptions.SectionName);
+        AddValidatedOptions<Lighting.LightingOptions>(services, configuration, Lighting.LightingOptions.SectionName);
         // The city rules file is checked with the settings: a bad override stops start-up, naming the rule.
         services.AddSingleton(new ConfigurationCheck(sp => Alerting.Rules.CityRulesLoader.Load(
             sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,
@@ -78,6 +80,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<IngestStage>();
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
         services.TryAddSingleton<InfluxDatabaseCheck>();
+        services.AddLightingControl();
     }
 
     private static void AddNotifiers(IServiceCollection services, IConfiguration configuration) =>
