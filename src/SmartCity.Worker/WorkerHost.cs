@@ -40,6 +40,7 @@ public static class WorkerHost
         app.MapOpenApi().AllowAnonymous().RequireRateLimiting(ApiSecurity.RateLimitPolicy);
         app.MapPipelineEndpoints();
         app.MapAlertEndpoints();
+        app.MapLightingEndpoints();
         return app;
     }
 
