@@ -106,7 +106,11 @@ public sealed partial class LightingService : IDeviceMessageObserver
 
             _state.Births[topic.DeviceId] = point.Timestamp;
             _dirty = true;
-            _resend.Add(topic.DeviceId);
+            var level = _state.Levels.GetValueOrDefault(topic.DeviceId);
+            if (level is not null || ScheduleOf(topic.District, topic.Site) is not null)
+            {
+                _resend[topic.DeviceId] = level?.CommandId;
+            }
         }
     }
 }

@@ -54,7 +54,8 @@ public sealed partial class LightingService
         List<string> lamps;
         lock (_gate)
         {
-            lamps = [.. _resend];
+            // A command sent to the lamp since its birth already gave it its level.
+            lamps = [.. _resend.Where(r => _state.Levels.GetValueOrDefault(r.Key)?.CommandId == r.Value).Select(r => r.Key)];
             _resend.Clear();
         }
 
@@ -80,6 +81,11 @@ public sealed partial class LightingService
         }
     }
 
+    /// <summary>The schedule of a lamp: its site's, else its district's.</summary>
+    private LightingSchedule? ScheduleOf(string district, string site) =>
+        _schedules.FirstOrDefault(s => s.Site == site && (s.District is null || s.District == district))
+        ?? _schedules.FirstOrDefault(s => s.Site is null && s.District == district);
+
     /// <summary>The level a lamp should have now: its schedule's current step when the step is newer than its last command.</summary>
     private LampLevel? LevelFor(DeviceRecord lamp, DateTimeOffset now)
     {
@@ -89,9 +95,7 @@ public sealed partial class LightingService
             commanded = _state.Levels.GetValueOrDefault(lamp.DeviceId);
         }
 
-        var schedule = _schedules.FirstOrDefault(s => s.Site == lamp.Site && (s.District is null || s.District == lamp.District))
-            ?? _schedules.FirstOrDefault(s => s.Site is null && s.District == lamp.District);
-        if (schedule is null)
+        if (ScheduleOf(lamp.District, lamp.Site) is not { } schedule)
         {
             return commanded;
         }

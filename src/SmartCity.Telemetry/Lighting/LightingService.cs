@@ -38,7 +38,8 @@ public sealed partial class LightingService : BackgroundService
     private readonly ScheduleCalculator _calculator;
     private readonly IReadOnlyList<LightingSchedule> _schedules;
     private readonly Channel<Output> _outputs = Channel.CreateUnbounded<Output>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly HashSet<string> _resend = new(StringComparer.Ordinal);
+    /// <summary>Lamps born since the last tick -> the command whose level they should get (null: their schedule's).</summary>
+    private readonly Dictionary<string, string?> _resend = new(StringComparer.Ordinal);
     private bool _dirty;
     private long _sequence;
 

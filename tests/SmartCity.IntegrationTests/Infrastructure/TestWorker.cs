@@ -68,7 +68,8 @@ public sealed class TestWorker : IAsyncDisposable
     /// <summary>Each worker (client id) has its own spool and registry; a restarted worker with the same id finds them again.</summary>
     public static string DataDirectory(string clientId) => Path.Combine(Path.GetTempPath(), "smartcity-it-data", clientId);
 
-    public static async Task<TestWorker> StartAsync(InfluxTestDatabase db, string? topicRoot = null, string? clientId = null, IDictionary<string, string?>? overrides = null)
+    /// <param name="time">A clock for the whole worker (a FakeTimeProvider in schedule tests); the system clock by default.</param>
+    public static async Task<TestWorker> StartAsync(InfluxTestDatabase db, string? topicRoot = null, string? clientId = null, IDictionary<string, string?>? overrides = null, TimeProvider? time = null)
     {
         topicRoot ??= TestServers.UniqueName("t") + "/city";
         clientId ??= TestServers.UniqueName("worker-");
@@ -85,6 +86,10 @@ public sealed class TestWorker : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Information);
             builder.Logging.AddProvider(logs);
+            if (time is not null)
+            {
+                builder.Services.AddSingleton(time);
+            }
         });
         await app.StartAsync();
         var worker = new TestWorker(app, topicRoot, logs);
