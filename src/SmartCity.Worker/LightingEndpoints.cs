@@ -53,6 +53,11 @@ public static class LightingEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
+        MapReadEndpoints(api);
+    }
+
+    private static void MapReadEndpoints(RouteGroupBuilder api)
+    {
         api.MapGet("/lighting/commands", (LightingService lighting, string? commandId, string? device, string? district, string? status, int? limit) =>
         {
             var max = Math.Clamp(limit ?? 200, 1, 5000);
@@ -77,6 +82,10 @@ public static class LightingEndpoints
         })))
             .WithSummary("The schedules and the state each asks for now");
 
+        MapEnergyEndpoint(api);
+    }
+
+    private static void MapEnergyEndpoint(RouteGroupBuilder api) =>
         api.MapGet("/lighting/energy", (LightingService lighting, TimeProvider time, string? month) =>
         {
             month ??= time.GetUtcNow().ToString("yyyy-MM", CultureInfo.InvariantCulture);
@@ -104,5 +113,4 @@ public static class LightingEndpoints
             .WithSummary("Energy per district and month: measured against the same lamps at full power on the same hours")
             .WithDescription("month=yyyy-MM (default: this month, UTC). savedMoney = savedKwh x Lighting:TariffPerKwh in Lighting:Currency.")
             .ProducesProblem(StatusCodes.Status400BadRequest);
-    }
 }
