@@ -37,7 +37,17 @@ public static class LightingEndpoints
                     detail: ApiText.Sanitize(refusal.Detail, ApiText.MaxMessageChars));
             }
 
-            return Results.Accepted($"/api/lighting/commands?commandId={receipt!.CommandId}", new
+            if (receipt!.Sent.Count == 0)
+            {
+                // The target exists, but none of its lamps can take this command now: nothing was sent.
+                return Results.Problem(
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "no lamp of the target can take this command",
+                    detail: ApiText.Sanitize(string.Join("; ", receipt.Skipped.Take(5).Select(s => $"{s.DeviceId}: {s.Reason}")), ApiText.MaxMessageChars),
+                    extensions: new Dictionary<string, object?> { ["skipped"] = receipt.Skipped.Count });
+            }
+
+            return Results.Ok(new
             {
                 receipt.CommandId,
                 Sent = receipt.Sent.Select(c => new { c.DeviceId, c.On, c.DimPct, c.DueBy }),
@@ -47,9 +57,11 @@ public static class LightingEndpoints
             .RequireAuthorization(ApiRoles.Operator)
             .WithSummary("Switch or dim lamps")
             .WithDescription("Body: {\"targetKind\": \"lamp|site|district|cabinet\", \"target\": \"...\", \"on\": true|false, \"dimPct\": 0..100, \"reason\": \"...\"}. "
-                + "202 with the command id, the lamps it was sent to and those skipped (profile without the command, offline) with the reason; "
-                + "404 when the target is unknown to the device registry; 400 when the command is invalid.")
+                + "200 with the command id, the lamps it was sent to and those skipped (profile without the command, offline) with the reason; "
+                + "404 when the target is unknown to the device registry; 409 when none of its lamps can take the command; 400 when the command is invalid.")
             .Accepts<CommandBody>("application/json")
+            .Produces(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -74,13 +86,15 @@ public static class LightingEndpoints
         })
             .WithSummary("Lamp commands and their outcomes, newest first")
             .WithDescription("One row per lamp and command: pending, confirmed (detail ack or telemetry), refused, timed_out or superseded. "
-                + "Filters: commandId, device, district, status; limit (default 200). Every command is also in InfluxDB (lighting_command).");
+                + "Filters: commandId, device, district, status; limit (default 200). Every command is also in InfluxDB (lighting_command).")
+            .Produces(StatusCodes.Status200OK);
 
         api.MapGet("/lighting/schedules", (LightingService lighting) => Results.Ok(lighting.ScheduleStates().Select(s => new
         {
             s.Schedule.Id, s.Schedule.District, s.Schedule.Site, s.State.On, s.State.DimPct, s.State.Since, s.State.Until, s.State.Reason,
         })))
-            .WithSummary("The schedules and the state each asks for now");
+            .WithSummary("The schedules and the state each asks for now")
+            .Produces(StatusCodes.Status200OK);
 
         MapEnergyEndpoint(api);
     }
@@ -112,5 +126,6 @@ public static class LightingEndpoints
         })
             .WithSummary("Energy per district and month: measured against the same lamps at full power on the same hours")
             .WithDescription("month=yyyy-MM (default: this month, UTC). savedMoney = savedKwh x Lighting:TariffPerKwh in Lighting:Currency.")
+            .Produces(StatusCodes.Status200OK)
             .ProducesProblem(StatusCodes.Status400BadRequest);
 }

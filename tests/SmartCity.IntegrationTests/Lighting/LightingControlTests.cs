@@ -24,9 +24,9 @@ public sealed class LightingControlTests
     // 22:50 in Utrecht on a winter evening: the lamps are on (sunset ~16:30), the 23:00 step is ten minutes away.
     private static readonly DateTimeOffset Evening = new(2026, 12, 7, 21, 50, 0, TimeSpan.Zero);
 
-    private static Dictionary<string, string?> Settings(string clientId, string? confirmTimeout = null, string? schedules = null) => new()
+    // The state file is in the worker's data directory (TestWorker.Settings), so a restart with the same client id finds it.
+    private static Dictionary<string, string?> Settings(string? confirmTimeout = null, string? schedules = null) => new()
     {
-        ["Lighting:StateFile"] = Path.Combine(TestWorker.DataDirectory(clientId), "lighting.json"),
         ["Lighting:ConfirmTimeout"] = confirmTimeout ?? "00:01:00",
         ["Lighting:TickInterval"] = "00:00:00.200",
         ["Lighting:SchedulesFile"] = schedules,
@@ -39,11 +39,14 @@ public sealed class LightingControlTests
         return JsonSerializer.Deserialize<JsonElement[]>(body)!;
     }
 
-    private static async Task<string> CommandAsync(HttpClient client, object body)
+    private static async Task<string> CommandAsync(HttpClient client, object body) =>
+        (await ReceiptAsync(client, body)).GetProperty("commandId").GetString()!;
+
+    private static async Task<JsonElement> ReceiptAsync(HttpClient client, object body)
     {
         using var response = await client.PostAsJsonAsync(new Uri("/api/lighting/commands", UriKind.Relative), body);
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("commandId").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
     private static async Task KnownAsync(TestWorker worker, params string[] lamps)
@@ -61,17 +64,25 @@ public sealed class LightingControlTests
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
         var clientId = TestServers.UniqueName("worker-");
-        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings(clientId));
+        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings());
         await using var lamps = new TestLamps(worker.TopicRoot, "d19", TimeProvider.System);
         await lamps.ConnectAsync();
         await lamps.AddAsync("square", "lamp-a", LampBehaviour.Ack);
         await lamps.AddAsync("square", "lamp-b", LampBehaviour.TelemetryOnly);
         await lamps.AddAsync("square", "lamp-c", LampBehaviour.Ack);
         await lamps.AddAsync("harbour", "lamp-x", LampBehaviour.Ack);
-        await KnownAsync(worker, "lamp-a", "lamp-b", "lamp-c", "lamp-x");
+        // Switch-only (its profile lists no dim) and a cabinet (no commands at all): never sent a dim command.
+        await lamps.AddOtherAsync("square", "streetlight_lpwan", "lamp-lora");
+        await lamps.AddOtherAsync("square", "lighting_cabinet", "cab-1");
+        await KnownAsync(worker, "lamp-a", "lamp-b", "lamp-c", "lamp-x", "lamp-lora", "cab-1");
         using var client = worker.CreateClient(TestApiKeys.Operator);
 
-        var id = await CommandAsync(client, new { targetKind = "site", target = "square", dimPct = 40, reason = "market night" });
+        var receipt = await ReceiptAsync(client, new { targetKind = "site", target = "square", dimPct = 40, reason = "market night" });
+        var id = receipt.GetProperty("commandId").GetString()!;
+        var skipped = receipt.GetProperty("skipped").EnumerateArray().ToDictionary(s => s.GetProperty("deviceId").GetString()!, s => s.GetProperty("reason").GetString()!);
+        Assert.Equal(["cab-1", "lamp-lora"], skipped.Keys.Order());
+        Assert.Contains("profile 'streetlight_lpwan' does not support 'dim'", skipped["lamp-lora"], StringComparison.Ordinal);
+        Assert.Equal(3, receipt.GetProperty("sent").GetArrayLength());
 
         var history = await HistoryAsync(client, "commandId=" + id, h => h.Length == 3 && h.All(c => c.GetProperty("status").GetString() == "confirmed"));
         Assert.Equal(SquareLamps, history.Select(c => c.GetProperty("deviceId").GetString()).Order());
@@ -87,7 +98,7 @@ public sealed class LightingControlTests
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
         var clientId = TestServers.UniqueName("worker-");
-        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings(clientId, confirmTimeout: "00:00:02"));
+        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings(confirmTimeout: "00:00:02"));
         await using var lamps = new TestLamps(worker.TopicRoot, "d19", TimeProvider.System);
         await lamps.ConnectAsync();
         await lamps.AddAsync("lane", "lamp-ok", LampBehaviour.Ack);
@@ -116,7 +127,7 @@ public sealed class LightingControlTests
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
         var clientId = TestServers.UniqueName("worker-");
-        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings(clientId));
+        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings());
         await using var lamps = new TestLamps(worker.TopicRoot, "d19", TimeProvider.System);
         await lamps.ConnectAsync();
         await lamps.AddAsync("lane", "lamp-1", LampBehaviour.Ack);
@@ -148,7 +159,7 @@ public sealed class LightingControlTests
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
         var clientId = TestServers.UniqueName("worker-");
-        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings(clientId));
+        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings());
         using var client = worker.CreateClient(TestApiKeys.Operator);
 
         using var response = await client.PostAsJsonAsync(new Uri("/api/lighting/commands", UriKind.Relative), new { targetKind = "lamp", target = "lamp-nowhere", on = true, reason = "test" });
@@ -178,7 +189,7 @@ public sealed class LightingControlTests
         await using var db = await InfluxTestDatabase.CreateAsync();
         var clientId = TestServers.UniqueName("worker-");
         var district = TestServers.UniqueName("dz");
-        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings(clientId, schedules: ScheduleFile(district)), time: clock);
+        await using var worker = await TestWorker.StartAsync(db, clientId: clientId, overrides: Settings(schedules: ScheduleFile(district)), time: clock);
         await using var lamps = new TestLamps(worker.TopicRoot, district, clock);
         await lamps.ConnectAsync();
         await lamps.AddAsync("s1", "lamp-1", LampBehaviour.Ack);
@@ -207,7 +218,7 @@ public sealed class LightingControlTests
         await using var db = await InfluxTestDatabase.CreateAsync();
         var clientId = TestServers.UniqueName("worker-");
         var district = TestServers.UniqueName("dz");
-        var settings = Settings(clientId, schedules: ScheduleFile(district));
+        var settings = Settings(schedules: ScheduleFile(district));
         var topicRoot = TestServers.UniqueName("t") + "/city";
         var first = await TestWorker.StartAsync(db, topicRoot, clientId, settings, clock);
         await using var lamps = new TestLamps(topicRoot, district, clock);

@@ -66,6 +66,10 @@ public sealed class TestLamps(string root, string district, TimeProvider clock) 
         await PublishAsync(Topic(site, id) + "/telemetry", $$"""{"v":1,"ts":"{{Ts(now)}}","on":false,"dim_pct":0,"power_w":0}""");
     }
 
+    /// <summary>A device of another type is born in the district (it is not one of these lamps and answers nothing).</summary>
+    public Task AddOtherAsync(string site, string deviceType, string id) =>
+        PublishAsync($"{root}/lighting/{district}/{site}/{deviceType}/{id}/status", $$"""{"v":1,"ts":"{{Ts(clock.GetUtcNow())}}","online":true,"profile":"{{deviceType}}","district":"{{district}}","site":"{{site}}"}""", retain: true);
+
     public IReadOnlyList<JsonElement> Received(string id) => [.. _received[id]];
 
     /// <summary>Waits until <paramref name="done"/> holds for what the lamps received (re-checked on every command).</summary>
