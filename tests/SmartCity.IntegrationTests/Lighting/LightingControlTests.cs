@@ -225,9 +225,11 @@ public sealed class LightingControlTests
         await lamps.ConnectAsync();
         await lamps.AddAsync("s1", "lamp-1", LampBehaviour.Ack);
         await lamps.AddAsync("s1", "lamp-2", LampBehaviour.Ack);
-        await KnownAsync(first, "lamp-1", "lamp-2");
+        // Its command is still pending when the worker stops: due after the restart, it times out then.
+        await lamps.AddAsync("s1", "lamp-deaf", LampBehaviour.Ignore);
+        await KnownAsync(first, "lamp-1", "lamp-2", "lamp-deaf");
         clock.Advance(TimeSpan.FromSeconds(1));
-        await lamps.WaitAsync(() => lamps.Received("lamp-1").Count >= 1 && lamps.Received("lamp-2").Count >= 1, Timeout);
+        await lamps.WaitAsync(() => lamps.Received("lamp-1").Count >= 1 && lamps.Received("lamp-2").Count >= 1 && lamps.Received("lamp-deaf").Count >= 1, Timeout);
         using (var client = first.CreateClient(TestApiKeys.Viewer))
         {
             await HistoryAsync(client, "status=confirmed", h => h.Length == 2);
@@ -246,5 +248,9 @@ public sealed class LightingControlTests
         await lamps.WaitAsync(() => lamps.Received("lamp-1").Count >= 3 && lamps.Received("lamp-2").Count >= 3, Timeout);
         Assert.Equal([100d, 50d, 70d], Levels(lamps, "lamp-1"));
         Assert.Equal([100d, 50d, 70d], Levels(lamps, "lamp-2"));
+        Assert.Equal([100d, 50d, 70d], Levels(lamps, "lamp-deaf"));
+        using var viewer = second.CreateClient(TestApiKeys.Viewer);
+        var deaf = await HistoryAsync(viewer, "device=lamp-deaf", h => h.Length == 3 && h.Any(c => c.GetProperty("status").GetString() == "timed_out"));
+        Assert.Equal(100, deaf.Single(c => c.GetProperty("status").GetString() == "timed_out").GetProperty("dimPct").GetDouble());
     }
 }
