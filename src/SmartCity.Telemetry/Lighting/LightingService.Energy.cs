@@ -46,7 +46,7 @@ public sealed partial class LightingService
         var month = _state.Months.GetValueOrDefault(monthKey) ?? new EnergyBucket(district, new DateTimeOffset(hour.Year, hour.Month, 1, 0, 0, 0, TimeSpan.Zero), 0, 0);
         _state.Months[monthKey] = month with { MeasuredKwh = month.MeasuredKwh + measured, FullKwh = month.FullKwh + atFull };
         _touched.Add((district, hour));
-        _dirty = true;
+        _energyDirty = true;
     }
 
     private static void Add(List<EnergyBucket> buckets, string district, DateTimeOffset hour, double measured, double atFull)

@@ -59,7 +59,7 @@ public sealed partial class LightingService
         FlushEnergy();
         lock (_gate)
         {
-            if (_dirty)
+            if (_dirty || (_energyDirty && _time.GetUtcNow() - _savedAt >= EnergySaveInterval))
             {
                 SaveLocked();
             }

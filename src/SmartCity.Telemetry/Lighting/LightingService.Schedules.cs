@@ -77,7 +77,7 @@ public sealed partial class LightingService
                 Reason = $"back online: level of {level.CommandId} sent again",
                 SwitchWhereNoDim = true,
             };
-            await SubmitAsync(request, cancellationToken).ConfigureAwait(false);
+            await SubmitAsync(request, saveFirst: false, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -41,6 +41,11 @@ public sealed partial class LightingService : BackgroundService
     /// <summary>Lamps born since the last tick -> the command whose level they should get (null: their schedule's).</summary>
     private readonly Dictionary<string, string?> _resend = new(StringComparer.Ordinal);
     private bool _dirty;
+
+    /// <summary>Only energy totals changed (every telemetry does that): saved at most once per <see cref="EnergySaveInterval"/>.</summary>
+    private bool _energyDirty;
+    private DateTimeOffset _savedAt;
+    private static readonly TimeSpan EnergySaveInterval = TimeSpan.FromMinutes(1);
     private long _sequence;
 
     public LightingService(
@@ -83,7 +88,15 @@ public sealed partial class LightingService : BackgroundService
     /// Plans <paramref name="request"/>, records every lamp's command as pending (saved before
     /// anything is sent), then sends them. Null refusal: the receipt says what was sent and skipped.
     /// </summary>
-    public async Task<(CommandReceipt? Receipt, CommandRefusal? Refusal)> SubmitAsync(CommandRequest request, CancellationToken cancellationToken)
+    public Task<(CommandReceipt? Receipt, CommandRefusal? Refusal)> SubmitAsync(CommandRequest request, CancellationToken cancellationToken) =>
+        SubmitAsync(request, saveFirst: true, cancellationToken);
+
+    /// <param name="saveFirst">
+    /// False for the re-sends to lamps born again: a birth storm (100,000 lamps after a broker
+    /// restart) must not write the state file once per lamp; the tick saves them together, and a
+    /// re-send lost in a crash is made again at the lamp's next birth.
+    /// </param>
+    private async Task<(CommandReceipt? Receipt, CommandRefusal? Refusal)> SubmitAsync(CommandRequest request, bool saveFirst, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (CommandPlanner.Invalid(request) is { } invalid)
@@ -91,13 +104,17 @@ public sealed partial class LightingService : BackgroundService
             return (null, new CommandRefusal("invalid command", invalid, false));
         }
 
-        var (lamps, skipped, refusal) = CommandPlanner.Plan(request, _registry.Devices, Parents(), _profiles);
+        // One lamp is looked up, not found in a copy of the whole registry (re-sends come one lamp at a time).
+        IReadOnlyCollection<DeviceRecord> devices = request.TargetKind == TargetKind.Lamp
+            ? _registry.Find(request.Target) is { } one ? [one] : []
+            : _registry.Devices;
+        var (lamps, skipped, refusal) = CommandPlanner.Plan(request, devices, Parents(), _profiles);
         if (refusal is not null)
         {
             return (null, refusal);
         }
 
-        var receipt = Record(request, lamps, skipped);
+        var receipt = Record(request, lamps, skipped, saveFirst);
         foreach (var command in receipt.Sent)
         {
             try
@@ -140,7 +157,7 @@ public sealed partial class LightingService : BackgroundService
         }
     }
 
-    private CommandReceipt Record(CommandRequest request, IReadOnlyList<PlannedLamp> lamps, IReadOnlyList<SkippedLamp> skipped)
+    private CommandReceipt Record(CommandRequest request, IReadOnlyList<PlannedLamp> lamps, IReadOnlyList<SkippedLamp> skipped, bool saveFirst)
     {
         var now = _time.GetUtcNow();
         var commandId = $"cmd-{now:yyyyMMddHHmmssfff}-{Interlocked.Increment(ref _sequence):x4}{Random.Shared.Next(0x10000):x4}";
@@ -173,7 +190,14 @@ public sealed partial class LightingService : BackgroundService
             }
 
             // On disk before anything goes out: a crash after sending still knows what it waits for.
-            SaveLocked();
+            if (saveFirst)
+            {
+                SaveLocked();
+            }
+            else
+            {
+                _dirty = true;
+            }
         }
 
         foreach (var command in sent)
@@ -226,6 +250,8 @@ public sealed partial class LightingService : BackgroundService
         {
             _file.Save(_state);
             _dirty = false;
+            _energyDirty = false;
+            _savedAt = _time.GetUtcNow();
         }
         catch (IOException ex)
         {

@@ -18,8 +18,23 @@ public static class LightingServiceCollectionExtensions
     {
         services.TryAddSingleton<ICommandChannel, MqttCommandChannel>();
         services.AddSingleton<IDeviceMessageObserver>(sp => sp.GetRequiredService<LightingService>());
-        services.AddSingleton(new ConfigurationCheck(sp => ScheduleLoader.Load(
-            sp.GetRequiredService<IOptions<LightingOptions>>().Value.SchedulesFile).Errors.Select(e => "Lighting:SchedulesFile: " + e)));
+        services.AddSingleton(new ConfigurationCheck(SchedulesFileProblems));
         return services;
+    }
+
+    private static IEnumerable<string> SchedulesFileProblems(IServiceProvider sp)
+    {
+        string? file;
+        try
+        {
+            file = sp.GetRequiredService<IOptions<LightingOptions>>().Value.SchedulesFile;
+        }
+        catch (OptionsValidationException)
+        {
+            // Invalid Lighting settings are reported by their own check, with the others; the file waits for a valid section.
+            return [];
+        }
+
+        return ScheduleLoader.Load(file).Errors.Select(e => "Lighting:SchedulesFile: " + e);
     }
 }

@@ -169,6 +169,23 @@ public sealed class LightingControlTests
         Assert.Contains("'lamp-nowhere'", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Start_InvalidSchedulesFile_ConfigurationErrorNamesTheScheduleAndProblem()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "smartcity-it-data", TestServers.UniqueName("sched-") + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path, """{ "schedules": [ { "id": "bad", "district": "d01", "onLevel": 140 } ] }""");
+        await using var db = InfluxTestDatabase.NotCreated();
+        var settings = TestWorker.Settings(db, "t/city", TestServers.UniqueName("worker-"));
+        settings["Lighting:SchedulesFile"] = path;
+        using var logs = new LogCapture();
+        await using var app = ApiTestKit.Build(settings, logs);
+
+        var failures = SmartCity.Telemetry.Diagnostics.ConfigurationCheck.ValidateAll(app.Services);
+
+        Assert.Contains("Lighting:SchedulesFile: schedule 'bad': onLevel must be 0..100 %, was 140", failures);
+    }
+
     private static string ScheduleFile(string district)
     {
         var path = Path.Combine(Path.GetTempPath(), "smartcity-it-data", TestServers.UniqueName("sched-") + ".json");
