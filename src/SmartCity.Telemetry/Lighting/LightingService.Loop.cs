@@ -36,7 +36,11 @@ public sealed partial class LightingService
             await output.ConfigureAwait(false);
             lock (_gate)
             {
-                SaveLocked();
+                // Only what changed: a worker that never commanded or metered a lamp leaves no state file behind.
+                if (_dirty || _energyDirty)
+                {
+                    SaveLocked();
+                }
             }
         }
     }

@@ -91,6 +91,12 @@ public sealed class LightingControlTests
         Assert.Equal("ack", history.Single(c => c.GetProperty("deviceId").GetString() == "lamp-a").GetProperty("detail").GetString());
         Assert.All(SquareLamps, l => Assert.Equal(40, Assert.Single(lamps.Received(l)).GetProperty("dim_pct").GetDouble()));
         Assert.Empty(lamps.Received("lamp-x"));
+
+        // Kept in InfluxDB too: one row per lamp with its outcome.
+        var stored = await StoredQuery.WaitForAsync(worker.Metrics,
+            () => db.CountAsync($"SELECT count(\"dim_pct\") FROM \"lighting_command\" WHERE \"command_id\" = '{id}' AND \"status\" = 'confirmed'"),
+            n => n == 3, Timeout);
+        Assert.Equal(3, stored);
     }
 
     [Fact]

@@ -55,6 +55,7 @@ public sealed class PipelineStartOrderTests : IDisposable
             ["Spool:Directory"] = Path.Combine(_dir, "spool"),
             ["Registry:File"] = Path.Combine(_dir, "registry.json"),
             ["Alerting:StateFile"] = Path.Combine(_dir, "alerts.json"),
+            ["Lighting:StateFile"] = Path.Combine(_dir, "lighting.json"),
         }).Build();
         return new ServiceCollection().AddLogging().AddSmartCityPipeline(configuration).BuildServiceProvider();
     }
