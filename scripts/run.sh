@@ -191,6 +191,7 @@ start_bg "$WORKER_LOG" env \
   SMARTCITY_Spool__Directory="$RUN_DIR/worker-spool" \
   SMARTCITY_Registry__File="$RUN_DIR/worker-registry.json" \
   SMARTCITY_Alerting__StateFile="$RUN_DIR/worker-alerts.json" \
+  SMARTCITY_Lighting__StateFile="$RUN_DIR/worker-lighting.json" \
   dotnet run -c Release --no-build --project "$WORKER_PROJECT"
 WORKER_PID=$REPLY
 

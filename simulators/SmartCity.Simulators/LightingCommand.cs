@@ -27,11 +27,16 @@ public sealed class LightingCommand : Command
     private readonly Option<int> _inFlight = new Option<int>("--in-flight") { Description = "QoS 1 publishes awaiting PUBACK at once (default 20)", HelpName = "N" }.Positive();
     private readonly Option<string> _topicRoot = new("--topic-root") { Description = "topic root (default city)", HelpName = "T" };
     private readonly Option<string> _clientId = new("--client-id") { Description = "MQTT client id (default smartcity-sim-lighting)", HelpName = "ID" };
+    private readonly Option<bool> _obey = new("--obey-commands") { Description = "lamps follow the worker's commands on their cmd topic and acknowledge them" };
+    private readonly Option<double> _refuse = new Option<double>("--refuse-pct") { Description = "with --obey-commands: percent of lamps that refuse every command (default 0)", HelpName = "P" }.NonNegative();
+    private readonly Option<double> _ignore = new Option<double>("--ignore-pct") { Description = "with --obey-commands: percent of lamps that ignore commands (default 0)", HelpName = "P" }.NonNegative();
+    private readonly Option<double> _lagPct = new Option<double>("--lag-pct") { Description = "with --obey-commands: percent of lamps that follow late (default 0)", HelpName = "P" }.NonNegative();
+    private readonly Option<double> _lag = new Option<double>("--lag") { Description = "seconds a lagging lamp waits before it follows (default 300)", HelpName = "S" }.Positive();
 
     public LightingCommand()
         : base("lighting", "Street-light telemetry only (scripts/run.sh, bench/).")
     {
-        Option[] options = [_host, _port, _username, _password, _lamps, _districts, _rate, _messages, _duration, _seed, _start, _interval, _qos, _inFlight, _topicRoot, _clientId];
+        Option[] options = [_host, _port, _username, _password, _lamps, _districts, _rate, _messages, _duration, _seed, _start, _interval, _qos, _inFlight, _topicRoot, _clientId, _obey, _refuse, _ignore, _lagPct, _lag];
         foreach (var option in options)
         {
             Options.Add(option);
@@ -60,6 +65,16 @@ public sealed class LightingCommand : Command
         if (parse.Given(_inFlight)) o = o with { InFlight = parse.GetValue(_inFlight) };
         if (parse.Given(_topicRoot)) o = o with { TopicRoot = parse.GetRequiredValue(_topicRoot) };
         if (parse.Given(_clientId)) o = o with { ClientId = parse.GetRequiredValue(_clientId) };
+        if (parse.GetValue(_obey))
+        {
+            var commands = new LampCommandOptions();
+            if (parse.Given(_refuse)) commands = commands with { RefusePercent = parse.GetValue(_refuse) };
+            if (parse.Given(_ignore)) commands = commands with { IgnorePercent = parse.GetValue(_ignore) };
+            if (parse.Given(_lagPct)) commands = commands with { LagPercent = parse.GetValue(_lagPct) };
+            if (parse.Given(_lag)) commands = commands with { Lag = TimeSpan.FromSeconds(parse.GetValue(_lag)) };
+            o = o with { Commands = commands };
+        }
+
         return o;
     }
 

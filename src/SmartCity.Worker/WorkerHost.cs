@@ -49,6 +49,7 @@ public static class WorkerHost
         app.MapObservabilityEndpoints();
         app.MapBackupEndpoints();
         app.MapOperatorConsole();
+        app.MapLightingEndpoints();
         return app;
     }
 

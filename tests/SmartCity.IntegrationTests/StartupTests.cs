@@ -35,6 +35,8 @@ public sealed class StartupTests
     [InlineData("Mqtt:Password", "changeme", "Mqtt:Password: is a placeholder")]
     [InlineData("Api:Keys:0:Key", "change-me-operator-api-key", "Api:Keys:0:Key: is a placeholder")]
     [InlineData("Alerting:Webhook:SigningKey", "<signing-key>", "Alerting:Webhook:SigningKey: is a placeholder")]
+    [InlineData("Lighting:ConfirmTimeout", "00:00:00", "Lighting:ConfirmTimeout:")]
+    [InlineData("Lighting:Currency", "euro", "Lighting:Currency:")]
     public async Task Start_BadOrMissingSetting_FailsNamingIt(string key, string? value, string expected)
     {
         var settings = ValidSettings();

@@ -70,6 +70,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             ["SMARTCITY_Spool__Directory"] = spool,
             ["SMARTCITY_Registry__File"] = Path.Combine(env.WorkDirectory, $"registry-{clientId}.json"),
             ["SMARTCITY_Alerting__StateFile"] = Path.Combine(env.WorkDirectory, $"alerts-{clientId}.json"),
+            ["SMARTCITY_Lighting__StateFile"] = Path.Combine(env.WorkDirectory, $"lighting-{clientId}.json"),
             ["SMARTCITY_Api__Keys__0__Name"] = "bench",
             ["SMARTCITY_Api__Keys__0__Role"] = "viewer",
             ["SMARTCITY_Api__Keys__0__Key"] = ApiKey,

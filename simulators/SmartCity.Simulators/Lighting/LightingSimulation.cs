@@ -41,6 +41,9 @@ public sealed record LightingSimulationOptions
 
     /// <summary>Announce every lamp (retained birth) before its telemetry; not counted in <see cref="Messages"/>.</summary>
     public bool Births { get; init; } = true;
+
+    /// <summary>The lamps answer the worker's commands (and some misbehave as told); null: they ignore the cmd topic.</summary>
+    public LampCommandOptions? Commands { get; init; }
 }
 
 public sealed record SimulationStats(long Published, long Failed, TimeSpan Elapsed)
@@ -81,6 +84,11 @@ public static class LightingSimulation
     {
         var fleet = CreateFleet(o, DateTimeOffset.UtcNow);
         await using var publisher = await MqttPublisher.ConnectAsync(o.Broker, o.ClientId, cancellationToken).ConfigureAwait(false);
+        await using var responder = o.Commands is null ? null : new LampCommandResponder(fleet, o.TopicRoot, o.Commands, TimeProvider.System);
+        if (responder is not null)
+        {
+            await responder.StartAsync(o.Broker, o.ClientId + "-cmd", cancellationToken).ConfigureAwait(false);
+        }
         if (o.Births)
         {
             await AnnounceAsync(fleet, publisher, o.Qos, cancellationToken).ConfigureAwait(false);

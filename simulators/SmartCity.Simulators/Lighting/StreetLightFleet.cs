@@ -43,6 +43,9 @@ public sealed class StreetLightFleet
 
     public IReadOnlyList<StreetLight> Lamps { get; }
 
+    /// <summary>Levels commanded by the city (worker's lighting control), by device id; the rest follow the sun.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, (bool On, double DimPct)> Commanded { get; } = new(StringComparer.Ordinal);
+
     public DateTimeOffset Start { get; }
 
     /// <summary>Reporting interval of each lamp, in device time.</summary>
@@ -91,6 +94,12 @@ public sealed class StreetLightFleet
 
         var on = IsNight(ts);
         var dim = on ? (ts.UtcDateTime.Hour is >= 0 and < 5 ? 50.0 : 100.0) : 0.0;
+        if (Commanded.TryGetValue(lamp.DeviceId, out var commanded))
+        {
+            // A lamp that followed a command (LampCommandResponder) burns as told, not by its own clock.
+            (on, dim) = (commanded.On, commanded.On ? commanded.DimPct : 0);
+        }
+
         var power = on ? Math.Round((lamp.NominalWatts * dim / 100.0) + (random.NextDouble() - 0.5), 2) : 0.0;
         var voltage = Math.Round(230 + ((random.NextDouble() - 0.5) * 6), 1);
         var hoursSinceStart = (ts - Start).TotalHours;

@@ -12,6 +12,7 @@ using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Ingest;
 using SmartCity.Telemetry.Rollups;
+using SmartCity.Telemetry.Lighting;
 using SmartCity.Telemetry.Source;
 using SmartCity.Telemetry.Sinks.Influx;
 
@@ -60,6 +61,7 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<Alerting.AlertingOptions>(services, configuration, Alerting.AlertingOptions.SectionName);
         AddValidatedOptions<RollupOptions>(services, configuration, RollupOptions.SectionName);
         services.AddSingleton(new ConfigurationCheck(RollupOptions.CheckBuckets));
+        AddValidatedOptions<Lighting.LightingOptions>(services, configuration, Lighting.LightingOptions.SectionName);
         // The city rules file is checked with the settings: a bad override stops start-up, naming the rule.
         services.AddSingleton(new ConfigurationCheck(sp => Alerting.Rules.CityRulesLoader.Load(
             sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,
@@ -83,6 +85,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<IPointWriter, InfluxPointWriter>();
         services.TryAddSingleton<InfluxDatabaseCheck>();
         services.TryAddSingleton<IRollupStore, InfluxRollupStore>();
+        services.AddLightingControl();
     }
 
     private static void AddNotifiers(IServiceCollection services, IConfiguration configuration) =>

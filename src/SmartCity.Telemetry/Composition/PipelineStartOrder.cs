@@ -34,6 +34,9 @@ public static class PipelineStartOrder
         // Notifier queues stop after alerting and deliver what it queued last.
         typeof(NotifierQueues),
         typeof(AlertingService),
+        // Lighting control reports its alerts through alerting and writes through the spool; it
+        // stops before both. It sends on a connection of its own.
+        typeof(Lighting.LightingService),
         // Intake last. It stops first: it closes intake, flushes the spool and lets the sink drain it
         // (up to Mqtt:DrainTimeout) before disconnecting.
         typeof(MqttSource),

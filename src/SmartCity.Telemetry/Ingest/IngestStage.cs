@@ -24,12 +24,14 @@ public sealed partial class IngestStage(
     PipelineMetrics metrics,
     DeadLetters deadLetters,
     TimeProvider time,
-    ILogger<IngestStage> logger) : IMessageHandler, IStage
+    ILogger<IngestStage> logger,
+    IEnumerable<IDeviceMessageObserver>? observers = null) : IMessageHandler, IStage
 {
     private const string IntakeClosed = "intake_closed";
     private readonly TimeProvider _time = time;
     private readonly RejectionLogLimiter<RejectReason> _rejectionLog = new(time, TimeSpan.FromMinutes(1));
     private readonly ILogger<IngestStage> _logger = logger;
+    private readonly IDeviceMessageObserver[] _observers = [.. observers ?? []];
 
     /// <summary>
     /// Received: every message; sent: appended to the spool (telemetry and dead letters); errors: rejections,
@@ -51,6 +53,10 @@ public sealed partial class IngestStage(
                 {
                     // Waits while the alert engine is behind (its queue is short): flow control, not loss.
                     await ObserveAsync(outcome, receivedAt, intake).ConfigureAwait(false);
+                    foreach (var observer in _observers)
+                    {
+                        observer.Observe(outcome.Topic!.Value, outcome.Result.Point!, receivedAt);
+                    }
                 }
                 catch (OperationCanceledException)
                 {

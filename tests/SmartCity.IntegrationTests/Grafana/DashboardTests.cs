@@ -279,7 +279,8 @@ public sealed partial class DashboardTests
         // The rollup dashboard's panels run in RollupWeekTests, on a week of rollups.
         var dashboards = LoadDashboards(await RenderedAsync()).Where(d => !d.ReadsRollups).ToList();
         await using var db = await InfluxTestDatabase.CreateAsync();
-        var settings = new Dictionary<string, string?> { ["PipelineReport:Interval"] = "00:00:00.500" };
+        // Lighting's energy meter writes lighting_energy on its tick: often, so the panel's data is there when checked.
+        var settings = new Dictionary<string, string?> { ["PipelineReport:Interval"] = "00:00:00.500", ["Lighting:TickInterval"] = "00:00:00.500" };
         // The replayed day is whatever yesterday was; school-hours rules (co2_high: the Schools
         // dashboard's ventilation alerts) must fire on a Saturday too, so every day is a school day here.
         foreach (var (day, i) in Enum.GetValues<DayOfWeek>().Select((d, i) => (d, i)))

@@ -63,6 +63,7 @@ public sealed class TestWorker : IAsyncDisposable
         ["Spool:Directory"] = Path.Combine(DataDirectory(clientId), "spool"),
         ["Registry:File"] = Path.Combine(DataDirectory(clientId), "registry.json"),
         ["Alerting:StateFile"] = Path.Combine(DataDirectory(clientId), "alerts.json"),
+        ["Lighting:StateFile"] = Path.Combine(DataDirectory(clientId), "lighting.json"),
     };
 
     /// <summary>Each worker (client id) has its own spool and registry; a restarted worker with the same id finds them again.</summary>

@@ -58,6 +58,7 @@ public sealed class PipelineStartOrderTests : IDisposable
             ["Spool:Directory"] = Path.Combine(dir, "spool"),
             ["Registry:File"] = Path.Combine(dir, "registry.json"),
             ["Alerting:StateFile"] = Path.Combine(dir, "alerts.json"),
+            ["Lighting:StateFile"] = Path.Combine(dir, "lighting.json"),
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {

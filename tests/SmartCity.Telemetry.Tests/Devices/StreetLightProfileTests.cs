@@ -183,7 +183,8 @@ public class StreetLightProfileTests
     [Fact]
     public void Decode_KnownTypeWithoutDecoderForKind_RejectedAsUnsupportedKind()
     {
-        var outcome = Decode(Valid, "city/lighting/d01/s1/streetlight/l1/event");
+        // Street lights send events now (command acknowledgements); the LPWAN controller still sends none.
+        var outcome = Decode(Valid, "city/lighting/d01/s1/streetlight_lpwan/l1/event");
         Assert.Equal(RejectReason.UnsupportedMessageKind, outcome.Result.Reason);
     }
 

@@ -32,6 +32,12 @@ public sealed record DeviceProfile
     /// <summary>Message kinds the device sends (<c>telemetry</c>, <c>event</c>) and how each is decoded.</summary>
     public required Dictionary<string, MessageSpec> Messages { get; init; }
 
+    /// <summary>
+    /// Commands the device understands on its <c>cmd</c> topic (<c>switch</c>, <c>dim</c>; see
+    /// docs/lighting-control.md). A device is never sent a command its profile does not list.
+    /// </summary>
+    public List<string> Commands { get; init; } = [];
+
     /// <summary>Default alert rules for this device type (thresholds overridable per city).</summary>
     public List<AlertRuleSpec> Alerts { get; init; } = [];
 

@@ -20,6 +20,14 @@ public static partial class ProfileLoader
             yield return problem;
         }
 
+        for (var i = 0; i < p.Commands.Count; i++)
+        {
+            if (p.Commands[i] is not ("switch" or "dim") || p.Commands.IndexOf(p.Commands[i]) != i)
+            {
+                yield return ($"$.commands[{i}]", "commands are switch and dim, each listed once (docs/lighting-control.md)");
+            }
+        }
+
         for (var i = 0; i < p.Alerts.Count; i++)
         {
             var at = $"$.alerts[{i}]";

@@ -1,0 +1,12 @@
+namespace SmartCity.Telemetry.Lighting;
+
+/// <summary>
+/// How a command reaches a lamp. MQTT (<see cref="MqttCommandChannel"/>, the contract's <c>cmd</c>
+/// topic) is one transport; a gateway protocol (TALQ) is another behind the same seam, so the
+/// planner, the schedules and the confirmation logic do not know which carries the command.
+/// </summary>
+public interface ICommandChannel
+{
+    /// <summary>Hands <paramref name="command"/> to the transport; throws when it could not.</summary>
+    Task SendAsync(LampCommand command, CancellationToken cancellationToken);
+}

@@ -1,0 +1,88 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace SmartCity.Telemetry.Lighting;
+
+/// <summary>The level a lamp should burn at (the last command sent to it), re-sent when it is born again.</summary>
+public sealed record LampLevel(bool On, double DimPct, string CommandId);
+
+/// <summary>One hour of one district's lamps: energy measured, and the same hours at full power, kWh.</summary>
+public sealed record EnergyBucket(string District, DateTimeOffset Hour, double MeasuredKwh, double FullKwh);
+
+/// <summary>
+/// What lighting control keeps across restarts (<c>Lighting:StateFile</c>): pending commands (so a
+/// restart neither re-sends what was confirmed nor forgets what is awaited), the level each lamp
+/// should have, the schedule step last sent per schedule, lamps' cabinets, recent history and energy.
+/// </summary>
+public sealed class LightingState
+{
+    public Dictionary<string, LampCommand> Pending { get; set; } = new(StringComparer.Ordinal);
+
+    public List<LampCommand> History { get; set; } = [];
+
+    public Dictionary<string, LampLevel> Levels { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Schedule id -> the start of the step whose command was sent.</summary>
+    public Dictionary<string, DateTimeOffset> AppliedSteps { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Lamp -> its cabinet (birth <c>parent</c>).</summary>
+    public Dictionary<string, string> Parents { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Lamp -> the device time of its last birth, so a retained birth handed out again is no new birth.</summary>
+    public Dictionary<string, DateTimeOffset> Births { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Lamps that did not follow a command (an open <c>command_not_followed</c>): the next one they follow clears it.</summary>
+    public HashSet<string> NotFollowed { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Hourly energy per district, the recent ones (older hours are in InfluxDB and in <see cref="Months"/>).</summary>
+    public List<EnergyBucket> Energy { get; set; } = [];
+
+    /// <summary>Monthly energy per district ("d01|2026-12"), for the API.</summary>
+    public Dictionary<string, EnergyBucket> Months { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>Reads and writes <see cref="LightingState"/> atomically (a new file renamed over the old).</summary>
+public sealed class LightingStateFile(string path)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string Path { get; } = path;
+
+    /// <summary>The saved state, an empty one when there is none, or null with the error when it is unreadable.</summary>
+    public LightingState? Load(out string? error)
+    {
+        error = null;
+        if (!File.Exists(Path))
+        {
+            return new LightingState();
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<LightingState>(File.ReadAllBytes(Path), Json) ?? new LightingState();
+        }
+        catch (JsonException ex)
+        {
+            error = ex.Message;
+            return null;
+        }
+    }
+
+    public void Save(LightingState state)
+    {
+        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
+        Directory.CreateDirectory(directory);
+        var temp = Path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            JsonSerializer.Serialize(stream, state, Json);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, Path, overwrite: true);
+    }
+}
