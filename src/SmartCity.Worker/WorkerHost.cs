@@ -1,3 +1,4 @@
+using SmartCity.OpenData.Hosting;
 using SmartCity.OperatorConsole.Hosting;
 using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
@@ -31,6 +32,7 @@ public static class WorkerHost
         builder.Services.AddOperatorApiDocument();
         builder.Services.AddWorkerHealthChecks();
         builder.Services.AddOperatorConsole(builder.Configuration);
+        builder.Services.AddOpenData(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
         // Last, so a secret file wins over every other source (and sees the settings naming files).
@@ -43,6 +45,7 @@ public static class WorkerHost
         app.MapPipelineEndpoints();
         app.MapAlertEndpoints();
         app.MapOperatorConsole();
+        app.MapOpenData(ApiSecurity.RateLimitPolicy);
         return app;
     }
 
