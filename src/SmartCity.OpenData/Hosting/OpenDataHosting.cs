@@ -41,9 +41,20 @@ public static class OpenDataHosting
     public static WebApplication MapOpenData(this WebApplication app, string rateLimitPolicy)
     {
         ArgumentNullException.ThrowIfNull(app);
-        if (!app.Services.GetRequiredService<IOptions<OpenDataOptions>>().Value.Enabled)
+        // From the configuration, not the options: invalid options are reported with every other setting
+        // by the start-up check (ConfigurationCheck), not thrown from here while the host is being built.
+        if (!app.Configuration.GetValue<bool>(OpenDataOptions.SectionName + ":" + nameof(OpenDataOptions.Enabled)))
         {
             return app;
+        }
+
+        try
+        {
+            _ = app.Services.GetRequiredService<IOptions<OpenDataOptions>>().Value;
+        }
+        catch (OptionsValidationException)
+        {
+            return app; // Reported with every other setting by the start-up check; the worker does not start.
         }
 
         var cache = app.Services.GetRequiredService<IOutputCacheStore>();

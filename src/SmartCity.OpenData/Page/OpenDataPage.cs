@@ -35,10 +35,10 @@ public static class OpenDataPage
         }
         else
         {
-            var culture = CultureInfo.GetCultureInfo(text.French ? "fr-FR" : "en-GB");
+            var culture = Numbers(text.French);
             html.Append("<p>").Append(e.Encode(text["updated"])).Append(": <time id=\"updated\" datetime=\"")
                 .Append(published.Snapshot.Built.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)).Append("\">")
-                .Append(e.Encode(published.Snapshot.Built.UtcDateTime.ToString("f", culture))).Append(" UTC</time>. ")
+                .Append(e.Encode(published.Snapshot.Built.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture))).Append(" UTC</time>. ")
                 .Append(e.Encode(text["licence"])).Append(": <a href=\"").Append(e.Encode(options.LicenceUrl)).Append("\">").Append(e.Encode(options.LicenceName)).Append("</a>. ")
                 .Append("<a href=\"").Append(Path).Append("/catalog.jsonld\">").Append(e.Encode(text["catalog"])).Append("</a></p>");
             foreach (var table in published.Snapshot.Tables)
@@ -50,7 +50,17 @@ public static class OpenDataPage
         return html.Append("</main></body></html>").ToString();
     }
 
-    private static void Table(StringBuilder html, DatasetTable table, OpenDataText text, CultureInfo culture)
+    /// <summary>
+    /// Numbers as each language writes them (1,234.5 / 1 234,5). Built by hand: the worker runs with
+    /// invariant globalization (no ICU), where no culture but the invariant one exists.
+    /// </summary>
+    private static NumberFormatInfo Numbers(bool french) => new()
+    {
+        NumberDecimalSeparator = french ? "," : ".",
+        NumberGroupSeparator = french ? "\u202F" : ",",
+    };
+
+    private static void Table(StringBuilder html, DatasetTable table, OpenDataText text, NumberFormatInfo culture)
     {
         var e = HtmlEncoder.Default;
         var d = table.Definition;
