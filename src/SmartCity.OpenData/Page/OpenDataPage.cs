@@ -36,10 +36,10 @@ public static class OpenDataPage
         else
         {
             var culture = Numbers(text.French);
-            html.Append("<p>").Append(e.Encode(text["updated"])).Append(": <time id=\"updated\" datetime=\"")
+            html.Append("<p>").Append(e.Encode(text["updated"])).Append(" <time id=\"updated\" datetime=\"")
                 .Append(published.Snapshot.Built.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)).Append("\">")
                 .Append(e.Encode(published.Snapshot.Built.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture))).Append(" UTC</time>. ")
-                .Append(e.Encode(text["licence"])).Append(": <a href=\"").Append(e.Encode(options.LicenceUrl)).Append("\">").Append(e.Encode(options.LicenceName)).Append("</a>. ")
+                .Append(e.Encode(text["licence"])).Append(" <a href=\"").Append(e.Encode(options.LicenceUrl)).Append("\">").Append(e.Encode(options.LicenceName)).Append("</a>. ")
                 .Append("<a href=\"").Append(Path).Append("/catalog.jsonld\">").Append(e.Encode(text["catalog"])).Append("</a></p>");
             foreach (var table in published.Snapshot.Tables)
             {
@@ -65,7 +65,7 @@ public static class OpenDataPage
         var e = HtmlEncoder.Default;
         var d = table.Definition;
         html.Append("<section id=\"").Append(d.Id).Append("\"><h2>").Append(e.Encode(text.French ? d.TitleFr : d.TitleEn)).Append("</h2>")
-            .Append("<p>").Append(e.Encode(text.French ? d.DescriptionFr : d.DescriptionEn)).Append("</p><p>").Append(e.Encode(text["download"])).Append(": ")
+            .Append("<p>").Append(e.Encode(text.French ? d.DescriptionFr : d.DescriptionEn)).Append("</p><p>").Append(e.Encode(text["download"])).Append(' ')
             .Append("<a href=\"").Append(Path).Append('/').Append(d.Id).Append(".csv\">CSV</a> · ")
             .Append("<a href=\"").Append(Path).Append('/').Append(d.Id).Append(".json\">JSON</a> · ")
             .Append("<a href=\"").Append(Path).Append('/').Append(d.Id).Append(".schema.json\">").Append(e.Encode(text["schema"])).Append("</a></p>");
@@ -100,7 +100,7 @@ public static class OpenDataPage
 
         if (table.SuppressedGroups > 0)
         {
-            html.Append("<p class=\"note\">").Append(table.SuppressedGroups.ToString(culture)).Append(' ').Append(e.Encode(text["suppressed"])).Append(".</p>");
+            html.Append("<p class=\"note\">").Append(e.Encode(text["suppressed"])).Append(text.French ? " : " : ": ").Append(table.SuppressedGroups.ToString(culture)).Append(".</p>");
         }
 
         html.Append("</section>");

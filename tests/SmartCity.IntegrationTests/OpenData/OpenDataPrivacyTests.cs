@@ -27,6 +27,7 @@ public sealed class OpenDataPrivacyTests(OpenDataWeek week)
             Assert.Equal("security", registry.Find(id)?.Sector);
         }
 
+        Assert.Equal(5, registry.Devices.Count(d => d.Sector == "security"));
         Assert.True(await week.Database.CountAsync("SELECT count(detail) FROM security_event WHERE \"site\" = 'secret-site-4716'") >= 3);
         Assert.True(await week.Database.CountAsync("SELECT count(alert_id) FROM alert_transition WHERE \"device_id\" = 'door-secret-4711'") >= 1);
 

@@ -16,7 +16,7 @@ namespace SmartCity.IntegrationTests.OpenData;
 public sealed class OpenDataWeek : IAsyncLifetime
 {
     /// <summary>Distinctive strings of the security devices: none may ever appear in an export.</summary>
-    public static readonly string[] SecurityMarkers = ["door-secret-4711", "pir-secret-4712", "panic-secret-4713", "secret-site-4716", "SECRET-DETAIL-4717"];
+    public static readonly string[] SecurityMarkers = ["door-secret-4711", "pir-secret-4712", "panic-secret-4713", "cam-secret-4718", "alarm-secret-4719", "secret-site-4716", "SECRET-DETAIL-4717"];
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
     private InfluxTestDatabase? _db;
@@ -52,8 +52,9 @@ public sealed class OpenDataWeek : IAsyncLifetime
         await StoredQuery.WaitForAsync(Worker.Metrics, async () =>
             (await _db.CountAsync("SELECT count(power_w) FROM street_light"), await _db.CountAsync("SELECT count(co2_ppm) FROM classroom_env"),
              await _db.CountAsync("SELECT count(alert_id) FROM alert_transition WHERE \"sector\" = 'lighting' AND \"transition\" = 'raised'"),
-             await _db.CountAsync("SELECT count(alert_id) FROM alert_transition WHERE \"sector\" = 'security'")),
-            c => c.Item1 == lampReadings && c.Item2 == co2Readings && c.Item3 >= closedOutages && c.Item4 > 0, Timeout);
+             await _db.CountAsync("SELECT count(alert_id) FROM alert_transition WHERE \"sector\" = 'security'"),
+             await _db.CountAsync("SELECT count(online) FROM device_status WHERE \"sector\" = 'security'")),
+            c => c.Item1 == lampReadings && c.Item2 == co2Readings && c.Item3 >= closedOutages && c.Item4 > 0 && c.Item5 >= 5, Timeout);
         // Every repair written too (the last outage stays open).
         await StoredQuery.WaitForAsync(Worker.Metrics,
             () => _db.CountAsync("SELECT count(alert_id) FROM alert_transition WHERE \"sector\" = 'lighting' AND \"transition\" = 'resolved'"),
@@ -103,6 +104,13 @@ public sealed class OpenDataWeek : IAsyncLifetime
             var topic = $"{root}/security/d01/secret-site-4716/{type}/{id}";
             await PublishAsync(mqtt, topic + "/status", $$"""{"v":1,"ts":"{{SimulatedWeek.Ts(now.AddSeconds(-3))}}","online":true,"profile":"{{type}}","district":"d01","site":"secret-site-4716"}""");
             await PublishAsync(mqtt, topic + "/event", $$"""{"v":1,"ts":"{{SimulatedWeek.Ts(now.AddSeconds(-2))}}","event":"{{eventName}}","detail":"SECRET-DETAIL-4717"}""");
+        }
+
+        // Five security devices in all: as many as the minimum group size, so only the sector rule keeps them out of the service status.
+        foreach (var (type, id) in new[] { ("camera", "cam-secret-4718"), ("alarm_panel", "alarm-secret-4719") })
+        {
+            await PublishAsync(mqtt, $"{root}/security/d01/secret-site-4716/{type}/{id}/status",
+                $$"""{"v":1,"ts":"{{SimulatedWeek.Ts(now.AddSeconds(-3))}}","online":true,"profile":"{{type}}","district":"d01","site":"secret-site-4716"}""");
         }
     }
 
