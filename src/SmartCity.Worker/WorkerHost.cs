@@ -1,3 +1,4 @@
+using SmartCity.OpenData.Hosting;
 using SmartCity.OperatorConsole.Hosting;
 using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
@@ -34,6 +35,7 @@ public static class WorkerHost
         builder.Services.AddWorkerHealthChecks();
         builder.Services.AddWorkerBackup(builder.Configuration);
         builder.Services.AddOperatorConsole(builder.Configuration);
+        builder.Services.AddOpenData(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
         // Last, so a secret file wins over every other source (and sees the settings naming files).
@@ -50,6 +52,7 @@ public static class WorkerHost
         app.MapBackupEndpoints();
         app.MapOperatorConsole();
         app.MapLightingEndpoints();
+        app.MapOpenData(ApiSecurity.RateLimitPolicy);
         return app;
     }
 
