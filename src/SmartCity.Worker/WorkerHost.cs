@@ -1,5 +1,6 @@
 using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Partitioning;
 using SmartCity.Worker.Backup;
 using SmartCity.Worker.Configuration;
 using SmartCity.Worker.Observability;
@@ -34,6 +35,7 @@ public static class WorkerHost
         builder.Services.AddWorkerBackup(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
+        builder.Services.AddPartitions(builder.Configuration); // before the secret files: a city may name its own (Influx:TokenFile)
         // Last, so a secret file wins over every other source (and sees the settings naming files).
         var secretProblems = SecretFiles.Add(builder.Configuration);
         builder.Services.AddSingleton(new ConfigurationCheck(_ => secretProblems));
