@@ -2,6 +2,7 @@
 # SmartCity benchmarks (not tests; scripts/test.sh never runs them).
 #   bench/run.sh [e2e options]         end-to-end: broker and InfluxDB ceilings, pipeline QoS 1/0,
 #                                      latency, shared subscription, 100k-device memory (~6 min)
+#   bench/run.sh --phases partitions --districts 12   throughput with 1, 2 and 3 partitioned workers
 #   bench/run.sh --micro [BDN filter]  micro-benchmarks (BenchmarkDotNet): decode and line protocol
 # The e2e run starts its own mosquitto, InfluxDB and nginx shim with scripts/servers.sh on free
 # loopback ports in a temporary folder and stops them on exit (also on Ctrl-C or failure).

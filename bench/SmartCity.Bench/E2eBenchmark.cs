@@ -15,7 +15,7 @@ namespace SmartCity.Bench;
 /// rate, the worker's CPU and peak memory, and the worker's memory under the 100,000-device
 /// scenario. Speed is reported as a ratio against the ceilings measured in the same run.
 /// </summary>
-public sealed class E2eBenchmark
+public sealed partial class E2eBenchmark
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -91,10 +91,10 @@ public sealed class E2eBenchmark
             ParseRates(args.OptionalString("--latency-rates")));
         var work = args.OptionalString("--work-dir");
         args.EnsureAllRead();
-        var unknown = settings.Phases.Except(allPhases).ToList();
+        var unknown = settings.Phases.Except([.. allPhases, PartitionsPhase]).ToList();
         if (unknown.Count > 0)
         {
-            throw new ArgumentException($"unknown phase(s) {string.Join(", ", unknown)}; phases are {string.Join(", ", allPhases)}");
+            throw new ArgumentException($"unknown phase(s) {string.Join(", ", unknown)}; phases are {string.Join(", ", allPhases)}, {PartitionsPhase}");
         }
 
         var env = BenchEnvironment.FromEnvironment(work);
@@ -196,6 +196,8 @@ public sealed class E2eBenchmark
         {
             _report.Throughput.Add(await PipelineAsync($"pipeline-qos1-shared-x{_s.SharedWorkers}", 1, _s.SharedWorkers, shared: true, profile: false));
         }
+
+        await PartitionedPhasesAsync();
 
         if (_s.Phases.Contains("memory"))
         {
@@ -327,7 +329,7 @@ public sealed class E2eBenchmark
     // ---------------------------------------------------------------------------------------
     // (3) the pipeline: publisher -> mosquitto -> worker(s) -> spool -> InfluxDB
     // ---------------------------------------------------------------------------------------
-    private async Task<ThroughputResult> PipelineAsync(string name, int qos, int workers, bool shared, bool profile, IReadOnlyDictionary<string, string>? variant = null)
+    private async Task<ThroughputResult> PipelineAsync(string name, int qos, int workers, bool shared, bool profile, IReadOnlyDictionary<string, string>? variant = null, bool partitioned = false)
     {
         Header(name, $"publisher -> mosquitto -> {workers} worker(s){(shared ? " on a shared subscription" : "")} -> durable spool -> InfluxDB (QoS {qos})");
         var db = NewDatabase();
@@ -343,6 +345,7 @@ public sealed class E2eBenchmark
             settings["SMARTCITY_Mqtt__Subscriptions__0"] = $"$share/bench/{_topicRoot}/#";
         }
 
+        var map = partitioned ? WritePartitionMap(db, workers) : null;
         if (profile)
         {
             settings["DOTNET_PerfMapEnabled"] = "1";
@@ -362,7 +365,7 @@ public sealed class E2eBenchmark
 
             for (var i = 0; i < workers; i++)
             {
-                instances.Add(WorkerProcess.Start(_env, _http, $"w{i}", db, _env.InfluxUrl, settings));
+                instances.Add(WorkerProcess.Start(_env, _http, $"w{i}", db, _env.InfluxUrl, map is null ? settings : PartitionWorkerSettings(settings, map, i)));
             }
 
             foreach (var w in instances)
@@ -1145,6 +1148,8 @@ public sealed class E2eBenchmark
         {
             w.WriteLine($"SHARED subscription, {shared.Worker?.Instances} workers: {N(shared.Rate)} msg/s = {BenchReport.Ratio(shared.Rate, q1)} of one worker (median)");
         }
+
+        WritePartitionedSummary(w, r);
 
         foreach (var l in r.Latency)
         {

@@ -30,8 +30,9 @@ public static class AlertEndpoints
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "severity must be critical, major, minor or warning");
             }
 
-            var alerts = (await alerting.AlertsAsync(context.RequestAborted)).Where(a =>
-                (state is null || (state == "open" ? a.IsOpen : a.State.ToString().Equals(state, StringComparison.OrdinalIgnoreCase)))
+            var scope = ApiScope.Of(context);
+            var alerts = (await alerting.AlertsAsync(context.RequestAborted)).Where(a => scope.Sees(a)
+                && (state is null || (state == "open" ? a.IsOpen : a.State.ToString().Equals(state, StringComparison.OrdinalIgnoreCase)))
                 && (sector is null || a.Sector == sector)
                 && (district is null || a.District == district)
                 && (severity is null || a.Severity.ToString().Equals(severity, StringComparison.OrdinalIgnoreCase)));
@@ -43,7 +44,7 @@ public static class AlertEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
         api.MapGet("/alerts/{id}", async (AlertingService alerting, string id, HttpContext context) =>
-            await alerting.FindAsync(id, context.RequestAborted) is { } alert ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "alert not found", detail: $"no alert '{ApiText.Sanitize(id)}'"))
+            await alerting.FindAsync(id, context.RequestAborted) is { } alert && ApiScope.Of(context).Sees(alert) ? Results.Ok(alert) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "alert not found", detail: $"no alert '{ApiText.Sanitize(id)}'"))
             .WithSummary("One alert with its history")
             .WithDescription("The history lists every step: raised, escalated, acknowledged, commented, resolved; who (by), when and the comment. "
                 + "One clock per field: raisedAt, lastOccurrenceAt, acknowledgedAt, resolvedAt and each entry's at are the engine's clock; "
@@ -67,9 +68,15 @@ public static class AlertEndpoints
     private static void MapAction(
         RouteGroupBuilder api, string pattern, string summary, string description,
         Func<AlertingService, string, string, string?, Task<AlertOperationResult>> act) =>
-        api.MapPost(pattern, async (AlertingService alerting, ClaimsPrincipal user, string id, OperatorAction? body) =>
+        api.MapPost(pattern, async (AlertingService alerting, ClaimsPrincipal user, string id, OperatorAction? body, HttpContext context) =>
         {
             var who = user.Identity!.Name!;
+            if (await alerting.FindAsync(id, context.RequestAborted) is { } alert && !ApiScope.Of(context).Sees(alert))
+            {
+                // Another city's (or district's) alert: answered as one that does not exist.
+                return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "alert not found", detail: $"no alert '{ApiText.Sanitize(id)}'");
+            }
+
             if (body?.By is not null)
             {
                 return Results.Problem(

@@ -32,14 +32,15 @@ public static class PipelineEndpoints
             .WithDescription("Received, accepted, rejected by reason, ignored, points written, dead letters, acknowledged, write failures, reconnects, spool depth.")
             .Produces<PipelineSnapshot>();
 
-        api.MapGet("/rejections", (DeadLetters deadLetters, int? limit) =>
+        api.MapGet("/rejections", (DeadLetters deadLetters, int? limit, HttpContext context) =>
         {
             if (limit is < 1 or > 200)
             {
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "limit must be between 1 and 200");
             }
 
-            return Results.Ok(deadLetters.Recent().Take(limit ?? 50));
+            var scope = ApiScope.Of(context);
+            return Results.Ok(deadLetters.Recent().Where(scope.Sees).Take(limit ?? 50));
         })
             .WithTags("pipeline")
             .WithSummary("Latest rejected messages")
@@ -51,12 +52,12 @@ public static class PipelineEndpoints
     /// <summary>Devices known to the registry and the profiles in force.</summary>
     private static void MapDevices(RouteGroupBuilder api)
     {
-        api.MapGet("/devices", (DeviceRegistry registry, string? status) => status switch
+        api.MapGet("/devices", (DeviceRegistry registry, string? status, HttpContext context) => ApiScope.Of(context) switch
         {
-            null => Results.Ok(registry.Devices),
-            "online" => Results.Ok(registry.Devices.Where(d => d.Online)),
-            "offline" => Results.Ok(registry.Devices.Where(d => !d.Online)),
-            "quarantined" => Results.Ok(registry.Quarantined),
+            var scope when status is null => Results.Ok(registry.Devices.Where(scope.Sees)),
+            var scope when status == "online" => Results.Ok(registry.Devices.Where(d => d.Online && scope.Sees(d))),
+            var scope when status == "offline" => Results.Ok(registry.Devices.Where(d => !d.Online && scope.Sees(d))),
+            var scope when status == "quarantined" => Results.Ok(registry.Quarantined.Where(scope.Sees)),
             _ => Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "status must be online, offline or quarantined"),
         })
             .WithTags("devices")
@@ -66,8 +67,8 @@ public static class PipelineEndpoints
             .Produces<IEnumerable<DeviceRecord>>()
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        api.MapGet("/devices/{id}", (DeviceRegistry registry, string id) =>
-            registry.Find(id) is { } device ? Results.Ok(device) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "device not found", detail: $"no device '{ApiText.Sanitize(id)}' has announced itself"))
+        api.MapGet("/devices/{id}", (DeviceRegistry registry, string id, HttpContext context) =>
+            registry.Find(id) is { } device && ApiScope.Of(context).Sees(device) ? Results.Ok(device) : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "device not found", detail: $"no device '{ApiText.Sanitize(id)}' has announced itself"))
             .WithTags("devices")
             .WithSummary("One device")
             .Produces<DeviceRecord>()

@@ -2,6 +2,7 @@ using SmartCity.OpenData.Hosting;
 using SmartCity.OperatorConsole.Hosting;
 using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Partitioning;
 using SmartCity.Worker.Backup;
 using SmartCity.Worker.Configuration;
 using SmartCity.Worker.Observability;
@@ -38,6 +39,7 @@ public static class WorkerHost
         builder.Services.AddOpenData(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
+        builder.Services.AddPartitions(builder.Configuration); // before the secret files: a city may name its own (Influx:TokenFile)
         // Last, so a secret file wins over every other source (and sees the settings naming files).
         var secretProblems = SecretFiles.Add(builder.Configuration);
         builder.Services.AddSingleton(new ConfigurationCheck(_ => secretProblems));

@@ -181,7 +181,7 @@ public sealed class E2eBenchmarkSmokeTests(ITestOutputHelper log)
     }
 
     /// <summary>The bench's own build output (bench/SmartCity.Bench/bin/CONFIGURATION/net10.0), as bench/run.sh runs it.</summary>
-    private static string BenchDll()
+    internal static string BenchDll()
     {
         var directory = typeof(E2eBenchmarkSmokeTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "BenchDirectory").Value!;
         var dll = Path.Combine(directory, "SmartCity.Bench.dll");
@@ -190,7 +190,7 @@ public sealed class E2eBenchmarkSmokeTests(ITestOutputHelper log)
     }
 
     /// <summary>Runs a process to its end (killed with its children after <paramref name="timeout"/>); stdout and stderr together.</summary>
-    private static async Task<(int ExitCode, string Output)> RunAsync(string program, IEnumerable<string> args, TimeSpan timeout)
+    internal static async Task<(int ExitCode, string Output)> RunAsync(string program, IEnumerable<string> args, TimeSpan timeout)
     {
         var info = new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         var output = new StringBuilder();
@@ -237,5 +237,5 @@ public sealed class E2eBenchmarkSmokeTests(ITestOutputHelper log)
         }
     }
 
-    private static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
+    internal static string Tail(string text, int lines) => string.Join('\n', text.Split('\n').TakeLast(lines));
 }

@@ -11,6 +11,7 @@ namespace SmartCity.Worker.Security;
 public sealed class ApiKeyStore
 {
     private readonly List<(byte[] Hash, string Name, string Role)> _keys;
+    private readonly Dictionary<string, Claim[]> _scopes;
 
     public ApiKeyStore(IOptions<ApiOptions> options)
     {
@@ -20,7 +21,11 @@ public sealed class ApiKeyStore
             k.KeyHash is { Length: > 0 } hex ? Convert.FromHexString(hex) : SHA256.HashData(Encoding.UTF8.GetBytes(k.Key!)),
             k.Name!,
             k.Role!))];
+        _scopes = options.Value.Keys.ToDictionary(k => k.Name!, ApiScope.Claims, StringComparer.Ordinal);
     }
+
+    /// <summary>The city and districts the key named <paramref name="name"/> is scoped to, as claims (none: unscoped).</summary>
+    public IEnumerable<Claim> ScopeClaims(string name) => _scopes.TryGetValue(name, out var claims) ? claims : [];
 
     public int Count => _keys.Count;
 
@@ -93,7 +98,7 @@ public sealed class ApiKeyAuthenticationHandler(
         }
 
         var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.Name, owner.Name), new Claim(ClaimTypes.Role, owner.Role)],
+            [new Claim(ClaimTypes.Name, owner.Name), new Claim(ClaimTypes.Role, owner.Role), .. keys.ScopeClaims(owner.Name)],
             SchemeName, ClaimTypes.Name, ClaimTypes.Role);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }

@@ -78,8 +78,23 @@ public sealed partial class ApiKeyOptions
     /// <summary>The key itself; better from a secret file (<c>KeyFile</c>, or <c>SMARTCITY_SECRETS_DIR</c>) than inline. Never logged.</summary>
     public string? Key { get; set; }
 
+    /// <summary>
+    /// The city this key is for (a <c>Tenancy:City</c> / partition map city id); unset: every city
+    /// (a regional administrator). A key of another city sees nothing of this worker: no alert, no
+    /// device, no rejection; an alert or device it names answers 404.
+    /// </summary>
+    public string? City { get; set; }
+
+    /// <summary>Optionally narrows <see cref="City"/> to these districts (alerts and devices of others are not shown).</summary>
+    public List<string> Districts { get; set; } = [];
+
     internal IEnumerable<(string Member, string Message)> Problems()
     {
+        foreach (var problem in ScopeProblems())
+        {
+            yield return problem;
+        }
+
         if (string.IsNullOrWhiteSpace(Name))
         {
             yield return ("Name", "is required (who acts with this key, for example anna.operator)");

@@ -11,7 +11,7 @@ public sealed class ApiConfigurationTests
 {
     private const string GoodKey = "a-good-long-api-key-123456";
 
-    private static Dictionary<string, string?> ValidSettings() => new()
+    internal static Dictionary<string, string?> ValidSettings() => new()
     {
         ["Urls"] = "http://127.0.0.1:0",
         ["Mqtt:Host"] = "127.0.0.1",
