@@ -44,7 +44,9 @@ public sealed class ConsoleAlertTests(ConsoleBrowser console, ITestOutputHelper 
         await second.Locator($"tr[data-alert-id='{id}']").WaitForAsync();
         output.WriteLine($"forced door: MQTT publish to row visible without reload in {appeared.TotalMilliseconds:F0} ms (the issue asks for 2 s)");
         RecordFigure($"publish-to-visible {appeared.TotalMilliseconds:F0} ms");
-        Assert.True(appeared < TimeSpan.FromSeconds(10), $"the alert took {appeared.TotalSeconds:F1} s to appear");
+        // The issue's bound. Measured 81-235 ms with the machine at load average 20-36, so 2 s leaves a wide margin
+        // even though the clock also counts the publisher's connection.
+        Assert.True(appeared < TimeSpan.FromSeconds(2), $"the alert took {appeared.TotalSeconds:F1} s to appear (the bound is 2 s)");
         await Expect(row).ToContainTextAsync("door_forced");
         await Expect(row.Locator(".badge")).ToHaveTextAsync("critical");
         await Expect(second.Locator("tr.alert-row .badge")).ToHaveTextAsync("critique");
