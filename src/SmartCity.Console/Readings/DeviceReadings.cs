@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Sinks.Influx;
@@ -20,76 +19,58 @@ public sealed record ReadingsResult(IReadOnlyList<Reading> Readings, bool Failed
 public sealed class DeviceReadings : IDisposable
 {
     private const int PerMeasurement = 5;
-    private readonly HttpClient _http;
-    private readonly string _database;
+    private readonly InfluxQlClient _client;
 
     public DeviceReadings(IOptions<InfluxSinkOptions> influx, IOptions<ConsoleOptions> console)
     {
         var o = influx.Value;
-        _database = o.Bucket ?? "";
-        _http = new HttpClient { BaseAddress = new Uri((o.Url ?? "http://127.0.0.1:8086").TrimEnd('/') + "/"), Timeout = TimeSpan.FromSeconds(5) };
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", console.Value.InfluxToken is { Length: > 0 } token ? token : o.Token);
+        _client = new InfluxQlClient(o.Url ?? "http://127.0.0.1:8086", o.Bucket ?? "",
+            console.Value.InfluxToken is { Length: > 0 } token ? token : o.Token, TimeSpan.FromSeconds(5), epoch: "ms");
     }
 
     public async Task<ReadingsResult> LastAsync(string deviceId, CancellationToken cancellationToken)
     {
         // Every measurement of the device in the last day, the newest few of each; alert transitions are not readings.
         var query = string.Create(CultureInfo.InvariantCulture,
-            $"SELECT * FROM /.*/ WHERE \"device_id\" = '{Escape(deviceId)}' AND time > now() - 24h ORDER BY time DESC LIMIT {PerMeasurement}");
+            $"SELECT * FROM /.*/ WHERE \"device_id\" = '{InfluxQl.Escape(deviceId)}' AND time > now() - 24h ORDER BY time DESC LIMIT {PerMeasurement}");
+        var answer = await _client.QueryAsync(query, cancellationToken).ConfigureAwait(false);
+        if (answer.Failure is not null)
+        {
+            return new ReadingsResult([], true);
+        }
+
         try
         {
-            var uri = new Uri($"query?db={Uri.EscapeDataString(_database)}&epoch=ms&q={Uri.EscapeDataString(query)}", UriKind.Relative);
-            using var response = await _http.GetAsync(uri, cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                return new ReadingsResult([], true);
-            }
-
-            using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
-            var result = document.RootElement.GetProperty("results")[0];
-            if (result.TryGetProperty("error", out _))
-            {
-                return new ReadingsResult([], true);
-            }
-
-            return new ReadingsResult([.. Parse(result).OrderByDescending(r => r.Time)], false);
+            return new ReadingsResult([.. ToReadings(answer.Series).OrderByDescending(r => r.Time)], false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException
-                                   || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException)
         {
+            // A time column that is not epoch milliseconds: an answer the page cannot show.
             return new ReadingsResult([], true);
         }
     }
 
-    private static IEnumerable<Reading> Parse(JsonElement result)
+    private static IEnumerable<Reading> ToReadings(IReadOnlyList<InfluxQlSeries> series)
     {
-        if (!result.TryGetProperty("series", out var series))
+        foreach (var s in series)
         {
-            yield break;
-        }
-
-        foreach (var s in series.EnumerateArray())
-        {
-            var measurement = s.GetProperty("name").GetString() ?? "";
-            if (measurement == "alert_transition")
+            if (s.Name == "alert_transition")
             {
                 continue;
             }
 
-            var columns = s.GetProperty("columns").EnumerateArray().Select(c => c.GetString() ?? "").ToList();
-            foreach (var row in s.GetProperty("values").EnumerateArray())
+            foreach (var values in s.Rows)
             {
-                var values = row.EnumerateArray().ToList();
                 var fields = new List<KeyValuePair<string, string>>();
-                for (var i = 1; i < columns.Count && i < values.Count; i++)
+                for (var i = 1; i < s.Columns.Count && i < values.Count; i++)
                 {
-                    if (values[i].ValueKind != JsonValueKind.Null && !IsTag(columns[i]))
+                    if (values[i].ValueKind != JsonValueKind.Null && !IsTag(s.Columns[i]))
                     {
-                        fields.Add(new(columns[i], values[i].ValueKind == JsonValueKind.String ? values[i].GetString()! : values[i].GetRawText()));
+                        fields.Add(new(s.Columns[i], values[i].ValueKind == JsonValueKind.String ? values[i].GetString()! : values[i].GetRawText()));
                     }
                 }
 
-                yield return new Reading(DateTimeOffset.FromUnixTimeMilliseconds(values[0].GetInt64()), measurement, fields);
+                yield return new Reading(DateTimeOffset.FromUnixTimeMilliseconds(values[0].GetInt64()), s.Name, fields);
             }
         }
     }
@@ -97,7 +78,5 @@ public sealed class DeviceReadings : IDisposable
     // The device's identity is on the page already; the readings show what it measured.
     private static bool IsTag(string column) => column is "device_id" or "sector" or "district" or "site" or "device_type" or "profile";
 
-    private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
-
-    public void Dispose() => _http.Dispose();
+    public void Dispose() => _client.Dispose();
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.OpenData.Datasets;
 
@@ -17,8 +18,8 @@ public sealed partial class OpenDataBuilder
             var end = start.AddMonths(1);
             // The meters are counters: a lamp's use in the month is its increase (spread) within the month.
             var series = await influx.QueryAsync(
-                "SELECT spread(\"energy_kwh\") FROM \"street_light\" WHERE \"sector\" = 'lighting' AND time >= " + InfluxQlReader.Time(start)
-                + " AND time < " + InfluxQlReader.Time(end) + " GROUP BY \"district\", \"device_id\"", cancellationToken).ConfigureAwait(false);
+                "SELECT spread(\"energy_kwh\") FROM \"street_light\" WHERE \"sector\" = 'lighting' AND time >= " + InfluxQl.Time(start)
+                + " AND time < " + InfluxQl.Time(end) + " GROUP BY \"district\", \"device_id\"", cancellationToken).ConfigureAwait(false);
             foreach (var district in series.GroupBy(s => s.Tags.GetValueOrDefault("district") ?? "", StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
                 var perLamp = district.SelectMany(s => s.Rows).Where(r => r.TryGetValue("spread", out var v) && v.ValueKind == JsonValueKind.Number).Select(r => r["spread"].GetDouble()).ToList();
@@ -42,8 +43,8 @@ public sealed partial class OpenDataBuilder
         var start = new DateTimeOffset(monday.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         // Hourly means per classroom sensor; only the school's figures leave this method.
         var series = await influx.QueryAsync(
-            "SELECT mean(\"co2_ppm\") FROM \"classroom_env\" WHERE \"sector\" = 'education' AND time >= " + InfluxQlReader.Time(start)
-            + " AND time <= " + InfluxQlReader.Time(now) + " GROUP BY time(1h), \"district\", \"site\", \"device_id\" fill(none)", cancellationToken).ConfigureAwait(false);
+            "SELECT mean(\"co2_ppm\") FROM \"classroom_env\" WHERE \"sector\" = 'education' AND time >= " + InfluxQl.Time(start)
+            + " AND time <= " + InfluxQl.Time(now) + " GROUP BY time(1h), \"district\", \"site\", \"device_id\" fill(none)", cancellationToken).ConfigureAwait(false);
         var hours = series.SelectMany(s => s.Rows
                 .Where(r => r.TryGetValue("mean", out var v) && v.ValueKind == JsonValueKind.Number)
                 .Select(r => (District: s.Tags.GetValueOrDefault("district") ?? "", School: s.Tags.GetValueOrDefault("site") ?? "", Sensor: s.Tags.GetValueOrDefault("device_id") ?? "",

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices.Registry;
+using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.OpenData.Datasets;
 
@@ -64,7 +65,7 @@ public sealed partial class OpenDataBuilder(InfluxQlReader influx, DeviceRegistr
         // The alert log (alert_transition) of lighting outages: one alert per outage, raised then resolved.
         // Times are the device's own (device_time) when known: a replayed backlog repaired days ago is not repaired "now".
         var series = await influx.QueryAsync(
-            "SELECT \"alert_id\", \"device_time\" FROM \"alert_transition\" WHERE \"sector\" = 'lighting' AND time >= " + InfluxQlReader.Time(now - _options.OutageWindow)
+            "SELECT \"alert_id\", \"device_time\" FROM \"alert_transition\" WHERE \"sector\" = 'lighting' AND time >= " + InfluxQl.Time(now - _options.OutageWindow)
             + " AND (\"transition\" = 'raised' OR \"transition\" = 'resolved') GROUP BY \"district\", \"rule\", \"transition\"", cancellationToken).ConfigureAwait(false);
         var outages = new Dictionary<string, (string District, DateTimeOffset? Raised, DateTimeOffset? Resolved)>(StringComparer.Ordinal);
         foreach (var s in series.Where(s => _options.EffectiveOutageRules.Contains(s.Tags.GetValueOrDefault("rule") ?? "", StringComparer.Ordinal)))

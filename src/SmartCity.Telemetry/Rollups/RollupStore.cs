@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -31,29 +32,29 @@ public interface IRollupStore
 public sealed class InfluxRollupStore : IRollupStore, IDisposable
 {
     private readonly HttpClient _http;
-    private readonly string _rawBucket;
+    private readonly InfluxQlClient _query;
     private readonly string _writePath;
 
     public InfluxRollupStore(IOptions<InfluxSinkOptions> influx, IOptions<RollupOptions> rollups)
     {
         var o = influx.Value;
-        _rawBucket = o.Bucket!;
         _http = new HttpClient { BaseAddress = new Uri(o.Url!.TrimEnd('/') + "/"), Timeout = rollups.Value.RequestTimeout };
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", o.Token);
+        _query = new InfluxQlClient(o.Url!, o.Bucket!, o.Token, rollups.Value.RequestTimeout, epoch: "ns");
         _writePath = $"api/v2/write?org={Uri.EscapeDataString(o.Org!)}&bucket={Uri.EscapeDataString(rollups.Value.Bucket)}&precision=ns";
     }
 
     public async Task<IReadOnlyList<QuerySeries>> QueryAsync(string influxQl, CancellationToken cancellationToken)
     {
-        using var content = new FormUrlEncodedContent(new Dictionary<string, string> { ["db"] = _rawBucket, ["q"] = influxQl, ["epoch"] = "ns" });
-        using var response = await _http.PostAsync("query", content, cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        var answer = await _query.QueryAsync(influxQl, cancellationToken);
+        return answer.Failure switch
         {
-            throw new HttpRequestException($"InfluxQL query failed: {(int)response.StatusCode} {Excerpt(body)}");
-        }
-
-        return Parse(body);
+            null => [.. answer.Series.Select(FirstRow)],
+            { Kind: InfluxQlFailureKind.Status } f => throw new HttpRequestException($"InfluxQL query failed: {(int)f.Status!} {Excerpt(f.Body)}"),
+            { Kind: InfluxQlFailureKind.Refused } f => throw new HttpRequestException($"InfluxQL query failed: {f.Message}"),
+            // Transport, timeout and decoding errors surface as they always did, for RollupService's retry filter.
+            var f => Rethrow<IReadOnlyList<QuerySeries>>(f),
+        };
     }
 
     public async Task WriteAsync(IReadOnlyList<string> lines, CancellationToken cancellationToken)
@@ -75,48 +76,44 @@ public sealed class InfluxRollupStore : IRollupStore, IDisposable
     /// <summary>Creates the rollup database with InfluxQL (1.x, or a token allowed to), as <c>Influx:CreateBucket</c> does for the raw one.</summary>
     public async Task CreateDatabaseAsync(string name, CancellationToken cancellationToken)
     {
-        using var content = new FormUrlEncodedContent(new Dictionary<string, string> { ["q"] = $"CREATE DATABASE \"{name}\"" });
-        using var response = await _http.PostAsync("query", content, cancellationToken);
-        response.EnsureSuccessStatusCode();
+        // Only the HTTP status counts, as before: an InfluxQL error in a 2xx answer is not reported here.
+        var answer = await _query.ServerQueryAsync($"CREATE DATABASE \"{name}\"", cancellationToken);
+        switch (answer.Failure)
+        {
+            case { Kind: InfluxQlFailureKind.Status } f:
+                throw new HttpRequestException($"Response status code does not indicate success: {(int)f.Status!} ({f.Message}).", null, f.Status);
+            case { Kind: InfluxQlFailureKind.Unreachable } f:
+                Rethrow<bool>(f);
+                break;
+        }
     }
 
-    internal static IReadOnlyList<QuerySeries> Parse(string body)
+    // Rollup queries aggregate a whole window: one row per series, numbers or null.
+    private static QuerySeries FirstRow(InfluxQlSeries series)
     {
-        var result = JsonDocument.Parse(body).RootElement.GetProperty("results")[0];
-        if (result.TryGetProperty("error", out var error))
+        var values = new Dictionary<string, double?>(StringComparer.Ordinal);
+        var i = 0;
+        foreach (var v in series.Rows[0])
         {
-            throw new HttpRequestException($"InfluxQL query failed: {error}");
+            values[series.Columns[i++]] = v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
         }
 
-        var list = new List<QuerySeries>();
-        if (!result.TryGetProperty("series", out var series))
-        {
-            return list;
-        }
+        return new QuerySeries(series.Tags, values);
+    }
 
-        foreach (var s in series.EnumerateArray())
-        {
-            var tags = s.TryGetProperty("tags", out var t)
-                ? t.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal)
-                : new Dictionary<string, string>(StringComparer.Ordinal);
-            var columns = s.GetProperty("columns").EnumerateArray().Select(c => c.GetString()!).ToArray();
-            var row = s.GetProperty("values")[0];
-            var values = new Dictionary<string, double?>(StringComparer.Ordinal);
-            var i = 0;
-            foreach (var v in row.EnumerateArray())
-            {
-                values[columns[i++]] = v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
-            }
-
-            list.Add(new QuerySeries(tags, values));
-        }
-
-        return list;
+    private static T Rethrow<T>(InfluxQlFailure failure)
+    {
+        ExceptionDispatchInfo.Throw(failure.Exception!);
+        return default!;
     }
 
     private static string Excerpt(string body) => body.Length <= 300 ? body : body[..300] + "...";
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _query.Dispose();
+    }
 
     internal static string Nanos(DateTimeOffset t) => ((t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) * 100).ToString(CultureInfo.InvariantCulture);
 }

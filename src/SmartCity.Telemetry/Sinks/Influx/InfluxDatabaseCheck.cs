@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Diagnostics;
@@ -21,14 +19,7 @@ public sealed partial class InfluxDatabaseCheck(
     ILogger<InfluxDatabaseCheck> logger) : IDisposable
 {
     private readonly InfluxSinkOptions _options = options.Value;
-    private readonly HttpClient _http = CreateClient(options.Value);
-
-    private static HttpClient CreateClient(InfluxSinkOptions o)
-    {
-        var http = new HttpClient { BaseAddress = new Uri(o.Url!.TrimEnd('/') + "/"), Timeout = o.WriteTimeout };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Token", o.Token);
-        return http;
-    }
+    private readonly InfluxQlClient _client = new(options.Value.Url!, options.Value.Bucket, options.Value.Token, options.Value.WriteTimeout);
 
     /// <summary>
     /// Returns once the database exists (created if allowed), or at once when the check itself
@@ -88,38 +79,26 @@ public sealed partial class InfluxDatabaseCheck(
         }
     }
 
-    /// <summary>The statement's first result, or why there is none (transport, status or InfluxQL error).</summary>
-    private async Task<(JsonElement? Result, string? Error)> QueryAsync(string influxQl, CancellationToken cancellationToken)
+    /// <summary>The statement's series (none when InfluxDB refused it), or why there is no answer (transport, status or InfluxQL error).</summary>
+    private async Task<(IReadOnlyList<InfluxQlSeries>? Series, string? Error)> QueryAsync(string influxQl, CancellationToken cancellationToken)
     {
-        try
+        var answer = await _client.ServerQueryAsync(influxQl, cancellationToken).ConfigureAwait(false);
+        return answer.Failure switch
         {
-            using var content = new FormUrlEncodedContent([new("q", influxQl)]);
-            using var response = await _http.PostAsync(new Uri("query", UriKind.Relative), content, cancellationToken).ConfigureAwait(false);
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                return (null, $"{(int)response.StatusCode} {Shorten(body)}");
-            }
-
-            using var document = JsonDocument.Parse(body);
-            var result = document.RootElement.GetProperty("results")[0].Clone();
-            return result.TryGetProperty("error", out var error) ? (result, error.GetString()) : (result, null);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException or KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException
-                                   || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
-        {
-            return (null, ex.Message);
-        }
+            null => (answer.Series, null),
+            { Kind: InfluxQlFailureKind.Refused } f => (answer.Series, f.Message),
+            { Kind: InfluxQlFailureKind.Status } f => (null, $"{(int)f.Status!} {Shorten(f.Body)}"),
+            var f => (null, f.Message),
+        };
     }
 
-    private static IEnumerable<string?> Names(JsonElement? result) =>
-        result is { } r && r.TryGetProperty("series", out var series)
-            ? series.EnumerateArray().SelectMany(s => s.TryGetProperty("values", out var values) ? values.EnumerateArray().Select(v => v[0].GetString()) : [])
-            : [];
+    // SHOW DATABASES: one series, a row per database, its name first.
+    private static IEnumerable<string?> Names(IReadOnlyList<InfluxQlSeries> series) =>
+        series.SelectMany(s => s.Rows.Select(row => row[0].GetString()));
 
     private static string Shorten(string text) => text.Length <= 200 ? text.Trim() : text[..200] + "...";
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose() => _client.Dispose();
 
     [LoggerMessage(EventId = 2010, Level = LogLevel.Critical, Message = "{Problem}. Nothing is stored until it exists (data waits in the spool); checking again every {Delay}")]
     private partial void LogMissing(string problem, TimeSpan delay);
