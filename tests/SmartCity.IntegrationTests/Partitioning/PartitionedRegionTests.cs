@@ -66,6 +66,15 @@ public sealed class PartitionedRegionTests(ITestOutputHelper output) : IDisposab
             var storedB = await WaitForCountAsync(dbB, MessagesB + 6);
             output.WriteLine($"FIGURES {nameof(ThreeWorkersOverTwoCities_OneKilledAndRestarted_NothingLostAlertsOnceByTheirOwner)}: " +
                              $"published A={streamA.Published}+1 B={streamB.Published}+6 stored A={storedA} B={storedB} published_B_at_kill={publishedAtKill}");
+            if (storedA != MessagesA + 1 || storedB != MessagesB + 6)
+            {
+                // What each worker said (warnings and errors), so a shortfall names its cause in CI's log.
+                foreach (var (id, worker) in workers)
+                {
+                    output.WriteLine($"----- worker {id} -----{Environment.NewLine}{worker.Output}");
+                }
+            }
+
             Assert.Equal(MessagesA, streamA.Published);
             Assert.Equal(MessagesB, streamB.Published);
             Assert.Equal(MessagesA + 1, storedA);
