@@ -113,6 +113,9 @@ public sealed class ConsoleLayoutTests(ConsoleBrowser console) : IClassFixture<C
             await Expect(page.Locator("#map")).ToBeVisibleAsync();
             await Expect(page.Locator($"#map a[href='/console/alerts/{id}'] circle.alert")).ToHaveCountAsync(1);
             await Expect(page.Locator("#map circle.dot:not(.alert) title", new PageLocatorOptions { HasTextString = "lamp-" + district })).ToHaveCountAsync(1);
+            // No Console:TileUrl: nothing is fetched and no tile source is named.
+            await Expect(page.Locator("#map image")).ToHaveCountAsync(0);
+            await Expect(page.Locator("#map-attribution")).ToHaveCountAsync(0);
             await ConsoleBrowser.AssertNoHorizontalOverflowAsync(page, "map " + language);
             await ConsoleBrowser.ScreenshotAsync(page, $"map-{language[..2]}-{(width < 600 ? "phone" : "desktop")}");
             await page.Context.CloseAsync();
