@@ -71,7 +71,14 @@ public sealed class ConsoleTileBrowser : ConsoleBrowser
         var seen = new HashSet<string>(_requests.Select(r => r.Tile), StringComparer.Ordinal);
         while (!tiles.IsSubsetOf(seen))
         {
-            seen.Add((await _arrivals.Reader.ReadAsync(deadline.Token)).Tile);
+            try
+            {
+                seen.Add((await _arrivals.Reader.ReadAsync(deadline.Token)).Tile);
+            }
+            catch (OperationCanceledException)
+            {
+                Assert.Fail($"after 60 s the page had not asked for the tiles {string.Join(", ", tiles.Except(seen))}; asked: {string.Join(", ", seen)}");
+            }
         }
 
         return [.. _requests];
