@@ -2,11 +2,9 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SmartCity.IntegrationTests.Api;
 
 namespace SmartCity.IntegrationTests.OperatorConsole;
 
@@ -53,7 +51,7 @@ public sealed class ConsoleTileBrowser : ConsoleBrowser
             return Failing ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable) : Results.Bytes(Png, "image/png");
         });
         await _tiles.StartAsync();
-        _tileUrl = _tiles.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/') + "/{z}/{x}/{y}.png";
+        _tileUrl = ApiTestKit.BaseAddress(_tiles).ToString().TrimEnd('/') + "/{z}/{x}/{y}.png";
         await base.InitializeAsync();
     }
 
