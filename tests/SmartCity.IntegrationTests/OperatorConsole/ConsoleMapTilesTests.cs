@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using SmartCity.OperatorConsole.Map;
@@ -75,8 +76,9 @@ public sealed class ConsoleMapTilesTests(ConsoleTileBrowser console) : IClassFix
             await ConsoleBrowser.ScreenshotAsync(page, "map-tiles-failing-en-desktop");
 
             await page.Locator($"#map a[href='/console/alerts/{id}'] circle.alert").ClickAsync();
-            await page.WaitForURLAsync($"**/console/alerts/{id}");
-            await Expect(page.Locator("#alert-state")).ToBeVisibleAsync();
+            // Waits for the alert page to show, not for its load event: on a loaded machine that event once did not come within 60 s.
+            await Expect(page).ToHaveURLAsync(new Regex($"/console/alerts/{Regex.Escape(id)}$"), new PageAssertionsToHaveURLOptions { Timeout = ConsoleBrowser.Timeout });
+            await Expect(page.Locator("#alert-state")).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = ConsoleBrowser.Timeout });
             await page.Context.CloseAsync();
         }
         finally
