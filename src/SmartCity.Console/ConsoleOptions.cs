@@ -50,6 +50,16 @@ public sealed class ConsoleOptions : IValidatableObject
     /// <value>The default value is empty: the map is a plain plot of positions, usable offline.</value>
     public string? TileUrl { get; set; }
 
+    /// <summary>The tiles' attribution, shown under the map when <see cref="TileUrl"/> is set (the tile licence asks for it).</summary>
+    /// <value>The default value is <c>© OpenStreetMap contributors</c>.</value>
+    [MaxLength(300)]
+    public string TileAttribution { get; set; } = "© OpenStreetMap contributors";
+
+    /// <summary>The deepest zoom the map asks the tile server for (a city's own tile server may render fewer levels).</summary>
+    /// <value>The default value is 19 (OpenStreetMap's deepest).</value>
+    [Range(3, 22)]
+    public int TileMaxZoom { get; set; } = 19;
+
     /// <summary>A read token for the device readings on alert pages, when the worker's Influx:Token may only write.</summary>
     /// <value>The default value is empty: Influx:Token.</value>
     public string? InfluxToken { get; set; }

@@ -28,8 +28,13 @@ internal sealed class SecureHeaders(string contentSecurityPolicy)
         headers.ContentSecurityPolicy = contentSecurityPolicy;
         headers.XFrameOptions = "DENY";
         headers.XContentTypeOptions = "nosniff";
-        headers["Referrer-Policy"] = "same-origin";
         headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        // The map page loosens it to the console's origin for its tile server; every other page sends none out.
+        if (!headers.ContainsKey("Referrer-Policy"))
+        {
+            headers["Referrer-Policy"] = "same-origin";
+        }
+
         if (!headers.ContainsKey("Cache-Control"))
         {
             headers.CacheControl = "no-store";

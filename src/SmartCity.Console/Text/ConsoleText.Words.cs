@@ -74,6 +74,7 @@ public sealed partial class ConsoleText
         ["devices.none"] = ("None.", "Aucun."),
         ["map.title"] = ("Map of devices and open alerts", "Carte des équipements et des alertes ouvertes"),
         ["map.noPosition"] = ("No device has reported a position yet.", "Aucun équipement n'a encore indiqué sa position."),
+        ["map.tiles"] = ("Map tiles:", "Fond de carte :"),
         ["map.legend"] = ("Grey: device; red: device with an open alert.", "Gris : équipement ; rouge : équipement avec une alerte ouverte."),
         ["role.viewer"] = ("viewer", "lecteur"),
         ["role.operator"] = ("operator", "opérateur"),

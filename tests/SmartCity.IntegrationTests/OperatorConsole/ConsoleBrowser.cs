@@ -1,9 +1,14 @@
+using System.Globalization;
+using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using MQTTnet.Protocol;
 using SmartCity.IntegrationTests.Api;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.OperatorConsole;
 using SmartCity.OperatorConsole.Accounts;
+using SmartCity.Simulators.Publishing;
+using SmartCity.Telemetry.Devices.Registry;
 
 namespace SmartCity.IntegrationTests.OperatorConsole;
 
@@ -12,7 +17,7 @@ namespace SmartCity.IntegrationTests.OperatorConsole;
 /// chromium driven by Playwright through its executable path, so nothing is downloaded. Accounts are
 /// made in the worker's own account store, as <c>console add-user</c> does.
 /// </summary>
-public sealed class ConsoleBrowser : IAsyncLifetime
+public class ConsoleBrowser : IAsyncLifetime
 {
     public const string Password = "correct-horse-battery-7";
     public const int MaxFailedLogins = 3;
@@ -33,14 +38,16 @@ public sealed class ConsoleBrowser : IAsyncLifetime
 
     public AccountStore Accounts => Worker.Services.GetRequiredService<AccountStore>();
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         _db = await InfluxTestDatabase.CreateAsync();
-        _worker = await TestWorker.StartAsync(_db, overrides: new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["Console:MaxFailedLogins"] = MaxFailedLogins.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Console:GrafanaUrl"] = "http://grafana.city.test:3000",
-        });
+        };
+        AddWorkerSettings(settings);
+        _worker = await TestWorker.StartAsync(_db, overrides: settings);
         Accounts.SetAccount("olivia.operator", ConsoleRoles.Operator, Password);
         Accounts.SetAccount("oscar.operator", ConsoleRoles.Operator, Password);
         Accounts.SetAccount("victor.viewer", ConsoleRoles.Viewer, Password);
@@ -52,6 +59,11 @@ public sealed class ConsoleBrowser : IAsyncLifetime
             Args = ["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"],
         });
         Directory.CreateDirectory(ScreenshotDirectory);
+    }
+
+    /// <summary>A fixture for other console settings (tiles...) adds them here.</summary>
+    protected virtual void AddWorkerSettings(Dictionary<string, string?> settings)
+    {
     }
 
     /// <summary>A browser session of its own (cookies, language, screen size).</summary>
@@ -72,6 +84,35 @@ public sealed class ConsoleBrowser : IAsyncLifetime
     {
         var district = TestServers.UniqueName("d");
         return (district, await ApiTestKit.RaiseDoorForcedAsync(Worker, district, "door-" + district));
+    }
+
+    /// <summary>
+    /// The district's door says where it is (a birth with a position, in Lyon), and so does a lamp
+    /// nearby with no alert; returns when the registry holds both positions.
+    /// </summary>
+    public async Task PlaceDoorAndLampAsync(string district)
+    {
+        await using (var publisher = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("map-"), CancellationToken.None))
+        {
+            var ts = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+            await BirthAsync(publisher, $"{Worker.TopicRoot}/security/{district}/town-hall/door_contact/door-{district}/status",
+                $$"""{"v":1,"ts":"{{ts}}","online":true,"profile":"door_contact","district":"{{district}}","site":"town-hall","lat":45.7640,"lon":4.8357}""");
+            await BirthAsync(publisher, $"{Worker.TopicRoot}/lighting/{district}/main-street/streetlight/lamp-{district}/status",
+                $$"""{"v":1,"ts":"{{ts}}","online":true,"profile":"streetlight","district":"{{district}}","site":"main-street","lat":45.7655,"lon":4.8390}""");
+        }
+
+        var registry = Worker.Services.GetRequiredService<DeviceRegistry>();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (registry.Devices.Count(d => d.District == district && d.Lat is not null) < 2)
+        {
+            var next = Worker.Metrics.NextProgressAsync(TimeSpan.FromSeconds(60));
+            if (registry.Devices.Count(d => d.District == district && d.Lat is not null) >= 2)
+            {
+                break;
+            }
+
+            await next.WaitAsync(deadline.Token);
+        }
     }
 
     /// <summary>A new session of <paramref name="name"/>, logged in, on the alerts page.</summary>
@@ -102,7 +143,27 @@ public sealed class ConsoleBrowser : IAsyncLifetime
     public static Task ScreenshotAsync(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
 
-    public async Task DisposeAsync()
+    /// <summary>The share of <paramref name="element"/>'s on-screen pixels within a few units of the colour <paramref name="rgb"/>.</summary>
+    public static async Task<double> ColourShareAsync(IPage page, ILocator element, (int R, int G, int B) rgb)
+    {
+        var png = Convert.ToBase64String(await element.ScreenshotAsync());
+        // Decoded in the page itself (a data: image is allowed by the console's CSP and does not taint the canvas).
+        return await page.EvaluateAsync<double>(
+            """
+            async ([png, r, g, b]) => {
+              const img = new Image(); img.src = 'data:image/png;base64,' + png; await img.decode();
+              const canvas = document.createElement('canvas'); canvas.width = img.width; canvas.height = img.height;
+              const ctx = canvas.getContext('2d'); ctx.drawImage(img, 0, 0);
+              const d = ctx.getImageData(0, 0, img.width, img.height).data;
+              let n = 0;
+              for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - r) < 6 && Math.abs(d[i + 1] - g) < 6 && Math.abs(d[i + 2] - b) < 6) n++;
+              return n / (d.length / 4);
+            }
+            """,
+            new object[] { png, rgb.R, rgb.G, rgb.B });
+    }
+
+    public virtual async Task DisposeAsync()
     {
         if (_browser is not null)
         {
@@ -120,4 +181,7 @@ public sealed class ConsoleBrowser : IAsyncLifetime
             await _db.DisposeAsync();
         }
     }
+
+    private static Task BirthAsync(MqttPublisher publisher, string topic, string json) =>
+        publisher.PublishAsync(topic, Encoding.UTF8.GetBytes(json), MqttQualityOfServiceLevel.AtLeastOnce, true, CancellationToken.None);
 }

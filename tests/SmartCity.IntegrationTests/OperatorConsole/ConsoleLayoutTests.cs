@@ -1,11 +1,5 @@
-using System.Globalization;
-using System.Text;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
-using MQTTnet.Protocol;
 using SmartCity.IntegrationTests.Api;
-using SmartCity.Simulators.Publishing;
-using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.IntegrationTests.Infrastructure;
 using static Microsoft.Playwright.Assertions;
 
@@ -109,31 +103,7 @@ public sealed class ConsoleLayoutTests(ConsoleBrowser console) : IClassFixture<C
     public async Task MapPage_DevicesWithPositions_PlotsThemAndOpenAlertsInRedWithoutTiles()
     {
         var (district, id) = await console.RaiseDoorAlertAsync();
-        var door = "door-" + district;
-        // The door says where it is (a birth with a position), and so does a lamp nearby with no alert.
-        await using (var publisher = await MqttPublisher.ConnectAsync(TestWorker.Broker, TestServers.UniqueName("map-"), CancellationToken.None))
-        {
-            var ts = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-            await BirthAsync(publisher, $"{console.Worker.TopicRoot}/security/{district}/town-hall/door_contact/{door}/status",
-                $$"""{"v":1,"ts":"{{ts}}","online":true,"profile":"door_contact","district":"{{district}}","site":"town-hall","lat":45.7640,"lon":4.8357}""");
-            await BirthAsync(publisher, $"{console.Worker.TopicRoot}/lighting/{district}/main-street/streetlight/lamp-{district}/status",
-                $$"""{"v":1,"ts":"{{ts}}","online":true,"profile":"streetlight","district":"{{district}}","site":"main-street","lat":45.7655,"lon":4.8390}""");
-        }
-
-        var registry = console.Worker.Services.GetRequiredService<DeviceRegistry>();
-        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
-        {
-            while (registry.Devices.Count(d => d.District == district && d.Lat is not null) < 2)
-            {
-                var next = console.Worker.Metrics.NextProgressAsync(TimeSpan.FromSeconds(60));
-                if (registry.Devices.Count(d => d.District == district && d.Lat is not null) >= 2)
-                {
-                    break;
-                }
-
-                await next.WaitAsync(deadline.Token);
-            }
-        }
+        await console.PlaceDoorAndLampAsync(district);
 
         foreach (var (language, width, height) in new[] { ("fr-FR", 390, 844), ("en-GB", 1280, 800) })
         {
@@ -143,12 +113,12 @@ public sealed class ConsoleLayoutTests(ConsoleBrowser console) : IClassFixture<C
             await Expect(page.Locator("#map")).ToBeVisibleAsync();
             await Expect(page.Locator($"#map a[href='/console/alerts/{id}'] circle.alert")).ToHaveCountAsync(1);
             await Expect(page.Locator("#map circle.dot:not(.alert) title", new PageLocatorOptions { HasTextString = "lamp-" + district })).ToHaveCountAsync(1);
+            // No Console:TileUrl: nothing is fetched and no tile source is named.
+            await Expect(page.Locator("#map image")).ToHaveCountAsync(0);
+            await Expect(page.Locator("#map-attribution")).ToHaveCountAsync(0);
             await ConsoleBrowser.AssertNoHorizontalOverflowAsync(page, "map " + language);
             await ConsoleBrowser.ScreenshotAsync(page, $"map-{language[..2]}-{(width < 600 ? "phone" : "desktop")}");
             await page.Context.CloseAsync();
         }
     }
-
-    private static Task BirthAsync(MqttPublisher publisher, string topic, string json) =>
-        publisher.PublishAsync(topic, Encoding.UTF8.GetBytes(json), MqttQualityOfServiceLevel.AtLeastOnce, true, CancellationToken.None);
 }
