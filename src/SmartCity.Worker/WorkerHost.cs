@@ -2,6 +2,7 @@ using SmartCity.Telemetry.Composition;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Worker.Configuration;
 using SmartCity.Worker.Security;
+using SmartCity.Worker.Talq;
 
 namespace SmartCity.Worker;
 
@@ -29,6 +30,7 @@ public static class WorkerHost
         builder.Services.AddOperatorApiSecurity(builder.Configuration);
         builder.Services.AddOperatorApiDocument();
         builder.Services.AddWorkerHealthChecks();
+        builder.Services.AddTalqCms(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
         // Last, so a secret file wins over every other source (and sees the settings naming files).
@@ -41,6 +43,7 @@ public static class WorkerHost
         app.MapPipelineEndpoints();
         app.MapAlertEndpoints();
         app.MapLightingEndpoints();
+        app.MapTalqCmsEndpoints();
         return app;
     }
 
