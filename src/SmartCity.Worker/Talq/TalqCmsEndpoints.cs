@@ -16,10 +16,11 @@ public static class TalqCmsEndpoints
 
     public static IServiceCollection AddTalqCms(this IServiceCollection services, IConfiguration configuration)
     {
-        var (map, problems) = TalqGatewayMap.Load(configuration[$"{SectionName}:MappingFile"]);
-        services.AddSingleton(map);
+        // Read when first needed, not now: settings added after this call (tests, secret files) must count.
+        var loaded = new Lazy<(TalqGatewayMap Map, IReadOnlyList<string> Problems)>(() => TalqGatewayMap.Load(configuration[$"{SectionName}:MappingFile"]));
+        services.AddSingleton(_ => loaded.Value.Map);
         services.AddSingleton<TalqIngress>();
-        services.AddSingleton(new ConfigurationCheck(_ => problems));
+        services.AddSingleton(new ConfigurationCheck(_ => loaded.Value.Problems));
         return services;
     }
 

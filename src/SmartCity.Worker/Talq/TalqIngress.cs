@@ -43,9 +43,15 @@ public sealed class TalqIngress(IngestStage ingest, MessageDecoder decoder, Pipe
             foreach (var d in devices)
             {
                 var owned = _owners.TryGetValue(d.Address, out var owner);
-                if ((owned && owner != gateway.Address) || (create && owned))
+                if (create && owned)
                 {
                     return new TalqError(StatusCodes.Status409Conflict, "resourceConflict", $"device {d.Address} is already registered");
+                }
+
+                if (owned && owner != gateway.Address)
+                {
+                    // An update of another gateway's device: "not found", so a gateway learns nothing of others' devices.
+                    return new TalqError(StatusCodes.Status404NotFound, "resourceNotFound", $"no device {d.Address} of this gateway");
                 }
             }
 
