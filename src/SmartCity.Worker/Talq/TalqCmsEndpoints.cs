@@ -1,6 +1,8 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using SmartCity.Telemetry.Diagnostics;
+using SmartCity.Telemetry.Lighting;
 
 namespace SmartCity.Worker.Talq;
 
@@ -19,7 +21,13 @@ public static class TalqCmsEndpoints
         // Read when first needed, not now: settings added after this call (tests, secret files) must count.
         var loaded = new Lazy<(TalqGatewayMap Map, IReadOnlyList<string> Problems)>(() => TalqGatewayMap.Load(configuration[$"{SectionName}:MappingFile"]));
         services.AddSingleton(_ => loaded.Value.Map);
+        services.AddSingleton<TalqDeviceOwners>();
         services.AddSingleton<TalqIngress>();
+        services.AddSingleton<TalqGatewayClients>();
+        // Lamps announced by a gateway are commanded through it; the rest over MQTT as before.
+        services.AddSingleton<MqttCommandChannel>();
+        services.Replace(ServiceDescriptor.Singleton<ICommandChannel, TalqCommandChannel>());
+        services.AddHostedService<TalqGatewaySync>();
         services.AddSingleton(new ConfigurationCheck(_ => loaded.Value.Problems));
         return services;
     }

@@ -13,6 +13,9 @@ namespace SmartCity.Worker.Talq;
 /// </summary>
 public sealed record TalqGateway(Guid Address, string Username, byte[] PasswordSha256, string District, string Site, IReadOnlyDictionary<Guid, string> DeviceSites)
 {
+    /// <summary>The gateway's own TALQ API (optional "api" entry): where we send calendars, programs, overrides, logger configs.</summary>
+    public TalqGatewayEndpoint? Api { get; init; }
+
     public string SiteOf(Guid device) => DeviceSites.TryGetValue(device, out var site) ? site : Site;
 
     /// <summary>Constant-time comparison of the offered password's digest.</summary>
@@ -33,6 +36,8 @@ public sealed class TalqGatewayMap
     public IReadOnlyCollection<TalqGateway> Gateways => _byUsername.Values;
 
     public TalqGateway? FindByUsername(string username) => _byUsername.GetValueOrDefault(username);
+
+    public TalqGateway? FindByAddress(Guid address) => _byUsername.Values.FirstOrDefault(g => g.Address == address);
 
     public static (TalqGatewayMap Map, IReadOnlyList<string> Problems) Load(string? path)
     {
@@ -128,7 +133,8 @@ public sealed class TalqGatewayMap
             }
         }
 
-        return problems.Count == before ? new TalqGateway(address, username!, digest, district!, site!, sites) : null;
+        var api = item.ValueKind == JsonValueKind.Object && item.TryGetProperty("api", out var a) && a.ValueKind != JsonValueKind.Null ? TalqGatewayApi.Parse(a, where, problems) : null;
+        return problems.Count == before ? new TalqGateway(address, username!, digest, district!, site!, sites) { Api = api } : null;
     }
 
     private static string? Segment(string? value, string name, string where, List<string> problems)

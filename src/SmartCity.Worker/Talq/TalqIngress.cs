@@ -15,9 +15,9 @@ namespace SmartCity.Worker.Talq;
 /// the registry, InfluxDB, alerts and dead letters see one path. Every message of a request is decoded
 /// first; one refused refuses the request, so nothing is half-registered or half-stored.
 /// </summary>
-public sealed class TalqIngress(IngestStage ingest, MessageDecoder decoder, PipelineMetrics metrics, IOptions<DecodingOptions> decoding, TimeProvider time) : IDisposable
+public sealed class TalqIngress(TalqDeviceOwners owners, IngestStage ingest, MessageDecoder decoder, PipelineMetrics metrics, IOptions<DecodingOptions> decoding, TimeProvider time) : IDisposable
 {
-    private readonly ConcurrentDictionary<Guid, Guid> _owners = new();
+    private readonly ConcurrentDictionary<Guid, Guid> _owners = owners.ByDevice;
     private readonly ConcurrentDictionary<Guid, LampState> _lamps = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
 

@@ -18,6 +18,9 @@ public sealed class TalqGatewayStandIn(string username, string district, string 
 
     public string Site { get; } = site;
 
+    /// <summary>The gateway's own TALQ API (a Prism mock), with the password file our CMS uses there; null: none configured.</summary>
+    public (Uri Url, string PasswordFile)? Api { get; set; }
+
     public object MappingEntry => new
     {
         address = Address.ToString(),
@@ -25,6 +28,7 @@ public sealed class TalqGatewayStandIn(string username, string district, string 
         passwordSha256 = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Password))),
         district = District,
         site = Site,
+        api = Api is { } api ? new { url = api.Url.ToString(), username = "smartcity", passwordFile = api.PasswordFile, cmsAddress = Guid.NewGuid().ToString() } : null,
     };
 
     /// <summary>Writes the mapping file for these gateways into a fresh temp folder and returns its path.</summary>
