@@ -27,7 +27,7 @@ public sealed class TalqCommandChannel(MqttCommandChannel mqtt, TalqDeviceOwners
         var reply = await clients.For(gateway).SendOverrideAsync(TalqGatewayRequests.Override(command, device), cancellationToken).ConfigureAwait(false);
         if (!reply.Accepted)
         {
-            throw new InvalidOperationException($"TALQ gateway {gateway.Username} refused the override command ({reply.Status}): {ApiText.Sanitize(reply.Body, ApiText.MaxMessageChars)}");
+            throw new InvalidOperationException($"TALQ gateway {gateway.Username} refused the override command ({reply.Status}): {TalqError.Clip(reply.Body)}");
         }
     }
 }

@@ -32,7 +32,7 @@ public sealed partial class TalqGatewaySync(TalqGatewayMap map, TalqGatewayClien
 
                 foreach (var refused in replies.Where(r => !r.Accepted))
                 {
-                    LogRefused(gateway.Username, refused.Status, ApiText.Sanitize(refused.Body, ApiText.MaxMessageChars));
+                    LogRefused(gateway.Username, refused.Status, TalqError.Clip(refused.Body));
                 }
             }
             catch (HttpRequestException ex)
