@@ -156,4 +156,21 @@ public sealed class TalqCmsApiTests
         Assert.NotEmpty(TalqContract.CheckModel("LogReport", """{ "address": "l", "entries": [ { "data": { "type": "EventLogData", "eventType": "lampFailure" } } ] }"""));
         Assert.Empty(TalqContract.CheckCmsResponse("/devices", "post", 400, """[{ "key": "payloadError", "description": "d" }]"""));
     }
+
+    [Fact]
+    public void MappingFile_BadEntries_AreEachNamed()
+    {
+        var path = TalqGatewayStandIn.WriteMappingFile();
+        File.WriteAllText(path, """
+            { "gateways": [
+              { "address": "not-a-uuid", "username": "gw", "passwordSha256": "abc", "district": "d 1", "site": "s1",
+                "api": { "url": "ftp://x", "username": "u", "passwordFile": "/nonexistent/pw", "cmsAddress": "x" } } ] }
+            """);
+        var (map, problems) = SmartCity.Worker.Talq.TalqGatewayMap.Load(path);
+        Assert.Empty(map.Gateways);
+        foreach (var named in new[] { "'address'", "'passwordSha256'", "'district'", "'url'", "'cmsAddress'", "passwordFile" })
+        {
+            Assert.Contains(problems, p => p.Contains(named, StringComparison.Ordinal));
+        }
+    }
 }
