@@ -7,6 +7,7 @@ using SmartCity.Worker.Backup;
 using SmartCity.Worker.Configuration;
 using SmartCity.Worker.Observability;
 using SmartCity.Worker.Security;
+using SmartCity.Worker.Talq;
 
 namespace SmartCity.Worker;
 
@@ -37,6 +38,7 @@ public static class WorkerHost
         builder.Services.AddWorkerBackup(builder.Configuration);
         builder.Services.AddOperatorConsole(builder.Configuration);
         builder.Services.AddOpenData(builder.Configuration);
+        builder.Services.AddTalqCms(builder.Configuration);
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = true);
         configure?.Invoke(builder);
         builder.Services.AddPartitions(builder.Configuration); // before the secret files: a city may name its own (Influx:TokenFile)
@@ -55,6 +57,7 @@ public static class WorkerHost
         app.MapOperatorConsole();
         app.MapLightingEndpoints();
         app.MapOpenData(ApiSecurity.RateLimitPolicy);
+        app.MapTalqCmsEndpoints();
         return app;
     }
 
