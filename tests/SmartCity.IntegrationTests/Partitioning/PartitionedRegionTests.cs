@@ -50,7 +50,12 @@ public sealed class PartitionedRegionTests(ITestOutputHelper output) : IDisposab
             before.AddRange(await Region.PublishFaultsAsync(publisher, region.RootA, Region.LampsA, [0]));
             before.AddRange(await Region.PublishFaultsAsync(publisher, region.RootB, Region.LampsB, [0, 1, 2, 3]));
             var b1Before = await WaitForAlertsAsync(workers[region.WorkerB1], ["lamp-000201", "lamp-000202"]);
-            await WaitForStateFileAsync(Path.Combine(_data, region.WorkerB1, "alerts.json"), b1Before);
+            await WaitForStateFileAsync(Path.Combine(_data, region.WorkerB1, "alerts.json"), [.. b1Before.Select(a => a.GetProperty("id").GetString()!)]);
+            // Its registry too (saved every Registry:SaveInterval): a device registered after the last save is
+            // forgotten by a crash, and its readings queued in the session then arrive before its retained birth
+            // and are quarantined. That gap is the registry's, not the partitions' (noted on issue 21); this test
+            // is about failover, so it kills the worker once the registry holds the lamps that failed last.
+            await WaitForStateFileAsync(Path.Combine(_data, region.WorkerB1, "registry.json"), ["lamp-000201", "lamp-000202"]);
 
             var publishedAtKill = streamB.Published;
             await workers[region.WorkerB1].KillAsync();
@@ -167,13 +172,12 @@ public sealed class PartitionedRegionTests(ITestOutputHelper output) : IDisposab
     }
 
     /// <summary>Waits until the worker's alert state file holds every alert id of <paramref name="alerts"/>.</summary>
-    private static async Task WaitForStateFileAsync(string path, JsonElement[] alerts)
+    private static async Task WaitForStateFileAsync(string path, IReadOnlyList<string> ids)
     {
-        var ids = alerts.Select(a => a.GetProperty("id").GetString()!).ToList();
         var clock = Stopwatch.StartNew();
         while (!(File.Exists(path) && ids.All(File.ReadAllText(path).Contains)))
         {
-            Assert.True(clock.Elapsed < Long, $"alert state {path} never held {string.Join(", ", ids)}");
+            Assert.True(clock.Elapsed < Long, $"state file {path} never held {string.Join(", ", ids)}");
             await Task.Delay(100); // polling a file: there is no other signal across the process boundary
         }
     }
