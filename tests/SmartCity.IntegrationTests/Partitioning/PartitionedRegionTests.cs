@@ -171,7 +171,7 @@ public sealed class PartitionedRegionTests(ITestOutputHelper output) : IDisposab
         }
     }
 
-    /// <summary>Waits until the worker's alert state file holds every alert id of <paramref name="alerts"/>.</summary>
+    /// <summary>Waits until the worker's state file at <paramref name="path"/> (alert state, registry) holds every one of <paramref name="ids"/>.</summary>
     private static async Task WaitForStateFileAsync(string path, IReadOnlyList<string> ids)
     {
         var clock = Stopwatch.StartNew();
