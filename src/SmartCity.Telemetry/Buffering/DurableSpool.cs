@@ -32,7 +32,7 @@ public sealed class DurableSpool : BackgroundService, ISpoolGauges, IStage
     private readonly SpoolCursor _default;
     private bool _opened;
 
-    public DurableSpool(IOptions<SpoolOptions> options, ISpoolMetrics metrics, TimeProvider time, ILogger<DurableSpool> logger, DiskHealth? disk = null)
+    public DurableSpool(IOptions<SpoolOptions> options, ISpoolMetrics metrics, TimeProvider time, ILogger<DurableSpool> logger, DiskHealth? disk = null, IEnumerable<ISpoolCommitParticipant>? participants = null)
     {
         _options = options.Value;
         _metrics = metrics;
@@ -40,7 +40,7 @@ public sealed class DurableSpool : BackgroundService, ISpoolGauges, IStage
         _logger = logger;
         _ledger = new SpoolLedger(_options.Directory);
         _disk = disk ?? new DiskHealth();
-        _writer = new SpoolWriter(_options, _ledger, metrics, time, logger, _disk);
+        _writer = new SpoolWriter(_options, _ledger, metrics, time, logger, _disk, participants);
         _default = Cursor(DefaultCursorName);
         metrics.ObserveSpool(this);
     }

@@ -22,8 +22,9 @@ internal sealed partial class SpoolWriter : IDisposable
     private FileStream? _writeStream;
     private bool _full;
 
-    public SpoolWriter(SpoolOptions options, SpoolLedger ledger, ISpoolMetrics metrics, TimeProvider time, ILogger logger, DiskHealth disk)
+    public SpoolWriter(SpoolOptions options, SpoolLedger ledger, ISpoolMetrics metrics, TimeProvider time, ILogger logger, DiskHealth disk, IEnumerable<ISpoolCommitParticipant>? participants = null)
     {
+        _participants = [.. participants ?? []];
         _options = options;
         _ledger = ledger;
         _metrics = metrics;
@@ -105,6 +106,8 @@ internal sealed partial class SpoolWriter : IDisposable
                     _metrics.SpoolStage.Sent(records);
                 }
 
+                // A birth's registration is on disk before the birth is acknowledged, like its record.
+                await CommitParticipantsAsync(stoppingToken).ConfigureAwait(false);
                 await AcknowledgeAsync(batch, stoppingToken).ConfigureAwait(false);
             }
         }

@@ -76,6 +76,8 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<ISpoolMetrics>(sp => sp.GetRequiredService<PipelineMetrics>());
         services.TryAddSingleton<DiskHealth>();
         services.TryAddSingleton<DeadLetters>();
+        // The registry's journal is made durable in the spool's commit, before the births it holds are acknowledged.
+        services.AddSingleton<ISpoolCommitParticipant>(sp => sp.GetRequiredService<DeviceRegistry>());
         // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
         // A profile may belong to any configured sector (Decoding:Sectors), not only the defaults.
         services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory, ConfiguredSectors(sp)));

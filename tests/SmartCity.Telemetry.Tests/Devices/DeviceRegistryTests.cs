@@ -17,7 +17,7 @@ namespace SmartCity.Telemetry.Tests.Devices;
 /// The registry with the worker's own decoder (built by its composition root) and the simulator's
 /// street lights: births, wills and telemetry as the worker receives them.
 /// </summary>
-public sealed class DeviceRegistryTests : IDisposable
+public sealed partial class DeviceRegistryTests : IDisposable
 {
     private static readonly MessageDecoder Decoder = BuildDecoder();
     // How the registry file was written before it was streamed: indented, by the serializer.

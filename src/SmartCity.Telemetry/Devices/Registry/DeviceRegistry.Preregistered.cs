@@ -27,6 +27,7 @@ public sealed partial class DeviceRegistry
             };
             if (_devices.TryAdd(topic.DeviceId, new Entry(record)))
             {
+                JournalPut(topic.DeviceId);
                 changed++;
                 continue;
             }
@@ -36,12 +37,14 @@ public sealed partial class DeviceRegistry
             if (d.Sector != record.Sector || d.District != record.District || d.Site != record.Site || d.DeviceType != record.DeviceType || d.Profile != record.Profile)
             {
                 entry.Replace(old => old with { Sector = record.Sector, District = record.District, Site = record.Site, DeviceType = record.DeviceType, Profile = record.Profile });
+                JournalPut(topic.DeviceId);
                 changed++;
             }
         }
 
         if (changed > 0)
         {
+            MakeJournalDurableNow();
             Interlocked.Exchange(ref _dirty, 1);
         }
 

@@ -35,6 +35,12 @@ public sealed partial class DeviceRegistry
         TrySave();
     }
 
+    public override void Dispose()
+    {
+        _journal.Dispose();
+        base.Dispose();
+    }
+
     /// <summary>
     /// Saves, and turns a recoverable I/O failure into a state: one IOException (disk full, permission)
     /// used to end this hosted service and with it the worker. The registry stays dirty, so the next tick retries.
@@ -71,6 +77,8 @@ public sealed partial class DeviceRegistry
     /// <summary>
     /// Writes the registry now if it changed: streamed to a temporary file, flushed to disk, then
     /// renamed over the old one, so a crash leaves either the old file or the new one, never half a file.
+    /// The journal is rotated before the snapshot and the closed journals deleted after the rename
+    /// (see <see cref="RegistryJournal"/> for why that order loses no entry that races with the save).
     /// </summary>
     public void Save()
     {
@@ -86,6 +94,7 @@ public sealed partial class DeviceRegistry
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                var closed = _journal.Rotate();
                 using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
                 {
                     WriteSorted(file);
@@ -93,6 +102,8 @@ public sealed partial class DeviceRegistry
                 }
 
                 File.Move(temp, path, overwrite: true);
+                SnapshotWritten?.Invoke();
+                _journal.DeleteThrough(closed);
             }
             catch
             {

@@ -67,6 +67,7 @@ public sealed partial class DeviceRegistry : BackgroundService
         _logger = logger;
         _disk = disk ?? new DiskHealth();
         Load();
+        _journal = ReplayJournals();
     }
 
     public bool RequireBirth => _options.RequireBirth;
@@ -144,6 +145,19 @@ public sealed partial class DeviceRegistry : BackgroundService
                 $"device '{topic.DeviceId}' announced itself as {device.DeviceType} in {device.District}/{device.Site}; this message claims {topic.DeviceType} in {topic.District}/{topic.Site}");
         }
 
+        if (!device.Online)
+        {
+            // Back online on telemetry: a change of the record, journaled like a birth (rare, so no cost per message).
+            entry.Seen(receivedAt);
+            if (entry.Record.Online)
+            {
+                JournalPut(topic.DeviceId);
+                Interlocked.Exchange(ref _dirty, 1);
+            }
+
+            return outcome;
+        }
+
         entry.Seen(receivedAt);
         return outcome;
     }
@@ -162,6 +176,7 @@ public sealed partial class DeviceRegistry : BackgroundService
             // Decommissioned: forgotten, so it is neither listed nor offline; what it still sends is quarantined.
             _devices.TryRemove(topic.DeviceId, out _);
             _quarantine.TryRemove(topic.DeviceId, out _);
+            JournalRemove(topic.DeviceId);
             Interlocked.Exchange(ref _dirty, 1);
             return;
         }
@@ -188,6 +203,8 @@ public sealed partial class DeviceRegistry : BackgroundService
             _quarantine.TryRemove(topic.DeviceId, out _);
         }
 
+        // Changed in memory first, then journaled: a save rotating the journal in between has the change in its snapshot.
+        JournalPut(topic.DeviceId);
         Interlocked.Exchange(ref _dirty, 1);
     }
 
