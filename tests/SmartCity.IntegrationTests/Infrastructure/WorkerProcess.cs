@@ -156,6 +156,31 @@ public sealed class WorkerProcess : IAsyncDisposable
         throw new TimeoutException($"worker condition not met within {timeout}; last /api/pipeline: {last}");
     }
 
+    /// <summary>
+    /// Polls <paramref name="probe"/> (an InfluxDB count, a state file the worker writes) until <paramref name="until"/>
+    /// holds or <paramref name="timeout"/> passes, and returns the last value for the caller's assertion. A worker
+    /// that exits meanwhile ends the wait at once. Across a process boundary polling is the only signal there is.
+    /// </summary>
+    public async Task<T> PollUntilAsync<T>(Func<Task<T>> probe, Func<T, bool> until, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = await probe();
+            if (until(value) || clock.Elapsed > timeout)
+            {
+                return value;
+            }
+
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"worker exited with {_process.ExitCode} while polling; last value: {value}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary>GET <paramref name="path"/> of the operator API as the test viewer.</summary>
     public Task<JsonElement> GetAsync(string path) => _http.GetFromJsonAsync<JsonElement>(path);
 
