@@ -51,11 +51,8 @@ public sealed class PartitionedRegionTests(ITestOutputHelper output) : IDisposab
             before.AddRange(await Region.PublishFaultsAsync(publisher, region.RootB, Region.LampsB, [0, 1, 2, 3]));
             var b1Before = await WaitForAlertsAsync(workers[region.WorkerB1], ["lamp-000201", "lamp-000202"]);
             await WaitForStateFileAsync(Path.Combine(_data, region.WorkerB1, "alerts.json"), [.. b1Before.Select(a => a.GetProperty("id").GetString()!)]);
-            // Its registry too (saved every Registry:SaveInterval): a device registered after the last save is
-            // forgotten by a crash, and its readings queued in the session then arrive before its retained birth
-            // and are quarantined. That gap is the registry's, not the partitions' (noted on issue 21); this test
-            // is about failover, so it kills the worker once the registry holds the lamps that failed last.
-            await WaitForStateFileAsync(Path.Combine(_data, region.WorkerB1, "registry.json"), ["lamp-000201", "lamp-000202"]);
+            // Not its registry file: registrations are journaled and durable before their births are acknowledged,
+            // so the kill may fall anywhere in Registry:SaveInterval (RegistryCrashTests shows it with 2 minutes).
 
             var publishedAtKill = streamB.Published;
             await workers[region.WorkerB1].KillAsync();

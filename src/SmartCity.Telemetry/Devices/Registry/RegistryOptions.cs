@@ -7,7 +7,7 @@ public sealed class RegistryOptions
 {
     public const string SectionName = "Registry";
 
-    /// <summary>File the registry is kept in across restarts (written atomically, at most once per <see cref="SaveInterval"/>).</summary>
+    /// <summary>File the registry is kept in across restarts (written atomically, at most once per <see cref="SaveInterval"/>; its journal beside it).</summary>
     /// <value>The default value is <c>data/registry.json</c>.</value>
     [Required]
     public string File { get; set; } = "data/registry.json";
@@ -15,8 +15,9 @@ public sealed class RegistryOptions
     /// <summary>
     /// How often the file is rewritten while births or wills change the registry (and once more at
     /// a graceful stop). Each save writes every device, about 300 bytes each, so with 100,000 devices
-    /// a shorter interval costs disk and CPU during a birth storm. A change made less than this long
-    /// before a crash is lost from the file; the device comes back with its next (retained) birth.
+    /// a shorter interval costs disk and CPU during a birth storm. A change made since the last save is
+    /// not lost by a crash: it is in the journal beside the file (<c>registry.json.journal.N</c>, made
+    /// durable before the message that caused it is acknowledged), replayed at start and deleted by the next save.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
