@@ -182,6 +182,15 @@ public static class BackupCommand
             File.Move(path + ".tmp", path, overwrite: true);
         }
 
+        if (manifest.Entries.Any(e => e.Name == "registry.json"))
+        {
+            // The replaced registry's journals: replayed over the restored file, they would bring back what changed after the backup.
+            foreach (var journal in Directory.EnumerateFiles(root, "registry.json.journal.*"))
+            {
+                File.Delete(journal);
+            }
+        }
+
         await stdout.WriteLineAsync($"restored {manifest.Entries.Count} files into {root}; start the worker with").ConfigureAwait(false);
         await stdout.WriteLineAsync($"  SMARTCITY_Registry__File={Path.Combine(root, "registry.json")} SMARTCITY_Alerting__StateFile={Path.Combine(root, "alerts.json")}").ConfigureAwait(false);
         if (manifest.Entries.Any(e => e.Name.StartsWith("rules/", StringComparison.Ordinal) || e.Name.StartsWith("profiles/", StringComparison.Ordinal) || e.Name.StartsWith("accounts/", StringComparison.Ordinal)))

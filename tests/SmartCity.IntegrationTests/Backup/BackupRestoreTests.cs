@@ -113,6 +113,37 @@ public sealed class BackupRestoreTests
         }
     }
 
+    [Fact]
+    public async Task BackupRestore_IntoTheOldStateFolder_TheOldRegistrysJournalsRemoved()
+    {
+        var dir = Directory.CreateTempSubdirectory("smartcity-backup-");
+        try
+        {
+            var archive = Path.Combine(dir.FullName, "backup.zip");
+            var backedUp = "[{\"deviceId\":\"lamp-1\"}]"u8.ToArray();
+            await using (var file = File.Create(archive))
+            {
+                BackupArchive.Write(file, [("registry.json", "/var/lib/smartcity/registry.json", backedUp)], DateTimeOffset.UtcNow);
+            }
+
+            // The stopped worker's folder: its registry, and a journal of changes made after the backup.
+            var target = Path.Combine(dir.FullName, "state");
+            Directory.CreateDirectory(target);
+            await File.WriteAllTextAsync(Path.Combine(target, "registry.json"), "[]");
+            await File.WriteAllTextAsync(Path.Combine(target, "registry.json.journal.4"), "{\"op\":\"remove\",\"deviceId\":\"lamp-1\"}\n");
+
+            var stderr = new StringWriter();
+            Assert.Equal(0, await BackupCommand.RunAsync(["restore", archive, "--target", target, "--force"], new StringWriter(), stderr));
+
+            Assert.Equal(backedUp, await File.ReadAllBytesAsync(Path.Combine(target, "registry.json")));
+            Assert.Empty(Directory.GetFiles(target, "registry.json.journal.*"));
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private static HashSet<string> Ids(DeviceRegistry registry) => [.. registry.Devices.Select(d => d.DeviceId)];
 
     private static async Task<HashSet<string>> OpenAlertsAsync(IServiceProvider services) =>
