@@ -48,6 +48,22 @@ public sealed partial class DeviceRegistryTests
     }
 
     [Fact]
+    public void Journal_TelemetryAfterWill_BackOnlineReplayedAfterACrash()
+    {
+        var fleet = Fleet(1);
+        var registry = NewRegistry();
+        Admit(registry, fleet.Birth(fleet.Lamps[0], _t0), _t0);
+        Admit(registry, Will(fleet.Lamps[0]), _t0.AddSeconds(1));
+        Admit(registry, fleet.Create(0), _t0.AddSeconds(2));
+        Commit(registry);
+
+        var restarted = NewRegistry().Find(fleet.Lamps[0].DeviceId)!;
+
+        Assert.True(restarted.Online);
+        Assert.Equal(_t0.AddSeconds(1), restarted.WentOffline);
+    }
+
+    [Fact]
     public void Journal_NotCommitted_IsNotOnDisk()
     {
         // The durability comes from the spool's commit (before the ack), not from the append.

@@ -145,20 +145,14 @@ public sealed partial class DeviceRegistry : BackgroundService
                 $"device '{topic.DeviceId}' announced itself as {device.DeviceType} in {device.District}/{device.Site}; this message claims {topic.DeviceType} in {topic.District}/{topic.Site}");
         }
 
-        if (!device.Online)
+        entry.Seen(receivedAt);
+        if (!device.Online && entry.Record.Online)
         {
-            // Back online on telemetry: a change of the record, journaled like a birth (rare, so no cost per message).
-            entry.Seen(receivedAt);
-            if (entry.Record.Online)
-            {
-                JournalPut(topic.DeviceId);
-                Interlocked.Exchange(ref _dirty, 1);
-            }
-
-            return outcome;
+            // Back online on telemetry: a change of the record, journaled like a birth (rare: no cost per message).
+            JournalPut(topic.DeviceId);
+            Interlocked.Exchange(ref _dirty, 1);
         }
 
-        entry.Seen(receivedAt);
         return outcome;
     }
 
