@@ -119,13 +119,14 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
 
         await using var second = await WorkerProcess.StartAsync(settings);
         await stream.CompletionAsync(Long);
-        var clock = Stopwatch.StartNew();
-        long stored = 0;
-        while (stored < Messages && clock.Elapsed < Long)
-        {
-            await second.WaitForAsync(p => p.GetProperty("spoolDepth").GetInt64() == 0, Long);
-            stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
-        }
+        var stored = await second.PollUntilAsync(
+            async () =>
+            {
+                await second.WaitForAsync(p => p.GetProperty("spoolDepth").GetInt64() == 0, Long);
+                return await db.CountAsync("SELECT count(power_w) FROM street_light");
+            },
+            n => n >= Messages,
+            Long);
 
         var after = await second.WaitForAsync(_ => true, Long);
         output.WriteLine($"FIGURES {nameof(WorkerKilledMidStreamThenRestarted_NothingLost)}: published={stream.Published} stored={stored} lost={stream.Published - stored} " +

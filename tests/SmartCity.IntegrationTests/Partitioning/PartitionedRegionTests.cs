@@ -50,7 +50,7 @@ public sealed class PartitionedRegionTests(ITestOutputHelper output) : IDisposab
             before.AddRange(await Region.PublishFaultsAsync(publisher, region.RootA, Region.LampsA, [0]));
             before.AddRange(await Region.PublishFaultsAsync(publisher, region.RootB, Region.LampsB, [0, 1, 2, 3]));
             var b1Before = await WaitForAlertsAsync(workers[region.WorkerB1], ["lamp-000201", "lamp-000202"]);
-            await WaitForStateFileAsync(Path.Combine(_data, region.WorkerB1, "alerts.json"), [.. b1Before.Select(a => a.GetProperty("id").GetString()!)]);
+            await WaitForStateFileAsync(workers[region.WorkerB1], Path.Combine(_data, region.WorkerB1, "alerts.json"), [.. b1Before.Select(a => a.GetProperty("id").GetString()!)]);
             // Not its registry file: registrations are journaled and durable before their births are acknowledged,
             // so the kill may fall anywhere in Registry:SaveInterval (RegistryCrashTests shows it with 2 minutes).
 
@@ -64,8 +64,8 @@ public sealed class PartitionedRegionTests(ITestOutputHelper output) : IDisposab
             var during = await Region.PublishFaultsAsync(publisher, region.RootB, Region.LampsB, [4, 5]);
             workers[region.WorkerB1] = await WorkerProcess.StartAsync(region.Settings(dbA, region.WorkerB1));
 
-            var storedA = await WaitForCountAsync(dbA, MessagesA + 1);
-            var storedB = await WaitForCountAsync(dbB, MessagesB + 6);
+            var storedA = await WaitForCountAsync(workers[region.WorkerA], dbA, MessagesA + 1);
+            var storedB = await WaitForCountAsync(workers[region.WorkerB1], dbB, MessagesB + 6);
             output.WriteLine($"FIGURES {nameof(ThreeWorkersOverTwoCities_OneKilledAndRestarted_NothingLostAlertsOnceByTheirOwner)}: " +
                              $"published A={streamA.Published}+1 B={streamB.Published}+6 stored A={storedA} B={storedB} published_B_at_kill={publishedAtKill}");
             if (storedA != MessagesA + 1 || storedB != MessagesB + 6)
@@ -168,28 +168,15 @@ public sealed class PartitionedRegionTests(ITestOutputHelper output) : IDisposab
         }
     }
 
-    /// <summary>Waits until the worker's state file at <paramref name="path"/> (alert state, registry) holds every one of <paramref name="ids"/>.</summary>
-    private static async Task WaitForStateFileAsync(string path, IReadOnlyList<string> ids)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!(File.Exists(path) && ids.All(File.ReadAllText(path).Contains)))
-        {
-            Assert.True(clock.Elapsed < Long, $"state file {path} never held {string.Join(", ", ids)}");
-            await Task.Delay(100); // polling a file: there is no other signal across the process boundary
-        }
-    }
+    /// <summary>Waits until the worker's state file at <paramref name="path"/> (its alert state) holds every one of <paramref name="ids"/>.</summary>
+    private static async Task WaitForStateFileAsync(WorkerProcess worker, string path, IReadOnlyList<string> ids) =>
+        Assert.True(
+            await worker.PollUntilAsync(() => Task.FromResult(File.Exists(path) && ids.All(File.ReadAllText(path).Contains)), held => held, Long),
+            $"state file {path} never held {string.Join(", ", ids)}");
 
-    private static async Task<long> WaitForCountAsync(InfluxTestDatabase db, long expected)
-    {
-        var clock = Stopwatch.StartNew();
-        long stored;
-        while ((stored = await db.CountAsync("SELECT count(power_w) FROM street_light")) < expected && clock.Elapsed < Long)
-        {
-            await Task.Delay(250); // polling InfluxDB: the workers are other processes
-        }
-
-        return stored;
-    }
+    /// <summary>The street-light readings stored in <paramref name="db"/>, once there are <paramref name="expected"/> (or after <see cref="Long"/>) while <paramref name="worker"/> runs.</summary>
+    private static Task<long> WaitForCountAsync(WorkerProcess worker, InfluxTestDatabase db, long expected) =>
+        worker.PollUntilAsync(() => db.CountAsync("SELECT count(power_w) FROM street_light"), stored => stored >= expected, Long);
 
     public void Dispose()
     {
