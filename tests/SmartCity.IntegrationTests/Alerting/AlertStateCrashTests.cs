@@ -24,9 +24,7 @@ public sealed class AlertStateCrashTests(ITestOutputHelper output)
         await using var db = await InfluxTestDatabase.CreateAsync();
         var topicRoot = TestServers.UniqueName("t") + "/city";
         var clientId = TestServers.UniqueName("worker-");
-        var settings = TestWorker.Settings(db, topicRoot, clientId);
-        settings.Remove("Urls");
-        settings["Logging:LogLevel:Default"] = "Warning";
+        var settings = WorkerProcess.Settings(db, topicRoot, clientId);
         // The longest debounce allowed: the kill falls inside it.
         settings["Alerting:StateSaveDelay"] = "00:01:00";
         var stateFile = settings["Alerting:StateFile"]!;

@@ -23,9 +23,7 @@ public sealed class RegistryCrashTests(ITestOutputHelper output)
         await using var db = await InfluxTestDatabase.CreateAsync();
         var topicRoot = TestServers.UniqueName("t") + "/city";
         var clientId = TestServers.UniqueName("worker-");
-        var settings = TestWorker.Settings(db, topicRoot, clientId);
-        settings.Remove("Urls");
-        settings["Logging:LogLevel:Default"] = "Warning";
+        var settings = WorkerProcess.Settings(db, topicRoot, clientId);
         // Far longer than the test: the registry file is never written before the kill.
         settings["Registry:SaveInterval"] = "00:02:00";
         var registryFile = settings["Registry:File"]!;

@@ -105,9 +105,7 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
         await using var db = await InfluxTestDatabase.CreateAsync();
         var topicRoot = TestServers.UniqueName("t") + "/city";
         var clientId = TestServers.UniqueName("worker-");
-        var settings = TestWorker.Settings(db, topicRoot, clientId);
-        settings.Remove("Urls");
-        settings["Logging:LogLevel:Default"] = "Warning";
+        var settings = WorkerProcess.Settings(db, topicRoot, clientId);
         await using var stream = new SteadyFleet(SteadyFleet.Fleet(topicRoot, 500, Messages, Rate), Messages, Rate, TestServers.UniqueName("sim-"));
 
         var first = await WorkerProcess.StartAsync(settings);

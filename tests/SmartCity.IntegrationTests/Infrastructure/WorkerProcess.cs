@@ -27,6 +27,18 @@ public sealed class WorkerProcess : IAsyncDisposable
     public string Output => string.Join(Environment.NewLine, _output);
 
     /// <summary>
+    /// <see cref="TestWorker.Settings"/> for a worker in its own process: its port is chosen at launch, and it
+    /// logs warnings and errors only (its output is kept to explain a failure).
+    /// </summary>
+    public static Dictionary<string, string?> Settings(InfluxTestDatabase db, string topicRoot, string clientId)
+    {
+        var settings = TestWorker.Settings(db, topicRoot, clientId);
+        settings.Remove("Urls");
+        settings["Logging:LogLevel:Default"] = "Warning";
+        return settings;
+    }
+
+    /// <summary>
     /// Starts the worker without waiting for it to connect: for tests that expect it to exit.
     /// <paramref name="workingDirectory"/>: where it is started from (default: its own folder).
     /// </summary>

@@ -121,6 +121,17 @@ public sealed partial class DeviceRegistry
         public static readonly JsonEncodedText WentOffline = JsonEncodedText.Encode("wentOffline");
     }
 
+    /// <summary>A record as read (file or journal), its names replaced by the registry's one instance of each.</summary>
+    private DeviceRecord Interned(DeviceRecord d) => d with
+    {
+        Sector = Shared(d.Sector),
+        District = Shared(d.District),
+        Site = Shared(d.Site),
+        DeviceType = Shared(d.DeviceType),
+        Profile = Shared(d.Profile),
+        Firmware = d.Firmware is null ? null : Shared(d.Firmware),
+    };
+
     private void Load()
     {
         var path = Path.GetFullPath(_options.File);
@@ -134,15 +145,7 @@ public sealed partial class DeviceRegistry
             using var file = File.OpenRead(path);
             foreach (var d in JsonSerializer.Deserialize<List<DeviceRecord>>(file, Json) ?? [])
             {
-                _devices[d.DeviceId] = new Entry(d with
-                {
-                    Sector = Shared(d.Sector),
-                    District = Shared(d.District),
-                    Site = Shared(d.Site),
-                    DeviceType = Shared(d.DeviceType),
-                    Profile = Shared(d.Profile),
-                    Firmware = d.Firmware is null ? null : Shared(d.Firmware),
-                });
+                _devices[d.DeviceId] = new Entry(Interned(d));
             }
 
             LogLoaded(_devices.Count, path);

@@ -131,15 +131,7 @@ public sealed partial class DeviceRegistry : ISpoolCommitParticipant
         switch (line)
         {
             case { Op: "put", Device: { } d }:
-                var record = d with
-                {
-                    Sector = Shared(d.Sector),
-                    District = Shared(d.District),
-                    Site = Shared(d.Site),
-                    DeviceType = Shared(d.DeviceType),
-                    Profile = Shared(d.Profile),
-                    Firmware = d.Firmware is null ? null : Shared(d.Firmware),
-                };
+                var record = Interned(d);
                 // Telemetry moves last-seen without a journal entry: the file may know a later one.
                 _devices[d.DeviceId] = new Entry(_devices.TryGetValue(d.DeviceId, out var known) && known.Snapshot().LastSeen > record.LastSeen
                     ? record with { LastSeen = known.Snapshot().LastSeen }
