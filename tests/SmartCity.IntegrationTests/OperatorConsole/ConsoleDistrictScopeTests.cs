@@ -60,6 +60,24 @@ public sealed class ConsoleDistrictScopeTests(ConsoleBrowser console) : IClassFi
     }
 
     [Fact]
+    public async Task Pages_AccountOfAnotherCity_SeeNothingOfThisWorker()
+    {
+        var (district, id) = await console.RaiseDoorAlertAsync();
+        await console.PlaceDoorAndLampAsync(district);
+        var name = TestServers.UniqueName("otto.");
+        // The fixture's worker serves no city (no Tenancy:City): an account of a city is not its account.
+        console.Accounts.SetAccount(name, ConsoleRoles.Operator, ConsoleBrowser.Password, city: "another-city");
+        var page = await console.LoggedInPageAsync(name);
+        await Expect(page.Locator("tr.alert-row")).ToHaveCountAsync(0);
+        Assert.Equal(404, (await page.GotoAsync($"/console/alerts/{id}"))!.Status);
+        await page.GotoAsync("/console/devices");
+        Assert.DoesNotContain(district, await page.ContentAsync(), StringComparison.Ordinal);
+        await page.GotoAsync("/console/map");
+        await Expect(page.Locator("circle.dot")).ToHaveCountAsync(0);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task AcknowledgePost_DistrictAccountOnAnotherDistrictsAlert_NotFoundLikeAnUnknownAlert()
     {
         var (mine, _) = await console.RaiseDoorAlertAsync();
