@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
+using SmartCity.IntegrationTests.Api;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.OperatorConsole;
 using SmartCity.Telemetry.Alerting;
@@ -57,6 +58,34 @@ public sealed class ConsoleDistrictScopeTests(ConsoleBrowser console) : IClassFi
         await Expect(everything.Locator($"circle.dot.alert title", new() { HasTextString = $"door-{theirs}" })).ToHaveCountAsync(1);
         await page.Context.CloseAsync();
         await everything.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task LiveEvents_DistrictAccount_CarryOnlyItsDistrictsChanges()
+    {
+        var mine = TestServers.UniqueName("d");
+        var theirs = TestServers.UniqueName("d");
+        var name = TestServers.UniqueName("dana.");
+        console.Accounts.SetAccount(name, ConsoleRoles.Viewer, ConsoleBrowser.Password, districts: [mine]);
+        var page = await console.LoggedInPageAsync(name);
+        // The page's own event stream, read by a listener of the test's: resolved once subscribed ("hello").
+        await page.EvaluateAsync("""
+            () => new Promise(resolve => {
+              window.seen = [];
+              const events = new EventSource('/console/events');
+              events.addEventListener('alert', e => window.seen.push(JSON.parse(e.data)));
+              events.addEventListener('hello', () => resolve(true));
+            })
+            """);
+
+        // The other district's alert first: the feed keeps the engine's order, so had it passed the
+        // scope it would be in the stream before this account's own.
+        await ApiTestKit.RaiseDoorForcedAsync(console.Worker, theirs, "door-" + theirs);
+        var own = await ApiTestKit.RaiseDoorForcedAsync(console.Worker, mine, "door-" + mine);
+        await page.WaitForFunctionAsync("id => window.seen.some(c => c.id === id)", own, new() { Timeout = ConsoleBrowser.Timeout });
+        var districts = await page.EvaluateAsync<string[]>("() => window.seen.map(c => c.district)");
+        Assert.All(districts, d => Assert.Equal(mine, d));
+        await page.Context.CloseAsync();
     }
 
     [Fact]
