@@ -20,20 +20,23 @@ public static class AccountCommand
         var name = new Option<string>("--name") { Description = "user name, recorded on acknowledgements (e.g. anna.dupont)", Required = true };
         var role = new Option<string>("--role") { Description = "viewer, operator or admin", Required = true };
         role.AcceptOnlyFromAmong(ConsoleRoles.All);
+        var city = new Option<string>("--city") { Description = "the city of the account (partition map id); default: the worker's own", HelpName = "ID" };
+        var districts = new Option<string[]>("--districts") { Description = "only these districts (comma-separated or repeated), e.g. d01,d02; default: the whole city", HelpName = "D", AllowMultipleArgumentsPerToken = true };
 
-        var add = new Command("add-user", "Add a console account, or set its role and password (unlocks it). The password is read from standard input.") { name, role };
+        var add = new Command("add-user", "Add a console account, or set its role, password and scope (unlocks it). The password is read from standard input.") { name, role, city, districts };
         add.SetAction(async p =>
         {
             var password = (await stdin.ReadLineAsync().ConfigureAwait(false))?.TrimEnd('\r');
-            if (AccountStore.Problem(p.GetValue(name), p.GetValue(role), password) is { } problem)
+            var scope = (p.GetValue(districts) ?? []).SelectMany(d => d.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Distinct(StringComparer.Ordinal).ToList();
+            if ((AccountStore.Problem(p.GetValue(name), p.GetValue(role), password) ?? AccountStore.ScopeProblem(p.GetValue(city), scope)) is { } problem)
             {
                 await stderr.WriteLineAsync("smartcity console: " + problem).ConfigureAwait(false);
                 return UsageExitCode;
             }
 
             using var store = Store(p.GetValue(usersFile), settingsDirectory);
-            var account = store.SetAccount(p.GetValue(name)!, p.GetValue(role)!, password!);
-            await stdout.WriteLineAsync($"account '{account.Name}' ({account.Role}) saved in {Path.GetFullPath(store.File)}").ConfigureAwait(false);
+            var account = store.SetAccount(p.GetValue(name)!, p.GetValue(role)!, password!, p.GetValue(city), scope);
+            await stdout.WriteLineAsync($"account '{account.Name}' ({account.Role}{Scope(account)}) saved in {Path.GetFullPath(store.File)}").ConfigureAwait(false);
             return 0;
         });
 
@@ -43,7 +46,7 @@ public static class AccountCommand
             using var store = Store(p.GetValue(usersFile), settingsDirectory);
             foreach (var a in store.Accounts)
             {
-                await stdout.WriteLineAsync($"{a.Name}\t{a.Role}{(a.LockedUntil is { } until ? $"\tlocked until {until:O}" : "")}").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"{a.Name}\t{a.Role}{Scope(a)}{(a.LockedUntil is { } until ? $"\tlocked until {until:O}" : "")}").ConfigureAwait(false);
             }
 
             return 0;
@@ -55,6 +58,10 @@ public static class AccountCommand
         root.Subcommands.Add(list);
         return await Cli.InvokeAsync(Cli.Parse(root, args), stdout, stderr, UsageExitCode, CancellationToken.None).ConfigureAwait(false);
     }
+
+    /// <summary>", city lyon, districts d01 d02" or nothing for an account of the whole city.</summary>
+    private static string Scope(ConsoleAccount account) =>
+        (account.City is { } c ? $", city {c}" : "") + (account.Districts.Count > 0 ? $", districts {string.Join(' ', account.Districts)}" : "");
 
     private static AccountStore Store(string? usersFile, string settingsDirectory)
     {

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Identity;
+using SmartCity.Telemetry.Tenancy;
 
 namespace SmartCity.OperatorConsole.Accounts;
 
@@ -19,6 +20,15 @@ public sealed record ConsoleAccount
     public int FailedLogins { get; init; }
 
     public DateTimeOffset? LockedUntil { get; init; }
+
+    /// <summary>
+    /// The city this account is for (a partition map city id); unset: the city of the worker whose
+    /// file holds it. An account of another city sees nothing on this worker.
+    /// </summary>
+    public string? City { get; init; }
+
+    /// <summary>The only districts this account sees (devices, alerts, map dots); empty: the whole city.</summary>
+    public IReadOnlyList<string> Districts { get; init; } = [];
 }
 
 public enum LoginOutcome
@@ -121,10 +131,10 @@ public sealed partial class AccountStore : IDisposable
         }
     }
 
-    /// <summary>Adds an account or replaces its role and password (and unlocks it).</summary>
-    public ConsoleAccount SetAccount(string name, string role, string password)
+    /// <summary>Adds an account or replaces its role, password and scope (and unlocks it).</summary>
+    public ConsoleAccount SetAccount(string name, string role, string password, string? city = null, IReadOnlyList<string>? districts = null)
     {
-        if (Problem(name, role, password) is { } problem)
+        if ((Problem(name, role, password) ?? ScopeProblem(city, districts)) is { } problem)
         {
             throw new ArgumentException(problem);
         }
@@ -132,7 +142,7 @@ public sealed partial class AccountStore : IDisposable
         lock (_gate)
         {
             ReloadIfChanged();
-            var account = new ConsoleAccount { Name = name, Role = role, PasswordHash = "" };
+            var account = new ConsoleAccount { Name = name, Role = role, PasswordHash = "", City = city, Districts = districts ?? [] };
             account = account with { PasswordHash = _hasher.HashPassword(account, password) };
             Save(account);
             return account;
@@ -147,6 +157,12 @@ public sealed partial class AccountStore : IDisposable
         : null;
 
     public const int MinimumPasswordLength = 10;
+
+    /// <summary>What is wrong with an account's city and districts (the same rules as API keys'), or null.</summary>
+    public static string? ScopeProblem(string? city, IReadOnlyList<string>? districts) =>
+        city is not null && !CityScope.IsValidId(city) ? "the city must be a city id of 1..64 characters of [A-Za-z0-9_.-] (as in the partition map)"
+        : districts?.FirstOrDefault(d => !CityScope.IsValidId(d)) is { } bad ? $"district '{bad}' must be a district topic level of 1..64 characters of [A-Za-z0-9_.-]"
+        : null;
 
     public void Dispose() => _meter.Dispose();
 

@@ -9,6 +9,7 @@ using SmartCity.OperatorConsole.Security;
 using SmartCity.OperatorConsole.Text;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Tenancy;
 
 namespace SmartCity.OperatorConsole.Live;
 
@@ -26,7 +27,7 @@ internal static class ConsoleEndpoints
         console.MapGet("/", () => Results.Redirect(ConsoleAuth.BasePath + "/alerts")).AllowAnonymous();
 
         console.MapGet("/events", (AlertFeed feed, HttpContext context) =>
-            TypedResults.ServerSentEvents(Changes(feed, context.RequestAborted)))
+            TypedResults.ServerSentEvents(Changes(feed, ConsoleAuth.Scope(context), context.RequestAborted)))
             .RequireAuthorization(ConsoleAuth.ViewerPolicy);
 
         MapAction(console, "acknowledge", (alerting, id, who, comment) => alerting.AcknowledgeAsync(id, who, comment));
@@ -68,13 +69,19 @@ internal static class ConsoleEndpoints
     internal static bool IsLocal(string? url) =>
         url is { Length: > 0 } && url.StartsWith(ConsoleAuth.BasePath, StringComparison.Ordinal) && !url.StartsWith("//", StringComparison.Ordinal) && !url.Contains('\\', StringComparison.Ordinal);
 
-    private static async IAsyncEnumerable<SseItem<AlertChange>> Changes(AlertFeed feed, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<AlertChange>> Changes(AlertFeed feed, CityScope scope, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Subscribed before the first event: a page that saw "hello" (and shows "live") misses no later change.
         using var subscription = feed.Subscribe();
         yield return new SseItem<AlertChange>(new AlertChange("", "hello", "", "", "", "", ""), "hello");
+        // Only the session's districts: another district's changes would name its devices.
         await foreach (var change in subscription.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
+            if (!scope.SeesDistrict(change.District))
+            {
+                continue;
+            }
+
             yield return new SseItem<AlertChange>(change, "alert");
         }
     }
@@ -82,6 +89,12 @@ internal static class ConsoleEndpoints
     private static void MapAction(RouteGroupBuilder console, string action, Func<AlertingService, string, string, string?, Task<AlertOperationResult>> act) =>
         console.MapPost("/alerts/{id}/" + action, async (AlertingService alerting, ClaimsPrincipal user, HttpContext context, string id, [FromForm] string? comment) =>
         {
+            // Unknown, or another city's or district's (a forged post): the same 404, so neither is confirmed.
+            if (await alerting.FindAsync(id, context.RequestAborted).ConfigureAwait(false) is not { } alert || !ConsoleAuth.Scope(context).Sees(alert))
+            {
+                return Results.NotFound();
+            }
+
             var result = await act(alerting, id, user.Identity!.Name!, string.IsNullOrWhiteSpace(comment) ? null : comment.Trim()).ConfigureAwait(false);
             // Back to the alert's page, which shows the new state (or why it was refused), as after any form.
             var target = $"{ConsoleAuth.BasePath}/alerts/{Uri.EscapeDataString(id)}";

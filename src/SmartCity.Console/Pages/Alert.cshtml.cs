@@ -31,7 +31,7 @@ public sealed class AlertModel(AlertingService alerting, IOptions<ConsoleOptions
 
     public async Task<IActionResult> OnGetAsync(string id)
     {
-        Alert = await alerting.FindAsync(id, HttpContext.RequestAborted).ConfigureAwait(false);
+        Alert = await FindAsync(id).ConfigureAwait(false);
         if (Alert is null)
         {
             Response.StatusCode = StatusCodes.Status404NotFound;
@@ -45,7 +45,11 @@ public sealed class AlertModel(AlertingService alerting, IOptions<ConsoleOptions
     /// <summary>The live part alone (state, history, actions), fetched again when the event stream names this alert.</summary>
     public async Task<IActionResult> OnGetLiveAsync(string id)
     {
-        Alert = await alerting.FindAsync(id, HttpContext.RequestAborted).ConfigureAwait(false);
+        Alert = await FindAsync(id).ConfigureAwait(false);
         return Alert is null ? NotFound() : Partial("_AlertLive", this);
     }
+
+    // Another city's or district's alert is one that does not exist (404), never a 403 that would confirm it.
+    private async Task<Alert?> FindAsync(string id) =>
+        await alerting.FindAsync(id, HttpContext.RequestAborted).ConfigureAwait(false) is { } alert && ConsoleAuth.Scope(HttpContext).Sees(alert) ? alert : null;
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using SmartCity.OperatorConsole.Security;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Hosting;
 
@@ -43,7 +44,9 @@ public sealed class AlertsModel(AlertingService alerting) : PageModel
 
     private async Task LoadAsync()
     {
-        var all = await alerting.AlertsAsync(HttpContext.RequestAborted).ConfigureAwait(false);
+        // Only the session's districts: their names in the filters too.
+        var scope = ConsoleAuth.Scope(HttpContext);
+        var all = (await alerting.AlertsAsync(HttpContext.RequestAborted).ConfigureAwait(false)).Where(scope.Sees).ToList();
         Sectors = [.. all.Select(a => a.Sector).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         Districts = [.. all.Select(a => a.District).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         Sector = Empty(Sector);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using SmartCity.OperatorConsole.Security;
 using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Ingest;
 
@@ -18,10 +19,11 @@ public sealed class DevicesModel(DeviceRegistry registry, DeadLetters deadLetter
 
     public void OnGet()
     {
-        var devices = registry.Devices;
+        var scope = ConsoleAuth.Scope(HttpContext);
+        var devices = registry.Devices.Where(scope.Sees).ToList();
         Online = [.. devices.Where(d => d.Online)];
         Offline = [.. devices.Where(d => !d.Online).OrderByDescending(d => d.LastSeen)];
-        Quarantined = [.. registry.Quarantined];
-        Rejections = [.. deadLetters.Recent().OrderByDescending(r => r.ReceivedAt).Take(50)];
+        Quarantined = [.. registry.Quarantined.Where(scope.Sees)];
+        Rejections = [.. deadLetters.Recent().Where(scope.Sees).OrderByDescending(r => r.ReceivedAt).Take(50)];
     }
 }

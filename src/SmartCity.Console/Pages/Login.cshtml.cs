@@ -35,7 +35,7 @@ public sealed class LoginModel(AccountStore accounts, IOptions<ConsoleOptions> o
             return Page();
         }
 
-        await HttpContext.SignInAsync(ConsoleAuth.CookieScheme, ConsoleAuth.Principal(account.Name, account.Role, "pwd")).ConfigureAwait(false);
+        await HttpContext.SignInAsync(ConsoleAuth.CookieScheme, ConsoleAuth.Principal(account.Name, account.Role, "pwd", account.City, account.Districts)).ConfigureAwait(false);
         return LocalRedirect(ConsoleEndpoints.IsLocal(ReturnUrl) ? ReturnUrl! : ConsoleAuth.BasePath + "/alerts");
     }
 }

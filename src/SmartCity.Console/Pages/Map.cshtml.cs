@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.Options;
 using SmartCity.OperatorConsole.Map;
+using SmartCity.OperatorConsole.Security;
 using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Devices.Registry;
 
@@ -37,11 +38,12 @@ public sealed class MapModel(DeviceRegistry registry, AlertingService alerting, 
 
     public async Task OnGetAsync()
     {
+        var scope = ConsoleAuth.Scope(HttpContext);
         var open = (await alerting.AlertsAsync(HttpContext.RequestAborted).ConfigureAwait(false))
-            .Where(a => a.IsOpen)
+            .Where(a => a.IsOpen && scope.Sees(a))
             .GroupBy(a => a.DeviceId, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.OrderByDescending(a => a.RaisedAt).First().Id, StringComparer.Ordinal);
-        var placed = registry.Devices.Where(d => d.Lat is not null && d.Lon is not null).ToList();
+        var placed = registry.Devices.Where(d => d.Lat is not null && d.Lon is not null && scope.Sees(d)).ToList();
         if (placed.Count == 0)
         {
             return;

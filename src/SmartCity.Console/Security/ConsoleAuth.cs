@@ -3,9 +3,11 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Tenancy;
 
 namespace SmartCity.OperatorConsole.Security;
 
@@ -78,10 +80,14 @@ public static class ConsoleAuth
         });
     }
 
-    /// <summary>The session of a local account.</summary>
-    public static ClaimsPrincipal Principal(string name, string role, string method) => new(new ClaimsIdentity(
-        [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim("amr", method)],
+    /// <summary>The session of a local account, with its city and districts (<see cref="CityScope"/>) when it has them.</summary>
+    public static ClaimsPrincipal Principal(string name, string role, string method, string? city = null, IEnumerable<string>? districts = null) => new(new ClaimsIdentity(
+        [new Claim(ClaimTypes.Name, name), new Claim(ClaimTypes.Role, role), new Claim("amr", method), .. CityScope.Claims(city, districts ?? [])],
         CookieScheme, ClaimTypes.Name, ClaimTypes.Role));
+
+    /// <summary>What the session may see of this worker: out of scope is answered as if it did not exist.</summary>
+    public static CityScope Scope(HttpContext context) =>
+        CityScope.Of(context.User, context.RequestServices.GetRequiredService<IConfiguration>());
 
     private static void ConfigureOidc(OpenIdConnectOptions o, ConsoleOidcOptions oidc)
     {

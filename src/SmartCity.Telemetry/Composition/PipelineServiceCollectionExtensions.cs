@@ -62,6 +62,7 @@ public static class PipelineServiceCollectionExtensions
         AddValidatedOptions<RollupOptions>(services, configuration, RollupOptions.SectionName);
         services.AddSingleton(new ConfigurationCheck(RollupOptions.CheckBuckets));
         AddValidatedOptions<Lighting.LightingOptions>(services, configuration, Lighting.LightingOptions.SectionName);
+        AddValidatedOptions<Partitioning.TenancyOptions>(services, configuration, Partitioning.TenancyOptions.SectionName);
         // The city rules file is checked with the settings: a bad override stops start-up, naming the rule.
         services.AddSingleton(new ConfigurationCheck(sp => Alerting.Rules.CityRulesLoader.Load(
             sp.GetRequiredService<IOptions<Alerting.AlertingOptions>>().Value.RulesFile,

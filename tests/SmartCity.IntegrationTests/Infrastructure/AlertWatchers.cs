@@ -10,15 +10,30 @@ namespace SmartCity.IntegrationTests.Infrastructure;
 public sealed class AlertStates
 {
     private readonly ConcurrentQueue<JsonElement> _seen = new();
+    private readonly ConcurrentQueue<string> _topics = new();
     private readonly object _lock = new();
     private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public async Task<IAsyncDisposable> SubscribeAsync(string filter)
+    /// <summary>Every state seen so far (JSON payloads), in arrival order.</summary>
+    public IReadOnlyList<JsonElement> Seen => [.. _seen];
+
+    /// <summary>Every topic a message arrived on, in arrival order (cleared states included).</summary>
+    public IReadOnlyList<string> Topics => [.. _topics];
+
+    public Task<IAsyncDisposable> SubscribeAsync(string filter) => SubscribeAsAsync(TestServers.MqttUsername, TestServers.MqttPassword, filter);
+
+    /// <summary>Subscribes to <paramref name="filters"/> on one connection of <paramref name="user"/> (a broker ACL decides what arrives).</summary>
+    public async Task<IAsyncDisposable> SubscribeAsAsync(string user, string password, params string[] filters)
     {
         var client = new MqttClientFactory().CreateMqttClient();
         client.ApplicationMessageReceivedAsync += e =>
         {
-            _seen.Enqueue(JsonDocument.Parse(e.ApplicationMessage.Payload).RootElement.Clone());
+            _topics.Enqueue(e.ApplicationMessage.Topic);
+            if (e.ApplicationMessage.Payload.Length > 0)
+            {
+                _seen.Enqueue(JsonDocument.Parse(e.ApplicationMessage.Payload).RootElement.Clone());
+            }
+
             lock (_lock)
             {
                 _arrived.TrySetResult();
@@ -27,8 +42,14 @@ public sealed class AlertStates
 
             return Task.CompletedTask;
         };
-        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServers.MqttHost, TestServers.MqttPort).WithCredentials(TestServers.MqttUsername, TestServers.MqttPassword).WithClientId(TestServers.UniqueName("watch-")).Build());
-        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer(TestServers.MqttHost, TestServers.MqttPort).WithCredentials(user, password).WithClientId(TestServers.UniqueName("watch-")).Build());
+        var subscribe = new MqttClientSubscribeOptionsBuilder();
+        foreach (var filter in filters)
+        {
+            subscribe.WithTopicFilter(filter, MqttQualityOfServiceLevel.AtLeastOnce);
+        }
+
+        await client.SubscribeAsync(subscribe.Build());
         return new Subscription(client);
     }
 

@@ -37,6 +37,30 @@ public sealed class ConsoleAccountCommandTests : IDisposable
         Assert.Equal("anna.dupont\tadmin", list.Out.Trim());
     }
 
+    [Fact]
+    public async Task AddUser_WithCityAndDistricts_SavedWithTheScopeAndListed()
+    {
+        var run = await RunAsync("a-long-password-42\n", "add-user", "--name", "dora.north", "--role", "operator", "--city", "lyon", "--districts", "d01,d02", "--districts", "d03", "--users-file", File);
+        Assert.True(run.Code == 0, run.Err);
+        Assert.Contains("account 'dora.north' (operator, city lyon, districts d01 d02 d03) saved", run.Out, StringComparison.Ordinal);
+
+        using var store = new AccountStore(File, 5, TimeSpan.FromMinutes(15), TimeProvider.System);
+        var (outcome, account) = store.Verify("dora.north", "a-long-password-42");
+        Assert.Equal(LoginOutcome.Success, outcome);
+        Assert.Equal("lyon", account!.City);
+        Assert.Equal(["d01", "d02", "d03"], account.Districts);
+        Assert.Equal("dora.north\toperator, city lyon, districts d01 d02 d03", (await RunAsync("", "list-users", "--users-file", File)).Out.Trim());
+    }
+
+    [Fact]
+    public async Task AddUser_DistrictNotATopicLevel_RefusedWithUsageCodeAndNothingSaved()
+    {
+        var run = await RunAsync("a-long-password-42\n", "add-user", "--name", "dora", "--role", "viewer", "--districts", "d01/#", "--users-file", File);
+        Assert.Equal(AccountCommand.UsageExitCode, run.Code);
+        Assert.Contains("district 'd01/#'", run.Err, StringComparison.Ordinal);
+        Assert.False(System.IO.File.Exists(File));
+    }
+
     [Theory]
     [InlineData("short\n", "anna", "admin", "at least 10 characters")]
     [InlineData("a-long-password-42\n", "anna dupont", "admin", "the name must be")]
