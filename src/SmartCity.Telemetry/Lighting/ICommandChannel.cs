@@ -9,4 +9,10 @@ public interface ICommandChannel
 {
     /// <summary>Hands <paramref name="command"/> to the transport; throws when it could not.</summary>
     Task SendAsync(LampCommand command, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when the lamp's own network runs its schedule (a TALQ gateway's calendar): the worker then
+    /// sends it no schedule steps, which would fight the calendar and flood the gateway, only operator commands.
+    /// </summary>
+    bool SchedulesItself(string deviceId) => false;
 }

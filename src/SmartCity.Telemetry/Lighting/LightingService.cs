@@ -114,6 +114,7 @@ public sealed partial class LightingService : BackgroundService
             return (null, refusal);
         }
 
+        (lamps, skipped) = LeaveToTheirNetwork(request, lamps, skipped);
         var receipt = Record(request, lamps, skipped, saveFirst);
         foreach (var command in receipt.Sent)
         {
@@ -171,7 +172,7 @@ public sealed partial class LightingService : BackgroundService
                 {
                     CommandId = commandId, DeviceId = d.DeviceId, Sector = d.Sector, District = d.District, Site = d.Site,
                     DeviceType = d.DeviceType, Profile = d.Profile, On = lamp.On, DimPct = lamp.DimPct, By = request.By,
-                    Reason = request.Reason, SentAt = now, DueBy = now + _options.ConfirmTimeout,
+                    Reason = request.Reason, SentAt = now, DueBy = now + _options.ConfirmTimeout, Until = NextStep(d, now),
                 };
                 if (_state.Pending.Remove(d.DeviceId, out var older))
                 {
