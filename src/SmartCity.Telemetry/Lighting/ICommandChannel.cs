@@ -15,4 +15,10 @@ public interface ICommandChannel
     /// sends it no schedule steps, which would fight the calendar and flood the gateway, only operator commands.
     /// </summary>
     bool SchedulesItself(string deviceId) => false;
+
+    /// <summary>
+    /// How long the lamp may take to report its level after a change, beyond <c>Lighting:ConfirmTimeout</c>: a lamp that
+    /// reports on a fixed period (a TALQ gateway's logger) is not "not following" before its next report is due.
+    /// </summary>
+    TimeSpan ReportPeriod(string deviceId) => TimeSpan.Zero;
 }

@@ -77,7 +77,7 @@ public sealed partial class LightingService
                 By = "lighting",
                 Reason = $"back online: level of {level.CommandId} sent again",
                 SwitchWhereNoDim = true,
-                FromSchedule = level.CommandId.StartsWith(ScheduleLevelPrefix, StringComparison.Ordinal),
+                FromSchedule = IsScheduleLevel(level),
             };
             await SubmitAsync(request, saveFirst: false, cancellationToken).ConfigureAwait(false);
         }

@@ -14,6 +14,9 @@ public sealed class TalqCommandChannel(MqttCommandChannel mqtt, TalqDeviceOwners
     public bool SchedulesItself(string deviceId) =>
         Guid.TryParse(deviceId, out var device) && owners.OwnerOf(device) is { } owner && map.FindByAddress(owner)?.Api is not null;
 
+    /// <summary>A TALQ lamp's level arrives with the gateway's periodic log report (the logger configuration we set).</summary>
+    public TimeSpan ReportPeriod(string deviceId) => SchedulesItself(deviceId) ? TalqGatewaySync.SamplingPeriod : TimeSpan.Zero;
+
     public async Task SendAsync(LampCommand command, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(command.DeviceId, out var device) || owners.OwnerOf(device) is not { } owner)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Time.Testing;
+using SmartCity.IntegrationTests.Api;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.IntegrationTests.Lighting;
 using static SmartCity.IntegrationTests.Talq.TalqPayloadSamples;
@@ -45,14 +46,16 @@ public sealed class TalqCalendarTests(PrismGatewayFixture prism) : IClassFixture
         return path;
     }
 
-    private static async Task<TestWorker> StartAsync(InfluxTestDatabase db, TalqGatewayStandIn gateway, GatewayRecorder recorder, TimeProvider? clock = null) =>
+    private static async Task<TestWorker> StartAsync(InfluxTestDatabase db, TalqGatewayStandIn gateway, GatewayRecorder recorder, TimeProvider? clock = null, string confirmTimeout = "00:10:00") =>
         await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?>
         {
             ["Talq:MappingFile"] = gateway.WriteMappingFileWithApi(recorder.BaseUrl),
             ["Talq:SyncInterval"] = "00:00:00.200",
             ["Lighting:SchedulesFile"] = ScheduleFile(gateway.District),
             ["Lighting:TickInterval"] = "00:00:00.200",
-            ["Lighting:ConfirmTimeout"] = "00:10:00",
+            ["Lighting:ConfirmTimeout"] = confirmTimeout,
+            // On the fake clock the spool's group commit would wait for time that does not pass (a TALQ request waits until stored).
+            ["Spool:CommitInterval"] = "00:00:00",
         }, time: clock);
 
     private static async Task AnnounceAsync(HttpClient talq, TalqGatewayStandIn gateway, Guid lamp)
@@ -60,6 +63,18 @@ public sealed class TalqCalendarTests(PrismGatewayFixture prism) : IClassFixture
         using var response = await talq.PostAsync(new Uri(gateway.Query("/devices"), UriKind.Relative), new StringContent(Body(new[] { Lamp(lamp, "Quay " + lamp.ToString()[..4]) }), System.Text.Encoding.UTF8, "application/json"));
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
     }
+
+    /// <summary>A log report of the lamp at <paramref name="level"/> (with its power: telemetry needs both).</summary>
+    private static async Task ReportAsync(HttpClient talq, TalqGatewayStandIn gateway, Guid lamp, int level, DateTimeOffset ts)
+    {
+        var body = Body(Report(Attribute(lamp, "actuator", ts, "actualLightState", Level(level)), Attribute(lamp, "monitor", ts, "activePower", Float(level * 0.6))));
+        using var response = await talq.PostAsync(new Uri(gateway.Query("/log-reports"), UriKind.Relative), new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+    }
+
+    private static async Task<JsonElement[]> HistoryAsync(HttpClient client, Guid lamp, Func<JsonElement[], bool> until) =>
+        JsonSerializer.Deserialize<JsonElement[]>(await ApiTestKit.PollAsync(client, $"/api/lighting/commands?device={lamp}", (status, text) =>
+            status == HttpStatusCode.OK && until(JsonSerializer.Deserialize<JsonElement[]>(text)!)))!;
 
     private static bool Names(GatewayRequest r, string path, string id) =>
         r.Method == "POST" && r.Path == path && r.Body is { } body && body.GetRawText().Contains($"\"{id}\"", StringComparison.Ordinal);
@@ -124,16 +139,20 @@ public sealed class TalqCalendarTests(PrismGatewayFixture prism) : IClassFixture
         // Born after the evening's switch-on: the next tick gives the MQTT lamp the level in force and decides the TALQ lamp's.
         clock.Advance(TimeSpan.FromSeconds(1));
         await lamps.WaitAsync(() => lamps.Received("mqtt-lamp").Count >= 1, Timeout);
-        await worker.Logs.WaitForAsync(l => l.Any(e => e.EventId == 9001 && e.Message.Contains($"Lamp {talqLamp}: sent to 0 lamps, 1 skipped", StringComparison.Ordinal)), Timeout);
+        await worker.Logs.WaitForAsync(l => l.Any(e => e.EventId == 9001 && e.Message.Contains($"Lamp {talqLamp}: sent to 0 lamps, 0 skipped", StringComparison.Ordinal)), Timeout);
 
         // 23:00:30 local: the site's step; the MQTT lamp gets it, the TALQ lamp is skipped (its gateway's calendar has the step).
         clock.Advance(TimeSpan.FromMinutes(10.5));
         await lamps.WaitAsync(() => lamps.Received("mqtt-lamp").Count >= 2, Timeout);
         Assert.Equal(50, lamps.Received("mqtt-lamp")[1].GetProperty("dim_pct").GetDouble());
-        await worker.Logs.WaitForAsync(l => l.Any(e => e.EventId == 9001 && e.Message.Contains("Site quay: sent to 1 lamps, 1 skipped", StringComparison.Ordinal)), Timeout);
+        await worker.Logs.WaitForAsync(l => l.Any(e => e.EventId == 9001 && e.Message.Contains("Site quay: sent to 1 lamps, 0 skipped", StringComparison.Ordinal)), Timeout);
         Assert.DoesNotContain(recorder.Requests, r => r.Path == "/override-commands");
-
         using var @operator = worker.CreateClient(TestApiKeys.Operator);
+        // Not sent, but expected: the step waits for the TALQ lamp's report like any command (CalendarStep_... below).
+        var kept = await HistoryAsync(@operator, talqLamp, h => h.Any(c => c.GetProperty("dimPct").GetDouble() == 50));
+        Assert.Equal("pending", kept[0].GetProperty("status").GetString());
+        Assert.StartsWith("not sent", kept[0].GetProperty("detail").GetString(), StringComparison.Ordinal);
+
         using var sent = await @operator.PostAsJsonAsync(new Uri("/api/lighting/commands", UriKind.Relative), new { targetKind = "lamp", target = talqLamp.ToString(), dimPct = 20, reason = "quay works" });
         Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
         await recorder.WaitForAsync(r => r.Any(x => x.Path == "/override-commands"), Timeout);
@@ -145,5 +164,52 @@ public sealed class TalqCalendarTests(PrismGatewayFixture prism) : IClassFixture
         Assert.Equal(20, target.GetProperty("state").GetProperty("value").GetInt32());
         // Until the schedule's next step (05:00 local, 04:00 UTC), as an MQTT lamp's command lasts: then the gateway's calendar again.
         Assert.Equal("2026-12-08T04:00:00Z", target.GetProperty("expiration").GetString());
+    }
+
+    [Fact]
+    public async Task CalendarStep_TalqLampReportsAnotherLevel_RaisesOneCommandNotFollowed_ALampThatFollowsIsConfirmed()
+    {
+        var clock = new FakeTimeProvider(Evening);
+        await using var recorder = await GatewayRecorder.StartAsync(prism.Mock.BaseUrl);
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var gateway = new TalqGatewayStandIn(TestServers.UniqueName("gw-"), TestServers.UniqueName("dt"), "quay");
+        await using var worker = await StartAsync(db, gateway, recorder, clock, confirmTimeout: "00:01:00");
+        using var talq = gateway.Client(worker.BaseAddress);
+        var (follows, stuck) = (Guid.NewGuid(), Guid.NewGuid());
+        await AnnounceAsync(talq, gateway, follows);
+        await AnnounceAsync(talq, gateway, stuck);
+        await LightingControlTests.KnownAsync(worker, follows.ToString(), stuck.ToString());
+        using var viewer = worker.CreateClient(TestApiKeys.Viewer);
+
+        // Born at night: both are expected at the level in force (100 %), and both report it.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        foreach (var lamp in new[] { follows, stuck })
+        {
+            await HistoryAsync(viewer, lamp, h => h.Any(c => c.GetProperty("status").GetString() == "pending"));
+            await ReportAsync(talq, gateway, lamp, 100, clock.GetUtcNow());
+            await HistoryAsync(viewer, lamp, h => h.All(c => c.GetProperty("status").GetString() == "confirmed"));
+        }
+
+        // 23:00:30 local: the calendar's step to 50 %. One lamp's next report shows it, the other's still 100 %.
+        clock.Advance(TimeSpan.FromMinutes(10.5));
+        foreach (var lamp in new[] { follows, stuck })
+        {
+            await HistoryAsync(viewer, lamp, h => h.Any(c => c.GetProperty("dimPct").GetDouble() == 50 && c.GetProperty("status").GetString() == "pending"));
+        }
+
+        await ReportAsync(talq, gateway, follows, 50, clock.GetUtcNow());
+        await ReportAsync(talq, gateway, stuck, 100, clock.GetUtcNow());
+        await HistoryAsync(viewer, follows, h => h[0].GetProperty("status").GetString() == "confirmed");
+
+        // Past Lighting:ConfirmTimeout plus the gateway's report period (5 min): the lamp that did not follow raises one alert.
+        clock.Advance(TimeSpan.FromMinutes(6.5));
+        var history = await HistoryAsync(viewer, stuck, h => h[0].GetProperty("status").GetString() == "timed_out");
+        Assert.Equal(50, history[0].GetProperty("dimPct").GetDouble());
+        var body = await ApiTestKit.PollAsync(viewer, "/api/alerts?state=open", (status, text) =>
+            status == HttpStatusCode.OK && JsonSerializer.Deserialize<JsonElement[]>(text)!.Any(a => a.GetProperty("rule").GetString() == "command_not_followed"));
+        var alert = Assert.Single(JsonSerializer.Deserialize<JsonElement[]>(body)!, a => a.GetProperty("rule").GetString() == "command_not_followed");
+        Assert.Equal(stuck.ToString(), alert.GetProperty("deviceId").GetString());
+        Assert.Equal("confirmed", (await HistoryAsync(viewer, follows, _ => true))[0].GetProperty("status").GetString());
+        Assert.DoesNotContain(recorder.Requests, r => r.Path == "/override-commands");
     }
 }
