@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using System.Text.Json;
+using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Lighting;
 using SmartCity.Telemetry.Lighting.Schedules;
 
@@ -17,7 +18,7 @@ namespace SmartCity.Worker.Talq;
 /// another refusal is logged with the gateway's answer and not repeated until what we would send changes.
 /// </summary>
 public sealed partial class TalqGatewaySync(
-    TalqGatewayMap map, TalqGatewayClients clients, TalqDeviceOwners owners, LightingService lighting, IOptions<TalqGatewayOptions> options, TimeProvider time, ILogger<TalqGatewaySync> logger)
+    TalqGatewayMap map, TalqGatewayClients clients, TalqDeviceOwners owners, DeviceRegistry registry, LightingService lighting, IOptions<TalqGatewayOptions> options, TimeProvider time, ILogger<TalqGatewaySync> logger)
     : BackgroundService
 {
     /// <summary>How often the gateway samples what it reports; the streetlight profile expects a message every 5 minutes.</summary>
@@ -85,8 +86,13 @@ public sealed partial class TalqGatewaySync(
             progress.LoggerSettled = Settled(gateway, "logger configuration", reply);
         }
 
-        // The gateway's lamps and the schedule each one follows (its site's, else its district's).
-        var lamps = owners.ByDevice.Where(p => p.Value == gateway.Address).Select(p => (Lamp: p.Key, Schedule: lighting.ScheduleOf(gateway.District, gateway.SiteOf(p.Key)))).ToList();
+        // The gateway's lamps (its devices in the registry: only lamps are registered, not a photocell or a meter)
+        // and the schedule each one follows (its site's, else its district's), as the lighting service finds it.
+        var lamps = owners.ByDevice.Where(p => p.Value == gateway.Address)
+            .Select(p => (Lamp: p.Key, Record: registry.Find(TalqIngress.DeviceId(p.Key))))
+            .Where(l => l.Record is not null)
+            .Select(l => (l.Lamp, Schedule: lighting.ScheduleOf(l.Record!.District, l.Record.Site)))
+            .ToList();
         var schedules = lighting.Schedules.Where(s => s.District == gateway.District && s.Site is null)
             .Concat(lamps.Select(l => l.Schedule).OfType<LightingSchedule>())
             .DistinctBy(s => s.Id);

@@ -58,9 +58,11 @@ public sealed class TalqCalendarTests(PrismGatewayFixture prism) : IClassFixture
             ["Spool:CommitInterval"] = "00:00:00",
         }, time: clock);
 
-    private static async Task AnnounceAsync(HttpClient talq, TalqGatewayStandIn gateway, Guid lamp)
+    private static Task AnnounceAsync(HttpClient talq, TalqGatewayStandIn gateway, Guid lamp) => AnnounceAsync(talq, gateway, Lamp(lamp, "Quay " + lamp.ToString()[..4]));
+
+    private static async Task AnnounceAsync(HttpClient talq, TalqGatewayStandIn gateway, object device)
     {
-        using var response = await talq.PostAsync(new Uri(gateway.Query("/devices"), UriKind.Relative), new StringContent(Body(new[] { Lamp(lamp, "Quay " + lamp.ToString()[..4]) }), System.Text.Encoding.UTF8, "application/json"));
+        using var response = await talq.PostAsync(new Uri(gateway.Query("/devices"), UriKind.Relative), new StringContent(Body(new[] { device }), System.Text.Encoding.UTF8, "application/json"));
         Assert.True(response.StatusCode == HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
     }
 
@@ -98,6 +100,8 @@ public sealed class TalqCalendarTests(PrismGatewayFixture prism) : IClassFixture
         await recorder.WaitForAsync(r => r.Any(x => Names(x, "/calendars", district)), Timeout);
         using var talq = gateway.Client(worker.BaseAddress);
         var first = Guid.NewGuid();
+        var photocell = Guid.NewGuid();
+        await AnnounceAsync(talq, gateway, Photocell(photocell));
         await AnnounceAsync(talq, gateway, first);
         await recorder.WaitForAsync(r => r.Any(x => Assigns(x, first, quay)), Timeout);
 
@@ -115,6 +119,8 @@ public sealed class TalqCalendarTests(PrismGatewayFixture prism) : IClassFixture
         // Each lamp once: the lamp announced later does not make the first one assigned again, nor the calendar sent again.
         Assert.Single(sent, r => r.Path == "/assign-commands" && r.Body!.Value.GetRawText().Contains(first.ToString(), StringComparison.Ordinal));
         Assert.Single(sent, r => Names(r, "/calendars", quay));
+        // A calendar is for lamps: the gateway's photocell is given none (nor has one taken away).
+        Assert.DoesNotContain(sent, r => r.Path == "/assign-commands" && r.Body!.Value.GetRawText().Contains(photocell.ToString(), StringComparison.Ordinal));
         // The mock does not follow every schema detail: the data model checks the AssignCommand itself.
         Assert.All(sent.Where(r => r.Path == "/assign-commands"), r => Assert.Empty(TalqContract.CheckModel("AssignCommand", r.Body!.Value.GetRawText())));
         Assert.DoesNotContain(worker.Logs.Entries, e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning && e.Category.Contains("Talq", StringComparison.Ordinal));
