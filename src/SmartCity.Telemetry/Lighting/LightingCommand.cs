@@ -68,6 +68,10 @@ public sealed record CommandRequest
     [JsonIgnore]
     public bool SwitchWhereNoDim { get; init; }
 
+    /// <summary>A schedule's step (or its level sent again): not for lamps whose network runs the schedule itself.</summary>
+    [JsonIgnore]
+    public bool FromSchedule { get; init; }
+
     /// <summary>The capability the lamps need for it.</summary>
     [JsonIgnore]
     public string Capability => DimPct is null ? LampCapabilities.Switch : LampCapabilities.Dim;
@@ -106,6 +110,12 @@ public sealed record LampCommand
 
     /// <summary>Confirmation later than this is a timeout.</summary>
     public required DateTimeOffset DueBy { get; init; }
+
+    /// <summary>
+    /// An operator's level lasts until the lamp's schedule changes step (null: no schedule). A transport
+    /// whose network runs the schedule itself tells it so (a TALQ override's expiration).
+    /// </summary>
+    public DateTimeOffset? Until { get; init; }
 
     public CommandStatus Status { get; init; } = CommandStatus.Pending;
 

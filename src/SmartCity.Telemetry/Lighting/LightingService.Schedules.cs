@@ -36,6 +36,7 @@ public sealed partial class LightingService
                 By = $"schedule:{schedule.Id}",
                 Reason = state.Reason,
                 SwitchWhereNoDim = true,
+                FromSchedule = true,
             };
             var (receipt, refusal) = await SubmitAsync(request, cancellationToken).ConfigureAwait(false);
             LogScheduleStep(schedule.Id, state.On, state.DimPct, state.Reason, receipt?.Sent.Count ?? 0, refusal?.Detail ?? "");
@@ -76,13 +77,14 @@ public sealed partial class LightingService
                 By = "lighting",
                 Reason = $"back online: level of {level.CommandId} sent again",
                 SwitchWhereNoDim = true,
+                FromSchedule = IsScheduleLevel(level),
             };
             await SubmitAsync(request, saveFirst: false, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>The schedule of a lamp: its site's, else its district's.</summary>
-    private LightingSchedule? ScheduleOf(string district, string site) =>
+    public LightingSchedule? ScheduleOf(string district, string site) =>
         _schedules.FirstOrDefault(s => s.Site == site && (s.District is null || s.District == district))
         ?? _schedules.FirstOrDefault(s => s.Site is null && s.District == district);
 
@@ -102,6 +104,6 @@ public sealed partial class LightingService
 
         var state = _calculator.StateAt(schedule, now);
         var commandedAt = commanded is null ? (DateTimeOffset?)null : History(c => c.CommandId == commanded.CommandId, 1) is [var first, ..] ? first.SentAt : null;
-        return commandedAt is { } at && at >= state.Since ? commanded : new LampLevel(state.On, state.On ? state.DimPct : 0, $"schedule:{schedule.Id}");
+        return commandedAt is { } at && at >= state.Since ? commanded : new LampLevel(state.On, state.On ? state.DimPct : 0, ScheduleLevelPrefix + schedule.Id);
     }
 }

@@ -114,9 +114,17 @@ public sealed partial class LightingService : BackgroundService
             return (null, refusal);
         }
 
+        skipped = LeaveToTheirNetwork(request, skipped);
         var receipt = Record(request, lamps, skipped, saveFirst);
+        var sent = 0;
         foreach (var command in receipt.Sent)
         {
+            if (KeptByNetwork(command))
+            {
+                continue;
+            }
+
+            sent++;
             try
             {
                 await _channel.SendAsync(command, cancellationToken).ConfigureAwait(false);
@@ -128,7 +136,7 @@ public sealed partial class LightingService : BackgroundService
             }
         }
 
-        LogCommand(receipt.CommandId, request.By, request.TargetKind, request.Target, receipt.Sent.Count, receipt.Skipped.Count, request.Reason);
+        LogCommand(receipt.CommandId, request.By, request.TargetKind, request.Target, sent, receipt.Skipped.Count, request.Reason);
         return (receipt, null);
     }
 
@@ -167,12 +175,12 @@ public sealed partial class LightingService : BackgroundService
             foreach (var lamp in lamps)
             {
                 var d = lamp.Device;
-                var command = new LampCommand
+                var command = ForNetwork(request, new LampCommand
                 {
                     CommandId = commandId, DeviceId = d.DeviceId, Sector = d.Sector, District = d.District, Site = d.Site,
                     DeviceType = d.DeviceType, Profile = d.Profile, On = lamp.On, DimPct = lamp.DimPct, By = request.By,
-                    Reason = request.Reason, SentAt = now, DueBy = now + _options.ConfirmTimeout,
-                };
+                    Reason = request.Reason, SentAt = now, DueBy = now + _options.ConfirmTimeout, Until = NextStep(d, now),
+                });
                 if (_state.Pending.Remove(d.DeviceId, out var older))
                 {
                     Conclude(older, CommandStatus.Superseded, now, $"replaced by {commandId}");

@@ -27,7 +27,7 @@ public static class TalqCmsEndpoints
         // Lamps announced by a gateway are commanded through it; the rest over MQTT as before.
         services.AddSingleton<MqttCommandChannel>();
         services.Replace(ServiceDescriptor.Singleton<ICommandChannel, TalqCommandChannel>());
-        services.AddHostedService<TalqGatewaySync>();
+        TalqGatewayOptions.AddTalqGatewaySync(services, configuration);
         services.AddSingleton(new ConfigurationCheck(_ => loaded.Value.Problems));
         return services;
     }

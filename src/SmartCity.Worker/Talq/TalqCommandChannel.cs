@@ -10,6 +10,13 @@ namespace SmartCity.Worker.Talq;
 /// </summary>
 public sealed class TalqCommandChannel(MqttCommandChannel mqtt, TalqDeviceOwners owners, TalqGatewayMap map, TalqGatewayClients clients) : ICommandChannel
 {
+    /// <summary>A lamp of a gateway whose API we reach holds its schedule as that gateway's calendar (TalqGatewaySync).</summary>
+    public bool SchedulesItself(string deviceId) =>
+        Guid.TryParse(deviceId, out var device) && owners.OwnerOf(device) is { } owner && map.FindByAddress(owner)?.Api is not null;
+
+    /// <summary>A TALQ lamp's level arrives with the gateway's periodic log report (the logger configuration we set).</summary>
+    public TimeSpan ReportPeriod(string deviceId) => SchedulesItself(deviceId) ? TalqGatewaySync.SamplingPeriod : TimeSpan.Zero;
+
     public async Task SendAsync(LampCommand command, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(command.DeviceId, out var device) || owners.OwnerOf(device) is not { } owner)

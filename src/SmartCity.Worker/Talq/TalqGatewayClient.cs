@@ -12,6 +12,9 @@ public sealed record TalqGatewayEndpoint(Uri BaseUrl, string Username, string Pa
 public sealed record TalqReply(int Status, string Body)
 {
     public bool Accepted => Status is >= 200 and < 300;
+
+    /// <summary>Worth asking again later (the gateway is busy or broken); other refusals stay refused until the request changes.</summary>
+    public bool Retryable => Status is >= 500 or StatusCodes.Status408RequestTimeout or StatusCodes.Status429TooManyRequests;
 }
 
 /// <summary>
@@ -32,6 +35,10 @@ public sealed class TalqGatewayClient(HttpClient http, TalqGatewayEndpoint endpo
 
     public Task<TalqReply> SendOverrideAsync(object overrideCommand, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Post, "/override-commands", overrideCommand, cancellationToken);
+
+    /// <summary>Gives lamps a calendar (one of <see cref="SendScheduleAsync"/>'s): the gateway answers 201, or 202 and reports the outcome later.</summary>
+    public Task<TalqReply> AssignAsync(object assignCommand, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, "/assign-commands", assignCommand, cancellationToken);
 
     public Task<TalqReply> ConfigureLoggerAsync(object loggerConfig, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Post, "/logger-configs", loggerConfig, cancellationToken);

@@ -49,7 +49,7 @@ public sealed class LightingControlTests
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    private static async Task KnownAsync(TestWorker worker, params string[] lamps)
+    internal static async Task KnownAsync(TestWorker worker, params string[] lamps)
     {
         var registry = worker.Services.GetRequiredService<DeviceRegistry>();
         using var cts = new CancellationTokenSource(Timeout);

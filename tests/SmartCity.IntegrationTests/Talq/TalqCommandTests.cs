@@ -26,11 +26,7 @@ public sealed class TalqCommandTests
         await using var mock = await PrismGatewayMock.StartAsync();
         await using var db = await InfluxTestDatabase.CreateAsync();
         var gateway = new TalqGatewayStandIn(TestServers.UniqueName("gw-"), TestServers.UniqueName("dt"), "quay");
-        var mapping = TalqGatewayStandIn.WriteMappingFile();
-        var passwordFile = Path.Combine(Path.GetDirectoryName(mapping)!, "gateway-password");
-        await File.WriteAllTextAsync(passwordFile, "cms-secret\n");
-        gateway.Api = (mock.BaseUrl, passwordFile);
-        mapping = TalqGatewayStandIn.WriteMappingFile(gateway);
+        var mapping = gateway.WriteMappingFileWithApi(mock.BaseUrl);
         await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?>
         {
             ["Talq:MappingFile"] = mapping,

@@ -41,6 +41,15 @@ public sealed class TalqGatewayStandIn(string username, string district, string 
         return path;
     }
 
+    /// <summary>Points this gateway's "api" entry at <paramref name="url"/> (with a password file beside the mapping file) and writes the mapping file.</summary>
+    public string WriteMappingFileWithApi(Uri url)
+    {
+        var passwordFile = Path.Combine(Path.GetDirectoryName(WriteMappingFile())!, "gateway-password");
+        File.WriteAllText(passwordFile, "cms-secret\n");
+        Api = (url, passwordFile);
+        return WriteMappingFile(this);
+    }
+
     public HttpClient Client(Uri worker, string? password = null)
     {
         var client = new HttpClient { BaseAddress = worker, Timeout = TimeSpan.FromSeconds(60) };
