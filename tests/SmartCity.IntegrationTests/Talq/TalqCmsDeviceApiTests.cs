@@ -147,7 +147,8 @@ public sealed class TalqCmsDeviceApiTests
             var concrete = System.Text.RegularExpressions.Regex.Replace(path, "{[^}]+}", _ => Guid.NewGuid().ToString());
             var body = method is "get" or "delete" ? "" : path.Contains('{', StringComparison.Ordinal) ? "{}" : "[]";
             var (status, _) = await SendAsync(client, new HttpMethod(method.ToUpperInvariant()), a.Query(concrete), path, null, body);
-            Assert.True((int)status is >= 200 and < 500, $"{method} {path}: {status}");
+            // The gateway's own credentials: 401 (which SendAsync does not check against the spec) would hide an unserved path.
+            Assert.True((int)status is >= 200 and < 500 and not 401, $"{method} {path}: {status}");
         }
     }
 }

@@ -37,7 +37,6 @@ public sealed class TalqCmsStateTests
             Assert.Equal(HttpStatusCode.Created, (await SendAsync(client, HttpMethod.Post, a.Query("/log-reports"), "/log-reports", "LogReport", Body(level))).Status);
         }
 
-        Assert.True(File.Exists(Path.Combine(TestWorker.DataDirectory(clientId), "talq-cms.json")));
         // As if the worker had crashed inside Registry:SaveInterval: the registry forgot the lamp, the CMS file did not.
         File.Delete(Path.Combine(TestWorker.DataDirectory(clientId), "registry.json"));
 
@@ -57,5 +56,6 @@ public sealed class TalqCmsStateTests
         Assert.Equal((district, "quay", 60.0, 31.5), (tags["district"], tags["site"], row["dim_pct"].GetDouble(), row["power_w"].GetDouble()));
         var record = second.Services.GetRequiredService<DeviceRegistry>().Find(lamp.ToString());
         Assert.Equal((district, "quay", "streetlight"), (record?.District, record?.Site, record?.Profile));
+        Assert.True(File.Exists(Path.Combine(TestWorker.DataDirectory(clientId), "talq-cms.json")));
     }
 }
