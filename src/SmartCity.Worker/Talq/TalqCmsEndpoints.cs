@@ -9,7 +9,7 @@ namespace SmartCity.Worker.Talq;
 /// <summary>
 /// The TALQ 2.7.1 CMS API a gateway calls (docs/integrations/talq.md), under <c>/talq</c>: POST, PUT, PATCH
 /// and GET <c>/devices</c> (and one device, its functions and attributes, DELETE), POST <c>/log-reports</c>
-/// and <c>/services</c>; every other operation of the spec gets one of its declared answers
+/// and <c>/services</c>, the gateway's <c>/device-classes</c>; every other operation of the spec gets one of its declared answers
 /// (<see cref="TalqCmsOtherEndpoints"/>). The operator API's keys do not apply here: each gateway
 /// authenticates with its own HTTP Basic credentials from the mapping file (over the worker's TLS) and its
 /// <c>clientAddress</c> must be its own address.
@@ -43,6 +43,7 @@ public static partial class TalqCmsEndpoints
         talq.MapPut("/devices", (HttpContext c, TalqGatewayMap map, TalqIngress ingress) => DevicesAsync(c, map, ingress, create: false));
         talq.MapPost("/log-reports", LogReportAsync);
         MapDeviceEndpoints(talq);
+        TalqCmsClassEndpoints.Map(talq);
         TalqCmsOtherEndpoints.Map(talq);
     }
 

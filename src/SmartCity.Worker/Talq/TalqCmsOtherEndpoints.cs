@@ -14,7 +14,7 @@ public static class TalqCmsOtherEndpoints
     /// <summary>The CMS API's resources we do not keep (paths of talq-api-cms-2-7-1-online.json).</summary>
     public static readonly IReadOnlySet<string> NotKept = new HashSet<string>(StringComparer.Ordinal)
     {
-        "bracket-types", "controller-types", "data-packages", "device-classes", "driver-types", "groups", "lamp-types",
+        "bracket-types", "controller-types", "data-packages", "driver-types", "groups", "lamp-types",
         "logger-configs", "luminaire-types", "control-device-dali-part103-types", "control-gear-dali-part102-types",
         "luminaire-data-dali-part251-types", "energy-data-dali-part252-types", "diagnostics-and-maintenance-data-dali-part253-types",
         "luminaire-mounted-control-device-dali-part351-types",

@@ -29,6 +29,9 @@ public sealed class TalqCmsState
 
     /// <summary>Gateway address -> the services it told us it supports (POST /services), as sent.</summary>
     public Dictionary<Guid, JsonArray> Services { get; set; } = [];
+
+    /// <summary>Gateway address -> its device classes (POST/PUT /device-classes) by name, as sent.</summary>
+    public Dictionary<Guid, Dictionary<string, JsonObject>> Classes { get; set; } = [];
 }
 
 /// <summary>
@@ -74,10 +77,16 @@ public sealed class TalqDeviceStore
 
     public JsonArray? ServicesOf(Guid gateway) => _state.Services.GetValueOrDefault(gateway);
 
-    /// <summary>Writes the state with <paramref name="changes"/> (null: the device is removed), then applies it. Throws if it cannot be written: nothing changes then.</summary>
-    public void Commit(IReadOnlyDictionary<Guid, TalqStoredDevice?> changes, (Guid Gateway, JsonArray Services)? services = null)
+    /// <summary>The gateway's device classes by name (empty when it sent none).</summary>
+    public IReadOnlyDictionary<string, JsonObject> ClassesOf(Guid gateway) => _state.Classes.GetValueOrDefault(gateway) ?? [];
+
+    /// <summary>
+    /// Writes the state with <paramref name="changes"/> (null: the device is removed), a gateway's services or its
+    /// whole set of device classes, then applies it. Throws if it cannot be written: nothing changes then.
+    /// </summary>
+    public void Commit(IReadOnlyDictionary<Guid, TalqStoredDevice?> changes, (Guid Gateway, JsonArray Services)? services = null, (Guid Gateway, Dictionary<string, JsonObject> Classes)? classes = null)
     {
-        var next = new TalqCmsState { Devices = new(_state.Devices), Services = new(_state.Services) };
+        var next = new TalqCmsState { Devices = new(_state.Devices), Services = new(_state.Services), Classes = new(_state.Classes) };
         foreach (var (device, stored) in changes)
         {
             if (stored is null)
@@ -93,6 +102,11 @@ public sealed class TalqDeviceStore
         if (services is { } s)
         {
             next.Services[s.Gateway] = s.Services;
+        }
+
+        if (classes is { } c)
+        {
+            next.Classes[c.Gateway] = c.Classes;
         }
 
         Save(next);
@@ -127,7 +141,15 @@ public sealed class TalqDeviceStore
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Not saved: a half-written temporary file would hold the very space a full disk lacks.
-            File.Delete(temp);
+            try
+            {
+                File.Delete(temp);
+            }
+            catch (Exception again) when (again is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next save to overwrite; the first error is the one to report.
+            }
+
             throw;
         }
     }

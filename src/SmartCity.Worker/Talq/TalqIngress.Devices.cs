@@ -61,6 +61,22 @@ public sealed partial class TalqIngress
     public Task<TalqError?> ServicesAsync(TalqGateway gateway, JsonArray services, CancellationToken cancellationToken) =>
         ChangeAsync(() => (new TalqChange([], [], (gateway.Address, services)), null), cancellationToken);
 
+    /// <summary>
+    /// A change of the gateway's device classes: <paramref name="edit"/> gets a copy of them by name and changes it,
+    /// or refuses; a class still named by one of the gateway's devices cannot be deleted.
+    /// </summary>
+    public Task<TalqError?> ClassesAsync(TalqGateway gateway, Func<Dictionary<string, JsonObject>, TalqError?> edit, CancellationToken cancellationToken) =>
+        ChangeAsync(() =>
+        {
+            var classes = new Dictionary<string, JsonObject>(store.ClassesOf(gateway.Address), StringComparer.Ordinal);
+            var refused = edit(classes);
+            var removed = store.ClassesOf(gateway.Address).Keys.Where(name => !classes.ContainsKey(name)).ToHashSet(StringComparer.Ordinal);
+            refused ??= store.OwnedBy(gateway.Address).FirstOrDefault(d => removed.Contains(d.Device.Device["class"]?.GetValue<string>() ?? "")) is { Device: not null } user
+                ? new TalqError(StatusCodes.Status422UnprocessableEntity, "deletingResourceIsReferred", $"device {user.Address} is of this class")
+                : null;
+            return refused is not null ? (null, refused) : (new TalqChange([], []) { Classes = (gateway.Address, classes) }, null);
+        }, cancellationToken);
+
     private static TalqError NotFound(Guid device) => new(StatusCodes.Status404NotFound, "resourceNotFound", $"no device {device} of this gateway");
 
     /// <summary>The spec's PATCH: top-level properties replaced, functions matched by id and merged attribute by attribute.</summary>

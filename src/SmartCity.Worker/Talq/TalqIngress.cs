@@ -139,7 +139,7 @@ public sealed partial class TalqIngress(TalqDeviceStore store, DeviceRegistry re
 
             try
             {
-                store.Commit(change.Devices, change.Services);
+                store.Commit(change.Devices, change.Services, change.Classes);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -192,5 +192,8 @@ public sealed partial class TalqIngress(TalqDeviceStore store, DeviceRegistry re
     }
 }
 
-/// <summary>What a request changes: the messages to ingest, the devices' new state (null: removed), a gateway's services.</summary>
-internal sealed record TalqChange(List<(string Topic, byte[] Payload)> Messages, Dictionary<Guid, TalqStoredDevice?> Devices, (Guid Gateway, System.Text.Json.Nodes.JsonArray Services)? Services = null);
+/// <summary>What a request changes: the messages to ingest, the devices' new state (null: removed), a gateway's services or device classes.</summary>
+internal sealed record TalqChange(List<(string Topic, byte[] Payload)> Messages, Dictionary<Guid, TalqStoredDevice?> Devices, (Guid Gateway, System.Text.Json.Nodes.JsonArray Services)? Services = null)
+{
+    public (Guid Gateway, Dictionary<string, System.Text.Json.Nodes.JsonObject> Classes)? Classes { get; init; }
+}

@@ -133,6 +133,32 @@ public sealed class TalqCmsDeviceApiTests
     }
 
     [Fact]
+    public async Task DeviceClasses_AreKeptPerGateway_AndAClassInUseIsNotDeleted()
+    {
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var (worker, a, b) = await StartAsync(db);
+        await using var __ = worker;
+        using var clientA = a.Client(worker.BaseAddress);
+        using var clientB = b.Client(worker.BaseAddress);
+        object Class(string name, string type) => new { name, functions = new[] { new { functionId = "f1", type } } };
+        var classes = Body(new[] { Class("streetLightController", "LampActuatorFunction"), Class("photocellController", "PhotocellFunction") });
+        Assert.Equal(HttpStatusCode.Created, (await SendAsync(clientA, HttpMethod.Post, a.Query("/device-classes"), "/device-classes", "DeviceClass[]", classes)).Status);
+        Assert.Equal(HttpStatusCode.Conflict, (await SendAsync(clientA, HttpMethod.Post, a.Query("/device-classes"), "/device-classes", "DeviceClass[]", classes)).Status);
+        // Another gateway's classes are its own: the same names are new to it, and it cannot update A's.
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(clientB, HttpMethod.Put, b.Query("/device-classes"), "/device-classes", "DeviceClass[]", classes)).Status);
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(clientA, HttpMethod.Put, a.Query("/device-classes/photocellController"), "/device-classes/{className}", "DeviceClass", Body(Class("photocellController", "LightSensorFunction")))).Status);
+        var kept = worker.Services.GetRequiredService<SmartCity.Worker.Talq.TalqDeviceStore>().ClassesOf(a.Address);
+        Assert.Equal("LightSensorFunction", kept["photocellController"]["functions"]![0]!["type"]!.GetValue<string>());
+
+        var lamp = Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.Created, (await SendAsync(clientA, HttpMethod.Post, a.Query("/devices"), "/devices", "Device[]", Body(new[] { Lamp(lamp, "x") }))).Status);
+        var inUse = await SendAsync(clientA, HttpMethod.Delete, a.Query("/device-classes/streetLightController"), "/device-classes/{className}", null, "");
+        Assert.Equal((HttpStatusCode.UnprocessableEntity, true), (inUse.Status, inUse.Body.Contains("deletingResourceIsReferred", StringComparison.Ordinal)));
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(clientA, HttpMethod.Delete, a.Query("/device-classes/photocellController"), "/device-classes/{className}", null, "")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(clientA, HttpMethod.Delete, a.Query("/device-classes/photocellController"), "/device-classes/{className}", null, "")).Status);
+    }
+
+    [Fact]
     public async Task EveryOtherOperationOfTheCmsApi_AnswersAStatusTheSpecDeclares()
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
