@@ -31,6 +31,7 @@ public static partial class TalqCmsEndpoints
         services.AddSingleton<MqttCommandChannel>();
         services.Replace(ServiceDescriptor.Singleton<ICommandChannel, TalqCommandChannel>());
         services.AddHostedService<TalqGatewaySync>();
+        services.AddHostedService<TalqStateSaver>();
         services.AddSingleton(new ConfigurationCheck(_ => loaded.Value.Problems));
         services.AddSingleton(new ConfigurationCheck(sp => sp.GetRequiredService<TalqDeviceStore>().Problem is { } problem ? [problem] : []));
         return services;

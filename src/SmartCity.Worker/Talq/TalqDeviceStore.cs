@@ -36,15 +36,23 @@ public sealed class TalqCmsState
 
 /// <summary>
 /// The TALQ CMS's memory across restarts (<c>Talq:StateFile</c>, by default <c>talq-cms.json</c> beside the
-/// registry file): which gateway owns which device, the devices as announced, their last values and the
-/// gateways' services. Every change is written (a new file flushed to disk, then renamed over the old) before
-/// it is applied in memory and before the gateway gets its answer, so an answered request survives a crash.
-/// Callers serialise changes (<see cref="TalqIngress"/>'s gate).
+/// registry file): which gateway owns which device, the devices as announced, their last logged values and the
+/// gateways' services and device classes. A change of ownership or definitions is written (a new file flushed to
+/// disk, then renamed over the old) before it is applied in memory and before the gateway gets its answer, so an
+/// answered announcement survives a crash. Last values (log reports) are written at most once per
+/// <see cref="ValuesSaveInterval"/> and at stop (<see cref="TalqStateSaver"/>): rewriting the file for every
+/// report would cost a large network's disk, and values lost in a crash only delay the next point until level
+/// and power are logged again. Callers serialise changes (<see cref="TalqIngress"/>'s gate).
 /// </summary>
 public sealed class TalqDeviceStore
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+    /// <summary>How long last values may wait in memory before they are written.</summary>
+    public static readonly TimeSpan ValuesSaveInterval = TimeSpan.FromSeconds(5);
+
+    private readonly Lock _lock = new();
     private TalqCmsState _state;
+    private bool _dirty;
 
     public TalqDeviceStore(string path)
     {
@@ -83,8 +91,9 @@ public sealed class TalqDeviceStore
     /// <summary>
     /// Writes the state with <paramref name="changes"/> (null: the device is removed), a gateway's services or its
     /// whole set of device classes, then applies it. Throws if it cannot be written: nothing changes then.
+    /// Not <paramref name="durable"/> (last values only): applied now, written by the next <see cref="SaveIfChanged"/>.
     /// </summary>
-    public void Commit(IReadOnlyDictionary<Guid, TalqStoredDevice?> changes, (Guid Gateway, JsonArray Services)? services = null, (Guid Gateway, Dictionary<string, JsonObject> Classes)? classes = null)
+    public void Commit(IReadOnlyDictionary<Guid, TalqStoredDevice?> changes, (Guid Gateway, JsonArray Services)? services = null, (Guid Gateway, Dictionary<string, JsonObject> Classes)? classes = null, bool durable = true)
     {
         var next = new TalqCmsState { Devices = new(_state.Devices), Services = new(_state.Services), Classes = new(_state.Classes) };
         foreach (var (device, stored) in changes)
@@ -109,8 +118,17 @@ public sealed class TalqDeviceStore
             next.Classes[c.Gateway] = c.Classes;
         }
 
-        Save(next);
-        _state = next;
+        lock (_lock)
+        {
+            if (durable)
+            {
+                Save(next);
+            }
+
+            _state = next;
+            _dirty = !durable;
+        }
+
         foreach (var (device, stored) in changes)
         {
             if (stored is null)
@@ -120,6 +138,19 @@ public sealed class TalqDeviceStore
             else
             {
                 Owners.ByDevice[device] = stored.Owner;
+            }
+        }
+    }
+
+    /// <summary>Writes the last values applied since the last write, if any. Throws when it cannot: they stay to be written next time.</summary>
+    public void SaveIfChanged()
+    {
+        lock (_lock)
+        {
+            if (_dirty)
+            {
+                Save(_state);
+                _dirty = false;
             }
         }
     }

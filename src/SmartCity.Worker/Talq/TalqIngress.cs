@@ -88,7 +88,7 @@ public sealed partial class TalqIngress(TalqDeviceStore store, DeviceRegistry re
 
             // A device the registry forgot (a crash inside Registry:SaveInterval) is born again from our own file first.
             var births = reporting.Where(d => registry.Find(DeviceId(d)) is null).Select(d => Birth(gateway, d, changes[d]!.Profile, now));
-            return (new TalqChange([.. births, .. messages], changes), null);
+            return (new TalqChange([.. births, .. messages], changes) { Durable = false }, null);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -139,7 +139,7 @@ public sealed partial class TalqIngress(TalqDeviceStore store, DeviceRegistry re
 
             try
             {
-                store.Commit(change.Devices, change.Services, change.Classes);
+                store.Commit(change.Devices, change.Services, change.Classes, change.Durable);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
@@ -196,4 +196,7 @@ public sealed partial class TalqIngress(TalqDeviceStore store, DeviceRegistry re
 internal sealed record TalqChange(List<(string Topic, byte[] Payload)> Messages, Dictionary<Guid, TalqStoredDevice?> Devices, (Guid Gateway, System.Text.Json.Nodes.JsonArray Services)? Services = null)
 {
     public (Guid Gateway, Dictionary<string, System.Text.Json.Nodes.JsonObject> Classes)? Classes { get; init; }
+
+    /// <summary>False for last values only: written with the next periodic save (<see cref="TalqDeviceStore.ValuesSaveInterval"/>).</summary>
+    public bool Durable { get; init; } = true;
 }
