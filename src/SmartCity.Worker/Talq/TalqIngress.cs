@@ -55,15 +55,15 @@ public sealed partial class TalqIngress(TalqDeviceStore store, DeviceRegistry re
             return Definitions(gateway, devices);
         }, cancellationToken);
 
-    public async Task<TalqError?> ReportAsync(TalqGateway gateway, TalqLogReport report, CancellationToken cancellationToken)
-    {
-        if (report.Devices.Where(d => Own(gateway, d) is null).Select(d => (Guid?)d).FirstOrDefault() is { } unknown)
+    public Task<TalqError?> ReportAsync(TalqGateway gateway, TalqLogReport report, CancellationToken cancellationToken) =>
+        ChangeAsync(() =>
         {
-            return new TalqError(StatusCodes.Status422UnprocessableEntity, "relatedResourceNotFound", $"no device {unknown} announced by this gateway");
-        }
+            // Checked under the gate: a DELETE of the device cannot slip in between.
+            if (report.Devices.Where(d => Own(gateway, d) is null).Select(d => (Guid?)d).FirstOrDefault() is { } unknown)
+            {
+                return (null, new TalqError(StatusCodes.Status422UnprocessableEntity, "relatedResourceNotFound", $"no device {unknown} announced by this gateway"));
+            }
 
-        return await ChangeAsync(() =>
-        {
             var now = time.GetUtcNow();
             var changes = new Dictionary<Guid, TalqStoredDevice?>();
             var messages = new List<(string, byte[])>();
@@ -89,8 +89,7 @@ public sealed partial class TalqIngress(TalqDeviceStore store, DeviceRegistry re
             // A device the registry forgot (a crash inside Registry:SaveInterval) is born again from our own file first.
             var births = reporting.Where(d => registry.Find(DeviceId(d)) is null).Select(d => Birth(gateway, d, changes[d]!.Profile, now));
             return (new TalqChange([.. births, .. messages], changes) { Durable = false }, null);
-        }, cancellationToken).ConfigureAwait(false);
-    }
+        }, cancellationToken);
 
     /// <summary>The new definitions of the gateway's devices, each with the birth that (re-)registers it under its profile.</summary>
     private (TalqChange?, TalqError?) Definitions(TalqGateway gateway, IEnumerable<TalqDevice> devices)
