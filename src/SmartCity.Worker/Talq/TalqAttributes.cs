@@ -5,6 +5,9 @@ public enum TalqFieldKind
     Number,
     Flag,
     Level,
+
+    /// <summary>AttributeBinary: "ON" / "OFF".</summary>
+    Binary,
 }
 
 public sealed record TalqField(string Field, TalqFieldKind Kind);
@@ -21,6 +24,9 @@ public static class TalqAttributes
 
     public const string Power = "power_w";
 
+    /// <summary>A photocell's output (on: dark enough for the lamps), streetlight and photocell profiles alike.</summary>
+    public const string PhotocellOn = "photocell_on";
+
     private static readonly Dictionary<string, TalqField> Attributes = new(StringComparer.Ordinal)
     {
         ["actualLightState"] = new(Level, TalqFieldKind.Level),
@@ -35,6 +41,8 @@ public static class TalqAttributes
         ["lampFailure"] = new("lamp_failure", TalqFieldKind.Flag),
         ["supplyVoltageTooHigh"] = new("over_voltage", TalqFieldKind.Flag),
         ["supplyVoltageTooLow"] = new("under_voltage", TalqFieldKind.Flag),
+        ["photocellOutput"] = new(PhotocellOn, TalqFieldKind.Binary),
+        ["photocellOutputOn"] = new(PhotocellOn, TalqFieldKind.Flag),
     };
 
     /// <summary>Faults are the profile's flags (fault_lamp_failure ...), reported in telemetry's 'faults' list.</summary>
@@ -49,4 +57,18 @@ public static class TalqAttributes
         "supplyVoltageTooLow" => "under_voltage",
         _ => null,
     };
+}
+
+/// <summary>Which of our device profiles a TALQ device joins the registry with, from its functions.</summary>
+public static class TalqProfiles
+{
+    public const string Streetlight = "streetlight";
+
+    public const string Photocell = "photocell";
+
+    /// <summary>"streetlight" with a lamp function, "photocell" with a photocell function alone, "" (not registered) otherwise.</summary>
+    public static string Of(IReadOnlyDictionary<string, string> functions) =>
+        functions.Values.Any(TalqDevice.LampFunctions.Contains) ? Streetlight
+        : functions.Values.Contains("PhotocellFunction", StringComparer.Ordinal) ? Photocell
+        : "";
 }

@@ -1,24 +1,22 @@
 using System.Buffers;
-using System.Collections.Concurrent;
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Ingest;
 
 namespace SmartCity.Worker.Talq;
 
 /// <summary>
-/// What TALQ gateways send, turned into the device contract's own messages (a birth per announced lamp,
-/// streetlight telemetry per logged instant) and handed to the ingest stage as if they came over MQTT:
-/// the registry, InfluxDB, alerts and dead letters see one path. Every message of a request is decoded
-/// first; one refused refuses the request, so nothing is half-registered or half-stored.
+/// What TALQ gateways send, turned into the device contract's own messages (a birth per announced lamp or
+/// photocell, telemetry per logged instant, an empty status to remove one) and handed to the ingest stage as
+/// if they came over MQTT: the registry, InfluxDB, alerts and dead letters see one path. Every message of a
+/// request is decoded first and the CMS state written before anything is ingested: one refused refuses the
+/// request, so nothing is half-registered or half-stored.
 /// </summary>
-public sealed class TalqIngress(TalqDeviceOwners owners, IngestStage ingest, MessageDecoder decoder, PipelineMetrics metrics, IOptions<DecodingOptions> decoding, TimeProvider time) : IDisposable
+public sealed partial class TalqIngress(TalqDeviceStore store, DeviceRegistry registry, IngestStage ingest, MessageDecoder decoder, PipelineMetrics metrics, IOptions<DecodingOptions> decoding, TimeProvider time) : IDisposable
 {
-    private readonly ConcurrentDictionary<Guid, Guid> _owners = owners.ByDevice;
-    private readonly ConcurrentDictionary<Guid, LampState> _lamps = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public void Dispose() => _gate.Dispose();
@@ -26,7 +24,8 @@ public sealed class TalqIngress(TalqDeviceOwners owners, IngestStage ingest, Mes
     /// <summary>The device id in the registry: the TALQ address, lower case (a valid topic segment).</summary>
     public static string DeviceId(Guid address) => address.ToString("D");
 
-    public bool Owns(TalqGateway gateway, Guid device) => _owners.TryGetValue(device, out var owner) && owner == gateway.Address;
+    /// <summary>The gateway's own device, or null: another gateway's device is "not found" too, so a gateway learns nothing of others'.</summary>
+    public TalqStoredDevice? Own(TalqGateway gateway, Guid device) => store.Find(device) is { } stored && stored.Owner == gateway.Address ? stored : null;
 
     /// <summary>Refusals are counted with the pipeline's rejections (reason talq_{key}).</summary>
     public IResult Refuse(TalqError error)
@@ -35,86 +34,118 @@ public sealed class TalqIngress(TalqDeviceOwners owners, IngestStage ingest, Mes
         return error.ToResult();
     }
 
-    public async Task<TalqError?> AnnounceAsync(TalqGateway gateway, IReadOnlyList<TalqDevice> devices, bool create, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    /// <summary>POST (<paramref name="create"/>) or PUT /devices: new devices, or the definitions of the gateway's own replaced.</summary>
+    public Task<TalqError?> AnnounceAsync(TalqGateway gateway, IReadOnlyList<TalqDevice> devices, bool create, CancellationToken cancellationToken) =>
+        ChangeAsync(() =>
         {
             foreach (var d in devices)
             {
-                var owned = _owners.TryGetValue(d.Address, out var owner);
-                if (create && owned)
+                var stored = store.Find(d.Address);
+                if (create && stored is not null)
                 {
-                    return new TalqError(StatusCodes.Status409Conflict, "resourceConflict", $"device {d.Address} is already registered");
+                    return (null, new TalqError(StatusCodes.Status409Conflict, "resourceConflict", $"device {d.Address} is already registered"));
                 }
 
-                if (owned && owner != gateway.Address)
+                if (stored is not null && stored.Owner != gateway.Address)
                 {
-                    // An update of another gateway's device: "not found", so a gateway learns nothing of others' devices.
-                    return new TalqError(StatusCodes.Status404NotFound, "resourceNotFound", $"no device {d.Address} of this gateway");
+                    return (null, new TalqError(StatusCodes.Status404NotFound, "resourceNotFound", $"no device {d.Address} of this gateway"));
                 }
+            }
+
+            return Definitions(gateway, devices);
+        }, cancellationToken);
+
+    public Task<TalqError?> ReportAsync(TalqGateway gateway, TalqLogReport report, CancellationToken cancellationToken) =>
+        ChangeAsync(() =>
+        {
+            // Checked under the gate: a DELETE of the device cannot slip in between.
+            if (report.Devices.Where(d => Own(gateway, d) is null).Select(d => (Guid?)d).FirstOrDefault() is { } unknown)
+            {
+                return (null, new TalqError(StatusCodes.Status422UnprocessableEntity, "relatedResourceNotFound", $"no device {unknown} announced by this gateway"));
             }
 
             var now = time.GetUtcNow();
-            var births = devices.Where(d => d.IsLamp).Select(d => Message(gateway, d.Address, "status", new Dictionary<string, object?>
-            {
-                ["v"] = 1, ["online"] = true, ["ts"] = now, ["profile"] = "streetlight", ["district"] = gateway.District, ["site"] = gateway.SiteOf(d.Address),
-            })).ToList();
-            if (await IngestAllAsync(births, now, cancellationToken).ConfigureAwait(false) is { } refused)
-            {
-                return refused;
-            }
-
-            foreach (var d in devices)
-            {
-                _owners[d.Address] = gateway.Address;
-                if (d.IsLamp)
-                {
-                    _lamps.TryAdd(d.Address, new LampState());
-                }
-            }
-
-            return null;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
-
-    public async Task<TalqError?> ReportAsync(TalqGateway gateway, IReadOnlyList<TalqLogValue> values, CancellationToken cancellationToken)
-    {
-        if (values.FirstOrDefault(v => !Owns(gateway, v.Device) || !_lamps.ContainsKey(v.Device)) is { } unknown)
-        {
-            // Another gateway's device is "not found" too: a gateway learns nothing of devices not its own.
-            return new TalqError(StatusCodes.Status422UnprocessableEntity, "relatedResourceNotFound", $"no lamp {unknown.Device} announced by this gateway");
-        }
-
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            var now = time.GetUtcNow();
-            var next = _lamps.ToDictionary(p => p.Key, p => p.Value with { });
+            var changes = new Dictionary<Guid, TalqStoredDevice?>();
             var messages = new List<(string, byte[])>();
-            foreach (var instant in values.GroupBy(v => (v.Device, Ts: v.Timestamp ?? now)).OrderBy(g => g.Key.Ts))
+            var reporting = new HashSet<Guid>();
+            foreach (var a in report.Attributes)
             {
-                var state = next[instant.Key.Device] = next[instant.Key.Device].Apply(instant);
-                if (state.Telemetry(instant.Key.Ts) is { } payload)
+                var current = changes.GetValueOrDefault(a.Device) ?? store.Find(a.Device)!;
+                changes[a.Device] = current with { Attributes = new(current.Attributes, StringComparer.Ordinal) { [$"{a.FunctionId}/{a.Name}"] = a.Value } };
+            }
+
+            foreach (var instant in report.Values.GroupBy(v => (v.Device, Ts: v.Timestamp ?? now)).OrderBy(g => g.Key.Ts))
+            {
+                var current = changes.GetValueOrDefault(instant.Key.Device) ?? store.Find(instant.Key.Device)!;
+                var next = current with { Values = current.Values.Apply(instant) };
+                changes[instant.Key.Device] = next;
+                if (next.Values.Telemetry(next.Profile, instant.Key.Ts) is { } payload)
                 {
-                    messages.Add(Message(gateway, instant.Key.Device, "telemetry", payload));
+                    messages.Add(Message(gateway, instant.Key.Device, next.Profile, "telemetry", payload));
+                    reporting.Add(instant.Key.Device);
                 }
             }
 
-            if (await IngestAllAsync(messages, now, cancellationToken).ConfigureAwait(false) is { } refused)
+            // A device the registry forgot (a crash inside Registry:SaveInterval) is born again from our own file first.
+            var births = reporting.Where(d => registry.Find(DeviceId(d)) is null).Select(d => Birth(gateway, d, changes[d]!.Profile, now));
+            return (new TalqChange([.. births, .. messages], changes) { Durable = false }, null);
+        }, cancellationToken);
+
+    /// <summary>The new definitions of the gateway's devices, each with the birth that (re-)registers it under its profile.</summary>
+    private (TalqChange?, TalqError?) Definitions(TalqGateway gateway, IEnumerable<TalqDevice> devices)
+    {
+        var now = time.GetUtcNow();
+        var changes = new Dictionary<Guid, TalqStoredDevice?>();
+        var births = new List<(string, byte[])>();
+        foreach (var d in devices)
+        {
+            var stored = store.Find(d.Address);
+            if (stored is { Profile.Length: > 0 } && d.Profile != stored.Profile)
+            {
+                // The registry keys a device by its type: a lamp does not become a photocell in place.
+                return (null, new TalqError(StatusCodes.Status422UnprocessableEntity, "resourceConflict", $"device {d.Address} is registered as {stored.Profile}; its functions now make it '{d.Profile}': delete it and announce it again"));
+            }
+
+            changes[d.Address] = (stored ?? new TalqStoredDevice { Owner = gateway.Address }) with { Profile = d.Profile, Device = d.Json };
+            if (d.Profile.Length > 0)
+            {
+                births.Add(Birth(gateway, d.Address, d.Profile, now));
+            }
+        }
+
+        return (new TalqChange(births, changes), null);
+    }
+
+    /// <summary>
+    /// Under the gate: <paramref name="plan"/> returns the messages and state changes of the request, or a refusal.
+    /// The messages are decoded, the state written, then the messages ingested.
+    /// </summary>
+    private async Task<TalqError?> ChangeAsync(Func<(TalqChange? Change, TalqError? Refused)> plan, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var (change, refused) = plan();
+            if (refused is not null)
             {
                 return refused;
             }
 
-            foreach (var (device, state) in next)
+            if (Check(change!.Messages, time.GetUtcNow()) is { } invalid)
             {
-                _lamps[device] = state;
+                return invalid;
             }
 
+            try
+            {
+                store.Commit(change.Devices, change.Services, change.Classes, change.Durable);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return new TalqError(StatusCodes.Status422UnprocessableEntity, "genericError", $"the CMS cannot save its state ({ex.Message}); nothing was changed, try again");
+            }
+
+            await IngestAsync(change.Messages, cancellationToken).ConfigureAwait(false);
             return null;
         }
         finally
@@ -123,11 +154,18 @@ public sealed class TalqIngress(TalqDeviceOwners owners, IngestStage ingest, Mes
         }
     }
 
-    private (string Topic, byte[] Payload) Message(TalqGateway gateway, Guid device, string kind, Dictionary<string, object?> payload) =>
-        ($"{decoding.Value.TopicRoot}/lighting/{gateway.District}/{gateway.SiteOf(device)}/streetlight/{DeviceId(device)}/{kind}", JsonSerializer.SerializeToUtf8Bytes(payload));
+    private (string Topic, byte[] Payload) Birth(TalqGateway gateway, Guid device, string profile, DateTimeOffset now) =>
+        Message(gateway, device, profile, "status", new Dictionary<string, object?>
+        {
+            ["v"] = 1, ["online"] = true, ["ts"] = now, ["profile"] = profile, ["district"] = gateway.District, ["site"] = gateway.SiteOf(device),
+        });
 
-    /// <summary>Decodes all (nothing stored if one is refused), then ingests each and waits until it is on disk.</summary>
-    private async Task<TalqError?> IngestAllAsync(List<(string Topic, byte[] Payload)> messages, DateTimeOffset now, CancellationToken cancellationToken)
+    // Both our TALQ profiles (streetlight, photocell) have the device type of their name, in the lighting sector.
+    private (string Topic, byte[] Payload) Message(TalqGateway gateway, Guid device, string profile, string kind, object? payload) =>
+        ($"{decoding.Value.TopicRoot}/lighting/{gateway.District}/{gateway.SiteOf(device)}/{profile}/{DeviceId(device)}/{kind}", payload is null ? [] : JsonSerializer.SerializeToUtf8Bytes(payload));
+
+    /// <summary>Decodes all: the first one refused refuses the request (nothing is stored).</summary>
+    private TalqError? Check(List<(string Topic, byte[] Payload)> messages, DateTimeOffset now)
     {
         foreach (var (topic, payload) in messages)
         {
@@ -138,66 +176,26 @@ public sealed class TalqIngress(TalqDeviceOwners owners, IngestStage ingest, Mes
             }
         }
 
+        return null;
+    }
+
+    /// <summary>Ingests each message and waits until it is on disk (the spool), as an MQTT message is acknowledged.</summary>
+    private async Task IngestAsync(List<(string Topic, byte[] Payload)> messages, CancellationToken cancellationToken)
+    {
         foreach (var (topic, payload) in messages)
         {
             var stored = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             await ingest.HandleAsync(topic, new ReadOnlySequence<byte>(payload), _ => { stored.TrySetResult(); return Task.CompletedTask; }, cancellationToken).ConfigureAwait(false);
             await stored.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-
-        return null;
     }
+}
 
-    /// <summary>The last logged values of a lamp: TALQ logs attributes one by one, telemetry carries them together.</summary>
-    private sealed record LampState
-    {
-        public double? Level { get; init; }
+/// <summary>What a request changes: the messages to ingest, the devices' new state (null: removed), a gateway's services or device classes.</summary>
+internal sealed record TalqChange(List<(string Topic, byte[] Payload)> Messages, Dictionary<Guid, TalqStoredDevice?> Devices, (Guid Gateway, System.Text.Json.Nodes.JsonArray Services)? Services = null)
+{
+    public (Guid Gateway, Dictionary<string, System.Text.Json.Nodes.JsonObject> Classes)? Classes { get; init; }
 
-        public double? Power { get; init; }
-
-        public IReadOnlyDictionary<string, double> Numbers { get; init; } = new Dictionary<string, double>();
-
-        public IReadOnlySet<string> Faults { get; init; } = new HashSet<string>();
-
-        public LampState Apply(IEnumerable<TalqLogValue> values)
-        {
-            var numbers = new Dictionary<string, double>(Numbers);
-            var faults = new HashSet<string>(Faults);
-            var (level, power) = (Level, Power);
-            foreach (var v in values)
-            {
-                switch (v)
-                {
-                    case { Field: TalqAttributes.Level, Number: { } n }: level = n; break;
-                    case { Field: TalqAttributes.Power, Number: { } n }: power = n; break;
-                    case { Number: { } n }: numbers[v.Field] = n; break;
-                    case { Flag: true }: faults.Add(v.Field); break;
-                    case { Flag: false }: faults.Remove(v.Field); break;
-                }
-            }
-
-            return new LampState { Level = level, Power = power, Numbers = numbers, Faults = faults };
-        }
-
-        /// <summary>Null until both level and power have been logged (the profile requires on, dim_pct and power_w).</summary>
-        public Dictionary<string, object?>? Telemetry(DateTimeOffset ts)
-        {
-            if (Level is not { } level || Power is not { } power)
-            {
-                return null;
-            }
-
-            var payload = new Dictionary<string, object?>
-            {
-                ["v"] = 1, ["ts"] = ts.ToString("O", CultureInfo.InvariantCulture), ["on"] = level > 0, ["dim_pct"] = level, ["power_w"] = power,
-                ["faults"] = Faults.Order(StringComparer.Ordinal).ToArray(),
-            };
-            foreach (var (field, value) in Numbers)
-            {
-                payload[field] = value;
-            }
-
-            return payload;
-        }
-    }
+    /// <summary>False for last values only: written with the next periodic save (<see cref="TalqDeviceStore.ValuesSaveInterval"/>).</summary>
+    public bool Durable { get; init; } = true;
 }

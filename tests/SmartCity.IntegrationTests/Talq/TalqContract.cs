@@ -42,6 +42,14 @@ public static class TalqContract
         return doc.RootElement.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").TryGetProperty(status.ToString(System.Globalization.CultureInfo.InvariantCulture), out _);
     }
 
+    /// <summary>Every operation (path template, lower-case method) the CMS API file declares.</summary>
+    public static IReadOnlyList<(string Path, string Method)> CmsOperations()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Directory, Cms)));
+        string[] methods = ["get", "post", "put", "patch", "delete"];
+        return [.. doc.RootElement.GetProperty("paths").EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Where(m => methods.Contains(m.Name)).Select(m => (p.Name, m.Name)))];
+    }
+
     private static IReadOnlyList<string> Check(string reference, string json)
     {
         var schema = JsonSchema.FromText($$"""{ "$ref": "{{new Uri(Base, reference)}}" }""", Options.Value, new Uri(Base, "check-" + Guid.NewGuid().ToString("N")));

@@ -33,6 +33,9 @@ public static class TalqPayloadSamples
         data = new { type = "AttributeLogData", srcAddress = $"{lamp}/{function}", timestamp = Time(ts), attributeName = name, attributeValue = value },
     };
 
+    /// <summary>A PhotocellFunction's output (id "photocell", as in <see cref="Photocell"/>), an AttributeBinary ON / OFF.</summary>
+    public static object PhotocellAttribute(Guid device, DateTimeOffset ts, object value) => Attribute(device, "photocell", ts, "photocellOutput", value);
+
     public static object Float(double value) => new { type = "AttributeFloat", value };
 
     public static object Level(int level) => new { type = "AttributeLevelState", value = new { name = "LevelState", value = level } };
