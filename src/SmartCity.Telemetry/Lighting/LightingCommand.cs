@@ -72,6 +72,10 @@ public sealed record CommandRequest
     [JsonIgnore]
     public bool FromSchedule { get; init; }
 
+    /// <summary>The schedule whose step this is: its command reaches only the lamps that schedule drives (a site's own schedule wins over its district's).</summary>
+    [JsonIgnore]
+    public string? ScheduleId { get; init; }
+
     /// <summary>The capability the lamps need for it.</summary>
     [JsonIgnore]
     public string Capability => DimPct is null ? LampCapabilities.Switch : LampCapabilities.Dim;

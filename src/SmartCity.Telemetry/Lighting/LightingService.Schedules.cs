@@ -37,6 +37,7 @@ public sealed partial class LightingService
                 Reason = state.Reason,
                 SwitchWhereNoDim = true,
                 FromSchedule = true,
+                ScheduleId = schedule.Id,
             };
             var (receipt, refusal) = await SubmitAsync(request, cancellationToken).ConfigureAwait(false);
             LogScheduleStep(schedule.Id, state.On, state.DimPct, state.Reason, receipt?.Sent.Count ?? 0, refusal?.Detail ?? "");

@@ -108,6 +108,12 @@ public sealed partial class LightingService : BackgroundService
         IReadOnlyCollection<DeviceRecord> devices = request.TargetKind == TargetKind.Lamp
             ? _registry.Find(request.Target) is { } one ? [one] : []
             : _registry.Devices;
+        if (request.ScheduleId is { } scheduleId)
+        {
+            // A district's step is not for the lamps of a site that has its own schedule.
+            devices = [.. devices.Where(d => ScheduleOf(d.District, d.Site)?.Id == scheduleId)];
+        }
+
         var (lamps, skipped, refusal) = CommandPlanner.Plan(request, devices, Parents(), _profiles);
         if (refusal is not null)
         {

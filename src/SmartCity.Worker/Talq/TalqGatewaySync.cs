@@ -86,11 +86,12 @@ public sealed partial class TalqGatewaySync(
             progress.LoggerSettled = Settled(gateway, "logger configuration", reply);
         }
 
-        // The gateway's lamps (its devices in the registry: only lamps are registered, not a photocell or a meter)
-        // and the schedule each one follows (its site's, else its district's), as the lighting service finds it.
+        // The gateway's lamps (its devices registered with the street-light profile: a photocell is registered too,
+        // under its own profile, and follows no calendar) and the schedule each one follows (its site's, else its
+        // district's), as the lighting service finds it.
         var lamps = owners.ByDevice.Where(p => p.Value == gateway.Address)
             .Select(p => (Lamp: p.Key, Record: registry.Find(TalqIngress.DeviceId(p.Key))))
-            .Where(l => l.Record is not null)
+            .Where(l => l.Record?.Profile == TalqProfiles.Streetlight)
             .Select(l => (l.Lamp, Schedule: lighting.ScheduleOf(l.Record!.District, l.Record.Site)))
             .ToList();
         var schedules = lighting.Schedules.Where(s => s.District == gateway.District && s.Site is null)

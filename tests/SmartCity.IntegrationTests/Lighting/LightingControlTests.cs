@@ -235,6 +235,41 @@ public sealed class LightingControlTests
     }
 
     [Fact]
+    public async Task Schedule_SiteWithItsOwnSchedule_FollowsItAndNotItsDistricts()
+    {
+        var clock = new FakeTimeProvider(Evening);
+        await using var db = await InfluxTestDatabase.CreateAsync();
+        var district = TestServers.UniqueName("dz");
+        var path = Path.Combine(Path.GetTempPath(), "smartcity-it-data", TestServers.UniqueName("sched-") + ".json");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllTextAsync(path, $$"""
+            { "schedules": [
+              { "id": "night-{{district}}", "district": "{{district}}", "onLevel": 100,
+                "steps": [ { "at": "23:00", "dimPct": 50 }, { "at": "05:00", "dimPct": 100 } ] },
+              { "id": "square-{{district}}", "district": "{{district}}", "site": "square", "onLevel": 80,
+                "steps": [ { "at": "23:00", "dimPct": 30 }, { "at": "05:00", "dimPct": 80 } ] } ] }
+            """);
+        await using var worker = await TestWorker.StartAsync(db, clientId: TestServers.UniqueName("worker-"), overrides: Settings(schedules: path), time: clock);
+        await using var lamps = new TestLamps(worker.TopicRoot, district, clock);
+        await lamps.ConnectAsync();
+        await lamps.AddAsync("street", "lamp-street", LampBehaviour.Ack);
+        await lamps.AddAsync("square", "lamp-square", LampBehaviour.Ack);
+        await KnownAsync(worker, "lamp-street", "lamp-square");
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await lamps.WaitAsync(() => lamps.Received("lamp-street").Count >= 1 && lamps.Received("lamp-square").Count >= 1, Timeout);
+        clock.Advance(TimeSpan.FromMinutes(10.5));
+        await lamps.WaitAsync(() => lamps.Received("lamp-street").Count >= 2 && lamps.Received("lamp-square").Count >= 2, Timeout);
+
+        // A marker last: a district step wrongly sent to the square's lamp would have reached it before this.
+        using var op = worker.CreateClient(TestApiKeys.Operator);
+        await CommandAsync(op, new { targetKind = "district", target = district, dimPct = 70, reason = "marker" });
+        await lamps.WaitAsync(() => lamps.Received("lamp-street").Count >= 3 && lamps.Received("lamp-square").Count >= 3, Timeout);
+        Assert.Equal([100d, 50d, 70d], Levels(lamps, "lamp-street"));
+        Assert.Equal([80d, 30d, 70d], Levels(lamps, "lamp-square"));
+    }
+
+    [Fact]
     public async Task Restart_InTheMiddle_ResendsNothingConfirmedAndMissesNothingDue()
     {
         var clock = new FakeTimeProvider(Evening);
