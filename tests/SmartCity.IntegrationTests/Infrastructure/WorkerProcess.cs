@@ -23,6 +23,9 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>Its process id (for /proc figures such as its peak RSS).</summary>
+    public int Pid => _process.Id;
+
     /// <summary>Its console output so far (the first <see cref="KeptLines"/> lines of stdout and stderr).</summary>
     public string Output => string.Join(Environment.NewLine, _output);
 
