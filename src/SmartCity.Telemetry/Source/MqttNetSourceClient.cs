@@ -95,6 +95,11 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
 
     public Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken)
     {
+        if (ackToken is ReleasedAlready released)
+        {
+            return released.Message.AcknowledgeAsync(cancellationToken);
+        }
+
         var ack = ((MqttApplicationMessageReceivedEventArgs)ackToken).AcknowledgeAsync(cancellationToken);
         if (_backlog is null)
         {
@@ -112,7 +117,13 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
     }
 
     /// <summary>A message that will never be acknowledged on this connection (its connection is gone): it leaves the backlog.</summary>
-    public void Abandon(object ackToken) => _backlog?.Release();
+    public void Abandon(object ackToken)
+    {
+        if (ackToken is not ReleasedAlready)
+        {
+            _backlog?.Release();
+        }
+    }
 
     private static async Task ReleaseWhenSentAsync(Task ack, ReceiveBacklog backlog)
     {
@@ -130,9 +141,12 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
     {
         // Always manual: the handler acknowledges once the message is durable, or never (it comes again).
         e.AutoAcknowledge = false;
-        _adapters?.Delivered();
-        return MessageReceived?.Invoke(new SourceMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, e)) ?? Task.CompletedTask;
+        object ackToken = _adapters is null || _adapters.Delivered(e.PacketIdentifier) ? e : new ReleasedAlready(e);
+        return MessageReceived?.Invoke(new SourceMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, ackToken)) ?? Task.CompletedTask;
     }
+
+    /// <summary>A message whose connection was gone (and released it from the backlog) before it reached the handler.</summary>
+    private sealed record ReleasedAlready(MqttApplicationMessageReceivedEventArgs Message);
 
     public void Dispose() => _client.Dispose();
 }
