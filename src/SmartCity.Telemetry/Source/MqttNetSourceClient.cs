@@ -1,4 +1,5 @@
 using MQTTnet;
+using MQTTnet.Adapter;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 
@@ -17,11 +18,14 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
     }
 
     /// <param name="backlog">Bounds the messages read and not yet acknowledged (the reader waits at the bound); null: MQTTnet's unbounded reading.</param>
-    public MqttNetSourceClient(ReceiveBacklog? backlog)
+    /// <param name="coalesceWrites">Joins the acknowledgements written in a burst into one socket write (<see cref="CoalescingChannel"/>).</param>
+    public MqttNetSourceClient(ReceiveBacklog? backlog, bool coalesceWrites = false)
     {
         _backlog = backlog;
-        _adapters = backlog is null ? null : new BacklogAdapterFactory(backlog);
-        _client = _adapters is null ? new MqttClientFactory().CreateMqttClient() : new MqttClientFactory().CreateMqttClient(_adapters);
+        IMqttClientAdapterFactory? connections = coalesceWrites ? new CoalescingAdapterFactory() : null;
+        _adapters = backlog is null ? null : new BacklogAdapterFactory(backlog, connections);
+        IMqttClientAdapterFactory? factory = _adapters ?? connections;
+        _client = factory is null ? new MqttClientFactory().CreateMqttClient() : new MqttClientFactory().CreateMqttClient(factory);
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += e => Disconnected?.Invoke(new SourceDisconnect(e.ClientWasConnected, e.Reason.ToString(), e.Exception?.Message)) ?? Task.CompletedTask;
     }
