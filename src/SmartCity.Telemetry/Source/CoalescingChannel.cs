@@ -103,7 +103,7 @@ internal sealed class CoalescingChannel(IMqttChannel inner) : IMqttChannel
             _flushing = true;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static channel => _ = channel.FlushAsync(), this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static channel => _ = channel.FlushAsync(), this, preferLocal: true);
         return Task.CompletedTask;
     }
 
