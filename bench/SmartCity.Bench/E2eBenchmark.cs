@@ -385,6 +385,7 @@ public sealed partial class E2eBenchmark
             var series = new List<(long Ms, WorkerCounters C)>();
             Task<string>? perf = null;
             var stored = (Ms: 0L, Count: 0L);
+            IReadOnlyDictionary<string, long>? kernel = null;
             var (cpu, publisher) = await MeasuredPublishAsync(name, qos, async () =>
             {
                 if (profile)
@@ -392,7 +393,10 @@ public sealed partial class E2eBenchmark
                     perf = ProfileAsync(instances[0].Pid, TimeSpan.FromSeconds(8));
                 }
 
+                // One worker only: its counts are then the messages' (a shared subscription splits them).
+                var counts = workers == 1 && !profile ? KernelCounts.TryStart(instances[0].Pid, Log($"perf-stat-{name}.csv")) : null;
                 stored = await WaitStoredAsync(instances, baseline.PointsWritten + _s.Messages, () => _publisherDone, TimeSpan.FromMinutes(5), series);
+                kernel = counts is null ? null : await counts.StopAsync();
             });
             var threads = BusiestThreads(threadsBefore, instances.Select(w => ProcStats.Threads(w.Pid)).ToList(), cpu.Seconds);
             var peak = instances.Max(w => w.PeakRssKb);
@@ -415,7 +419,10 @@ public sealed partial class E2eBenchmark
                 series.Count == 0 ? 0 : series.Max(s => s.C.SpoolDepth),
                 threads,
                 WorkerSettingsDescription(settings),
-                runtime?.Snapshot());
+                runtime?.Snapshot())
+            {
+                KernelPerMessage = kernel is null ? null : KernelCounts.PerMessage(kernel, counted),
+            };
             if (counted == 0)
             {
                 throw new InvalidOperationException($"nothing of the measured load was stored; worker rejections: {string.Join(", ", final.RejectedByReason.Select(kv => $"{kv.Key} {kv.Value:N0}"))} (logs: {_env.LogDirectory})");
@@ -469,15 +476,20 @@ public sealed partial class E2eBenchmark
             var start = long.Parse(await pub.WaitForAsync("START", TimeSpan.FromSeconds(60)), CultureInfo.InvariantCulture);
             var threadsBefore = ProcStats.Threads(worker.Pid);
             window.Start();
+            var counts = KernelCounts.TryStart(worker.Pid, Log($"perf-stat-{name}.csv"));
             var result = JsonSerializer.Deserialize<Publisher.Result>(await pub.WaitForAsync("RESULT", TimeSpan.FromSeconds(_s.LatencySeconds + 120)))!;
             _publisherDone = true;
             await WaitStoredAsync([worker], baseline.PointsWritten + messages, () => true, TimeSpan.FromMinutes(2), null);
             var cpu = window.Stop();
+            var kernel = counts is null ? null : await counts.StopAsync();
             var threads = BusiestThreads([threadsBefore], [ProcStats.Threads(worker.Pid)], cpu.Seconds);
             var latencies = proxy.Latencies(start - 1_000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             Array.Sort(latencies);
             var workerCpu = cpu.ProcessPercent.GetValueOrDefault("worker");
-            var figures = new WorkerFigures(1, workerCpu, Math.Round(workerCpu / 100 * cpu.Seconds * 1e6 / Math.Max(1, messages), 1), worker.PeakRssKb, idleRss, 0, threads, WorkerSettingsDescription(variant), runtime?.Snapshot());
+            var figures = new WorkerFigures(1, workerCpu, Math.Round(workerCpu / 100 * cpu.Seconds * 1e6 / Math.Max(1, messages), 1), worker.PeakRssKb, idleRss, 0, threads, WorkerSettingsDescription(variant), runtime?.Snapshot())
+            {
+                KernelPerMessage = kernel is null ? null : KernelCounts.PerMessage(kernel, messages),
+            };
             var r = new LatencyResult(name, rate, result.Rate, messages, latencies.Length,
                 Publisher.Percentile(latencies, 0.50), Publisher.Percentile(latencies, 0.90), Publisher.Percentile(latencies, 0.99), Publisher.Percentile(latencies, 0.999),
                 latencies.Length > 0 ? Math.Round(latencies[^1], 1) : 0, result.LatenessP99Ms, cpu, figures);
@@ -485,6 +497,7 @@ public sealed partial class E2eBenchmark
             Console.WriteLine($"  InfluxDB writes: {writes.Writes:N0}, {writes.MeanBytes / 1024:F0} KB on average, each took p50 {writes.P50:F0} ms, p99 {writes.P99:F0} ms, max {writes.Max:F0} ms (request to 2xx)");
             Console.WriteLine($"  {r.Measured:N0} of {r.Messages:N0} points measured; ts -> stored p50 {r.P50Ms:F0} ms, p90 {r.P90Ms:F0} ms, p99 {r.P99Ms:F0} ms, p99.9 {r.P999Ms:F0} ms, max {r.MaxMs:F0} ms; publisher lateness p99 {r.PublisherLatenessP99Ms:F1} ms");
             Console.WriteLine($"  cpu: {cpu.Describe()}; worker peak RSS {figures.PeakRssKb / 1024.0:F0} MB");
+            Console.WriteLine($"  worker {KernelCounts.Describe(figures.KernelPerMessage)}");
             Console.WriteLine($"  {RuntimeCounters.Describe(figures.Runtime)}");
             if (r.Measured < r.Messages)
             {
@@ -929,6 +942,11 @@ public sealed partial class E2eBenchmark
         {
             Console.WriteLine($"  worker: {w.CpuPercent:F0}% cpu = {w.CpuMicrosecondsPerMessage:F1} us/message, peak RSS {w.PeakRssKb / 1024.0:F0} MB (idle after start {w.IdleRssKb / 1024.0:F0} MB), max spool depth {w.MaxSpoolDepth:N0}");
             Console.WriteLine($"  worker threads: {string.Join("; ", w.BusiestThreads)}");
+            if (w.KernelPerMessage is not null)
+            {
+                Console.WriteLine($"  worker {KernelCounts.Describe(w.KernelPerMessage)}");
+            }
+
             Console.WriteLine($"  {RuntimeCounters.Describe(w.Runtime)}");
         }
 
@@ -1154,6 +1172,13 @@ public sealed partial class E2eBenchmark
         foreach (var l in r.Latency)
         {
             w.WriteLine($"LATENCY{(l.Name.Contains('[', StringComparison.Ordinal) ? " " + l.Name[l.Name.IndexOf('[', StringComparison.Ordinal)..] : "")} at {N(l.TargetRate)} msg/s (published {N(l.PublishedRate)}): device ts -> stored p50 {l.P50Ms:F0} ms, p90 {l.P90Ms:F0} ms, p99 {l.P99Ms:F0} ms, p99.9 {l.P999Ms:F0} ms, max {l.MaxMs:F0} ms over {N(l.Measured)} points; publisher lateness p99 {l.PublisherLatenessP99Ms:F1} ms; worker {l.Worker.CpuPercent:F0}% CPU = {l.Worker.CpuMicrosecondsPerMessage:F0} us/msg, peak RSS {l.Worker.PeakRssKb / 1024.0:F0} MB");
+        }
+
+        // Load-robust figures: kernel events per message of the worker (perf stat), for before/after on a shared machine.
+        foreach (var (phase, worker) in r.Throughput.Where(t => t.Worker?.KernelPerMessage is not null).Select(t => (t.Name, t.Worker!))
+                     .Concat(r.Latency.Where(l => l.Worker.KernelPerMessage is not null).Select(l => (l.Name, l.Worker))))
+        {
+            w.WriteLine($"KERNEL {phase}: worker {KernelCounts.Describe(worker.KernelPerMessage)}");
         }
 
         foreach (var m in r.Memory)

@@ -28,7 +28,11 @@ public sealed record WorkerFigures(
     long MaxSpoolDepth,
     IReadOnlyList<string> BusiestThreads,
     string Settings,
-    IReadOnlyDictionary<string, double>? Runtime);
+    IReadOnlyDictionary<string, double>? Runtime)
+{
+    /// <summary>Kernel events per message of the (first) worker over the window (<see cref="Infrastructure.KernelCounts"/>).</summary>
+    public IReadOnlyDictionary<string, double>? KernelPerMessage { get; init; }
+}
 
 public sealed record LatencyResult(
     string Name,

@@ -72,6 +72,26 @@ public sealed class OtherLoadTests
         Assert.Equal(0, OtherLoad.Percent(OtherLoad.ParseMachine(MachineStart), OtherLoad.ParseMachine(MachineStart), 0));
     }
 
+    // A paced window on a quiet tickless machine: 1.5 s of wall-clock time (/proc/uptime) on 2 cores = 300
+    // ticks, but /proc/stat advanced only 250: idle +100 (exact), user +100 and system +50 (only where a
+    // tick landed). The measured processes' exact utime+stime add up to 180 ticks.
+    private const string ShortMachineEnd = "cpu  1335562 0 175310 462051 2570 0 8779 1135 0 0\ncpu0 661094 0 85380 241999 589 0 3590 583 0 0\ncpu1 674467 0 89930 220052 1981 0 5188 551 0 0\n";
+    private const string UptimeStart = "20000.00 39000.00\n";
+    private const string UptimeEnd = "20001.50 39001.00\n";
+
+    [Fact]
+    public void ParseMachine_ShortWakeUpsMissedByTheTick_BusyIsWallClockMinusIdle()
+    {
+        var start = OtherLoad.ParseMachine(MachineStart, UptimeStart, 2);
+        var end = OtherLoad.ParseMachine(ShortMachineEnd, UptimeEnd, 2);
+
+        Assert.Equal(300, end.Total - start.Total);
+        Assert.Equal(200, end.Busy - start.Busy);
+        // 200 busy - 180 ours = 20 of 300 ticks; /proc/stat alone says 150 busy, less than ours.
+        Assert.Equal(6.7, OtherLoad.Percent(start, end, 180));
+        Assert.Equal(0, OtherLoad.Percent(OtherLoad.ParseMachine(MachineStart), OtherLoad.ParseMachine(ShortMachineEnd), 180));
+    }
+
     [Fact]
     public void BenchReport_WindowAboveTheLimit_MarkedNotForClaimsInTextAndJson()
     {

@@ -82,7 +82,7 @@ public static class ProcStats
     }
 
     /// <summary>Whole machine: busy and total ticks over all cores, and steal (time the hypervisor gave to others).</summary>
-    public static MachineTicks Machine() => OtherLoad.ParseMachine(File.ReadAllText("/proc/stat"));
+    public static MachineTicks Machine() => OtherLoad.ParseMachine(File.ReadAllText("/proc/stat"), File.ReadAllText("/proc/uptime"), Environment.ProcessorCount);
 
     public static double LoadAverage1() =>
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);

@@ -22,6 +22,9 @@ internal sealed partial class SpoolWriter : IDisposable
     private FileStream? _writeStream;
     private bool _full;
 
+    // Set while the loop waits out the commit interval: an append that finds the group full ends the wait.
+    private TaskCompletionSource? _groupFull;
+
     public SpoolWriter(SpoolOptions options, SpoolLedger ledger, ISpoolMetrics metrics, TimeProvider time, ILogger logger, DiskHealth disk, IEnumerable<ISpoolCommitParticipant>? participants = null)
     {
         _participants = [.. participants ?? []];
@@ -54,6 +57,11 @@ internal sealed partial class SpoolWriter : IDisposable
         try
         {
             await _pending.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+            if (Volatile.Read(ref _groupFull) is { } waiting && _pending.Reader.Count >= GroupSize)
+            {
+                waiting.TrySetResult();
+            }
+
             return true;
         }
         catch (ChannelClosedException)
@@ -83,11 +91,7 @@ internal sealed partial class SpoolWriter : IDisposable
                 if (_options.Fsync && _options.CommitInterval > TimeSpan.Zero && lastSync != 0 && !_intakeClosed.Task.IsCompleted)
                 {
                     // Group commit: what arrives before the interval is up shares this fsync.
-                    var wait = _options.CommitInterval - _time.GetElapsedTime(lastSync);
-                    if (wait > TimeSpan.Zero)
-                    {
-                        await Task.WhenAny(Task.Delay(wait, _time, CancellationToken.None), _intakeClosed.Task).ConfigureAwait(false);
-                    }
+                    await WaitForGroupAsync(_options.CommitInterval - _time.GetElapsedTime(lastSync)).ConfigureAwait(false);
                 }
 
                 var (records, oldest) = TakeBatch(batch, buffer);
@@ -119,6 +123,27 @@ internal sealed partial class SpoolWriter : IDisposable
         {
             _ledger.FinishWriting();
         }
+    }
+
+    private int GroupSize => Math.Min(_options.CommitGroup, _options.CommitBatch);
+
+    /// <summary>Waits out the rest of the commit interval, unless a full group is queued first (or intake closes).</summary>
+    private async Task WaitForGroupAsync(TimeSpan wait)
+    {
+        if (wait <= TimeSpan.Zero || _pending.Reader.Count >= GroupSize)
+        {
+            return;
+        }
+
+        var full = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _groupFull, full);
+        // Counted again after publishing the signal: an append between the first count and here saw none.
+        if (_pending.Reader.Count < GroupSize)
+        {
+            await Task.WhenAny(Task.Delay(wait, _time, CancellationToken.None), _intakeClosed.Task, full.Task).ConfigureAwait(false);
+        }
+
+        Volatile.Write(ref _groupFull, null);
     }
 
     /// <summary>Takes what is queued (up to a commit batch) and encodes its records into <paramref name="buffer"/>.</summary>

@@ -15,27 +15,62 @@ namespace SmartCity.Telemetry.Source;
 /// factory. One adapter per connection; it counts the PUBLISH packets it read and those handed to
 /// the message handler, and on disposal releases the ones MQTTnet dropped with the connection.
 /// </summary>
-internal sealed class BacklogAdapterFactory(ReceiveBacklog backlog) : IMqttClientAdapterFactory
+internal sealed class BacklogAdapterFactory(ReceiveBacklog backlog, IMqttClientAdapterFactory? inner = null) : IMqttClientAdapterFactory
 {
-    private readonly MqttClientAdapterFactory _inner = new();
-    private volatile BacklogChannelAdapter? _current;
+    private readonly IMqttClientAdapterFactory _inner = inner ?? new MqttClientAdapterFactory();
+    private readonly List<BacklogChannelAdapter> _live = [];
 
     public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions options, MqttPacketInspector packetInspector, IMqttNetLogger logger)
     {
-        var adapter = new BacklogChannelAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), backlog);
-        _current = adapter;
+        var adapter = new BacklogChannelAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), backlog, Forget);
+        lock (_live)
+        {
+            _live.Add(adapter);
+        }
+
         return adapter;
     }
 
-    /// <summary>A message of the current connection reached the handler: from here its ack (or abandonment) releases it.</summary>
-    public void Delivered() => _current?.Delivered();
+    /// <summary>
+    /// A message reached the handler: credited to the connection that read it (the oldest live one
+    /// holding its packet identifier undelivered), not simply the newest connection, so a message
+    /// of a dropped connection handed over after a reconnect is not counted on the new one. False:
+    /// no live connection holds it (its connection was disposed and released it already), so its
+    /// ack or abandonment must not release it a second time.
+    /// </summary>
+    public bool Delivered(ushort packetIdentifier)
+    {
+        lock (_live)
+        {
+            foreach (var adapter in _live)
+            {
+                if (adapter.TryDeliver(packetIdentifier))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private void Forget(BacklogChannelAdapter adapter)
+    {
+        lock (_live)
+        {
+            _live.Remove(adapter);
+        }
+    }
 }
 
-internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBacklog backlog) : IMqttChannelAdapter
+internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBacklog backlog, Action<BacklogChannelAdapter>? disposed = null) : IMqttChannelAdapter
 {
+    // Packet identifiers read and not yet handed over, with a count (QoS 0 messages all have 0, and
+    // the broker may resend an identifier). Guarded by itself, as are _delivered and _disposed.
+    private readonly Dictionary<ushort, int> _undelivered = [];
     private long _read;
     private long _delivered;
-    private int _disposed;
+    private bool _disposed;
     private TaskCompletionSource? _pingWhileHeld;
     private int _pingOutstanding;
 
@@ -99,17 +134,54 @@ internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBa
         return CountWhenReadAsync(read);
     }
 
-    public void Delivered() => Interlocked.Increment(ref _delivered);
+    /// <summary>A message this connection read reached the handler (without its identifier: the oldest read).</summary>
+    public void Delivered()
+    {
+        lock (_undelivered)
+        {
+            _delivered++;
+        }
+    }
+
+    /// <summary>Hands over the message with <paramref name="packetIdentifier"/> if this live connection read it and has not handed it over yet.</summary>
+    public bool TryDeliver(ushort packetIdentifier)
+    {
+        lock (_undelivered)
+        {
+            if (_disposed || !_undelivered.TryGetValue(packetIdentifier, out var count))
+            {
+                return false;
+            }
+
+            if (count == 1)
+            {
+                _undelivered.Remove(packetIdentifier);
+            }
+            else
+            {
+                _undelivered[packetIdentifier] = count - 1;
+            }
+
+            _delivered++;
+            return true;
+        }
+    }
 
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        long dropped;
+        lock (_undelivered)
         {
-            // MQTTnet disposes the adapter after its tasks ended: what was read but never handed to the
-            // handler died with its queue (unacknowledged: the broker sends it again).
-            backlog.Release(Interlocked.Read(ref _read) - Interlocked.Read(ref _delivered));
+            // Under the lock with TryDeliver: a message is either handed over or released here, never both.
+            dropped = _disposed ? 0 : Interlocked.Read(ref _read) - _delivered;
+            _disposed = true;
+            _undelivered.Clear();
         }
 
+        // MQTTnet disposes the adapter after its tasks ended: what was read but never handed to the
+        // handler died with its queue (unacknowledged: the broker sends it again).
+        backlog.Release(dropped);
+        disposed?.Invoke(this);
         inner.Dispose();
     }
 
@@ -156,8 +228,13 @@ internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBa
 
     private void Count(MqttPacket? packet)
     {
-        if (packet is MqttPublishPacket)
+        if (packet is MqttPublishPacket publish)
         {
+            lock (_undelivered)
+            {
+                _undelivered[publish.PacketIdentifier] = _undelivered.GetValueOrDefault(publish.PacketIdentifier) + 1;
+            }
+
             Interlocked.Increment(ref _read);
             backlog.Read();
         }

@@ -1,4 +1,5 @@
 using MQTTnet;
+using MQTTnet.Adapter;
 using MQTTnet.Formatter;
 using MQTTnet.Protocol;
 
@@ -17,11 +18,14 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
     }
 
     /// <param name="backlog">Bounds the messages read and not yet acknowledged (the reader waits at the bound); null: MQTTnet's unbounded reading.</param>
-    public MqttNetSourceClient(ReceiveBacklog? backlog)
+    /// <param name="coalesceWrites">Joins the acknowledgements written in a burst into one socket write (<see cref="CoalescingChannel"/>).</param>
+    public MqttNetSourceClient(ReceiveBacklog? backlog, bool coalesceWrites = false)
     {
         _backlog = backlog;
-        _adapters = backlog is null ? null : new BacklogAdapterFactory(backlog);
-        _client = _adapters is null ? new MqttClientFactory().CreateMqttClient() : new MqttClientFactory().CreateMqttClient(_adapters);
+        IMqttClientAdapterFactory? connections = coalesceWrites ? new CoalescingAdapterFactory() : null;
+        _adapters = backlog is null ? null : new BacklogAdapterFactory(backlog, connections);
+        IMqttClientAdapterFactory? factory = _adapters ?? connections;
+        _client = factory is null ? new MqttClientFactory().CreateMqttClient() : new MqttClientFactory().CreateMqttClient(factory);
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;
         _client.DisconnectedAsync += e => Disconnected?.Invoke(new SourceDisconnect(e.ClientWasConnected, e.Reason.ToString(), e.Exception?.Message)) ?? Task.CompletedTask;
     }
@@ -95,6 +99,11 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
 
     public Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken)
     {
+        if (ackToken is ReleasedAlready released)
+        {
+            return released.Message.AcknowledgeAsync(cancellationToken);
+        }
+
         var ack = ((MqttApplicationMessageReceivedEventArgs)ackToken).AcknowledgeAsync(cancellationToken);
         if (_backlog is null)
         {
@@ -112,7 +121,13 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
     }
 
     /// <summary>A message that will never be acknowledged on this connection (its connection is gone): it leaves the backlog.</summary>
-    public void Abandon(object ackToken) => _backlog?.Release();
+    public void Abandon(object ackToken)
+    {
+        if (ackToken is not ReleasedAlready)
+        {
+            _backlog?.Release();
+        }
+    }
 
     private static async Task ReleaseWhenSentAsync(Task ack, ReceiveBacklog backlog)
     {
@@ -130,9 +145,12 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
     {
         // Always manual: the handler acknowledges once the message is durable, or never (it comes again).
         e.AutoAcknowledge = false;
-        _adapters?.Delivered();
-        return MessageReceived?.Invoke(new SourceMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, e)) ?? Task.CompletedTask;
+        object ackToken = _adapters is null || _adapters.Delivered(e.PacketIdentifier) ? e : new ReleasedAlready(e);
+        return MessageReceived?.Invoke(new SourceMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, ackToken)) ?? Task.CompletedTask;
     }
+
+    /// <summary>A message whose connection was gone (and released it from the backlog) before it reached the handler.</summary>
+    private sealed record ReleasedAlready(MqttApplicationMessageReceivedEventArgs Message);
 
     public void Dispose() => _client.Dispose();
 }

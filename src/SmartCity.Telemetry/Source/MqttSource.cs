@@ -50,7 +50,7 @@ public sealed partial class MqttSource : BackgroundService, IStage
         _logger = logger;
         _watchdog = new SubscriptionWatchdog(time, _options.QuietTimeout);
         _backlog = new ReceiveBacklog(_options.MaxReceiveBacklog, time);
-        _client = client ?? new MqttNetSourceClient(_backlog);
+        _client = client ?? new MqttNetSourceClient(_backlog, _options.CoalesceAcks);
         _client.MessageReceived = OnMessageAsync;
         _client.Disconnected = OnDisconnectedAsync;
         _connectPipeline = new ResiliencePipelineBuilder { TimeProvider = time }

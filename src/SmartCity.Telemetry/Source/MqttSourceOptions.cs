@@ -72,6 +72,14 @@ public sealed class MqttSourceOptions : IValidatableObject
     [Range(1, 1_000_000)]
     public int MaxReceiveBacklog { get; set; } = 2_000;
 
+    /// <summary>
+    /// Send the acknowledgements of one spool commit (and anything else written meanwhile) in one
+    /// socket write instead of one per message: MQTTnet writes every PUBACK on its own, a system call
+    /// and a wake-up of the broker each. Acknowledgements still follow the fsync. Off: MQTTnet's own writes.
+    /// </summary>
+    /// <value>The default value is <c>true</c>.</value>
+    public bool CoalesceAcks { get; set; } = true;
+
     /// <value>The default value is 15 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);

@@ -17,7 +17,7 @@ namespace SmartCity.Telemetry.Tests.Alerting;
 /// The alerting service's queue is short and never drops: when it is full the caller (the MQTT
 /// handler) waits, and what waited is evaluated once the engine catches up.
 /// </summary>
-public sealed class AlertingServiceQueueTests : IAsyncLifetime
+public sealed partial class AlertingServiceQueueTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "smartcity-alerting-queue-" + Guid.NewGuid().ToString("N"));
@@ -155,8 +155,8 @@ public sealed class AlertingServiceQueueTests : IAsyncLifetime
         Directory.Delete(_dir, recursive: true);
     }
 
-    private AlertingService NewService(IEnumerable<IAlertNotifier> notifiers) => new(
-        Options.Create(new AlertingOptions { StateFile = Path.Combine(_dir, "alerts.json") }),
+    private AlertingService NewService(IEnumerable<IAlertNotifier> notifiers, TimeSpan? observeBatchWindow = null) => new(
+        Options.Create(new AlertingOptions { StateFile = Path.Combine(_dir, "alerts.json"), ObserveBatchWindow = observeBatchWindow ?? AlertingDefaults.ObserveBatchWindow }),
         new ProfileSet(Profiles, []),
         _spool,
         _metrics,

@@ -25,11 +25,11 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private async Task<DurableSpool> OpenAsync(long maxBytes = 1024 * 1024, long segmentBytes = 64 * 1024, TimeSpan? maxAge = null, TimeSpan? commitInterval = null)
+    private async Task<DurableSpool> OpenAsync(long maxBytes = 1024 * 1024, long segmentBytes = 64 * 1024, TimeSpan? maxAge = null, TimeSpan? commitInterval = null, int commitGroup = 1_000)
     {
         // No commit interval unless a test asks: the others are about what is kept, not when (the clock is fake).
         var spool = new DurableSpool(
-            Options.Create(new SpoolOptions { Directory = _directory, MaxBytes = maxBytes, SegmentBytes = segmentBytes, MaxAge = maxAge ?? TimeSpan.FromDays(7), CommitBatch = 64, CommitInterval = commitInterval ?? TimeSpan.Zero }),
+            Options.Create(new SpoolOptions { Directory = _directory, MaxBytes = maxBytes, SegmentBytes = segmentBytes, MaxAge = maxAge ?? TimeSpan.FromDays(7), CommitBatch = 64, CommitInterval = commitInterval ?? TimeSpan.Zero, CommitGroup = commitGroup }),
             _metrics, _time, NullLogger<DurableSpool>.Instance);
         await spool.StartAsync(CancellationToken.None);
         return spool;
@@ -107,6 +107,29 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
         Assert.True(await spool.AppendAsync(Message("m f=4 4"), CancellationToken.None));
         await CloseAsync(spool);
         Assert.Equal(4, _acks.Count);
+    }
+
+    [Fact]
+    public async Task CommitGroup_AFullGroupQueuedWithinTheInterval_SyncedWithoutWaitingItOut()
+    {
+        var spool = await OpenAsync(commitInterval: TimeSpan.FromMilliseconds(50), commitGroup: 8);
+        await AppendAndWaitForAcksAsync(spool, ["m f=0 0"]);
+
+        // Eight more within the interval (the fake clock does not move): a full group, synced at once.
+        await AppendAndWaitForAcksAsync(spool, Enumerable.Range(1, 8).Select(i => $"m f={i} {i}"));
+        Assert.Equal(9, _acks.Count);
+
+        // Fewer than a group: they wait for the interval, which only the clock ends.
+        Assert.True(await spool.AppendAsync(Message("m f=9 9"), CancellationToken.None));
+        Assert.False(await _metrics.WaitUntilAsync(_ => _acks.Count == 10, TimeSpan.FromMilliseconds(200)).ContinueWith(t => t.IsCompletedSuccessfully, TaskScheduler.Default));
+        while (_acks.Count < 10)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(5));
+            await _metrics.WaitUntilAsync(_ => _acks.Count == 10, TimeSpan.FromMilliseconds(20)).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"m f={i} {i}"), await ReadAllAsync(spool, 10));
+        await CloseAsync(spool);
     }
 
     [Fact]

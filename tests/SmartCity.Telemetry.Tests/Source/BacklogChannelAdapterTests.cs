@@ -2,9 +2,12 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
+using MQTTnet;
 using MQTTnet.Adapter;
+using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
 using MQTTnet.Packets;
+using MQTTnet.Protocol;
 using SmartCity.Telemetry.Source;
 
 namespace SmartCity.Telemetry.Tests.Source;
@@ -75,6 +78,42 @@ public sealed class BacklogChannelAdapterTests
         adapter.Dispose();
 
         Assert.Equal(1, backlog.Depth);
+    }
+
+    [Fact]
+    public async Task Delivered_MessageOfADroppedConnectionAfterAReconnect_NotCountedOnTheNewConnection()
+    {
+        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
+        var connections = new ScriptedConnections();
+        var factory = new BacklogAdapterFactory(backlog, connections);
+        var first = factory.CreateClientAdapter(new MqttClientOptions(), null!, null!);
+        connections.Last.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/1", PacketIdentifier = 1, QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce });
+        connections.Last.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/2", PacketIdentifier = 2, QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce });
+        await first.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
+        await first.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
+        Assert.True(factory.Delivered(1));
+
+        // The connection drops with t/2 read and not yet handed over: it leaves the backlog (the broker resends it).
+        first.Dispose();
+        Assert.Equal(1, backlog.Depth); // t/1, waiting for its fsync and ack
+        var second = factory.CreateClientAdapter(new MqttClientOptions(), null!, null!);
+        connections.Last.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/7", PacketIdentifier = 7, QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce });
+        await second.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
+
+        // t/2 of the dropped connection reaches the handler late: it was released already, and t/7 is
+        // still only read; the new connection must not count t/2 as its own delivery.
+        Assert.False(factory.Delivered(2));
+        second.Dispose();
+
+        Assert.Equal(1, backlog.Depth); // t/1 only: t/7 died with the second connection, t/2 with the first
+    }
+
+    private sealed class ScriptedConnections : IMqttClientAdapterFactory
+    {
+        public ScriptedConnection Last { get; private set; } = null!;
+
+        public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions options, MqttPacketInspector packetInspector, IMqttNetLogger logger) =>
+            Last = new ScriptedConnection();
     }
 
     private sealed class ScriptedConnection : IMqttChannelAdapter

@@ -60,6 +60,7 @@ public sealed partial class AlertingService : BackgroundService
         _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store);
         _notifiers = new AlertNotifiers(sinks);
         _saver = new AlertStateSaver(_engine, store, options.Value.StateSaveDelay, time, disk, logger);
+        _batchWindow = options.Value.ObserveBatchWindow;
     }
 
     /// <summary>Writes the state file, debounced and off the alert loop.</summary>
@@ -78,7 +79,7 @@ public sealed partial class AlertingService : BackgroundService
     /// </summary>
     public ValueTask ObserveAsync(Point point, string deviceType, CancellationToken cancellationToken) =>
         _profiles.ForDeviceType(deviceType) is { } profile
-            ? EnqueueAsync(() => _engine.Observe(point, profile.Id), cancellationToken)
+            ? EnqueueObservationAsync(() => _engine.Observe(point, profile.Id), cancellationToken)
             : ValueTask.CompletedTask;
 
     /// <summary>A last will: the device is offline now.</summary>
@@ -124,7 +125,7 @@ public sealed partial class AlertingService : BackgroundService
         var ticker = TickAsync(stoppingToken);
         try
         {
-            await foreach (var item in _work.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            await foreach (var item in ReadBatchedAsync(stoppingToken).ConfigureAwait(false))
             {
                 // One item that throws fails alone: it used to end this loop, and every caller after
                 // it (the MQTT handler, the operator API) then waited for ever on a queue nobody read.
@@ -170,7 +171,10 @@ public sealed partial class AlertingService : BackgroundService
             {
                 // A tick that finds the queue full is skipped, not waited for: the engine is busy
                 // with observations, and the next tick comes in five seconds.
-                _work.Writer.TryWrite(_engine.Tick);
+                if (_work.Writer.TryWrite(_engine.Tick))
+                {
+                    EndWindow();
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -228,8 +232,16 @@ public sealed partial class AlertingService : BackgroundService
         return point;
     }
 
-    private ValueTask EnqueueAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken) =>
-        _work.Writer.TryWrite(work) ? ValueTask.CompletedTask : _work.Writer.WriteAsync(work, cancellationToken);
+    private ValueTask EnqueueAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken)
+    {
+        if (_work.Writer.TryWrite(work))
+        {
+            EndWindow();
+            return ValueTask.CompletedTask;
+        }
+
+        return _work.Writer.WriteAsync(work, cancellationToken);
+    }
 
     private Task<T> RunAsync<T>(Func<T> read, CancellationToken cancellationToken) =>
         RequestAsync<T>(() => (read(), []), cancellationToken);
@@ -249,7 +261,7 @@ public sealed partial class AlertingService : BackgroundService
         // Operator requests wait in the same queue as observations, so they see a consistent engine.
         // The queue is full for most of a burst; a request waits its turn (a few thousand items)
         // rather than failing, unless its caller gives up (the HTTP request was aborted).
-        await _work.Writer.WriteAsync(
+        var write = _work.Writer.WriteAsync(
             () =>
             {
                 if (cancellationToken.IsCancellationRequested)
@@ -270,7 +282,9 @@ public sealed partial class AlertingService : BackgroundService
                     return [];
                 }
             },
-            cancellationToken).ConfigureAwait(false);
+            cancellationToken);
+        await write.ConfigureAwait(false);
+        EndWindow();
         return await done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
