@@ -48,8 +48,8 @@ public sealed partial class MqttSource : BackgroundService, IStage
         _metrics = metrics;
         _time = time;
         _logger = logger;
-        _watchdog = new SubscriptionWatchdog(time, _options.QuietTimeout);
         _backlog = new ReceiveBacklog(_options.MaxReceiveBacklog, time);
+        _watchdog = new SubscriptionWatchdog(time, _options.QuietTimeout, () => _backlog.Depth);
         _client = client ?? new MqttNetSourceClient(_backlog, _options.CoalesceAcks);
         _client.MessageReceived = OnMessageAsync;
         _client.Disconnected = OnDisconnectedAsync;

@@ -24,6 +24,25 @@ public class SubscriptionWatchdogTests
     }
 
     [Fact]
+    public void IsQuiet_MessagesHeldUnacknowledgedLongerThanTimeout_DoesNotFireUntilTheyAreGoneAndSilenceLasts()
+    {
+        long held = 2_000;
+        var watchdog = new SubscriptionWatchdog(_time, TimeSpan.FromSeconds(10), () => held);
+        watchdog.MessageReceived();
+
+        // The worker paused reading at its backlog bound (a slow fsync): no new message for a minute, none lost.
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.False(watchdog.IsQuiet(out _));
+
+        held = 0;
+        _time.Advance(TimeSpan.FromSeconds(9));
+        Assert.False(watchdog.IsQuiet(out _));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(watchdog.IsQuiet(out var quietFor));
+        Assert.Equal(TimeSpan.FromSeconds(10), quietFor);
+    }
+
+    [Fact]
     public void IsQuiet_NoTrafficEver_NeverFires()
     {
         var watchdog = new SubscriptionWatchdog(_time, TimeSpan.FromMinutes(2));
