@@ -81,6 +81,28 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public void Observe_TwoOutagesOfOneDeviceInTheSameMillisecond_EveryTransitionWrittenAtItsOwnTime()
+    {
+        // A replayed backlog (a week of readings after an outage of the worker) is handled within one
+        // millisecond of the engine's clock: two alerts of one device and rule share the series of
+        // alert_transition (same tags), so a tie on the timestamp would overwrite the first alert's steps.
+        using var kit = new AlertTestKit();
+        var transitions = new List<AlertTransition>();
+        var hour = 0;
+        foreach (var mains in new[] { false, true, false, true })
+        {
+            // Device times an hour apart (the readings of a week), the engine's clock the same.
+            transitions.AddRange(kit.Observe(Cabinet(kit.Now.AddHours(hour++ - 4)).Field("mains_present", mains), "lighting_cabinet"));
+        }
+
+        Assert.Equal(2, transitions.Where(t => t.Kind == AlertTransitionKind.Raised).Select(t => t.Alert.Id).Distinct().Count());
+        var written = transitions.Where(t => t.Kind is AlertTransitionKind.Raised or AlertTransitionKind.Resolved)
+            .Select(t => (t.Kind, At: SmartCity.Telemetry.Alerting.Hosting.AlertingService.ToPoint(t).Timestamp)).ToList();
+        Assert.Equal(4, written.Count);
+        Assert.Equal(written.Count, written.Distinct().Count());
+    }
+
+    [Fact]
     public void Tick_CriticalUnacknowledgedPastEscalationTime_EscalatesOnce()
     {
         using var kit = new AlertTestKit();

@@ -10,6 +10,7 @@ public sealed partial class AlertEngine
 {
     private void Raise(AlertRule rule, RuleAlertState rs, DeviceAlertState device, DateTimeOffset at, double? value, string comment, List<AlertTransition> output, DateTimeOffset? deviceTime = null)
     {
+        at = AfterLastAlert(rs, at);
         var id = NewId(device.Identity.DeviceId, rule.Rule, at);
         var startedFlapping = CountFlap(rs, at);
         var entry = new AlertHistoryEntry(AlertTransitionKind.Raised, at, null, comment, value, deviceTime);
@@ -106,6 +107,22 @@ public sealed partial class AlertEngine
         var t = new AlertTransition(alert, entry, suppressed);
         output?.Add(t);
         return t;
+    }
+
+    /// <summary>
+    /// A raise no earlier than one millisecond after the last step of the rule's previous alert on the device. Both
+    /// alerts are written to the same alert_transition series (same tags), so in a replayed backlog handled within
+    /// one millisecond the second alert's steps would land on the first's times and overwrite them in InfluxDB.
+    /// </summary>
+    private DateTimeOffset AfterLastAlert(RuleAlertState rs, DateTimeOffset at)
+    {
+        if (rs.LastAlertId is { } lastId && _alerts.TryGetValue(lastId, out var last) && last.History is [.., var lastStep])
+        {
+            var lastWritten = TransitionTime.Of(last, lastStep);
+            return at > lastWritten ? at : lastWritten.AddMilliseconds(1);
+        }
+
+        return at;
     }
 
     private string NewId(string deviceId, string rule, DateTimeOffset at)
