@@ -30,6 +30,7 @@ internal sealed partial class AlertStateSaver : IDisposable
     private readonly TimeProvider _time;
     private readonly DiskHealth _disk;
     private readonly ILogger _logger;
+    private readonly AlertJournal? _journal;
     private readonly ITimer _timer;
     private readonly Channel<bool> _due = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _gate = new();
@@ -42,8 +43,9 @@ internal sealed partial class AlertStateSaver : IDisposable
     private long _saves;
     private long _failures;
 
-    public AlertStateSaver(IAlertStateSource engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger)
+    public AlertStateSaver(IAlertStateSource engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger, AlertJournal? journal = null)
     {
+        _journal = journal;
         _engine = engine;
         _store = store;
         _delay = delay;
@@ -153,13 +155,19 @@ internal sealed partial class AlertStateSaver : IDisposable
         AlertEngineSnapshot? snapshot = null;
         try
         {
+            // Before the snapshot: what the closed journals hold is in memory already, so in the file below.
+            var closed = _journal?.Rotate();
             snapshot = _engine.TakeSnapshot(allDevices);
             if (snapshot is null)
             {
-                return true;
+                return true;   // the closed journals go after the next save that writes something
             }
 
             _store.Save(snapshot);
+            if (closed is { } sequence)
+            {
+                _journal!.DeleteThrough(sequence);
+            }
         }
         catch (Exception ex)
         {
