@@ -182,10 +182,10 @@ public static class BackupCommand
             File.Move(path + ".tmp", path, overwrite: true);
         }
 
-        if (manifest.Entries.Any(e => e.Name == "registry.json"))
+        foreach (var state in new[] { "registry.json", "alerts.json" }.Where(n => manifest.Entries.Any(e => e.Name == n)))
         {
-            // The replaced registry's journals: replayed over the restored file, they would bring back what changed after the backup.
-            foreach (var journal in Directory.EnumerateFiles(root, "registry.json.journal.*"))
+            // The replaced registry's (or alert state's) journals: replayed over the restored file, they would bring back what changed after the backup.
+            foreach (var journal in Directory.EnumerateFiles(root, state + ".journal.*"))
             {
                 File.Delete(journal);
             }

@@ -25,6 +25,9 @@ public sealed partial class AlertingService
     private DiskHealth? _disk;
     private int _loopState;
 
+    /// <summary>Called on the loop when an item made transitions, before they are journaled: a test holds the loop there.</summary>
+    internal Action? BeforeJournal { get; set; }
+
     private void UseJournal(AlertJournal? journal, DiskHealth disk)
     {
         if (journal is null)
@@ -92,6 +95,7 @@ public sealed partial class AlertingService
     /// <summary>On the loop: journaled at once (memory already changed, as a save's rotation needs), stored and notified later.</summary>
     private void Published(IReadOnlyList<AlertTransition> transitions)
     {
+        BeforeJournal?.Invoke();
         if (_journal is { } journal)
         {
             _engine.Journal(transitions, journal);
