@@ -155,7 +155,7 @@ internal sealed partial class AlertStateSaver : IDisposable
         AlertEngineSnapshot? snapshot = null;
         try
         {
-            // Before the snapshot: what the closed journals hold is in memory already, so in the file below.
+            // Rotated before the snapshot: what the closed journals hold is in memory already, so in the file.
             var closed = _journal?.Rotate();
             snapshot = _engine.TakeSnapshot(allDevices);
             if (snapshot is null)
@@ -164,10 +164,7 @@ internal sealed partial class AlertStateSaver : IDisposable
             }
 
             _store.Save(snapshot);
-            if (closed is { } sequence)
-            {
-                _journal!.DeleteThrough(sequence);
-            }
+            JournalSaved(closed);
         }
         catch (Exception ex)
         {
@@ -210,6 +207,15 @@ internal sealed partial class AlertStateSaver : IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>The file in place holds all the journals up to <paramref name="closed"/> said: they go.</summary>
+    private void JournalSaved(long? closed)
+    {
+        if (closed is { } sequence)
+        {
+            _journal!.DeleteThrough(sequence);
+        }
     }
 
     public void Dispose()
