@@ -24,12 +24,12 @@ public sealed partial class AlertEngine
         }
     }
 
-    /// <summary>At start, after the state file: the journals' alerts and rule states on top. True when there were any (a save is due).</summary>
-    internal bool Replay(AlertJournal journal)
+    /// <summary>At start, after the state file: the journals' alerts and rule states on top. Lines applied (a save is due when any) and skipped.</summary>
+    internal (int Applied, int Skipped) Replay(AlertJournal journal)
     {
         lock (_gate)
         {
-            var (applied, _) = journal.Replay(
+            var (applied, skipped) = journal.Replay(
                 (alert, rule) =>
                 {
                     _alerts[alert.Id] = alert;
@@ -40,7 +40,7 @@ public sealed partial class AlertEngine
                 },
                 id => _alerts.Remove(id));
             _dirty |= applied > 0;
-            return applied > 0;
+            return (applied, skipped);
         }
     }
 }

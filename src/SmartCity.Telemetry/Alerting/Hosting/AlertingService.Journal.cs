@@ -37,8 +37,10 @@ public sealed partial class AlertingService
 
         _journal = journal;
         _disk = disk;
-        if (_engine.Replay(journal))
+        var (applied, skipped) = _engine.Replay(journal);
+        if (applied + skipped > 0)
         {
+            LogJournalReplayed(journal.Path, applied, skipped);
             // The replayed transitions go into the file at the next save, which deletes the journals.
             _saver.Request();
         }
@@ -138,6 +140,9 @@ public sealed partial class AlertingService
             }
         }
     }
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "Alert state journals replayed (next: {Path}): {Applied} transitions applied, {Skipped} unreadable lines skipped (a line torn by a crash was never acknowledged)")]
+    private partial void LogJournalReplayed(string path, int applied, int skipped);
 
     [LoggerMessage(EventId = 6007, Level = LogLevel.Error, Message = "Alert state journal {Path} cannot be written ({Problem}); retried at the next commit or save")]
     private partial void LogJournalWriteFailed(string path, string problem);

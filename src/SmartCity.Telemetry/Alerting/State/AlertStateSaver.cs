@@ -11,8 +11,9 @@ namespace SmartCity.Telemetry.Alerting.State;
 /// lock, on the thread the MQTT handler waits for: a burst of n transitions cost O(n^2) bytes and
 /// held back ingestion. Now the first change arms a timer of <see cref="AlertingOptions.StateSaveDelay"/>;
 /// every change until it fires goes into the same save, whose snapshot is copied under the engine
-/// lock and serialised and written here, one save at a time. A crash loses at most the delay (plus
-/// a write in progress); <see cref="StopAsync"/> saves the latest state.
+/// lock and serialised and written here, one save at a time. The transitions of the delay are in the
+/// journal meanwhile (<see cref="AlertJournal"/>, rotated by each save), so a crash loses no transition
+/// of an acknowledged reading; <see cref="StopAsync"/> saves the latest state.
 /// A failed write (disk full, I/O error, read-only, permission) is a state, not a crash: logged
 /// Critical once per episode, counted, shown in /healthz through <see cref="DiskHealth"/>, and
 /// retried; the alert loop never waits for it.
