@@ -66,11 +66,7 @@ public sealed class AlertJournalTests : IAsyncLifetime
     [Fact]
     public async Task Restart_AlertRaisedAfterTheLastSave_ContinuedWithTheSameId()
     {
-        var journal = Own(new AlertJournal(StateFile));
-        var (spool, service) = await StartAsync(journal, journal);
-        await service.ObserveAsync(DoorEvent(Noon, "forced"), "door_contact", CancellationToken.None);
-        await AckedAsync(spool);
-        var raised = Assert.Single(await service.AlertsAsync().WaitAsync(Timeout));
+        var (service, raised) = await DoorForcedAndAcknowledgedAsync();
         await service.AcknowledgeAsync(raised.Id, "operator-1", "on my way").WaitAsync(Timeout);
         Assert.False(File.Exists(StateFile), "saved before the crash: the journal would not be needed");
 
@@ -100,13 +96,9 @@ public sealed class AlertJournalTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Save_AfterReplay_JournalsDeletedAndTheAlertInTheFile()
+    public async Task Save_AlertJournaled_JournalsDeletedAndTheAlertInTheFile()
     {
-        var journal = Own(new AlertJournal(StateFile));
-        var (spool, service) = await StartAsync(journal, journal);
-        await service.ObserveAsync(DoorEvent(Noon, "forced"), "door_contact", CancellationToken.None);
-        await AckedAsync(spool);
-        var raised = Assert.Single(await service.AlertsAsync().WaitAsync(Timeout));
+        var (service, raised) = await DoorForcedAndAcknowledgedAsync();
         Assert.NotEmpty(CommitJournal.Existing(Path.GetFullPath(StateFile)));
 
         // The debounced save (StateSaveDelay on the fake clock) writes the file and deletes the journal it rotated.
@@ -179,6 +171,16 @@ public sealed class AlertJournalTests : IAsyncLifetime
         await service.StartAsync(CancellationToken.None);
         _stops.Add(() => service.StopAsync(CancellationToken.None));
         return await service.AlertsAsync().WaitAsync(Timeout);
+    }
+
+    /// <summary>A door forced (an alert), then a record acknowledged after it: the alert's journal entry is durable.</summary>
+    private async Task<(AlertingService Service, Alert Raised)> DoorForcedAndAcknowledgedAsync()
+    {
+        var journal = Own(new AlertJournal(StateFile));
+        var (spool, service) = await StartAsync(journal, journal);
+        await service.ObserveAsync(DoorEvent(Noon, "forced"), "door_contact", CancellationToken.None);
+        await AckedAsync(spool);
+        return (service, Assert.Single(await service.AlertsAsync().WaitAsync(Timeout)));
     }
 
     /// <summary>A record appended after the observation, acknowledged: its commit made the alert's journal entry durable.</summary>
