@@ -12,6 +12,9 @@ namespace SmartCity.Backup;
 /// </summary>
 public static class BackupCommand
 {
+    /// <summary>The state files with journals beside them (see Buffering/CommitJournal in the worker).</summary>
+    private static readonly string[] JournaledStates = ["registry.json", "alerts.json"];
+
     /// <summary>EX_USAGE (sysexits.h), as the project's other tools.</summary>
     public const int UsageExitCode = 64;
 
@@ -182,10 +185,10 @@ public static class BackupCommand
             File.Move(path + ".tmp", path, overwrite: true);
         }
 
-        if (manifest.Entries.Any(e => e.Name == "registry.json"))
+        foreach (var state in JournaledStates.Where(n => manifest.Entries.Any(e => e.Name == n)))
         {
-            // The replaced registry's journals: replayed over the restored file, they would bring back what changed after the backup.
-            foreach (var journal in Directory.EnumerateFiles(root, "registry.json.journal.*"))
+            // The replaced registry's (or alert state's) journals: replayed over the restored file, they would bring back what changed after the backup.
+            foreach (var journal in Directory.EnumerateFiles(root, state + ".journal.*"))
             {
                 File.Delete(journal);
             }

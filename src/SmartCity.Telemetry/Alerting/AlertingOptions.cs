@@ -58,8 +58,10 @@ public sealed class AlertingOptions : IValidatableObject
     /// <summary>
     /// How long a change to the alerts may wait before the state file is written: every change
     /// within this time goes into one save (written off the alert thread), so a burst of
-    /// transitions costs one write instead of one per transition. A crash loses at most this much;
-    /// a graceful stop always saves the latest state.
+    /// transitions costs one write instead of one per transition. Meanwhile the transitions are in
+    /// the state file's journal, durable before the readings that caused them are acknowledged, so
+    /// a crash loses no alert (only the rules' pending conditions and the devices' liveness, which
+    /// are not journaled); a graceful stop always saves the latest state.
     /// </summary>
     /// <value>The default value is 1 second.</value>
     public TimeSpan StateSaveDelay { get; set; } = AlertingDefaults.StateSaveDelay;

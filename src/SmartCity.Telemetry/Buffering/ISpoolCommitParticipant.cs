@@ -16,6 +16,13 @@ public interface ISpoolCommitParticipant
     string Path { get; }
 
     /// <summary>
+    /// Completes once everything the messages of this commit change has been appended: the alert
+    /// state journal waits here for the alert engine to have judged every reading queued so far (it
+    /// works on its own thread, behind a queue). Called before <see cref="MakeDurable"/>, each commit.
+    /// </summary>
+    ValueTask AppendedAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>
     /// Writes what was appended since the last call, and fsyncs when <paramref name="fsync"/> (the spool's
     /// <c>Spool:Fsync</c>). Cheap when nothing was appended. An I/O exception leaves the appended entries
     /// pending for the next call; the writer then retries and acknowledges nothing meanwhile.

@@ -20,6 +20,7 @@ internal sealed partial class SpoolWriter
     {
         foreach (var participant in _participants)
         {
+            await participant.AppendedAsync(cancellationToken).ConfigureAwait(false);
             while (true)
             {
                 try

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using SmartCity.Telemetry.Alerting.Hosting;
+using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Plugins;
@@ -79,6 +80,9 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<DeadLetters>();
         // The registry's journal is made durable in the spool's commit, before the births it holds are acknowledged.
         services.AddSingleton<ISpoolCommitParticipant>(sp => sp.GetRequiredService<DeviceRegistry>());
+        // So is the alert state's journal, once the alert engine has judged the readings of the commit.
+        services.TryAddSingleton<AlertJournal>();
+        services.AddSingleton<ISpoolCommitParticipant>(sp => sp.GetRequiredService<AlertJournal>());
         // Profiles are read once at start; refused files are logged by ProfileReport, the rest work.
         // A profile may belong to any configured sector (Decoding:Sectors), not only the defaults.
         services.TryAddSingleton(sp => ProfileLoader.LoadAll(sp.GetRequiredService<IOptions<ProfilesOptions>>().Value.Directory, ConfiguredSectors(sp)));

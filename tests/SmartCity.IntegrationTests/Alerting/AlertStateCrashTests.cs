@@ -16,9 +16,9 @@ public sealed class AlertStateCrashTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Long = TimeSpan.FromMinutes(3);
 
-    // Run un-skipped on 2026-12-07: "raised=7e56ea0f5650b9d2 after_restart=[] after_next_failure=[19e525cb9c282e65]": the alert
-    // is lost by the crash and raised again under a new id (a second notification). Un-skip with the fix.
-    [Fact(Skip = "Defect found (issue 21, left open): an alert raised less than Alerting:StateSaveDelay before a SIGKILL is forgotten; the lamp's next failed reading raises it again under a new id. The fix (a journal of transitions made durable with the spool's commit, the ack waiting for the alert engine) is not built yet.")]
+    // Run un-skipped on 2026-12-07 before the alert journal: "raised=7e56ea0f5650b9d2 after_restart=[] after_next_failure=[19e525cb9c282e65]":
+    // the alert was lost by the crash and raised again under a new id (a second notification). Fixed by the alert state journal.
+    [Fact]
     public async Task WorkerKilledBeforeTheAlertStateSave_RestartedLampStillFailing_SameAlertNotRaisedTwice()
     {
         await using var db = await InfluxTestDatabase.CreateAsync();

@@ -114,7 +114,7 @@ public sealed class BackupRestoreTests
     }
 
     [Fact]
-    public async Task BackupRestore_IntoTheOldStateFolder_TheOldRegistrysJournalsRemoved()
+    public async Task BackupRestore_IntoTheOldStateFolder_TheOldRegistrysAndAlertStatesJournalsRemoved()
     {
         var dir = Directory.CreateTempSubdirectory("smartcity-backup-");
         try
@@ -123,7 +123,7 @@ public sealed class BackupRestoreTests
             var backedUp = "[{\"deviceId\":\"lamp-1\"}]"u8.ToArray();
             await using (var file = File.Create(archive))
             {
-                BackupArchive.Write(file, [("registry.json", "/var/lib/smartcity/registry.json", backedUp)], DateTimeOffset.UtcNow);
+                BackupArchive.Write(file, [("registry.json", "/var/lib/smartcity/registry.json", backedUp), ("alerts.json", "/var/lib/smartcity/alerts.json", "{\"alerts\":[]}"u8.ToArray())], DateTimeOffset.UtcNow);
             }
 
             // The stopped worker's folder: its registry, and a journal of changes made after the backup.
@@ -131,12 +131,14 @@ public sealed class BackupRestoreTests
             Directory.CreateDirectory(target);
             await File.WriteAllTextAsync(Path.Combine(target, "registry.json"), "[]");
             await File.WriteAllTextAsync(Path.Combine(target, "registry.json.journal.4"), "{\"op\":\"remove\",\"deviceId\":\"lamp-1\"}\n");
+            await File.WriteAllTextAsync(Path.Combine(target, "alerts.json.journal.2"), "{\"removed\":\"7e56ea0f5650b9d2\"}\n");
 
             var stderr = new StringWriter();
             Assert.Equal(0, await BackupCommand.RunAsync(["restore", archive, "--target", target, "--force"], new StringWriter(), stderr));
 
             Assert.Equal(backedUp, await File.ReadAllBytesAsync(Path.Combine(target, "registry.json")));
             Assert.Empty(Directory.GetFiles(target, "registry.json.journal.*"));
+            Assert.Empty(Directory.GetFiles(target, "alerts.json.journal.*"));
         }
         finally
         {

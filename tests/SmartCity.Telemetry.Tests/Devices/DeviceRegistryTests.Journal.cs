@@ -138,7 +138,7 @@ public sealed partial class DeviceRegistryTests
 
         await TickUntilAsync(time, options.SaveInterval, () => raced.Task.IsCompleted);
         // The save finishes (the closed journal goes) on the loop's thread: waited for, never slept on.
-        var closed = RegistryJournal.PathOf(Path.GetFullPath(File), 1);
+        var closed = CommitJournal.PathOf(Path.GetFullPath(File), 1);
         await TickUntilAsync(time, TimeSpan.Zero, () => !System.IO.File.Exists(closed));
 
         // Crash now: the file lacks the second lamp; the journal that followed the rotation has it.

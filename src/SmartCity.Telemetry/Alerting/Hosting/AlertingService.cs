@@ -48,7 +48,8 @@ public sealed partial class AlertingService : BackgroundService
         IEnumerable<IAlertNotifier> sinks,
         TimeProvider time,
         DiskHealth disk,
-        ILogger<AlertingService> logger)
+        ILogger<AlertingService> logger,
+        AlertJournal? journal = null)
     {
         _profiles = profiles;
         _spool = spool;
@@ -59,8 +60,9 @@ public sealed partial class AlertingService : BackgroundService
         var store = new AlertStore(options.Value.StateFile);
         _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store);
         _notifiers = new AlertNotifiers(sinks);
-        _saver = new AlertStateSaver(_engine, store, options.Value.StateSaveDelay, time, disk, logger);
+        _saver = new AlertStateSaver(_engine, store, options.Value.StateSaveDelay, time, disk, logger, journal);
         _batchWindow = options.Value.ObserveBatchWindow;
+        UseJournal(journal, disk);
     }
 
     /// <summary>Writes the state file, debounced and off the alert loop.</summary>
@@ -112,17 +114,18 @@ public sealed partial class AlertingService : BackgroundService
     public Task<Alert?> FindAsync(string id, CancellationToken cancellationToken = default) => RunAsync(() => _engine.Find(id), cancellationToken);
 
     public Task<AlertOperationResult> AcknowledgeAsync(string id, string who, string? comment, CancellationToken cancellationToken = default) =>
-        OperateAsync(() => _engine.Acknowledge(id, who, comment), cancellationToken);
+        OperateDurablyAsync(() => _engine.Acknowledge(id, who, comment), cancellationToken);
 
     public Task<AlertOperationResult> ResolveAsync(string id, string who, string? comment, CancellationToken cancellationToken = default) =>
-        OperateAsync(() => _engine.Resolve(id, who, comment), cancellationToken);
+        OperateDurablyAsync(() => _engine.Resolve(id, who, comment), cancellationToken);
 
     public Task<AlertOperationResult> CommentAsync(string id, string who, string text, CancellationToken cancellationToken = default) =>
-        OperateAsync(() => _engine.Comment(id, who, text), cancellationToken);
+        OperateDurablyAsync(() => _engine.Comment(id, who, text), cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var ticker = TickAsync(stoppingToken);
+        var publisher = StartPublishing(stoppingToken);
         try
         {
             await foreach (var item in ReadBatchedAsync(stoppingToken).ConfigureAwait(false))
@@ -135,7 +138,7 @@ public sealed partial class AlertingService : BackgroundService
                     var transitions = item();
                     if (transitions.Count > 0)
                     {
-                        await PublishAsync(transitions, stoppingToken).ConfigureAwait(false);
+                        Published(transitions);
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
@@ -150,6 +153,7 @@ public sealed partial class AlertingService : BackgroundService
         }
         finally
         {
+            await StopPublishingAsync(publisher).ConfigureAwait(false);
             await ticker.ConfigureAwait(false);
             // The latest state, whatever the debounce delay had left; a failure is logged and in /healthz.
             await _saver.StopAsync().ConfigureAwait(false);
@@ -159,6 +163,7 @@ public sealed partial class AlertingService : BackgroundService
     public override void Dispose()
     {
         _saver.Dispose();
+        _loopEnded.Dispose();
         base.Dispose();
     }
 

@@ -11,8 +11,9 @@ namespace SmartCity.Telemetry.Alerting.State;
 /// lock, on the thread the MQTT handler waits for: a burst of n transitions cost O(n^2) bytes and
 /// held back ingestion. Now the first change arms a timer of <see cref="AlertingOptions.StateSaveDelay"/>;
 /// every change until it fires goes into the same save, whose snapshot is copied under the engine
-/// lock and serialised and written here, one save at a time. A crash loses at most the delay (plus
-/// a write in progress); <see cref="StopAsync"/> saves the latest state.
+/// lock and serialised and written here, one save at a time. The transitions of the delay are in the
+/// journal meanwhile (<see cref="AlertJournal"/>, rotated by each save), so a crash loses no transition
+/// of an acknowledged reading; <see cref="StopAsync"/> saves the latest state.
 /// A failed write (disk full, I/O error, read-only, permission) is a state, not a crash: logged
 /// Critical once per episode, counted, shown in /healthz through <see cref="DiskHealth"/>, and
 /// retried; the alert loop never waits for it.
@@ -30,6 +31,7 @@ internal sealed partial class AlertStateSaver : IDisposable
     private readonly TimeProvider _time;
     private readonly DiskHealth _disk;
     private readonly ILogger _logger;
+    private readonly AlertJournal? _journal;
     private readonly ITimer _timer;
     private readonly Channel<bool> _due = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private readonly Lock _gate = new();
@@ -42,8 +44,9 @@ internal sealed partial class AlertStateSaver : IDisposable
     private long _saves;
     private long _failures;
 
-    public AlertStateSaver(IAlertStateSource engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger)
+    public AlertStateSaver(IAlertStateSource engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger, AlertJournal? journal = null)
     {
+        _journal = journal;
         _engine = engine;
         _store = store;
         _delay = delay;
@@ -153,13 +156,16 @@ internal sealed partial class AlertStateSaver : IDisposable
         AlertEngineSnapshot? snapshot = null;
         try
         {
+            // Rotated before the snapshot: what the closed journals hold is in memory already, so in the file.
+            var closed = _journal?.Rotate();
             snapshot = _engine.TakeSnapshot(allDevices);
             if (snapshot is null)
             {
-                return true;
+                return true;   // the closed journals go after the next save that writes something
             }
 
             _store.Save(snapshot);
+            JournalSaved(closed);
         }
         catch (Exception ex)
         {
@@ -202,6 +208,15 @@ internal sealed partial class AlertStateSaver : IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>The file in place holds all the journals up to <paramref name="closed"/> said: they go.</summary>
+    private void JournalSaved(long? closed)
+    {
+        if (closed is { } sequence)
+        {
+            _journal!.DeleteThrough(sequence);
+        }
     }
 
     public void Dispose()

@@ -9,7 +9,7 @@ namespace SmartCity.Telemetry.Alerting.State;
 /// </summary>
 public sealed class AlertStore
 {
-    private static readonly JsonSerializerOptions Json = new()
+    internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = false,

@@ -7,7 +7,7 @@ namespace SmartCity.Telemetry.Devices.Registry;
 
 /// <summary>
 /// The registry's crash durability: each registration, change and removal goes to the journal
-/// (<see cref="RegistryJournal"/>) as it happens, and the spool makes the journal durable in the same
+/// (<see cref="CommitJournal"/>) as it happens, and the spool makes the journal durable in the same
 /// group commit as the message that caused it, before that message's acknowledgement. A start reads
 /// the file, then replays the journals; a save of the file rotates them.
 /// </summary>
@@ -15,7 +15,7 @@ public sealed partial class DeviceRegistry : ISpoolCommitParticipant
 {
     private const string JournalComponent = "device registry journal";
 
-    private RegistryJournal _journal = null!;
+    private CommitJournal _journal = null!;
     private long _journalLinesSkipped;
 
     /// <summary>Journal lines that could not be read at start (a line torn by a crash mid-write), skipped.</summary>
@@ -76,54 +76,24 @@ public sealed partial class DeviceRegistry : ISpoolCommitParticipant
     }
 
     /// <summary>After the file is read: every journal beside it, oldest first, applied on top; then a new journal is started.</summary>
-    private RegistryJournal ReplayJournals()
+    private CommitJournal ReplayJournals()
     {
         var path = Path.GetFullPath(_options.File);
-        var journals = RegistryJournal.Existing(path);
-        long last = 0;
-        foreach (var (sequence, file) in journals)
-        {
-            var (applied, skipped) = Replay(File.ReadAllBytes(file));
-            _journalLinesSkipped += skipped;
-            LogJournalReplayed(file, applied, skipped);
-            last = sequence;
-        }
-
-        if (journals.Count > 0)
+        var last = CommitJournal.Replay(
+            path,
+            line => Apply(JsonSerializer.Deserialize<JournalLine>(line, Json)),
+            (file, applied, skipped) =>
+            {
+                _journalLinesSkipped += skipped;
+                LogJournalReplayed(file, applied, skipped);
+            });
+        if (last > 0)
         {
             // The next save writes what they said into the file, then deletes them.
             _dirty = 1;
         }
 
-        return new RegistryJournal(path, last + 1);
-    }
-
-    private (int Applied, int Skipped) Replay(ReadOnlySpan<byte> bytes)
-    {
-        int applied = 0, skipped = 0;
-        while (!bytes.IsEmpty)
-        {
-            var end = bytes.IndexOf((byte)'\n');
-            var line = end < 0 ? bytes : bytes[..end];
-            bytes = end < 0 ? [] : bytes[(end + 1)..];
-            if (line.IsEmpty)
-            {
-                continue;
-            }
-
-            try
-            {
-                Apply(JsonSerializer.Deserialize<JournalLine>(line, Json));
-                applied++;
-            }
-            catch (Exception ex) when (ex is JsonException or InvalidDataException)
-            {
-                // A crash while the line was written (it was never acknowledged): skipped and counted.
-                skipped++;
-            }
-        }
-
-        return (applied, skipped);
+        return new CommitJournal(path, last + 1);
     }
 
     private void Apply(JournalLine? line)

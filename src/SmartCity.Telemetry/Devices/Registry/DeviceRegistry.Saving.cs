@@ -78,7 +78,7 @@ public sealed partial class DeviceRegistry
     /// Writes the registry now if it changed: streamed to a temporary file, flushed to disk, then
     /// renamed over the old one, so a crash leaves either the old file or the new one, never half a file.
     /// The journal is rotated before the snapshot and the closed journals deleted after the rename
-    /// (see <see cref="RegistryJournal"/> for why that order loses no entry that races with the save).
+    /// (see <see cref="Buffering.CommitJournal"/> for why that order loses no entry that races with the save).
     /// </summary>
     public void Save()
     {

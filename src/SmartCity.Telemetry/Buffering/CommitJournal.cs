@@ -2,28 +2,30 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 
-namespace SmartCity.Telemetry.Devices.Registry;
+namespace SmartCity.Telemetry.Buffering;
 
 /// <summary>
-/// The registry's journal: every registration, change and removal as one JSON line, appended to
-/// <c>registry.json.journal.N</c> beside the registry file, so a crash between two saves of the file
-/// forgets nothing that was acknowledged. Appending only fills a buffer (registration stays cheap);
-/// <see cref="MakeDurable"/> writes and fsyncs it, once per spool group commit, before the
+/// A journal beside a state file that is saved as a whole only now and then (the device registry's
+/// <c>registry.json</c>, the alert state's <c>alerts.json</c>): every change as one JSON line, appended
+/// to <c>{file}.journal.N</c>, so a crash between two saves of the file forgets nothing that was
+/// acknowledged. Appending only fills a buffer (cheap on the hot path); <see cref="MakeDurable"/> writes
+/// and fsyncs it, once per spool group commit (<see cref="ISpoolCommitParticipant"/>), before the
 /// acknowledgements of the messages that caused the entries.
 /// </summary>
 /// <remarks>
-/// A save of the registry file first <see cref="Rotate"/>s: the journal being written is closed
-/// (everything in it is already in memory, since the registry changes memory before it journals),
-/// a new one takes the appends that follow, and only once the new file is in place are the closed
-/// journals deleted. An entry racing with the save therefore lands either in a closed journal (and is
-/// in the snapshot) or in the new one (kept and replayed): none is lost between snapshot and truncation.
-/// Replaying an entry the snapshot already holds is harmless: each line states a device's whole record.
+/// A save of the file first <see cref="Rotate"/>s: the journal being written is closed (everything in
+/// it is already in memory, since the owner changes memory before it journals), a new one takes the
+/// appends that follow, and only once the new file is in place are the closed journals deleted. An
+/// entry racing with the save therefore lands either in a closed journal (and is in the snapshot) or
+/// in the new one (kept and replayed): none is lost between snapshot and truncation. Replaying an
+/// entry the snapshot already holds is harmless: each line states a whole record.
+/// Shared by the registry and the alert state (extracted from the registry's), so both rotate alike.
 /// </remarks>
-internal sealed class RegistryJournal : IDisposable
+internal sealed class CommitJournal : IDisposable
 {
     private const string Infix = ".journal.";
 
-    private readonly string _registryPath;
+    private readonly string _filePath;
     // Appends (the ingest thread, preregistration) take only this, briefly; the disk work holds _io.
     private readonly Lock _append = new();
     private readonly Lock _io = new();
@@ -34,26 +36,26 @@ internal sealed class RegistryJournal : IDisposable
     private long _durableLength;
     private long _sequence;
 
-    public RegistryJournal(string registryPath, long firstSequence)
+    public CommitJournal(string filePath, long firstSequence)
     {
-        _registryPath = registryPath;
+        _filePath = filePath;
         _sequence = firstSequence;
         _writer = new Utf8JsonWriter(_pending);
     }
 
     /// <summary>The journal appends go to now (it exists once something was made durable in it).</summary>
-    public string CurrentPath => PathOf(_registryPath, Interlocked.Read(ref _sequence));
+    public string CurrentPath => PathOf(_filePath, Interlocked.Read(ref _sequence));
 
-    /// <summary>The journals beside <paramref name="registryPath"/>, oldest first: what a start replays.</summary>
-    public static IReadOnlyList<(long Sequence, string Path)> Existing(string registryPath)
+    /// <summary>The journals beside <paramref name="filePath"/>, oldest first: what a start replays.</summary>
+    public static IReadOnlyList<(long Sequence, string Path)> Existing(string filePath)
     {
-        var directory = System.IO.Path.GetDirectoryName(registryPath)!;
+        var directory = System.IO.Path.GetDirectoryName(filePath)!;
         if (!Directory.Exists(directory))
         {
             return [];
         }
 
-        var prefix = System.IO.Path.GetFileName(registryPath) + Infix;
+        var prefix = System.IO.Path.GetFileName(filePath) + Infix;
         var found = new List<(long, string)>();
         foreach (var file in Directory.EnumerateFiles(directory, prefix + "*"))
         {
@@ -66,8 +68,58 @@ internal sealed class RegistryJournal : IDisposable
         return [.. found.OrderBy(f => f.Item1)];
     }
 
-    public static string PathOf(string registryPath, long sequence) =>
-        registryPath + Infix + sequence.ToString(CultureInfo.InvariantCulture);
+    /// <summary>One line of a journal, handed to its owner to apply; throws <see cref="JsonException"/> or <see cref="InvalidDataException"/> when unreadable.</summary>
+    public delegate void LineReader(ReadOnlySpan<byte> line);
+
+    /// <summary>
+    /// At start, after the file is read: every journal beside <paramref name="filePath"/>, oldest first,
+    /// line by line through <paramref name="apply"/>; <paramref name="replayed"/> hears each file's
+    /// applied and skipped counts. Returns the last journal's sequence (0 when there was none): the
+    /// owner's new journal is the next one.
+    /// </summary>
+    public static long Replay(string filePath, LineReader apply, Action<string, int, int> replayed)
+    {
+        long last = 0;
+        foreach (var (sequence, file) in Existing(filePath))
+        {
+            var (applied, skipped) = ReadLines(File.ReadAllBytes(file), apply);
+            replayed(file, applied, skipped);
+            last = sequence;
+        }
+
+        return last;
+    }
+
+    private static (int Applied, int Skipped) ReadLines(ReadOnlySpan<byte> bytes, LineReader apply)
+    {
+        int applied = 0, skipped = 0;
+        while (!bytes.IsEmpty)
+        {
+            var end = bytes.IndexOf((byte)'\n');
+            var line = end < 0 ? bytes : bytes[..end];
+            bytes = end < 0 ? [] : bytes[(end + 1)..];
+            if (line.IsEmpty)
+            {
+                continue;
+            }
+
+            try
+            {
+                apply(line);
+                applied++;
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidDataException)
+            {
+                // A crash while the line was written (it was never acknowledged): skipped and counted.
+                skipped++;
+            }
+        }
+
+        return (applied, skipped);
+    }
+
+    public static string PathOf(string filePath, long sequence) =>
+        filePath + Infix + sequence.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Appends one entry (written by <paramref name="write"/> as a JSON object) to the buffer; nothing touches the disk.</summary>
     public void Append<TState>(TState state, Action<Utf8JsonWriter, TState> write)
@@ -108,7 +160,7 @@ internal sealed class RegistryJournal : IDisposable
 
     /// <summary>
     /// Closes the current journal durably and starts the next one. Returns the sequence of the closed
-    /// one: the journals up to it may be deleted once a registry file saved after this call is in place.
+    /// one: the journals up to it may be deleted once a state file saved after this call is in place.
     /// </summary>
     public long Rotate()
     {
@@ -122,10 +174,10 @@ internal sealed class RegistryJournal : IDisposable
         }
     }
 
-    /// <summary>Deletes the journals up to <paramref name="sequence"/>: a saved registry file holds all they said.</summary>
+    /// <summary>Deletes the journals up to <paramref name="sequence"/>: a saved state file holds all they said.</summary>
     public void DeleteThrough(long sequence)
     {
-        foreach (var (number, path) in Existing(_registryPath))
+        foreach (var (number, path) in Existing(_filePath))
         {
             if (number <= sequence)
             {
@@ -153,10 +205,10 @@ internal sealed class RegistryJournal : IDisposable
         {
             if (_stream is null)
             {
-                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_registryPath)!);
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_filePath)!);
             }
 
-            // Shares the file with a reader (a backup, a test); never with another writer, since each registry has its own file.
+            // Shares the file with a reader (a backup, a test); never with another writer, since each state file has one owner.
             _stream ??= new FileStream(CurrentPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
             if (_stream.Length != _durableLength)
             {
