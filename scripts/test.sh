@@ -69,6 +69,14 @@ cleanup_servers() {
   fi
 }
 
+# The failed tests' names and messages, printed after the server logs so that a CI log cut to
+# its last lines still says which test failed and why.
+print_failures() {
+  [[ -s ${CONSOLE_LOG:-} ]] || return 0
+  printf -- '----- failed tests (from %s) -----\n' "$CONSOLE_LOG"
+  awk '/^  Failed [A-Za-z]/ { n = 14 } n > 0 { print; n-- }' "$CONSOLE_LOG" | cut -c1-400 | head -n 150
+}
+
 print_server_logs() {
   local f
   for f in "$RESULTS_DIR"/server-logs/*; do
@@ -96,7 +104,7 @@ finish() { # exit code
   trap - EXIT INT TERM
   stop_dotnet
   cleanup_servers
-  if ((rc != 0)); then print_server_logs; fi
+  if ((rc != 0)); then print_server_logs; print_failures; fi
   if is_ci; then dotnet build-server shutdown >/dev/null 2>&1 || true; fi  # no build server holds CI's pipes
   echo "Tests: $PASSED passed, $FAILED failed, $SKIPPED skipped"
   exit "$rc"
