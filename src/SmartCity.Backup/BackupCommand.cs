@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Http.Headers;
 using SmartCity.CommandLine;
 using SmartCity.Telemetry.Backup;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Backup;
 
@@ -121,8 +122,7 @@ public static class BackupCommand
 
         // Written beside the target, then renamed: an interrupted run never leaves half an archive under the name.
         var full = Path.GetFullPath(output);
-        await File.WriteAllBytesAsync(full + ".tmp", body, cancellationToken).ConfigureAwait(false);
-        File.Move(full + ".tmp", full, overwrite: true);
+        StateFile.Replace(full, file => file.Write(body));
         await stdout.WriteLineAsync($"backup written to {full} ({body.Length} bytes)").ConfigureAwait(false);
         return 0;
     }
@@ -174,15 +174,7 @@ public static class BackupCommand
 
         foreach (var entry in manifest.Entries)
         {
-            var path = Path.Combine(root, entry.Name);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await using (var file = new FileStream(path + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                await file.WriteAsync(files[entry.Name], cancellationToken).ConfigureAwait(false);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(path + ".tmp", path, overwrite: true);
+            StateFile.Replace(Path.Combine(root, entry.Name), file => file.Write(files[entry.Name]));
         }
 
         foreach (var state in JournaledStates.Where(n => manifest.Entries.Any(e => e.Name == n)))
@@ -192,6 +184,9 @@ public static class BackupCommand
             {
                 File.Delete(journal);
             }
+
+            // The deletions survive a power loss too, or the stale journals come back.
+            StateFile.SyncDirectory(root);
         }
 
         await stdout.WriteLineAsync($"restored {manifest.Entries.Count} files into {root}; start the worker with").ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Provisioning;
 
@@ -171,6 +172,8 @@ public sealed partial class DeviceStore(string passwordFile, string aclFile)
         {
             File.Delete(temp);
         }
+
+        StateFile.SyncDirectory(Path.GetDirectoryName(full)!);
     }
 
     private async Task<FileStream> LockAsync(CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Identity;
+using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Tenancy;
 
 namespace SmartCity.OperatorConsole.Accounts;
@@ -197,27 +198,10 @@ public sealed partial class AccountStore : IDisposable
     private void Save(ConsoleAccount account)
     {
         _accounts[account.Name] = account;
-        if (Path.GetDirectoryName(Path.GetFullPath(_file)) is { } dir)
-        {
-            Directory.CreateDirectory(dir);
-        }
-
         // Written beside and renamed over: a crash leaves the old file or the new one, never half of one.
         // Owner-only: the hashes are not secrets to give away.
-        var temp = _file + ".tmp";
         var stored = new StoredAccounts { Users = [.. _accounts.Values.OrderBy(a => a.Name, StringComparer.Ordinal)] };
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temp, options))
-        {
-            JsonSerializer.Serialize(stream, stored, Json);
-        }
-
-        System.IO.File.Move(temp, _file, overwrite: true);
+        StateFile.Replace(_file, stream => JsonSerializer.Serialize(stream, stored, Json), UnixFileMode.UserRead | UnixFileMode.UserWrite);
         _loadedWriteTime = new FileInfo(_file).LastWriteTimeUtc;
     }
 

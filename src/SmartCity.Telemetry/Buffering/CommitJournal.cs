@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Buffering;
 
@@ -33,6 +34,8 @@ internal sealed class CommitJournal : IDisposable
     private ArrayBufferWriter<byte> _pending = new(4096);
     private ArrayBufferWriter<byte> _spare = new(4096);
     private FileStream? _stream;
+    // False from the opening of a journal file until the directory is fsynced after it: the entry naming a new file is itself a write to make durable.
+    private bool _directorySynced;
     private long _durableLength;
     private long _sequence;
 
@@ -177,12 +180,20 @@ internal sealed class CommitJournal : IDisposable
     /// <summary>Deletes the journals up to <paramref name="sequence"/>: a saved state file holds all they said.</summary>
     public void DeleteThrough(long sequence)
     {
+        var deleted = false;
         foreach (var (number, path) in Existing(_filePath))
         {
             if (number <= sequence)
             {
                 File.Delete(path);
+                deleted = true;
             }
+        }
+
+        if (deleted)
+        {
+            // Made durable like the save's rename: a deletion lost at a power loss brings back a journal older than the file.
+            StateFile.SyncDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_filePath))!);
         }
     }
 
@@ -206,10 +217,11 @@ internal sealed class CommitJournal : IDisposable
             if (_stream is null)
             {
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_filePath)!);
+                // Shares the file with a reader (a backup, a test); never with another writer, since each state file has one owner.
+                _stream = new FileStream(CurrentPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
+                _directorySynced = false;
             }
 
-            // Shares the file with a reader (a backup, a test); never with another writer, since each state file has one owner.
-            _stream ??= new FileStream(CurrentPath, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1);
             if (_stream.Length != _durableLength)
             {
                 // A failed write left part of itself: cut back to the last whole line.
@@ -219,6 +231,14 @@ internal sealed class CommitJournal : IDisposable
             _stream.Position = _durableLength;
             _stream.Write(taken.WrittenSpan);
             _stream.Flush(flushToDisk: fsync);
+            if (fsync && !_directorySynced)
+            {
+                // Once per journal file (a rotation starts the next), not per commit: an fsynced file in a
+                // directory whose new entry is not durable can vanish whole at a power loss.
+                StateFile.SyncDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(CurrentPath))!);
+                _directorySynced = true;
+            }
+
             _durableLength += taken.WrittenCount;
             taken.ResetWrittenCount();
         }

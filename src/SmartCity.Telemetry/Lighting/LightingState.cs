@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Lighting;
 
@@ -72,17 +73,5 @@ public sealed class LightingStateFile(string path)
         }
     }
 
-    public void Save(LightingState state)
-    {
-        var directory = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!;
-        Directory.CreateDirectory(directory);
-        var temp = Path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, state, Json);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, Path, overwrite: true);
-    }
+    public void Save(LightingState state) => StateFile.Replace(Path, stream => JsonSerializer.Serialize(stream, state, Json));
 }

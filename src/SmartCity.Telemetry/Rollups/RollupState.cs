@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Rollups;
 
@@ -43,15 +44,6 @@ internal sealed class RollupState
     public void Begin(RollupCadence cadence, DateTimeOffset start)
     {
         _next[cadence] = start;
-        var directory = Path.GetDirectoryName(Path.GetFullPath(_file))!;
-        Directory.CreateDirectory(directory);
-        var temporary = _file + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, _next);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, _file, overwrite: true);
+        StateFile.Replace(_file, stream => JsonSerializer.Serialize(stream, _next));
     }
 }

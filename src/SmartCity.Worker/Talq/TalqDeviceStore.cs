@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Worker.Talq;
 
@@ -155,35 +156,7 @@ public sealed class TalqDeviceStore
         }
     }
 
-    private void Save(TalqCmsState state)
-    {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
-        var temp = Path + ".tmp";
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                JsonSerializer.Serialize(file, state, Json);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, Path, overwrite: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Not saved: a half-written temporary file would hold the very space a full disk lacks.
-            try
-            {
-                File.Delete(temp);
-            }
-            catch (Exception again) when (again is IOException or UnauthorizedAccessException)
-            {
-                // Left for the next save to overwrite; the first error is the one to report.
-            }
-
-            throw;
-        }
-    }
+    private void Save(TalqCmsState state) => StateFile.Replace(Path, file => JsonSerializer.Serialize(file, state, Json));
 
     private static (TalqCmsState, string?) Load(string path)
     {

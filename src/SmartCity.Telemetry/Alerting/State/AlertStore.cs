@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Alerting.State;
 
@@ -86,33 +87,6 @@ public sealed class AlertStore
         Replace(Path, new AlertEngineSnapshot { Version = snapshot.Version, Alerts = snapshot.Alerts, Rules = snapshot.Rules });
     }
 
-    private void Replace<T>(string path, T value)
-    {
-        var temp = path + ".tmp";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                JsonSerializer.Serialize(stream, value, Json);
-                stream.Flush(flushToDisk: true);
-                Interlocked.Add(ref _bytesWritten, stream.Length);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Not saved: the caller retries. A half-written temporary file would hold the very space a full disk lacks.
-            try
-            {
-                File.Delete(temp);
-            }
-            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
-            {
-                // Left for the next save to overwrite.
-            }
-
-            throw;
-        }
-    }
+    private void Replace<T>(string path, T value) =>
+        Interlocked.Add(ref _bytesWritten, StateFile.Replace(path, stream => JsonSerializer.Serialize(stream, value, Json)));
 }

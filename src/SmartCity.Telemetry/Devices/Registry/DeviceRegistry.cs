@@ -41,7 +41,7 @@ public sealed record QuarantinedDevice(string DeviceId, string DeviceType, strin
 /// (it moves the device's last-seen instant in place), and the file is streamed record by record
 /// instead of being built in memory.
 /// </remarks>
-public sealed partial class DeviceRegistry : BackgroundService
+public sealed partial class DeviceRegistry : PeriodicSaver
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
     private static readonly Comparer<Entry> ById = Comparer<Entry>.Create((a, b) => string.CompareOrdinal(a.Record.DeviceId, b.Record.DeviceId));
@@ -61,11 +61,12 @@ public sealed partial class DeviceRegistry : BackgroundService
     private int _dirty;
 
     public DeviceRegistry(IOptions<RegistryOptions> options, TimeProvider time, ILogger<DeviceRegistry> logger, DiskHealth? disk = null)
+        : base(options.Value.SaveInterval, time, DiskComponent, disk ??= new DiskHealth())
     {
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _disk = disk ?? new DiskHealth();
+        _disk = disk;
         Load();
         _journal = ReplayJournals();
     }

@@ -1,0 +1,127 @@
+using System.Runtime.InteropServices;
+
+namespace SmartCity.Telemetry.Diagnostics;
+
+/// <summary>
+/// The one way the worker replaces a state file (registry.json, alerts.json, talq-cms.json, the lighting
+/// and rollup state, the console's accounts): written to a temporary file beside it, flushed to disk,
+/// renamed over the old one, then the directory fsynced. A crash leaves the old file or the new one, never
+/// half of one; the directory fsync makes the rename itself survive a power loss (without it the directory
+/// entry can still name the old file, or, for a new file, nothing, after the data was acknowledged).
+/// </summary>
+public static class StateFile
+{
+    /// <summary>
+    /// Replaces <paramref name="path"/> with what <paramref name="write"/> writes; returns the bytes written.
+    /// Throws what the disk throws (the caller counts and retries it); a temporary file left by a failed
+    /// write is deleted, since it would hold the very space a full disk lacks. A failure of the directory
+    /// fsync comes after the rename: the new file is in place, but the save is reported failed, so it is retried.
+    /// </summary>
+    /// <param name="unixMode">The new file's permissions on Unix (for example owner-only for password hashes); the umask default when null.</param>
+    public static long Replace(string path, Action<Stream> write, UnixFileMode? unixMode = null) =>
+        Replace(path, write, unixMode, SyncDirectory);
+
+    /// <summary>As <see cref="Replace(string, Action{Stream}, UnixFileMode?)"/>, with the directory fsync given (a test makes it fail).</summary>
+    internal static long Replace(string path, Action<Stream> write, UnixFileMode? unixMode, Action<string> syncDirectory)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        var temp = full + ".tmp";
+        long length;
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
+            if (unixMode is { } mode && !OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = mode;
+            }
+
+            using (var stream = new FileStream(temp, options))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+                length = stream.Length;
+            }
+
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+
+        syncDirectory(directory);
+        return length;
+    }
+
+    /// <summary>
+    /// Makes the entries of <paramref name="directory"/> (files created, renamed or deleted in it) durable:
+    /// fsync of the directory itself, as POSIX asks. .NET has no API for it (a FileStream or
+    /// File.OpenHandle refuses a directory), hence open/fsync/close from libc. On Windows a rename is
+    /// journaled by NTFS and a directory cannot be opened this way: nothing to do.
+    /// Throws <see cref="IOException"/> when the directory cannot be opened or synced; a file system that
+    /// cannot sync directories at all (EINVAL) is not an error, as PostgreSQL's fsync_fname treats it.
+    /// </summary>
+    public static void SyncDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var flags = OperatingSystem.IsLinux() ? LinuxOpenDirectoryFlags : 0;
+        var fd = Libc.Open(directory, flags);
+        if (fd < 0)
+        {
+            throw Failure("open", directory, Marshal.GetLastPInvokeError());
+        }
+
+        try
+        {
+            if (Libc.Fsync(fd) != 0 && Marshal.GetLastPInvokeError() is var errno && errno != EInval)
+            {
+                throw Failure("fsync", directory, errno);
+            }
+        }
+        finally
+        {
+            _ = Libc.Close(fd);
+        }
+    }
+
+    // O_RDONLY | O_DIRECTORY | O_CLOEXEC on Linux: a path that is not a directory fails (ENOTDIR) instead of syncing a file.
+    private const int LinuxOpenDirectoryFlags = 0x10000 | 0x80000;
+    private const int EInval = 22;
+
+    private static IOException Failure(string call, string directory, int errno) =>
+        new($"{call} of directory {directory} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception ex) when (DiskHealth.IsRecoverable(ex))
+        {
+            // Left for the next save to overwrite; the first error is the one to report.
+        }
+    }
+
+    private static class Libc
+    {
+        [DllImport("libc", EntryPoint = "open", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+        [DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int Fsync(int fd);
+
+        [DllImport("libc", EntryPoint = "close", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int Close(int fd);
+    }
+}
