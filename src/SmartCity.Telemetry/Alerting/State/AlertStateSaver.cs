@@ -15,7 +15,7 @@ namespace SmartCity.Telemetry.Alerting.State;
 /// journal meanwhile (<see cref="AlertJournal"/>, rotated by each save), so a crash loses no transition
 /// of an acknowledged reading; <see cref="StopAsync"/> saves the latest state.
 /// A failed write (disk full, I/O error, read-only, permission) is a state, not a crash: logged
-/// Critical once per episode, counted, shown in /healthz through <see cref="DiskHealth"/>, and
+/// Critical once per episode, counted, shown in /healthz (<see cref="SaveHealth"/>, as the periodic savers), and
 /// retried; the alert loop never waits for it.
 /// </summary>
 internal sealed partial class AlertStateSaver : IDisposable
@@ -28,8 +28,7 @@ internal sealed partial class AlertStateSaver : IDisposable
     private readonly IAlertStateSource _engine;
     private readonly AlertStore _store;
     private readonly TimeSpan _delay;
-    private readonly TimeProvider _time;
-    private readonly DiskHealth _disk;
+    private readonly SaveHealth _health;
     private readonly ILogger _logger;
     private readonly AlertJournal? _journal;
     private readonly ITimer _timer;
@@ -42,7 +41,6 @@ internal sealed partial class AlertStateSaver : IDisposable
     private bool _failing;
     private bool _stopping;
     private long _saves;
-    private long _failures;
 
     public AlertStateSaver(IAlertStateSource engine, AlertStore store, TimeSpan delay, TimeProvider time, DiskHealth disk, ILogger logger, AlertJournal? journal = null)
     {
@@ -50,8 +48,7 @@ internal sealed partial class AlertStateSaver : IDisposable
         _engine = engine;
         _store = store;
         _delay = delay;
-        _time = time;
-        _disk = disk;
+        _health = new SaveHealth(DiskComponent, disk, time);
         _logger = logger;
         _timer = time.CreateTimer(_ => _due.Writer.TryWrite(true), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         // The one writer: a save never overlaps another. Owned here and awaited in StopAsync.
@@ -63,7 +60,7 @@ internal sealed partial class AlertStateSaver : IDisposable
     public long Saves => Interlocked.Read(ref _saves);
 
     /// <summary>Saves that failed (disk full, I/O error, permission), retries included.</summary>
-    public long Failures => Interlocked.Read(ref _failures);
+    public long Failures => _health.Failures;
 
     /// <summary>
     /// Something changed (called under the engine lock, so cheap): a save within the delay. Changes
@@ -181,9 +178,7 @@ internal sealed partial class AlertStateSaver : IDisposable
             }
 
             Arm(RetryDelay);   // before the count, so whoever sees the count sees the retry armed
-            Interlocked.Increment(ref _failures);
-
-            if (_disk.Failed(DiskComponent, _store.Path, ex, _time.GetUtcNow()))
+            if (_health.Failed(_store.Path, ex))
             {
                 var problem = DiskHealth.Describe(ex);
                 LogSaveFailing(_store.Path, problem, RetryDelay.TotalSeconds, ex);
@@ -202,7 +197,7 @@ internal sealed partial class AlertStateSaver : IDisposable
             _failing = false;
         }
 
-        if (_disk.Recovered(DiskComponent))
+        if (_health.Succeeded())
         {
             LogSaveRecovered(_store.Path);
         }
