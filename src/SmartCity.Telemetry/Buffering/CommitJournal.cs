@@ -231,12 +231,9 @@ internal sealed class CommitJournal : IDisposable
             _stream.Position = _durableLength;
             _stream.Write(taken.WrittenSpan);
             _stream.Flush(flushToDisk: fsync);
-            if (fsync && !_directorySynced)
+            if (fsync)
             {
-                // Once per journal file (a rotation starts the next), not per commit: an fsynced file in a
-                // directory whose new entry is not durable can vanish whole at a power loss.
-                StateFile.SyncDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(CurrentPath))!);
-                _directorySynced = true;
+                SyncDirectoryOnce();
             }
 
             _durableLength += taken.WrittenCount;
@@ -256,6 +253,19 @@ internal sealed class CommitJournal : IDisposable
             _stream?.Dispose();
             _stream = null;
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Once per journal file (a rotation starts the next), not per commit: an fsynced file in a directory
+    /// whose new entry is not durable can vanish whole at a power loss.
+    /// </summary>
+    private void SyncDirectoryOnce()
+    {
+        if (!_directorySynced)
+        {
+            StateFile.SyncDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(CurrentPath))!);
+            _directorySynced = true;
         }
     }
 
