@@ -136,6 +136,6 @@ public sealed class ConsoleOidcOptions
     /// <value>The default value is true.</value>
     public bool RequireHttpsMetadata { get; set; } = true;
 
-    /// <summary>The city and districts a session may see, from its claims (see <see cref="Security.OidcTenancyOptions"/>).</summary>
-    public Security.OidcTenancyOptions Tenancy { get; set; } = new();
+    /// <summary>The city and districts a session may see, from its claims (see <see cref="OidcTenancyOptions"/>).</summary>
+    public OidcTenancyOptions Tenancy { get; set; } = new();
 }

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using SmartCity.OperatorConsole;
-using SmartCity.OperatorConsole.Security;
 using SmartCity.Telemetry.Tenancy;
 
 namespace SmartCity.IntegrationTests.OperatorConsole;

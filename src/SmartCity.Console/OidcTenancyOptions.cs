@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using SmartCity.Telemetry.Tenancy;
 
-namespace SmartCity.OperatorConsole.Security;
+namespace SmartCity.OperatorConsole;
 
 /// <summary>
 /// Which city and districts an OpenID Connect session may see (issue 21, docs/console.md "City and
