@@ -54,6 +54,16 @@ public static class BrokerAccounts
         return (worker, accounts[0].Password, reader, accounts[1].Password);
     }
 
+    /// <summary>Runs the smartcity-provision command line (in process) against the test broker's files, reloading it.</summary>
+    public static async Task<(int Exit, string Output, string Error)> ProvisionCommandAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        string[] files = ["--password-file", TestServers.MqttPasswordFile, "--acl-file", TestServers.MqttAclFile, "--reload-pid-file", Reload.PidFile!];
+        var exit = await ProvisionCommand.RunAsync([.. files, .. args], output, error);
+        return (exit, output.ToString(), error.ToString());
+    }
+
     /// <summary>Polls logins of <paramref name="user"/> until the broker answers <paramref name="expected"/> (after a reload).</summary>
     public static async Task WaitForLoginAsync(string user, string password, MqttClientConnectResultCode expected, TimeSpan? timeout = null)
     {

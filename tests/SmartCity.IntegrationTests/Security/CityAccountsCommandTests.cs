@@ -19,14 +19,7 @@ public sealed class CityAccountsCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_passwords, recursive: true);
 
-    private static async Task<(int Exit, string Output, string Error)> ProvisionAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        string[] files = ["--password-file", TestServers.MqttPasswordFile, "--acl-file", TestServers.MqttAclFile, "--reload-pid-file", BrokerAccounts.Reload.PidFile!];
-        var exit = await ProvisionCommand.RunAsync([.. files, .. args], output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<(int Exit, string Output, string Error)> ProvisionAsync(params string[] args) => BrokerAccounts.ProvisionCommandAsync(args);
 
     private async Task<(string Worker, string Reader)> AddCityAsync(string city, string root)
     {
