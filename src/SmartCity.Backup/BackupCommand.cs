@@ -24,7 +24,7 @@ public static class BackupCommand
 
     public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
     {
-        var root = Cli.Root("smartcity-backup", "Backs up a running SmartCity worker's state (device registry, alert state, rules, profiles, device accounts) and restores it.");
+        var root = Cli.Root("smartcity-backup", "Backs up a running SmartCity worker's state (device registry, alert state, rules, profiles, device accounts, console accounts, TALQ CMS and lighting state) and restores it.");
         root.Subcommands.Add(CreateCommand());
         root.Subcommands.Add(VerifyCommand());
         root.Subcommands.Add(RestoreCommand());
@@ -191,6 +191,12 @@ public static class BackupCommand
 
         await stdout.WriteLineAsync($"restored {manifest.Entries.Count} files into {root}; start the worker with").ConfigureAwait(false);
         await stdout.WriteLineAsync($"  SMARTCITY_Registry__File={Path.Combine(root, "registry.json")} SMARTCITY_Alerting__StateFile={Path.Combine(root, "alerts.json")}").ConfigureAwait(false);
+        if (manifest.Entries.Any(e => e.Name == "lighting.json"))
+        {
+            // The console accounts and the TALQ CMS state are found beside those two by default; the lighting state is not.
+            await stdout.WriteLineAsync($"  SMARTCITY_Lighting__StateFile={Path.Combine(root, "lighting.json")}").ConfigureAwait(false);
+        }
+
         if (manifest.Entries.Any(e => e.Name.StartsWith("rules/", StringComparison.Ordinal) || e.Name.StartsWith("profiles/", StringComparison.Ordinal) || e.Name.StartsWith("accounts/", StringComparison.Ordinal)))
         {
             await stdout.WriteLineAsync("  and point Alerting:RulesFile, Profiles:Directory and the broker's account files at rules/, profiles/ and accounts/ there (or copy them back to the sources the manifest lists)").ConfigureAwait(false);

@@ -89,6 +89,11 @@ public sealed class ConsoleOptions : IValidatableObject
             {
                 yield return new ValidationResult("is required when Oidc:Enabled is true", ["Oidc:ClientId"]);
             }
+
+            foreach (var problem in Oidc.Tenancy.Validate())
+            {
+                yield return problem;
+            }
         }
     }
 
@@ -130,4 +135,7 @@ public sealed class ConsoleOidcOptions
     /// <summary>Allows an http authority (a test provider on loopback); production providers use https.</summary>
     /// <value>The default value is true.</value>
     public bool RequireHttpsMetadata { get; set; } = true;
+
+    /// <summary>The city and districts a session may see, from its claims (see <see cref="OidcTenancyOptions"/>).</summary>
+    public OidcTenancyOptions Tenancy { get; set; } = new();
 }

@@ -86,6 +86,7 @@ public sealed partial class DeviceStore(string passwordFile, string aclFile)
     {
         var users = MosquittoPasswordFile.Users(ReadOrEmpty(PasswordFile)).ToHashSet(StringComparer.Ordinal);
         return MosquittoAclFile.Devices(ReadOrEmpty(AclFile))
+            .Where(d => !d.DeviceId.StartsWith(CityBlockPrefix, StringComparison.Ordinal))
             .Select(d => new ProvisionedDevice(d.DeviceId, d.Lines, users.Contains(d.DeviceId)))
             .ToList();
     }

@@ -57,6 +57,22 @@ public static class MosquittoAclFile
             throw new ProvisioningException($"device '{deviceId}' already has ACL entries; revoke it first");
         }
 
+        return Append(content, BlockFor(deviceId, placement));
+    }
+
+    /// <summary>The file with <paramref name="lines"/> appended between the markers of <paramref name="id"/>; throws when that block exists.</summary>
+    public static string AddBlock(string content, string id, IEnumerable<string> lines)
+    {
+        if (Blocks(content).ContainsKey(id))
+        {
+            throw new ProvisioningException($"'{id}' already has ACL entries; revoke it first");
+        }
+
+        return Append(content, [BeginMarker + id, .. lines, EndMarker + id]);
+    }
+
+    private static string Append(string content, IEnumerable<string> block)
+    {
         var lines = SplitLines(content);
         while (lines.Count > 0 && lines[^1].Length == 0)
         {
@@ -68,7 +84,7 @@ public static class MosquittoAclFile
             lines.Add("");
         }
 
-        lines.AddRange(BlockFor(deviceId, placement));
+        lines.AddRange(block);
         return string.Join('\n', lines) + "\n";
     }
 

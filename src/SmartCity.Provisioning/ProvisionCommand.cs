@@ -4,7 +4,7 @@ using SmartCity.CommandLine;
 namespace SmartCity.Provisioning;
 
 /// <summary>The command line of <c>smartcity-provision</c>. Exit codes: 0 done, 1 refused or failed, 2 usage.</summary>
-public static class ProvisionCommand
+public static partial class ProvisionCommand
 {
     public const int UsageExitCode = 2;
 
@@ -16,7 +16,7 @@ public static class ProvisionCommand
     public static Command BuildCommand()
     {
         var shared = new StoreOptions();
-        var root = Cli.Root("smartcity-provision", "Device credentials and ACL entries in mosquitto's files (docs/security.md).");
+        var root = Cli.Root("smartcity-provision", "Device and city credentials and ACL entries in mosquitto's files (docs/security.md).");
         foreach (var option in shared.All)
         {
             root.Options.Add(option);
@@ -24,6 +24,7 @@ public static class ProvisionCommand
 
         var device = new Command("device", "Device accounts.") { AddCommand(shared), ListCommand(shared), RevokeCommand(shared) };
         root.Subcommands.Add(device);
+        root.Subcommands.Add(CityCommand(shared));
         return root;
     }
 

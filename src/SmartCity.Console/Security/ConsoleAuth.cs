@@ -7,6 +7,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using SmartCity.Telemetry.Partitioning;
 using SmartCity.Telemetry.Tenancy;
 
 namespace SmartCity.OperatorConsole.Security;
@@ -116,9 +117,12 @@ public static class ConsoleAuth
             // The strongest role the provider grants; none means no access (authorization refuses the session).
             var role = ConsoleRoles.All.LastOrDefault(roles.Contains);
             var claims = new List<Claim> { new(ClaimTypes.Name, name), new("amr", "oidc") };
-            if (role is not null)
+            // A session whose claims grant nothing of this worker's city gets no role: no access (OidcTenancyOptions).
+            var scope = oidc.Tenancy.ScopeClaims(source, context.HttpContext.RequestServices.GetRequiredService<IConfiguration>()[PartitionServiceCollectionExtensions.CityKey]);
+            if (role is not null && scope is not null)
             {
                 claims.Add(new Claim(ClaimTypes.Role, role));
+                claims.AddRange(scope);
             }
 
             context.Principal = new ClaimsPrincipal(new ClaimsIdentity(claims, CookieScheme, ClaimTypes.Name, ClaimTypes.Role));

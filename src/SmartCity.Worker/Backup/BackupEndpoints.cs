@@ -32,7 +32,8 @@ public static class BackupEndpoints
             .WithTags("admin")
             .WithSummary("Backup of the worker's state, taken while it runs")
             .WithDescription("A zip: manifest.json (source path, size, SHA-256 of each file), registry.json, alerts.json, alerts.devices.json, "
-                + "rules/ (Alerting:RulesFile), profiles/ (Profiles:Directory), accounts/ (Backup:DeviceAccountFiles). smartcity-backup create|verify|restore uses it.")
+                + "rules/ (Alerting:RulesFile), profiles/ (Profiles:Directory), accounts/ (Backup:DeviceAccountFiles), console-users.json, talq-cms.json, lighting.json. "
+                + "smartcity-backup create|verify|restore uses it.")
             .Produces(StatusCodes.Status200OK, contentType: "application/zip");
 
     private static async Task<IResult> BackupAsync(IServiceProvider services, CancellationToken cancellationToken)
@@ -69,6 +70,7 @@ public static class BackupEndpoints
             files.Add(("accounts/" + Path.GetFileName(account), Path.GetFullPath(account), await File.ReadAllBytesAsync(account, cancellationToken).ConfigureAwait(false)));
         }
 
+        await BackupStateFiles.AddAsync(files, services, cancellationToken).ConfigureAwait(false);
         var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
         using var archive = new MemoryStream();
         BackupArchive.Write(archive, files, now);

@@ -37,60 +37,31 @@ public static class BrokerAccounts
     }
 
     /// <summary>
-    /// The accounts of a city sharing the broker with others, as the shipped template makes them
-    /// (deploy/mosquitto/acl-city.template rendered for <paramref name="city"/> and <paramref name="root"/>):
-    /// its workers' account and its read-only account, each with a fresh password. Written under
-    /// smartcity-provision's lock (the ACL file is shared with the tests that provision devices), then
-    /// the broker is reloaded and both logins are waited for.
+    /// The accounts of a city sharing the broker with others, as <c>smartcity-provision city add</c> makes
+    /// them (deploy/mosquitto/acl-city.template rendered for <paramref name="city"/> and <paramref name="root"/>):
+    /// its workers' account and its read-only account, each with a fresh password, under the tool's lock
+    /// (the ACL file is shared with the tests that provision devices); then the broker is reloaded and
+    /// both logins are waited for.
     /// </summary>
     public static async Task<(string WorkerUser, string WorkerPassword, string ReaderUser, string ReaderPassword)> AddCityAsync(string city, string root)
     {
-        var block = RepositoryFiles.ReadAllText("deploy/mosquitto/acl-city.template").Replace("@CITY@", city, StringComparison.Ordinal).Replace("@ROOT@", root, StringComparison.Ordinal);
+        var accounts = await Store.AddCityAsync(city, root, DeviceStore.ShippedCityTemplate(), CancellationToken.None);
         var (worker, reader) = ($"smartcity-worker-{city}", $"smartcity-city-{city}");
-        Assert.Contains("user " + worker, block, StringComparison.Ordinal);
-        Assert.Contains("user " + reader, block, StringComparison.Ordinal);
-        var (workerPassword, readerPassword) = (DeviceStore.NewPassword(), DeviceStore.NewPassword());
-        var clock = Stopwatch.StartNew();
-        FileStream? held = null;
-        while (held is null)
-        {
-            try
-            {
-                // smartcity-provision's lock: an exclusive flock on ACL_FILE.lock.
-                held = new FileStream(TestServers.MqttAclFile + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (clock.Elapsed < TimeSpan.FromSeconds(60))
-            {
-                // Another test holds it for the few milliseconds of its change: no event to wait on.
-                await Task.Delay(TimeSpan.FromMilliseconds(50));
-            }
-        }
-
-        await using (held)
-        {
-            ReplaceFile(TestServers.MqttAclFile, File.ReadAllText(TestServers.MqttAclFile).TrimEnd('\n') + "\n\n" + block);
-            var passwords = File.ReadAllText(TestServers.MqttPasswordFile);
-            passwords = MosquittoPasswordFile.Upsert(passwords, MosquittoPasswordFile.HashLine(worker, workerPassword));
-            ReplaceFile(TestServers.MqttPasswordFile, MosquittoPasswordFile.Upsert(passwords, MosquittoPasswordFile.HashLine(reader, readerPassword)));
-        }
-
+        Assert.Equal([worker, reader], accounts.Select(a => a.User));
         await DeviceStore.ReloadAsync(Reload, CancellationToken.None);
-        await WaitForLoginAsync(worker, workerPassword, MqttClientConnectResultCode.Success);
-        await WaitForLoginAsync(reader, readerPassword, MqttClientConnectResultCode.Success);
-        return (worker, workerPassword, reader, readerPassword);
+        await WaitForLoginAsync(worker, accounts[0].Password, MqttClientConnectResultCode.Success);
+        await WaitForLoginAsync(reader, accounts[1].Password, MqttClientConnectResultCode.Success);
+        return (worker, accounts[0].Password, reader, accounts[1].Password);
     }
 
-    // Written beside and renamed over, owner-only: the broker reads the old file or the new one.
-    private static void ReplaceFile(string path, string content)
+    /// <summary>Runs the smartcity-provision command line (in process) against the test broker's files, reloading it.</summary>
+    public static async Task<(int Exit, string Output, string Error)> ProvisionCommandAsync(params string[] args)
     {
-        var temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
-        File.WriteAllText(temp, content);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        }
-
-        File.Move(temp, path, overwrite: true);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        string[] files = ["--password-file", TestServers.MqttPasswordFile, "--acl-file", TestServers.MqttAclFile, "--reload-pid-file", Reload.PidFile!];
+        var exit = await ProvisionCommand.RunAsync([.. files, .. args], output, error);
+        return (exit, output.ToString(), error.ToString());
     }
 
     /// <summary>Polls logins of <paramref name="user"/> until the broker answers <paramref name="expected"/> (after a reload).</summary>

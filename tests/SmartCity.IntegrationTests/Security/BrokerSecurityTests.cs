@@ -2,7 +2,6 @@ using MQTTnet;
 using MQTTnet.Protocol;
 using SmartCity.IntegrationTests.Devices;
 using SmartCity.IntegrationTests.Infrastructure;
-using SmartCity.Provisioning;
 using SmartCity.Simulators.Lighting;
 
 namespace SmartCity.IntegrationTests.Security;
@@ -20,15 +19,7 @@ public sealed class BrokerSecurityTests
     private static bool Refused(MqttClientConnectResultCode code) =>
         code is MqttClientConnectResultCode.NotAuthorized or MqttClientConnectResultCode.BadUserNameOrPassword;
 
-    /// <summary>Runs the smartcity-provision command line (in process) against the test broker's files.</summary>
-    private static async Task<(int Exit, string Output, string Error)> ProvisionAsync(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        string[] files = ["--password-file", TestServers.MqttPasswordFile, "--acl-file", TestServers.MqttAclFile, "--reload-pid-file", BrokerAccounts.Reload.PidFile!];
-        var exit = await ProvisionCommand.RunAsync([.. files, .. args], output, error);
-        return (exit, output.ToString(), error.ToString());
-    }
+    private static Task<(int Exit, string Output, string Error)> ProvisionAsync(params string[] args) => BrokerAccounts.ProvisionCommandAsync(args);
 
     /// <summary>Provisions a street light with the CLI under <paramref name="root"/> and returns its password (read from --password-out).</summary>
     private static async Task<string> AddLampAsync(string deviceId, string root, StreetLight lamp)
