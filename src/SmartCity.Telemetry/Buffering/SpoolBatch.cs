@@ -11,6 +11,7 @@ namespace SmartCity.Telemetry.Buffering;
 /// </summary>
 public sealed class SpoolBatch : IDisposable
 {
+    private readonly ArrayPool<byte> _pool;
     private byte[] _body;
     private int[] _starts; // _starts[i]: where line i begins; _starts[LineCount]: the body's length
     private int _length;
@@ -18,13 +19,16 @@ public sealed class SpoolBatch : IDisposable
     /// <summary>An empty batch (the final one).</summary>
     public SpoolBatch()
     {
+        _pool = ArrayPool<byte>.Shared;
         _body = [];
         _starts = [0];
     }
 
-    internal SpoolBatch(int maxLines, int bodyBytes)
+    /// <param name="pool">Where the body comes from and goes back to (the cursor's own).</param>
+    internal SpoolBatch(int maxLines, int bodyBytes, ArrayPool<byte> pool)
     {
-        _body = ArrayPool<byte>.Shared.Rent(Math.Max(bodyBytes, 1024));
+        _pool = pool;
+        _body = pool.Rent(Math.Max(bodyBytes, 1024));
         _starts = ArrayPool<int>.Shared.Rent(maxLines + 1);
         _starts[0] = 0;
     }
@@ -95,7 +99,7 @@ public sealed class SpoolBatch : IDisposable
         var needed = _length + length + 1;
         if (needed > _body.Length)
         {
-            var grown = ArrayPool<byte>.Shared.Rent(Math.Max(needed, _body.Length * 2));
+            var grown = _pool.Rent(Math.Max(needed, _body.Length * 2));
             _body.AsSpan(0, _length).CopyTo(grown);
             ReturnBody();
             _body = grown;
@@ -131,7 +135,7 @@ public sealed class SpoolBatch : IDisposable
     {
         if (_body.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_body);
+            _pool.Return(_body);
         }
     }
 }

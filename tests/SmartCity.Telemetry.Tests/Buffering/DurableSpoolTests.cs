@@ -374,4 +374,39 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
         Assert.True(total < Lines, $"read + body allocated {total} bytes ({(double)total / Lines:F1} B/line): the body was copied");
         await CloseAsync(spool);
     }
+
+    /// <summary>
+    /// A full batch's body is on the large-object heap; the cursor gives it back to a pool of its own
+    /// and the next batch reads into the same array, with full collections between. (ArrayPool.Shared
+    /// passes this too on a machine without memory pressure: it drops large arrays only when a gen2
+    /// collection finds the machine's memory load high, which a test cannot set up.)
+    /// </summary>
+    [Fact]
+    public async Task ReadBatch_FullBatchesWithGen2CollectionsBetween_ReadIntoTheSameLargeBody()
+    {
+        const int Lines = 5_000;
+        var spool = await OpenAsync(maxBytes: 16 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024);
+        var lines = Enumerable.Range(0, 3 * Lines)
+            .Select(i => $"street_light,device_id=lamp-{i:000000},sector=north,district=d01 power_w=42.{i % 10},voltage_v=229.8 {1764367200000000000L + i}")
+            .ToList();
+        await AppendAndWaitForAcksAsync(spool, lines);
+        var bodies = new List<byte[]>();
+        for (var round = 0; round < 3; round++)
+        {
+            using (var batch = await spool.ReadBatchAsync(Lines, CancellationToken.None))
+            {
+                Assert.Equal(Lines, batch.LineCount);
+                Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(batch.LinesMemory(0, batch.LineCount), out var segment));
+                Assert.True(segment.Array!.Length > 85_000, $"a body of {segment.Array.Length} bytes is not on the large-object heap");
+                bodies.Add(segment.Array);
+                spool.Commit(batch);
+            }
+
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        }
+
+        // The first batch may have grown its body once; from then on, the same array.
+        Assert.Same(bodies[1], bodies[2]);
+        await CloseAsync(spool);
+    }
 }
