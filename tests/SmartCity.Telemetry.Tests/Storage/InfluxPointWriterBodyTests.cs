@@ -73,6 +73,21 @@ public sealed class InfluxPointWriterBodyTests
         Assert.Equal("bad 1\n", Encoding.UTF8.GetString(Assert.Single(transport.Requests).Body));
     }
 
+    [Fact]
+    public async Task PingAsync_AfterAWrite_PassesUnchanged()
+    {
+        var transport = new RecordingTransport();
+        using var writer = Writer(transport);
+        await writer.WriteAsync(Encoding.UTF8.GetBytes("m f=1 1\n"), CancellationToken.None);
+
+        Assert.True(await writer.PingAsync(CancellationToken.None));
+
+        var ping = transport.Requests.Last();
+        Assert.Equal("/ping", ping.Uri.AbsolutePath);
+        Assert.NotEqual(nameof(ReadOnlyMemoryContent), ping.ContentType);
+        Assert.Empty(ping.Body);
+    }
+
     private sealed record SentRequest(HttpMethod Method, Uri Uri, string? Authorization, string ContentType, string? MediaType, long? ContentLength, byte[] Body);
 
     private sealed class RecordingTransport : HttpMessageHandler
@@ -88,15 +103,15 @@ public sealed class InfluxPointWriterBodyTests
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            var content = request.Content!;
-            var body = await content.ReadAsByteArrayAsync(cancellationToken);
+            var content = request.Content;
+            var body = content is null ? [] : await content.ReadAsByteArrayAsync(cancellationToken);
             Requests.Enqueue(new SentRequest(
                 request.Method,
                 request.RequestUri!,
                 request.Headers.TryGetValues("Authorization", out var auth) ? string.Join(",", auth) : null,
-                content.GetType().Name,
-                content.Headers.ContentType?.ToString(),
-                content.Headers.ContentLength,
+                content?.GetType().Name ?? "none",
+                content?.Headers.ContentType?.ToString(),
+                content?.Headers.ContentLength,
                 body));
             if (HoldUntilTwo)
             {

@@ -70,8 +70,16 @@ public sealed class InfluxPointWriter : IPointWriter, IDisposable
     {
         // Set inside this async method, the value flows into the client's call below and is gone for
         // the caller when it returns.
-        _bodyHandler.Body.Value = body;
+        var pending = new PendingBody(body);
+        _bodyHandler.Body.Value = pending;
         await PostAsync(cancellationToken).ConfigureAwait(false);
+        if (!pending.Sent)
+        {
+            // The client answered without its request passing the handler (a client version that no
+            // longer uses the given HttpClient): it posted the empty placeholder, so the lines were
+            // not stored. Failing as a bug stops the sink with the batch still in the spool.
+            throw new InvalidOperationException("InfluxDB.Client sent the write without the writer's HttpClient: the body was not posted");
+        }
     }
 
     private Task PostAsync(CancellationToken cancellationToken) =>

@@ -21,14 +21,15 @@ internal sealed class PooledBodyHandler : DelegatingHandler
     }
 
     /// <summary>The body of the write in progress on this async flow, or null outside a write.</summary>
-    public AsyncLocal<ReadOnlyMemory<byte>?> Body { get; } = new();
+    public AsyncLocal<PendingBody?> Body { get; } = new();
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (Body.Value is { } body && request.Content is { } placeholder)
+        if (Body.Value is { } pending && request.Content is { } placeholder)
         {
-            request.Content = WithHeadersOf(placeholder, new ReadOnlyMemoryContent(body));
+            request.Content = WithHeadersOf(placeholder, new ReadOnlyMemoryContent(pending.Body));
             placeholder.Dispose();
+            pending.Sent = true;
         }
 
         return base.SendAsync(request, cancellationToken);
@@ -47,4 +48,12 @@ internal sealed class PooledBodyHandler : DelegatingHandler
 
         return content;
     }
+}
+
+/// <summary>A write's body, and whether the handler put it into the request (the writer checks).</summary>
+internal sealed class PendingBody(ReadOnlyMemory<byte> body)
+{
+    public ReadOnlyMemory<byte> Body { get; } = body;
+
+    public bool Sent { get; set; }
 }
