@@ -329,11 +329,7 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
     public async Task ReadBatch_5000LinesToRequestBody_AllocatesNoCopyOfTheBody()
     {
         const int Lines = 5_000;
-        var spool = await OpenAsync(maxBytes: 16 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024);
-        var lines = Enumerable.Range(0, 3 * Lines)
-            .Select(i => $"street_light,device_id=lamp-{i:000000},sector=north,district=d01 power_w=42.{i % 10},voltage_v=229.8,current_a=0.185,lux=1200i,dimming=80i,temperature_c=21.5,on=true {1764367200000000000L + i}")
-            .ToList();
-        await AppendAndWaitForAcksAsync(spool, lines);
+        var (spool, lines) = await OpenWithStreetLightLinesAsync(3 * Lines);
         // The first batch warms up what is paid once: the read stream, the pool's arrays, the JIT.
         using (var warmUp = await spool.ReadBatchAsync(Lines, CancellationToken.None))
         {
@@ -385,11 +381,7 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
     public async Task ReadBatch_FullBatchesWithGen2CollectionsBetween_ReadIntoTheSameLargeBody()
     {
         const int Lines = 5_000;
-        var spool = await OpenAsync(maxBytes: 16 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024);
-        var lines = Enumerable.Range(0, 3 * Lines)
-            .Select(i => $"street_light,device_id=lamp-{i:000000},sector=north,district=d01 power_w=42.{i % 10},voltage_v=229.8 {1764367200000000000L + i}")
-            .ToList();
-        await AppendAndWaitForAcksAsync(spool, lines);
+        var (spool, _) = await OpenWithStreetLightLinesAsync(3 * Lines);
         var bodies = new List<byte[]>();
         for (var round = 0; round < 3; round++)
         {
@@ -408,5 +400,16 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
         // The first batch may have grown its body once; from then on, the same array.
         Assert.Same(bodies[1], bodies[2]);
         await CloseAsync(spool);
+    }
+
+    /// <summary>A spool holding <paramref name="count"/> acknowledged street-light lines with every profile field.</summary>
+    private async Task<(DurableSpool Spool, List<string> Lines)> OpenWithStreetLightLinesAsync(int count)
+    {
+        var spool = await OpenAsync(maxBytes: 16 * 1024 * 1024, segmentBytes: 16 * 1024 * 1024);
+        var lines = Enumerable.Range(0, count)
+            .Select(i => $"street_light,device_id=lamp-{i:000000},sector=north,district=d01 power_w=42.{i % 10},voltage_v=229.8,current_a=0.185,lux=1200i,dimming=80i,temperature_c=21.5,on=true {1764367200000000000L + i}")
+            .ToList();
+        await AppendAndWaitForAcksAsync(spool, lines);
+        return (spool, lines);
     }
 }
