@@ -199,9 +199,9 @@ public sealed class DurableSpoolCursorTests : IDisposable
 
         public IReadOnlyList<string> Lines => [.. _lines];
 
-        public Task WriteAsync(byte[] body, CancellationToken cancellationToken)
+        public Task WriteAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
         {
-            foreach (var line in Encoding.UTF8.GetString(body).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var line in Encoding.UTF8.GetString(body.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             {
                 _lines.Enqueue(line);
             }

@@ -178,9 +178,9 @@ public sealed class StageComplianceTests : IDisposable
     /// <summary>Like InfluxDB's partial write: good lines are stored, a line starting with "bad " is refused with 400.</summary>
     private sealed class PartialWriter : IPointWriter
     {
-        public Task WriteAsync(byte[] body, CancellationToken cancellationToken)
+        public Task WriteAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
         {
-            var bad = Encoding.UTF8.GetString(body).Split('\n').FirstOrDefault(l => l.StartsWith("bad ", StringComparison.Ordinal));
+            var bad = Encoding.UTF8.GetString(body.Span).Split('\n').FirstOrDefault(l => l.StartsWith("bad ", StringComparison.Ordinal));
             return bad is null ? Task.CompletedTask : throw new HttpException($"partial write: unable to parse '{bad}' dropped=1", 400);
         }
 

@@ -462,11 +462,11 @@ public sealed class InfluxSinkTests : IAsyncLifetime
             }
         }
 
-        public Task WriteAsync(byte[] body, CancellationToken cancellationToken)
+        public Task WriteAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
         {
             // The body as the database parses it: UTF-8 lines, each ending in '\n'.
-            Assert.Equal((byte)'\n', body[^1]);
-            var lines = System.Text.Encoding.UTF8.GetString(body).Split('\n')[..^1];
+            Assert.Equal((byte)'\n', body.Span[^1]);
+            var lines = System.Text.Encoding.UTF8.GetString(body.Span).Split('\n')[..^1];
             if (_holdMarker is { } marker && lines.Any(l => l.StartsWith(marker, StringComparison.Ordinal)))
             {
                 return HeldWriteAsync(lines, cancellationToken);

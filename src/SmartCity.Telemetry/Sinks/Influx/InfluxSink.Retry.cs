@@ -112,7 +112,7 @@ public sealed partial class InfluxSink
     }
 
     /// <summary>One request through the retry pipeline: transient failures are retried, bad data is thrown to the caller.</summary>
-    private Task WriteAsync(byte[] body, CancellationToken cancellationToken) =>
+    private Task WriteAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken) =>
         _pipeline.ExecuteAsync(
             static (state, ct) => new ValueTask(state.sink.AttemptAsync(state.body, ct)),
             (sink: this, body),
@@ -125,7 +125,7 @@ public sealed partial class InfluxSink
     /// </summary>
     internal TimeSpan StallAfter => TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(2).Ticks, _options.WriteTimeout.Ticks / 2));
 
-    private async Task AttemptAsync(byte[] body, CancellationToken cancellationToken)
+    private async Task AttemptAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var answered = 0;
         var stallAfter = StallAfter;

@@ -29,8 +29,8 @@ public sealed partial class InfluxSink
     {
         try
         {
-            // One exact-length copy per request (WriteService takes a whole byte[]); retries reuse it.
-            await WriteAsync(batch.CopyBody(first, count), cancellationToken).ConfigureAwait(false);
+            // The lines as they lie in the batch's pooled buffer, no copy; the batch outlives the write and its retries.
+            await WriteAsync(batch.LinesMemory(first, count), cancellationToken).ConfigureAwait(false);
             return 0;
         }
         catch (Exception ex) when (IsRefused(ex, cancellationToken))
