@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
 using Microsoft.Extensions.Configuration;
@@ -21,6 +22,24 @@ public static class ConsoleHosting
         services.AddOptions<ConsoleOptions>().Bind(configuration.GetSection(ConsoleOptions.SectionName));
         services.AddSingleton<IValidateOptions<ConsoleOptions>>(new SectionValidator<ConsoleOptions>(ConsoleOptions.SectionName));
         services.AddSingleton(ConfigurationCheck.For<ConsoleOptions>());
+        if (EnabledIn(configuration))
+        {
+            AddEnabledConsole(services);
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// Only called when the console is on: MVC, Razor Pages, Components and antiforgery are assemblies
+    /// mapped and code compiled in every worker that merely compiles a method naming them, several MB of
+    /// an idle worker's RSS (docs/performance.md). Not inlined, so that the JIT loads none of them for
+    /// <see cref="AddOperatorConsole"/> itself.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddEnabledConsole(IServiceCollection services)
+    {
+        services.AddSingleton(new ConsoleRegistered());
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<ConsoleOptions>>().Value;
@@ -55,7 +74,6 @@ public static class ConsoleHosting
                 }
             }
         });
-        return services;
     }
 
     public static WebApplication MapOperatorConsole(this WebApplication app)
@@ -67,6 +85,20 @@ public static class ConsoleHosting
             return app;
         }
 
+        if (app.Services.GetService<ConsoleRegistered>() is null)
+        {
+            throw new InvalidOperationException(
+                $"{ConsoleOptions.SectionName}:Enabled was false when the console's services were registered and is true now: set it in appsettings.json or the environment, not in a configuration source added later");
+        }
+
+        MapEnabledConsole(app, options);
+        return app;
+    }
+
+    /// <summary>Only called when the console is on (and not inlined): see <see cref="AddEnabledConsole"/>.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void MapEnabledConsole(WebApplication app, ConsoleOptions options)
+    {
         ConsoleAuth.AddOidcSchemeWhenEnabled(app.Services, options);
         var headers = SecureHeaders.For(options);
         app.Use((context, next) =>
@@ -85,6 +117,15 @@ public static class ConsoleHosting
         app.UseAntiforgery();
         app.MapRazorPages();
         ConsoleEndpoints.Map(app, options);
-        return app;
     }
+
+    /// <summary>
+    /// Read from the configuration as it is when the services are registered (options are bound later). A value
+    /// that is not a boolean counts as on here, so the options check reports it instead of an exception.
+    /// </summary>
+    private static bool EnabledIn(IConfiguration configuration) =>
+        !bool.TryParse(configuration[$"{ConsoleOptions.SectionName}:{nameof(ConsoleOptions.Enabled)}"], out var enabled) || enabled;
+
+    /// <summary>Marks that the console's services were registered (only when it was enabled at that time).</summary>
+    private sealed class ConsoleRegistered;
 }

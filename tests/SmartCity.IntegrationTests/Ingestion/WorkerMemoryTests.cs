@@ -62,7 +62,7 @@ public sealed class WorkerMemoryTests(ITestOutputHelper output)
     }
 
     /// <summary>VmHWM of a live process: the most RAM it has held since it started.</summary>
-    private static long PeakRssKb(int pid)
+    internal static long PeakRssKb(int pid)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
