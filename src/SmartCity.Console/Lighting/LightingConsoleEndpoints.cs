@@ -24,15 +24,16 @@ public static class LightingConsoleEndpoints
     public const string Path = ConsoleAuth.BasePath + "/lighting";
 
     /// <summary>The form's fields: <c>action</c> is <c>on</c>, <c>off</c> or <c>dim</c> (with <c>dimPct</c>).</summary>
-    public sealed record CommandForm(string? TargetKind, string? Target, string? Action, double? DimPct, string? Reason);
+    public sealed record CommandForm(string? TargetKind, string? Target, string? Action, double? DimPct, string? Reason, TimeSpan? For = null);
 
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost(Path + "/commands", async (LightingService lighting, DeviceRegistry registry, ClaimsPrincipal user, HttpContext context,
-            [FromForm] string? targetKind, [FromForm] string? target, [FromForm] string? action, [FromForm] string? dimPct, [FromForm] string? reason) =>
+            [FromForm] string? targetKind, [FromForm] string? target, [FromForm] string? action, [FromForm] string? dimPct, [FromForm] string? reason, [FromForm] string? duration) =>
         {
             // Fields one by one, as text: a record bound from the form answers 400 (with no reason) to a post without dimPct.
             var level = double.TryParse(dimPct, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : (double?)null;
-            var form = new CommandForm(targetKind, target, action, level, reason);
+            var form = new CommandForm(targetKind, target, action, level, reason,
+                int.TryParse(duration, NumberStyles.None, CultureInfo.InvariantCulture, out var minutes) && minutes > 0 ? TimeSpan.FromMinutes(minutes) : null);
             if (Request(form, user.Identity!.Name!) is not { } request)
             {
                 return Results.Redirect(Path + "?refused=" + Uri.EscapeDataString("invalid command"));
@@ -72,7 +73,7 @@ public static class LightingConsoleEndpoints
         };
         return on is null && dim is null
             ? null
-            : new CommandRequest { TargetKind = kind, Target = form.Target?.Trim() ?? "", On = on, DimPct = dim, By = by, Reason = form.Reason?.Trim() ?? "" };
+            : new CommandRequest { TargetKind = kind, Target = form.Target?.Trim() ?? "", On = on, DimPct = dim, By = by, Reason = form.Reason?.Trim() ?? "", For = form.For };
     }
 
     /// <summary>

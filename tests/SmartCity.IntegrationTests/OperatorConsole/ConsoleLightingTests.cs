@@ -47,7 +47,7 @@ public sealed class ConsoleLightingTests(ConsoleLightingBrowser console) : IClas
         return (lamps, district, lamp);
     }
 
-    private static async Task SendAsync(IPage page, string targetKind, string target, string action, string reason, int? dimPct = null)
+    private static async Task SendAsync(IPage page, string targetKind, string target, string action, string reason, int? dimPct = null, int? minutes = null)
     {
         await page.GotoAsync("/console/lighting");
         await page.SelectOptionAsync("#target-kind", targetKind);
@@ -56,6 +56,11 @@ public sealed class ConsoleLightingTests(ConsoleLightingBrowser console) : IClas
         if (dimPct is { } d)
         {
             await page.FillAsync("#dim-pct", d.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (minutes is { } m)
+        {
+            await page.SelectOptionAsync("#duration", m.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         await page.FillAsync("#reason", reason);
@@ -75,7 +80,7 @@ public sealed class ConsoleLightingTests(ConsoleLightingBrowser console) : IClas
         await using var _ = lamps;
         var page = await console.LoggedInPageAsync("olivia.operator");
 
-        await SendAsync(page, "lamp", lamp, "dim", "street market", dimPct: 40);
+        await SendAsync(page, "lamp", lamp, "dim", "street market", dimPct: 40, minutes: 120);
 
         // The lamp got the level on its cmd topic, and the page turns the command confirmed by itself (no reload).
         await lamps.WaitAsync(() => lamps.Received(lamp).Count > 0, Timeout);
@@ -83,6 +88,8 @@ public sealed class ConsoleLightingTests(ConsoleLightingBrowser console) : IClas
         await Expect(StateOf(page, lamp)).ToHaveTextAsync("confirmed", new() { Timeout = ConsoleBrowser.Timeout });
         var command = Assert.Single(History(lamp));
         Assert.Equal(("olivia.operator", "street market", CommandStatus.Confirmed), (command.By, command.Reason, command.Status));
+        // Two hours, the duration chosen (the lamp has no schedule whose step could come first).
+        Assert.Equal(command.SentAt.AddHours(2), command.Until);
         await ConsoleBrowser.ScreenshotAsync(page, "lighting-confirmed-en");
         await page.Context.CloseAsync();
     }
