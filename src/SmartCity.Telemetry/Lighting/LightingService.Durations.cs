@@ -28,11 +28,13 @@ public sealed partial class LightingService
 
     private async Task EndDurationsAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        List<(string Lamp, LampLevel Level)> ended;
+        List<(DeviceRecord Lamp, LampLevel Level)> ended;
         lock (_gate)
         {
-            ended = [.. _state.Levels.Where(l => l.Value.Ends <= now).Select(l => (l.Key, l.Value))];
-            foreach (var (lamp, level) in ended)
+            // A lamp the registry does not know yet (just after a start) keeps its end for a later tick.
+            ended = [.. _state.Levels.Where(l => l.Value.Ends <= now)
+                .Select(l => (Lamp: _registry.Find(l.Key), Level: l.Value)).Where(l => l.Lamp is not null).Select(l => (l.Lamp!, l.Level))];
+            foreach (var (lamp, level) in ended.Select(e => (e.Lamp.DeviceId, e.Level)))
             {
                 // Once: the level stays until the command that gives the lamp back its level replaces it.
                 _state.Levels[lamp] = level with { Ends = null, Then = null };
@@ -40,13 +42,9 @@ public sealed partial class LightingService
             }
         }
 
-        foreach (var (lampId, level) in ended)
+        foreach (var (lamp, level) in ended)
         {
-            if (_registry.Find(lampId) is not { } lamp)
-            {
-                continue;
-            }
-
+            var lampId = lamp.DeviceId;
             var schedule = ScheduleOf(lamp.District, lamp.Site);
             var back = schedule is null ? level.Then : ScheduleLevel(schedule, now);
             if (back is null)
