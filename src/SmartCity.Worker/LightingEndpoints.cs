@@ -9,7 +9,7 @@ namespace SmartCity.Worker;
 public static class LightingEndpoints
 {
     /// <summary>A command as an operator sends it; who sends it is the API key's name.</summary>
-    public sealed record CommandBody(string? TargetKind, string? Target, bool? On, double? DimPct, string? Reason, string? By = null);
+    public sealed record CommandBody(string? TargetKind, string? Target, bool? On, double? DimPct, string? Reason, string? By = null, double? DurationMinutes = null);
 
     public static void MapLightingEndpoints(this IEndpointRouteBuilder app)
     {
@@ -27,7 +27,8 @@ public static class LightingEndpoints
                 return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "targetKind must be lamp, site, district or cabinet");
             }
 
-            var request = new CommandRequest { TargetKind = kind, Target = body.Target ?? "", On = body.On, DimPct = body.DimPct, By = user.Identity!.Name!, Reason = body.Reason ?? "" };
+            var request = new CommandRequest { TargetKind = kind, Target = body.Target ?? "", On = body.On, DimPct = body.DimPct, By = user.Identity!.Name!, Reason = body.Reason ?? "",
+                For = body.DurationMinutes is { } minutes && double.IsFinite(minutes) && Math.Abs(minutes) < 1e6 ? TimeSpan.FromMinutes(minutes) : null };
             var (receipt, refusal) = await lighting.SubmitAsync(request, context.RequestAborted);
             if (refusal is not null)
             {
@@ -56,7 +57,7 @@ public static class LightingEndpoints
         })
             .RequireAuthorization(ApiRoles.Operator)
             .WithSummary("Switch or dim lamps")
-            .WithDescription("Body: {\"targetKind\": \"lamp|site|district|cabinet\", \"target\": \"...\", \"on\": true|false, \"dimPct\": 0..100, \"reason\": \"...\"}. "
+            .WithDescription("Body: {\"targetKind\": \"lamp|site|district|cabinet\", \"target\": \"...\", \"on\": true|false, \"dimPct\": 0..100, \"reason\": \"...\", \"durationMinutes\": optional}. "
                 + "200 with the command id, the lamps it was sent to and those skipped (profile without the command, offline) with the reason; "
                 + "404 when the target is unknown to the device registry; 409 when none of its lamps can take the command; 400 when the command is invalid.")
             .Accepts<CommandBody>("application/json")

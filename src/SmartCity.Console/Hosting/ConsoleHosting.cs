@@ -117,6 +117,7 @@ public static class ConsoleHosting
         app.UseAntiforgery();
         app.MapRazorPages();
         ConsoleEndpoints.Map(app, options);
+        Lighting.LightingConsoleEndpoints.Map(app);
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed partial class ConsoleText
     public string Language { get; }
 
     /// <summary>The word for <paramref name="key"/>; the key itself when missing (visible, never a crash).</summary>
-    public string this[string key] => Words.TryGetValue(key, out var w) ? (Language == "fr" ? w.Fr : w.En) : key;
+    public string this[string key] => Words.TryGetValue(key, out var w) || LightingWords.TryGetValue(key, out w) ? (Language == "fr" ? w.Fr : w.En) : key;
 
     /// <summary>A severity, state or history kind as named in the API (<c>critical</c>, <c>acknowledged</c>...).</summary>
     public string Term(string apiName) => this["term." + apiName];

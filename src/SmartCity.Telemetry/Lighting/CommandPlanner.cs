@@ -15,6 +15,9 @@ public static class CommandPlanner
 {
     public const int MaxReasonLength = 256;
 
+    /// <summary>The longest duration of an operator's level: a day (longer is a schedule's job).</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(1);
+
     /// <summary>What is wrong with the request itself, or null.</summary>
     public static string? Invalid(CommandRequest request)
     {
@@ -32,6 +35,11 @@ public static class CommandPlanner
         if (request.DimPct is { } d && (double.IsNaN(d) || d < 0 || d > 100))
         {
             return $"dimPct must be between 0 and 100, was {d}";
+        }
+
+        if (request.For is { } lasts && (lasts <= TimeSpan.Zero || lasts > MaxDuration))
+        {
+            return $"a duration must be above 0 and at most {MaxDuration}, was {lasts}";
         }
 
         if (request is { On: false, DimPct: > 0 })

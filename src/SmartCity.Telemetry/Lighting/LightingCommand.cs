@@ -56,6 +56,12 @@ public sealed record CommandRequest
     /// <summary>Dim level, percent (0..100).</summary>
     public double? DimPct { get; init; }
 
+    /// <summary>
+    /// How long an operator's level lasts (null: until the lamps' schedule's next step, or the next command). When
+    /// it ends first, each lamp is given back its schedule's step, else the level it had before (LightingService.Durations.cs).
+    /// </summary>
+    public TimeSpan? For { get; init; }
+
     /// <summary>Who sent it: the API key's name, or <c>schedule:{id}</c>.</summary>
     public required string By { get; init; }
 

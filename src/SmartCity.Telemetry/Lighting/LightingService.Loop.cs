@@ -60,6 +60,7 @@ public sealed partial class LightingService
 
         await RunSchedulesAsync(cancellationToken).ConfigureAwait(false);
         await ResendAsync(cancellationToken).ConfigureAwait(false);
+        await EndDurationsAsync(now, cancellationToken).ConfigureAwait(false);
         FlushEnergy();
         lock (_gate)
         {

@@ -185,7 +185,7 @@ public sealed partial class LightingService : BackgroundService
                 {
                     CommandId = commandId, DeviceId = d.DeviceId, Sector = d.Sector, District = d.District, Site = d.Site,
                     DeviceType = d.DeviceType, Profile = d.Profile, On = lamp.On, DimPct = lamp.DimPct, By = request.By,
-                    Reason = request.Reason, SentAt = now, DueBy = now + _options.ConfirmTimeout, Until = NextStep(d, now),
+                    Reason = request.Reason, SentAt = now, DueBy = now + _options.ConfirmTimeout, Until = Until(request, d, now),
                 });
                 if (_state.Pending.Remove(d.DeviceId, out var older))
                 {
@@ -193,7 +193,7 @@ public sealed partial class LightingService : BackgroundService
                 }
 
                 _state.Pending[d.DeviceId] = command;
-                _state.Levels[d.DeviceId] = new LampLevel(lamp.On, lamp.DimPct, commandId);
+                _state.Levels[d.DeviceId] = Lasting(request, new LampLevel(lamp.On, lamp.DimPct, commandId), _state.Levels.GetValueOrDefault(d.DeviceId), now);
                 AddHistory(command);
                 sent.Add(command);
             }

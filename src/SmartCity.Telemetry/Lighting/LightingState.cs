@@ -4,8 +4,11 @@ using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Lighting;
 
-/// <summary>The level a lamp should burn at (the last command sent to it), re-sent when it is born again.</summary>
-public sealed record LampLevel(bool On, double DimPct, string CommandId);
+/// <summary>
+/// The level a lamp should burn at (the last command sent to it), re-sent when it is born again. A level of a
+/// command with a duration <see cref="Ends"/>, and the lamp then goes back to its schedule's step, else to <see cref="Then"/>.
+/// </summary>
+public sealed record LampLevel(bool On, double DimPct, string CommandId, DateTimeOffset? Ends = null, LampLevel? Then = null);
 
 /// <summary>One hour of one district's lamps: energy measured, and the same hours at full power, kWh.</summary>
 public sealed record EnergyBucket(string District, DateTimeOffset Hour, double MeasuredKwh, double FullKwh);

@@ -18,8 +18,11 @@ public static partial class TalqCmsEndpoints
         talq.MapPut("/devices/{deviceAddress}", ReplaceAsync);
         talq.MapPatch("/devices/{deviceAddress}", (HttpContext c, TalqGatewayMap map, TalqIngress ingress, string deviceAddress) => PatchAsync(c, map, ingress, deviceAddress));
         talq.MapDelete("/devices/{deviceAddress}", DeleteAsync);
-        talq.MapGet("/devices/{deviceAddress}/{functionId}", (HttpContext c, TalqGatewayMap map, TalqIngress ingress, string deviceAddress, string functionId) =>
-            Read(c, map, ingress, deviceAddress, d => TalqDeviceViews.Function(d, functionId)));
+        talq.MapGet("/devices/{deviceAddress}/{functionId}", (HttpContext c, TalqGatewayMap map, TalqIngress ingress, string deviceAddress, string functionId, string? attributeScope) =>
+            Read(c, map, ingress, deviceAddress, d => TalqDeviceViews.Function(d, functionId, attributeScope?.ToLowerInvariant()),
+                attributeScope is null || TalqAttributeScopes.Scopes.Contains(attributeScope.ToLowerInvariant())
+                    ? null
+                    : new TalqError(StatusCodes.Status400BadRequest, "parameterValueNotValid", "attributeScope must be " + string.Join(", ", TalqAttributeScopes.Scopes))));
         talq.MapGet("/devices/{deviceAddress}/{functionId}/{attributeName}", (HttpContext c, TalqGatewayMap map, TalqIngress ingress, string deviceAddress, string functionId, string attributeName) =>
             Read(c, map, ingress, deviceAddress, d => TalqDeviceViews.Attribute(d, functionId, attributeName)));
     }
@@ -59,9 +62,11 @@ public static partial class TalqCmsEndpoints
     }
 
     /// <summary>A GET of one device, function or attribute of the caller's: 404 when it (or the part asked) does not exist.</summary>
-    private static IResult Read(HttpContext context, TalqGatewayMap map, TalqIngress ingress, string deviceAddress, Func<TalqStoredDevice, JsonObject?> part)
+    /// <param name="invalid">What is wrong with the query, answered once the gateway is known (an unknown caller gets 401 first).</param>
+    private static IResult Read(HttpContext context, TalqGatewayMap map, TalqIngress ingress, string deviceAddress, Func<TalqStoredDevice, JsonObject?> part, TalqError? invalid = null)
     {
         var (gateway, refused) = Identify(context, map, write: false);
+        refused ??= invalid;
         var address = Guid.Empty;
         refused ??= Guid.TryParse(deviceAddress, out address) ? null : BadAddress(deviceAddress);
         if (refused is not null)

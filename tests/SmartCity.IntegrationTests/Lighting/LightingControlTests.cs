@@ -25,7 +25,7 @@ public sealed class LightingControlTests
     private static readonly DateTimeOffset Evening = new(2026, 12, 7, 21, 50, 0, TimeSpan.Zero);
 
     // The state file is in the worker's data directory (TestWorker.Settings), so a restart with the same client id finds it.
-    private static Dictionary<string, string?> Settings(string? confirmTimeout = null, string? schedules = null) => new()
+    internal static Dictionary<string, string?> Settings(string? confirmTimeout = null, string? schedules = null) => new()
     {
         ["Lighting:ConfirmTimeout"] = confirmTimeout ?? "00:01:00",
         ["Lighting:TickInterval"] = "00:00:00.200",
@@ -192,7 +192,7 @@ public sealed class LightingControlTests
         Assert.Contains("Lighting:SchedulesFile: schedule 'bad': onLevel must be 0..100 %, was 140", failures);
     }
 
-    private static string ScheduleFile(string district)
+    internal static string ScheduleFile(string district)
     {
         var path = Path.Combine(Path.GetTempPath(), "smartcity-it-data", TestServers.UniqueName("sched-") + ".json");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
