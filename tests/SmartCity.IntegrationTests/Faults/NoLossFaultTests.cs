@@ -269,10 +269,12 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
     public async Task SubscriptionLostSilently_WatchdogReconnectsAndTrafficResumes()
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
-        // 5 s, not 1 s: on a loaded machine the paced stream itself can pause for a second, and the
-        // watchdog then fired a second time (Assert.Equal(1, ...) failed); the silent drop stalls forever.
-        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Mqtt:QuietTimeout"] = "00:00:05" });
-        const long Messages = 8_000;
+        // 15 s, not 1 s nor 5 s: on a loaded machine the paced stream itself can pause for a second, and once
+        // (full run, load 40) for over 5 s after the resubscribe, and the watchdog then rightly fired a second
+        // time (Assert.Equal(1, ...) failed); the silent drop stalls forever. The stream lasts 30 s, so it
+        // still flows well after the watchdog's 15 s.
+        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Mqtt:QuietTimeout"] = "00:00:15" });
+        const long Messages = 30_000;
         await using var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 100, Messages, 1_000), Messages, 1_000, TestServers.UniqueName("sim-"));
         stream.Start();
         await worker.Metrics.WaitUntilAsync(s => s.Received >= 1_000, Long);
