@@ -61,9 +61,11 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
         var restarted = Stopwatch.StartNew();
         await stream.CompletionAsync(Long);
         var s = await worker.Metrics.WaitUntilAsync(AllStored(stream.TotalMessages), Long);
+        // Acknowledgements count redeliveries (a publisher's retry under load): the stored count is waited for too.
+        var stored = await StoredQuery.WaitForAsync(worker.Metrics, () => db.CountAsync("SELECT count(power_w) FROM street_light"), n => n >= Messages, Long);
         drain = restarted.Elapsed;
+        s = worker.Metrics.Snapshot();
 
-        var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
         Report(nameof(InfluxDbDown30SecondsDuring2000MsgPerSecondStream_NothingLost), stream.Published, stored, s.PointsWritten - (stream.TotalMessages - stream.Published), stream.Retries, drain);
         Assert.Equal(Messages, stream.Published);
         Assert.Equal(Messages, stored);
@@ -219,8 +221,11 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
 
         await using (stream)
         {
-            var s = await worker.Metrics.WaitUntilAsync(AllStored(stream.TotalMessages), Long);
-            var stored = await db.CountAsync("SELECT count(power_w) FROM street_light");
+            // Not full again is waited for too: the spool's writer clears the flag when it wakes to append again, which
+            // can come after the sink emptied the spool (a pipeline report waiting for space, woken by that last commit).
+            // And acknowledgements count redeliveries, so the stored count is waited for, re-read after every batch.
+            var s = await worker.Metrics.WaitUntilAsync(x => AllStored(stream.TotalMessages)(x) && !x.SpoolFull, Long);
+            var stored = await StoredQuery.WaitForAsync(worker.Metrics, () => db.CountAsync("SELECT count(power_w) FROM street_light"), n => n >= Messages, Long);
             Report(nameof(SpoolAtItsBound_IntakePausesCountedAndReportedThenEverythingStored), stream.Published, stored, s.PointsWritten - (stream.TotalMessages - stream.Published), stream.Retries);
             Assert.Equal(Messages, stored);
             Assert.False(s.SpoolFull);
@@ -264,10 +269,12 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
     public async Task SubscriptionLostSilently_WatchdogReconnectsAndTrafficResumes()
     {
         await using var db = await InfluxTestDatabase.CreateAsync();
-        // 5 s, not 1 s: on a loaded machine the paced stream itself can pause for a second, and the
-        // watchdog then fired a second time (Assert.Equal(1, ...) failed); the silent drop stalls forever.
-        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Mqtt:QuietTimeout"] = "00:00:05" });
-        const long Messages = 8_000;
+        // 15 s, not 1 s nor 5 s: on a loaded machine the paced stream itself can pause for a second, and once
+        // (full run, load 40) for over 5 s after the resubscribe, and the watchdog then rightly fired a second
+        // time (Assert.Equal(1, ...) failed); the silent drop stalls forever. The stream lasts 30 s, so it
+        // still flows well after the watchdog's 15 s.
+        await using var worker = await TestWorker.StartAsync(db, overrides: new Dictionary<string, string?> { ["Mqtt:QuietTimeout"] = "00:00:15" });
+        const long Messages = 30_000;
         await using var stream = new SteadyFleet(SteadyFleet.Fleet(worker.TopicRoot, 100, Messages, 1_000), Messages, 1_000, TestServers.UniqueName("sim-"));
         stream.Start();
         await worker.Metrics.WaitUntilAsync(s => s.Received >= 1_000, Long);

@@ -401,8 +401,11 @@ public sealed partial class DashboardTests
 
     /// <summary>
     /// "Open" in InfluxQL (the latest transition per device and rule is not resolved) against the
-    /// worker's own list: the same alerts, no more, no fewer. Retried only while the worker's list
-    /// itself changes between the two reads (an alert raised meanwhile).
+    /// worker's own list: the same alerts, no more, no fewer. The API answers from the alert engine, and the
+    /// engine's transitions reach the spool from a publishing loop of their own, so a transition the API
+    /// already shows (an alarm resolved) can still be on its way to InfluxDB when the spool is empty: the two
+    /// lists are compared again after every stored batch until they agree (the worker's list read before and
+    /// after the query, so it did not change meanwhile), and the last answers are asserted.
     /// </summary>
     private static async Task OpenAlertsPanel_ListsExactlyTheWorkersOpenAlerts(List<Dashboard> dashboards, InfluxTestDatabase db, HttpClient http, TestWorker worker)
     {
@@ -410,20 +413,14 @@ public sealed partial class DashboardTests
         var panel = alerts.Panels.Single(p => Title(p) == "Open alerts now");
         var all = alerts.Variables.Where(v => v.TryGetProperty("allValue", out _)).ToDictionary(v => v.GetProperty("name").GetString()!, v => v.GetProperty("allValue").GetString()!);
         var query = Substitute(panel.GetProperty("targets")[0].GetProperty("query").GetString()!, all, 0, 0, alerts.Name);
-        for (var attempt = 1; ; attempt++)
-        {
-            var before = (await OpenAlertsAsync(http)).Select(a => $"{a.Rule} {a.DeviceId}").Order(StringComparer.Ordinal).ToList();
-            // The API answered after every earlier transition went into the spool; once the spool is empty they are in InfluxDB.
-            await worker.Metrics.WaitUntilAsync(s => s.SpoolDepth == 0, Timeout);
-            var stored = (await db.RowsAsync(query)).Select(r => $"{r.Row["rule"].GetString()} {r.Row["device_id"].GetString()}").Order(StringComparer.Ordinal).ToList();
-            var after = (await OpenAlertsAsync(http)).Select(a => $"{a.Rule} {a.DeviceId}").Order(StringComparer.Ordinal).ToList();
-            if (before.SequenceEqual(after) || attempt == 5)
-            {
-                Assert.NotEmpty(before);
-                Assert.Equal(before, stored);
-                return;
-            }
-        }
+        async Task<List<string>> WorkersAsync() => (await OpenAlertsAsync(http)).Select(a => $"{a.Rule} {a.DeviceId}").Order(StringComparer.Ordinal).ToList();
+        var (before, stored, _) = await StoredQuery.WaitForAsync(
+            worker.Metrics,
+            async () => (await WorkersAsync(), (await db.RowsAsync(query)).Select(r => $"{r.Row["rule"].GetString()} {r.Row["device_id"].GetString()}").Order(StringComparer.Ordinal).ToList(), await WorkersAsync()),
+            x => x.Item1.SequenceEqual(x.Item3) && x.Item1.SequenceEqual(x.Item2),
+            Timeout);
+        Assert.NotEmpty(before);
+        Assert.Equal(before, stored);
     }
 
     internal static async Task<(List<(IReadOnlyDictionary<string, string> Tags, Dictionary<string, JsonElement> Row)> Rows, string? Error)> RowsOrError(InfluxTestDatabase db, string query)

@@ -16,6 +16,7 @@ public sealed class RawHttpEndpoint : IAsyncDisposable
     private readonly Task _accepting;
     private volatile string? _response;
     private int _requests;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Line, string Body)> _received = new();
     private TaskCompletionSource _requested = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="response">The raw answer (status line, headers, blank line, body); null = stall.</param>
@@ -31,6 +32,9 @@ public sealed class RawHttpEndpoint : IAsyncDisposable
 
     /// <summary>Requests read whole so far (answered or not).</summary>
     public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>Each request read whole so far, in arrival order: its request line ("POST /api/v2/write?... HTTP/1.1") and body.</summary>
+    public IReadOnlyList<(string Line, string Body)> Received => [.. _received];
 
     /// <summary>From now on requests get <paramref name="response"/> (null: they stall). Stalled ones stay stalled.</summary>
     public void AnswerWith(string? response) => _response = response;
@@ -83,10 +87,11 @@ public sealed class RawHttpEndpoint : IAsyncDisposable
         try
         {
             var stream = client.GetStream();
-            await ReadRequestAsync(stream);
+            var request = await ReadRequestAsync(stream);
             TaskCompletionSource signal;
             lock (_listener)
             {
+                _received.Enqueue(request);
                 _requests++;
                 signal = _requested;
                 _requested = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -107,8 +112,8 @@ public sealed class RawHttpEndpoint : IAsyncDisposable
         }
     }
 
-    /// <summary>Reads the headers and a Content-Length body, so the answer never races the upload.</summary>
-    private async Task ReadRequestAsync(NetworkStream stream)
+    /// <summary>Reads the headers and a Content-Length body, so the answer never races the upload; returns the request line and body.</summary>
+    private async Task<(string Line, string Body)> ReadRequestAsync(NetworkStream stream)
     {
         var buffer = new List<byte>();
         var chunk = new byte[8192];
@@ -138,8 +143,12 @@ public sealed class RawHttpEndpoint : IAsyncDisposable
                 throw new IOException("closed before the body ended");
             }
 
+            buffer.AddRange(chunk.AsSpan(0, n));
             read += n;
         }
+
+        var body = Encoding.UTF8.GetString(buffer.ToArray(), headerEnd + 4, buffer.Count - (headerEnd + 4));
+        return (headers.Split("\r\n")[0], body);
     }
 
     private static int IndexOfHeaderEnd(List<byte> buffer)

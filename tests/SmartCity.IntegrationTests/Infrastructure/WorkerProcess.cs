@@ -18,7 +18,9 @@ public sealed class WorkerProcess : IAsyncDisposable
         _output = output;
         BaseAddress = new Uri($"http://127.0.0.1:{port}");
         _http = TestApiKeys.Client(BaseAddress, TestApiKeys.Viewer);
-        _http.Timeout = TimeSpan.FromSeconds(5);
+        // Generous: a worker replaying its spool on a loaded 2-core machine can take seconds to answer, and the
+        // callers poll /healthz and the API in loops that have their own deadlines (5 s failed those loops at once).
+        _http.Timeout = TimeSpan.FromSeconds(60);
     }
 
     public Uri BaseAddress { get; }

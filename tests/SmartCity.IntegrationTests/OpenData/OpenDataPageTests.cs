@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using SmartCity.IntegrationTests.OperatorConsole;
 
@@ -52,12 +53,12 @@ public sealed class OpenDataPageTests(OpenDataWeek week) : IAsyncLifetime
         await page.GotoAsync("/open-data");
 
         await page.ClickAsync("nav a[hreflang=en]");
-        await page.WaitForURLAsync("**/open-data?lang=en");
+        await ConsoleBrowser.WaitForUrlAsync(page, new Regex(@"/open-data\?lang=en$"));
         Assert.Equal("en", await page.GetAttributeAsync("html", "lang"));
         Assert.Equal("Street-lighting outages per district", await page.InnerTextAsync("#lighting-outages h2"));
 
         await page.ClickAsync("nav a[hreflang=fr]");
-        await page.WaitForURLAsync("**/open-data?lang=fr");
+        await ConsoleBrowser.WaitForUrlAsync(page, new Regex(@"/open-data\?lang=fr$"));
         Assert.Equal("Pannes de l'éclairage public par quartier", await page.InnerTextAsync("#lighting-outages h2"));
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using MQTTnet.Protocol;
@@ -9,6 +10,7 @@ using SmartCity.OperatorConsole;
 using SmartCity.OperatorConsole.Accounts;
 using SmartCity.Simulators.Publishing;
 using SmartCity.Telemetry.Devices.Registry;
+using static Microsoft.Playwright.Assertions;
 
 namespace SmartCity.IntegrationTests.OperatorConsole;
 
@@ -133,8 +135,19 @@ public class ConsoleBrowser : IAsyncLifetime
         await page.FillAsync("#name", name);
         await page.FillAsync("#password", password);
         await page.ClickAsync("#login-submit");
-        await page.WaitForURLAsync("**/console/alerts**");
+        await WaitForUrlAsync(page, AlertsPath());
     }
+
+    /// <summary>The alerts list or an alert's page (the path, not a ReturnUrl naming it).</summary>
+    public static Regex AlertsPath(string? id = null) => new(id is null ? "^[^?]*/console/alerts" : $"^[^?]*/console/alerts/{Regex.Escape(id)}$");
+
+    /// <summary>
+    /// Waits for the page to be at <paramref name="url"/> after a click or key that navigates. Not WaitForURLAsync: it
+    /// checks the URL, then starts listening for the navigation, and one committed in between (a loaded machine) is
+    /// never heard, so it waited out its 120 s in a full run. The assertion polls the URL instead.
+    /// </summary>
+    public static Task WaitForUrlAsync(IPage page, Regex url) =>
+        Expect(page).ToHaveURLAsync(url, new PageAssertionsToHaveURLOptions { Timeout = Timeout });
 
     /// <summary>The layout fits the screen: nothing wider than the window (no sideways scrolling on a phone).</summary>
     public static async Task AssertNoHorizontalOverflowAsync(IPage page, string view)

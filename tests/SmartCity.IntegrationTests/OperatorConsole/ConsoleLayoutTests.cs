@@ -94,7 +94,7 @@ public sealed class ConsoleLayoutTests(ConsoleBrowser console) : IClassFixture<C
         Assert.Contains(reached, r => r.StartsWith("SELECT|f-severity", StringComparison.Ordinal));
         Assert.Contains($"/console/alerts/{id}", reached[^1], StringComparison.Ordinal);
         await page.Keyboard.PressAsync("Enter");
-        await page.WaitForURLAsync($"**/console/alerts/{id}");
+        await ConsoleBrowser.WaitForUrlAsync(page, ConsoleBrowser.AlertsPath(id));
         await Expect(page.Locator("label[for='ack-comment']")).ToBeVisibleAsync();
         await page.Context.CloseAsync();
     }

@@ -41,7 +41,7 @@ public sealed class ConsoleLoginTests(ConsoleBrowser console) : IClassFixture<Co
         // The admin's command resets the password and unlocks: the person can log in again.
         console.Accounts.SetAccount(name, ConsoleRoles.Operator, ConsoleBrowser.Password);
         await TryLogInAsync(page, name, ConsoleBrowser.Password);
-        await page.WaitForURLAsync("**/console/alerts**");
+        await ConsoleBrowser.WaitForUrlAsync(page, ConsoleBrowser.AlertsPath());
         await Expect(page.Locator("#who")).ToContainTextAsync(name);
         await page.Context.CloseAsync();
     }
