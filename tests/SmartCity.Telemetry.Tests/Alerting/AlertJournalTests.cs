@@ -64,38 +64,6 @@ public sealed class AlertJournalTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Commit_ReadingsAlreadyJudged_AckDoesNotWaitForTheBusyAlertLoop()
-    {
-        var journal = Own(new AlertJournal(StateFile));
-        var (spool, service) = await StartAsync(journal, journal);
-        await service.ObserveAsync(DoorEvent(Noon, "forced"), "door_contact", CancellationToken.None);
-        // Read through the queue, after the reading: the loop has judged and journaled it.
-        var raised = Assert.Single(await service.AlertsAsync().WaitAsync(Timeout));
-        using var hold = new ManualResetEventSlim();
-        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        service.BeforeJournal = () =>
-        {
-            held.TrySetResult();
-            hold.Wait(Timeout);   // the alert loop, busy with an operator's action
-        };
-
-        var acknowledging = service.AcknowledgeAsync(raised.Id, "operator-1", "on my way");
-        try
-        {
-            await held.Task.WaitAsync(Timeout);
-            // A commit of readings the loop has already judged does not queue behind the loop's current work.
-            await AckedAsync(spool);
-        }
-        finally
-        {
-            service.BeforeJournal = null;
-            hold.Set();
-        }
-
-        Assert.True((await acknowledging.WaitAsync(Timeout)).Ok);
-    }
-
-    [Fact]
     public async Task Restart_AlertRaisedAfterTheLastSave_ContinuedWithTheSameId()
     {
         var (service, raised) = await DoorForcedAndAcknowledgedAsync();

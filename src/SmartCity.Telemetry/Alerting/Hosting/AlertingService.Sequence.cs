@@ -76,12 +76,14 @@ public sealed partial class AlertingService
 
     /// <summary>
     /// Completes once the loop has judged (and journaled) every item the message path queued before
-    /// this call: at once when it has. Returns at once when the loop is not running: nothing is judged then.
+    /// this call: at once when it has, or when the loop has ended (its state is saved whole at its stop).
+    /// A loop not started yet is waited for: the host starts it on a thread of its own, so a reading
+    /// queued just after the service's start could otherwise be acknowledged before it is judged.
     /// </summary>
     private ValueTask JudgedAsync(CancellationToken cancellationToken)
     {
         var target = Volatile.Read(ref _stamped);
-        return Volatile.Read(ref _loopState) != LoopRunning || Volatile.Read(ref _judged) >= target
+        return Volatile.Read(ref _loopState) == LoopEnded || Volatile.Read(ref _judged) >= target
             ? ValueTask.CompletedTask
             : WaitJudgedAsync(target, cancellationToken);
     }
@@ -93,9 +95,9 @@ public sealed partial class AlertingService
             var mine = new JudgedWaiter(target);
             var other = Interlocked.CompareExchange(ref _waiter, mine, null);
             var waiter = other ?? mine;
-            if (Volatile.Read(ref _loopState) != LoopRunning || Volatile.Read(ref _judged) >= target)
+            if (Volatile.Read(ref _loopState) == LoopEnded || Volatile.Read(ref _judged) >= target)
             {
-                // Reached meanwhile (or the loop stopped: its state is saved whole at its stop).
+                // Reached meanwhile (or the loop ended).
                 Interlocked.CompareExchange(ref _waiter, null, mine);
                 return;
             }
