@@ -349,6 +349,9 @@ public sealed partial class E2eBenchmark
         if (profile)
         {
             settings["DOTNET_PerfMapEnabled"] = "1";
+            // With W^X on (the default) JIT code runs from a double mapping ("memfd:doublemapper" in
+            // perf), which perf does not look up in the perf map: every managed frame was unnamed.
+            settings["DOTNET_EnableWriteXorExecute"] = "0";
         }
 
         var instances = new List<WorkerProcess>();

@@ -24,7 +24,7 @@ public sealed partial class AlertingService
     private static int EarlyBatch => QueueCapacity / 4;
 
     private ValueTask EnqueueObservationAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken) =>
-        _work.Writer.TryWrite(work) ? ValueTask.CompletedTask : _work.Writer.WriteAsync(work, cancellationToken);
+        TryWriteStamped(work) ? ValueTask.CompletedTask : WriteStampedAsync(work, cancellationToken);
 
     /// <summary>Something other than a reading is queued (an operator, a birth or last will, the timer): run now.</summary>
     private void EndWindow()
@@ -35,7 +35,7 @@ public sealed partial class AlertingService
     }
 
     /// <summary>The queue's items in order, each time a batch has gathered (or at once with no window).</summary>
-    private async IAsyncEnumerable<Func<IReadOnlyList<AlertTransition>>> ReadBatchedAsync([EnumeratorCancellation] CancellationToken stoppingToken)
+    private async IAsyncEnumerable<WorkItem> ReadBatchedAsync([EnumeratorCancellation] CancellationToken stoppingToken)
     {
         while (await _work.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
         {

@@ -8,7 +8,7 @@ namespace SmartCity.Telemetry.Alerting.Hosting;
 /// <summary>
 /// Crash durability of the alert state (<see cref="AlertJournal"/>): the loop journals each item's
 /// transitions as soon as the engine made them; the spool's commit waits for the loop to reach what
-/// was queued before it (<see cref="CaughtUpAsync"/>), then makes the journal durable before it
+/// the message path queued before it (<see cref="JudgedAsync"/>), then makes the journal durable before it
 /// acknowledges the readings. Transitions are then stored and notified by a loop of their own
 /// (<see cref="StartPublishing"/>): the alert loop must never wait for the spool, since the spool's
 /// commit waits for the alert loop.
@@ -45,13 +45,13 @@ public sealed partial class AlertingService
             _saver.Request();
         }
 
-        journal.WaitFor(CaughtUpAsync);
+        journal.WaitFor(JudgedAsync);
     }
 
     /// <summary>
     /// Completes once the loop has run every item queued before this call (and journaled its
     /// transitions): a marker through the same queue, as an operator request goes, so it also ends
-    /// a batching wait at once. Returns at once when the loop is not running: nothing is judged then.
+    /// a batching wait at once. For an operator's action, rare; a spool commit waits on <see cref="JudgedAsync"/>. Returns at once when the loop is not running: nothing is judged then.
     /// </summary>
     private async ValueTask CaughtUpAsync(CancellationToken cancellationToken)
     {
@@ -115,6 +115,7 @@ public sealed partial class AlertingService
     private async Task StopPublishingAsync(Task publisher)
     {
         Volatile.Write(ref _loopState, LoopEnded);
+        ReleaseJudgedWaiter();
         await _loopEnded.CancelAsync().ConfigureAwait(false);
         _published.Writer.TryComplete();
         await publisher.ConfigureAwait(false);

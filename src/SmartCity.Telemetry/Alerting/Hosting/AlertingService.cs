@@ -35,7 +35,7 @@ public sealed partial class AlertingService : BackgroundService
     private readonly PipelineMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<AlertingService> _logger;
-    private readonly Channel<Func<IReadOnlyList<AlertTransition>>> _work = Channel.CreateBounded<Func<IReadOnlyList<AlertTransition>>>(
+    private readonly Channel<WorkItem> _work = Channel.CreateBounded<WorkItem>(
         new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly ProfileSet _profiles;
     private readonly AlertStateSaver _saver;
@@ -135,7 +135,7 @@ public sealed partial class AlertingService : BackgroundService
                 // A request's own exception reaches its caller through RunAsync; this catches the rest.
                 try
                 {
-                    var transitions = item();
+                    var transitions = item.Run();
                     if (transitions.Count > 0)
                     {
                         Published(transitions);
@@ -146,6 +146,8 @@ public sealed partial class AlertingService : BackgroundService
                     Interlocked.Increment(ref _failedItems);
                     LogItemFailed(ex);
                 }
+
+                Judged(item.Seq);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -176,7 +178,7 @@ public sealed partial class AlertingService : BackgroundService
             {
                 // A tick that finds the queue full is skipped, not waited for: the engine is busy
                 // with observations, and the next tick comes in five seconds.
-                if (_work.Writer.TryWrite(_engine.Tick))
+                if (_work.Writer.TryWrite(new WorkItem(_engine.Tick)))
                 {
                     EndWindow();
                 }
@@ -239,13 +241,13 @@ public sealed partial class AlertingService : BackgroundService
 
     private ValueTask EnqueueAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken)
     {
-        if (_work.Writer.TryWrite(work))
+        if (TryWriteStamped(work))
         {
             EndWindow();
             return ValueTask.CompletedTask;
         }
 
-        return _work.Writer.WriteAsync(work, cancellationToken);
+        return WriteStampedAsync(work, cancellationToken);
     }
 
     private Task<T> RunAsync<T>(Func<T> read, CancellationToken cancellationToken) =>
@@ -267,7 +269,7 @@ public sealed partial class AlertingService : BackgroundService
         // The queue is full for most of a burst; a request waits its turn (a few thousand items)
         // rather than failing, unless its caller gives up (the HTTP request was aborted).
         var write = _work.Writer.WriteAsync(
-            () =>
+            new WorkItem(() =>
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
@@ -286,7 +288,7 @@ public sealed partial class AlertingService : BackgroundService
                     done.TrySetException(ex);   // the caller gets it; the loop goes on
                     return [];
                 }
-            },
+            }),
             cancellationToken);
         await write.ConfigureAwait(false);
         EndWindow();
