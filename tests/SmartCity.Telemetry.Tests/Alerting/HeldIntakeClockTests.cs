@@ -15,41 +15,42 @@ public sealed class HeldIntakeClockTests
     private static List<AlertTransition> OfflineRaised(AlertTestKit kit) =>
         [.. kit.Seen.Where(t => t.Kind == AlertTransitionKind.Raised && t.Alert.Rule == "device_offline")];
 
-    [Fact]
-    public void Tick_IntakeHoldsMessagesForTwiceTheOfflineLimit_RaisesNoDevice_OnceNothingIsHeld_TheSilentAreRaised()
+    /// <summary>Two street lights (every 5 minutes: offline after 15 minutes of silence on both clocks) report at the kit's start.</summary>
+    private static AlertTestKit TwoLamps(string second)
     {
-        // Street lights report every 5 minutes: offline after 15 minutes of silence on both clocks.
-        using var kit = new AlertTestKit();
-        var start = kit.Now;
-        kit.Observe(Lamp(start, "lamp-1").Field("voltage_v", 230.0), "streetlight");
-        kit.Observe(Lamp(start, "lamp-2").Field("voltage_v", 230.0), "streetlight");
+        var kit = new AlertTestKit();
+        kit.Observe(Lamp(kit.Now, "lamp-1").Field("voltage_v", 230.0), "streetlight");
+        kit.Observe(Lamp(kit.Now, second).Field("voltage_v", 230.0), "streetlight");
+        return kit;
+    }
 
-        // The worker holds a message it cannot acknowledge yet for 30 minutes, ticking every minute.
-        kit.Held = 1;
-        for (var i = 0; i < 30; i++)
+    private static void TickEveryMinute(AlertTestKit kit, int minutes)
+    {
+        for (var i = 0; i < minutes; i++)
         {
             kit.Advance(Minute);
             kit.Tick();
         }
+    }
 
+    [Fact]
+    public void Tick_IntakeHoldsMessagesForTwiceTheOfflineLimit_RaisesNoDevice_OnceNothingIsHeld_TheSilentAreRaised()
+    {
+        using var kit = TwoLamps("lamp-2");
+        var start = kit.Now;
+
+        // The worker holds a message it cannot acknowledge yet for 30 minutes, ticking every minute.
+        kit.Held = 1;
+        TickEveryMinute(kit, 30);
         Assert.Empty(OfflineRaised(kit));
 
         // Nothing held any more, and nothing arrives: the city's silence counts from here ...
         kit.Held = 0;
-        for (var i = 0; i < 14; i++)
-        {
-            kit.Advance(Minute);
-            kit.Tick();
-        }
-
+        TickEveryMinute(kit, 14);
         Assert.Empty(OfflineRaised(kit));
 
         // ... and past the limit the really silent lamps are raised, each once.
-        for (var i = 0; i < 3; i++)
-        {
-            kit.Advance(Minute);
-            kit.Tick();
-        }
+        TickEveryMinute(kit, 3);
 
         var raised = OfflineRaised(kit);
         Assert.Equal(["lamp-1", "lamp-2"], raised.Select(t => t.Alert.DeviceId).Order(StringComparer.Ordinal));
@@ -61,10 +62,7 @@ public sealed class HeldIntakeClockTests
     {
         // Held messages pause only the idle run of the clock: messages that do arrive still move it,
         // so a device the stream has gone far past is silent even while something is held.
-        using var kit = new AlertTestKit();
-        var start = kit.Now;
-        kit.Observe(Lamp(start, "lamp-1").Field("voltage_v", 230.0), "streetlight");
-        kit.Observe(Lamp(start, "lamp-dead").Field("voltage_v", 230.0), "streetlight");
+        using var kit = TwoLamps("lamp-dead");
         kit.Held = 1;
         for (var i = 1; i <= 5; i++)
         {
