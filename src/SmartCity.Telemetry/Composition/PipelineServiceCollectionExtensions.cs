@@ -77,6 +77,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton<PipelineMetrics>();
         services.TryAddSingleton<ISpoolMetrics>(sp => sp.GetRequiredService<PipelineMetrics>());
         services.TryAddSingleton<DiskHealth>();
+        services.TryAddSingleton<HeldIntake>();
         services.TryAddSingleton<DeadLetters>();
         // The registry's journal is made durable in the spool's commit, before the births it holds are acknowledged.
         services.AddSingleton<ISpoolCommitParticipant>(sp => sp.GetRequiredService<DeviceRegistry>());

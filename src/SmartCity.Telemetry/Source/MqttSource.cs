@@ -41,7 +41,8 @@ public sealed partial class MqttSource : BackgroundService, IStage
         PipelineMetrics metrics,
         TimeProvider time,
         ILogger<MqttSource> logger,
-        IMqttSourceClient? client = null)
+        IMqttSourceClient? client = null,
+        HeldIntake? intake = null)
     {
         _options = options.Value;
         _handler = handler;
@@ -50,6 +51,7 @@ public sealed partial class MqttSource : BackgroundService, IStage
         _logger = logger;
         _backlog = new ReceiveBacklog(_options.MaxReceiveBacklog, time);
         _watchdog = new SubscriptionWatchdog(time, _options.QuietTimeout, () => _backlog.Depth);
+        intake?.Add(() => _backlog.Depth); // the alert engine's device clock does not count our own stall as the devices' silence
         _client = client ?? new MqttNetSourceClient(_backlog, _options.CoalesceAcks);
         _client.MessageReceived = OnMessageAsync;
         _client.Disconnected = OnDisconnectedAsync;

@@ -82,7 +82,7 @@ public sealed class AlertClockIntegrationTests
                 await Task.WhenAll(chunk.Select(id => Publish(fleet, Topic(id) + "/telemetry", $$"""{"v":1,"ts":"{{DeviceTestKit.Ts(DateTimeOffset.UtcNow)}}","count":{{rounds}}}""")));
             }
 
-            rounds++;
+            Interlocked.Increment(ref rounds); // read by the test while the fleet paces itself
             var due = interval - (DateTimeOffset.UtcNow - started);
             if (due > TimeSpan.Zero)
             {
@@ -90,19 +90,26 @@ public sealed class AlertClockIntegrationTests
             }
         }
 
-        for (var r = 0; r < 2; r++)
+        // The devices keep their own pace throughout, as a city's do, while the test stops, restarts and waits for
+        // the worker: a fleet that paused meanwhile (36 s under load: the restart plus the wait for the silent one)
+        // was really silent in its own time, and the restarted worker rightly raised the devices whose readings
+        // of after the pause it had not drained yet. The silent one publishes the first two rounds only.
+        using var stopFleet = new CancellationTokenSource();
+        var pacing = Task.Run(async () =>
         {
-            await RoundAsync(silentToo: true);
-        }
-
+            while (!stopFleet.IsCancellationRequested)
+            {
+                await RoundAsync(silentToo: Volatile.Read(ref rounds) < 2);
+            }
+        });
+        int Rounds() => Volatile.Read(ref rounds);
+        await UntilAsync(pacing, () => Rounds() >= 2);
         await StoredQuery.WaitForAsync(worker.Metrics, () => db.CountAsync("SELECT count(\"count\") FROM pulse_meter"), n => n >= 2 * (Devices + 1), Timeout);
 
         // The worker stops for six intervals (twice the offline limit); the devices go on, but one dies.
         await worker.DisposeAsync();
-        for (var r = 0; r < 6; r++)
-        {
-            await RoundAsync(silentToo: false);
-        }
+        var stopped = Rounds();
+        await UntilAsync(pacing, () => Rounds() >= stopped + 6);
 
         // The restarted worker takes the queue one message per spool commit (Receive Maximum 1): the
         // backlog drains over several ticks, as a city's would, instead of before the first one.
@@ -114,10 +121,10 @@ public sealed class AlertClockIntegrationTests
         await WaitForAsync(http, district, a => a.GetProperty("rule").GetString() == "device_offline", Timeout);
 
         // ... and live rounds go on past the offline limit plus a tick, every reading stored.
-        for (var r = 0; r < 5; r++)
-        {
-            await RoundAsync(silentToo: false);
-        }
+        var back = Rounds();
+        await UntilAsync(pacing, () => Rounds() >= back + 5);
+        await stopFleet.CancelAsync();
+        await pacing;
 
         var expected = (2 * (Devices + 1)) + ((rounds - 2) * Devices);
         await StoredQuery.WaitForAsync(restarted.Metrics, () => db.CountAsync("SELECT count(\"count\") FROM pulse_meter"), n => n >= expected, Timeout);
@@ -193,6 +200,22 @@ public sealed class AlertClockIntegrationTests
 
         var open = await http.GetFromJsonAsync<JsonElement>($"/api/alerts?state=open&district={district}");
         Assert.Equal(["panic"], open.EnumerateArray().Select(a => a.GetProperty("rule").GetString()));
+    }
+
+    /// <summary>Until <paramref name="done"/> holds (a condition polled, with a generous deadline); a failed fleet fails the test at once.</summary>
+    private static async Task UntilAsync(Task pacing, Func<bool> done)
+    {
+        using var deadline = new CancellationTokenSource(Timeout);
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        while (!done())
+        {
+            if (pacing.IsCompleted)
+            {
+                await pacing;
+            }
+
+            await poll.WaitForNextTickAsync(deadline.Token);
+        }
     }
 
     /// <summary>Polls the API (the worker's state, not a timer) until an alert of the district matches.</summary>

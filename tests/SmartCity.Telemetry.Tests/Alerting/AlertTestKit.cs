@@ -45,6 +45,9 @@ internal sealed class AlertTestKit : IDisposable
 
     public List<AlertTransition> Seen { get; } = [];
 
+    /// <summary>What the worker's intake holds (unacknowledged messages, observations queued), as the engine reads it.</summary>
+    public long Held { get; set; }
+
     public static IReadOnlyList<DeviceProfile> Profiles => BuiltIn.Value;
 
     public DateTimeOffset Now => Time.GetUtcNow();
@@ -92,5 +95,5 @@ internal sealed class AlertTestKit : IDisposable
     }
 
     private AlertEngine NewEngine() =>
-        new(Options, Profiles, Rules, Time, Persist ? new AlertStore(Options.StateFile) : null);
+        new(Options, Profiles, Rules, Time, Persist ? new AlertStore(Options.StateFile) : null, held: () => Held);
 }

@@ -93,6 +93,18 @@ public sealed partial class AlertEngine
         }
     }
 
+    /// <summary>
+    /// While the worker holds messages (read at each tick: no timer of its own), the time since the last
+    /// one arrived is not idle for <see cref="DeviceClock"/>: the clock is held where the stream got to.
+    /// </summary>
+    private void PauseWhileHeld(DateTimeOffset now)
+    {
+        if (_held?.Invoke() > 0 && now > _streamObservedAt)
+        {
+            _streamObservedAt = now;
+        }
+    }
+
     /// <summary>The stream reached device time <paramref name="ts"/> (a clock ahead of the engine's counts as now).</summary>
     private void AdvanceStream(DateTimeOffset ts, DateTimeOffset now)
     {
@@ -112,6 +124,15 @@ public sealed partial class AlertEngine
     /// city fell silent) it runs on with the engine's clock, so silence is still judged. Never
     /// ahead of the engine's clock.
     /// </summary>
+    /// <remarks>
+    /// "Nothing arrives" must be the devices' silence, not the worker's own stall: a worker that holds a
+    /// received, unacknowledged message (Mqtt:ReceiveMaximum reached while a spool commit's fsync takes
+    /// 10 s on a loaded disk) gets nothing more from the broker until it acknowledges, while the devices'
+    /// messages wait there. Counting that as idle raised 431 of 500 publishing devices offline ("no
+    /// message for 17-19 s"). So time during which the worker holds messages (<see cref="PauseWhileHeld"/>)
+    /// is not idle: the clock stays where the stream got to, as the subscription watchdog treats held
+    /// messages as traffic. Once nothing is held, silence counts again.
+    /// </remarks>
     private DateTimeOffset DeviceClock(DateTimeOffset now)
     {
         if (_streamTime is not { } stream)

@@ -58,6 +58,9 @@ public sealed partial class AlertEngine : IAlertStateSource
     private DateTimeOffset? _streamTime;
     private DateTimeOffset _streamObservedAt;
 
+    /// <summary>Messages the worker itself holds (received and not yet acknowledged, or queued for this engine); see <see cref="DeviceClock"/>.</summary>
+    private readonly Func<long>? _held;
+
     /// <summary>Only devices' liveness changed since the last save (every message does that).</summary>
     private bool _devicesDirty;
     private DateTimeOffset _devicesSavedAt;
@@ -75,7 +78,8 @@ public sealed partial class AlertEngine : IAlertStateSource
         CityRules? cityRules,
         TimeProvider time,
         AlertStore? store = null,
-        RuleEvaluators? evaluators = null)
+        RuleEvaluators? evaluators = null,
+        Func<long>? held = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(profiles);
@@ -86,6 +90,7 @@ public sealed partial class AlertEngine : IAlertStateSource
         _time = time;
         _store = store;
         _evaluators = evaluators ?? RuleEvaluators.BuiltIn;
+        _held = held;
         _context = new RuleContext(this);
         foreach (var p in profiles)
         {
@@ -292,6 +297,7 @@ public sealed partial class AlertEngine : IAlertStateSource
         lock (_gate)
         {
             var now = _time.GetUtcNow();
+            PauseWhileHeld(now);
             var deviceNow = DeviceClock(now);
             foreach (var device in _devices.Values)
             {

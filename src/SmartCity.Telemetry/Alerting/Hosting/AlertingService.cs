@@ -49,7 +49,8 @@ public sealed partial class AlertingService : BackgroundService
         TimeProvider time,
         DiskHealth disk,
         ILogger<AlertingService> logger,
-        AlertJournal? journal = null)
+        AlertJournal? journal = null,
+        HeldIntake? intake = null)
     {
         _profiles = profiles;
         _spool = spool;
@@ -58,7 +59,8 @@ public sealed partial class AlertingService : BackgroundService
         _logger = logger;
         var rules = CityRulesLoader.Load(options.Value.RulesFile, profiles.Profiles);
         var store = new AlertStore(options.Value.StateFile);
-        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store);
+        // What the worker holds (unacknowledged messages, observations queued here) is not the devices' silence.
+        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store, held: () => _work.Reader.Count + (intake?.Held ?? 0));
         _notifiers = new AlertNotifiers(sinks);
         _saver = new AlertStateSaver(_engine, store, options.Value.StateSaveDelay, time, disk, logger, journal);
         _batchWindow = options.Value.ObserveBatchWindow;
