@@ -128,8 +128,8 @@ public sealed partial class AlertEngine
     /// "Nothing arrives" must be the devices' silence, not the worker's own stall: a worker that holds a
     /// received, unacknowledged message (Mqtt:ReceiveMaximum reached while a spool commit's fsync takes
     /// 10 s on a loaded disk) gets nothing more from the broker until it acknowledges, while the devices'
-    /// messages wait there. Counting that as idle raised 431 of 500 publishing devices offline ("no
-    /// message for 17-19 s"). So time during which the worker holds messages (<see cref="PauseWhileHeld"/>)
+    /// messages wait there. Counting that as idle raises publishing devices offline (HeldIntakeClockTests
+    /// shows it with a fake clock). So time during which the worker holds messages (<see cref="PauseWhileHeld"/>)
     /// is not idle: the clock stays where the stream got to, as the subscription watchdog treats held
     /// messages as traffic. Once nothing is held, silence counts again.
     /// </remarks>
