@@ -85,6 +85,9 @@ public sealed class ConsoleLoginTests(ConsoleBrowser console) : IClassFixture<Co
         await page.FillAsync("#name", name);
         await page.FillAsync("#password", password);
         await page.ClickAsync("#login-submit");
-        await page.WaitForLoadStateAsync(LoadState.DOMContentLoaded);
+        // Waits for the answer's page itself (an error on the login page, or the signed-in console), not for a
+        // load state: WaitForLoadStateAsync right after the click's navigation timed out once at 120 s in a
+        // clean-clone run (the state it waited for had been reached before it listened).
+        await Expect(page.Locator("#login-error, #who")).ToBeVisibleAsync(new() { Timeout = ConsoleBrowser.Timeout });
     }
 }
