@@ -956,8 +956,9 @@ public sealed partial class E2eBenchmark
         Console.WriteLine($"  cpu: {r.Cpu.Describe()}");
         if (r.Worker is { } w)
         {
-            Console.WriteLine($"  worker: {w.CpuPercent:F0}% cpu = {w.CpuMicrosecondsPerMessage:F1} us/message, peak RSS {w.PeakRssKb / 1024.0:F0} MB (idle after start {w.IdleRssKb / 1024.0:F0} MB), max spool depth {w.MaxSpoolDepth:N0}");
-            Console.WriteLine($"  worker threads: {string.Join("; ", w.BusiestThreads)}");
+            var who = r.Name == PeerNodeRed.Phase ? "Node-RED" : "worker"; // the peer's figures in the worker's record
+            Console.WriteLine($"  {who}: {w.CpuPercent:F0}% cpu = {w.CpuMicrosecondsPerMessage:F1} us/message, peak RSS {w.PeakRssKb / 1024.0:F0} MB (idle after start {w.IdleRssKb / 1024.0:F0} MB), max spool depth {w.MaxSpoolDepth:N0}");
+            Console.WriteLine($"  {who} threads: {string.Join("; ", w.BusiestThreads)}");
             if (w.KernelPerMessage is not null)
             {
                 Console.WriteLine($"  worker {KernelCounts.Describe(w.KernelPerMessage)}");
