@@ -91,10 +91,10 @@ public sealed partial class E2eBenchmark
             ParseRates(args.OptionalString("--latency-rates")));
         var work = args.OptionalString("--work-dir");
         args.EnsureAllRead();
-        var unknown = settings.Phases.Except([.. allPhases, PartitionsPhase]).ToList();
+        var unknown = settings.Phases.Except([.. allPhases, PartitionsPhase, PeerNodeRed.Phase]).ToList();
         if (unknown.Count > 0)
         {
-            throw new ArgumentException($"unknown phase(s) {string.Join(", ", unknown)}; phases are {string.Join(", ", allPhases)}, {PartitionsPhase}");
+            throw new ArgumentException($"unknown phase(s) {string.Join(", ", unknown)}; phases are {string.Join(", ", allPhases)}, {PartitionsPhase}, {PeerNodeRed.Phase}");
         }
 
         var env = BenchEnvironment.FromEnvironment(work);
@@ -136,6 +136,12 @@ public sealed partial class E2eBenchmark
             if (_s.Phases.Contains("pipeline"))
             {
                 _report.Throughput.Add(await PipelineAsync("pipeline-qos1", 1, workers: 1, shared: false, profile: _s.Profile && round == _s.Rounds));
+            }
+
+            if (_s.Phases.Contains(PeerNodeRed.Phase))
+            {
+                // Right after pipeline-qos1 of the same round: the ratio compares runs minutes apart.
+                _report.Throughput.Add(await PeerNodeRedAsync());
             }
 
             if (_s.Phases.Contains("broker"))
@@ -762,14 +768,18 @@ public sealed partial class E2eBenchmark
     /// Polls the workers' counters until <paramref name="target"/> points are stored, or (QoS 0)
     /// until the publisher is done and nothing more arrives for 3 s. Returns when and how many.
     /// </summary>
-    private static async Task<(long Ms, long Count)> WaitStoredAsync(IReadOnlyList<WorkerProcess> workers, long target, Func<bool> publisherDone, TimeSpan timeout, List<(long Ms, WorkerCounters C)>? series)
+    private static Task<(long Ms, long Count)> WaitStoredAsync(IReadOnlyList<WorkerProcess> workers, long target, Func<bool> publisherDone, TimeSpan timeout, List<(long Ms, WorkerCounters C)>? series) =>
+        WaitStoredAsync(() => SumCountersAsync(workers), target, publisherDone, timeout, series);
+
+    /// <summary>As above, with the counters read by <paramref name="read"/> (the Node-RED peer's flow counters).</summary>
+    private static async Task<(long Ms, long Count)> WaitStoredAsync(Func<Task<WorkerCounters>> read, long target, Func<bool> publisherDone, TimeSpan timeout, List<(long Ms, WorkerCounters C)>? series)
     {
         var deadline = DateTime.UtcNow + timeout;
         long last = -1;
         var lastChangeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         while (DateTime.UtcNow < deadline)
         {
-            var c = await SumCountersAsync(workers);
+            var c = await read();
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             series?.Add((now, c));
             if (c.PointsWritten >= target)
@@ -797,14 +807,17 @@ public sealed partial class E2eBenchmark
     /// Waits until the warm-up is stored and the workers are idle (nothing received for 1 s, spool
     /// empty); the counters then are the baseline of the measured load.
     /// </summary>
-    private static async Task<WorkerCounters> WaitQuiescentAsync(IReadOnlyList<WorkerProcess> workers, long minPoints, TimeSpan timeout)
+    private static Task<WorkerCounters> WaitQuiescentAsync(IReadOnlyList<WorkerProcess> workers, long minPoints, TimeSpan timeout) =>
+        WaitQuiescentAsync(() => SumCountersAsync(workers), minPoints, timeout);
+
+    private static async Task<WorkerCounters> WaitQuiescentAsync(Func<Task<WorkerCounters>> read, long minPoints, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         WorkerCounters? previous = null;
         var stableSince = DateTime.UtcNow;
         while (DateTime.UtcNow < deadline)
         {
-            var c = await SumCountersAsync(workers);
+            var c = await read();
             if (previous is null || c.Received != previous.Received || c.Stored != previous.Stored)
             {
                 stableSince = DateTime.UtcNow;
@@ -943,8 +956,9 @@ public sealed partial class E2eBenchmark
         Console.WriteLine($"  cpu: {r.Cpu.Describe()}");
         if (r.Worker is { } w)
         {
-            Console.WriteLine($"  worker: {w.CpuPercent:F0}% cpu = {w.CpuMicrosecondsPerMessage:F1} us/message, peak RSS {w.PeakRssKb / 1024.0:F0} MB (idle after start {w.IdleRssKb / 1024.0:F0} MB), max spool depth {w.MaxSpoolDepth:N0}");
-            Console.WriteLine($"  worker threads: {string.Join("; ", w.BusiestThreads)}");
+            var who = r.Name == PeerNodeRed.Phase ? "Node-RED" : "worker"; // the peer's figures in the worker's record
+            Console.WriteLine($"  {who}: {w.CpuPercent:F0}% cpu = {w.CpuMicrosecondsPerMessage:F1} us/message, peak RSS {w.PeakRssKb / 1024.0:F0} MB (idle after start {w.IdleRssKb / 1024.0:F0} MB), max spool depth {w.MaxSpoolDepth:N0}");
+            Console.WriteLine($"  {who} threads: {string.Join("; ", w.BusiestThreads)}");
             if (w.KernelPerMessage is not null)
             {
                 Console.WriteLine($"  worker {KernelCounts.Describe(w.KernelPerMessage)}");
@@ -1131,12 +1145,12 @@ public sealed partial class E2eBenchmark
 
         w.WriteLine();
         w.WriteLine("CPU cost per message (us of CPU per counted message, from /proc; contention inflates it) and the rate 2 idle cores would allow if CPU were the only limit:");
-        w.WriteLine("| measurement | round | publisher | mosquitto | subscriber or worker | influxd | nginx | total | CPU-bound projection |");
+        w.WriteLine("| measurement | round | publisher | mosquitto | subscriber, worker or Node-RED | influxd | nginx | total | CPU-bound projection |");
         w.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var t in r.Throughput.OrderBy(t => t.Name, StringComparer.Ordinal).ThenBy(t => t.Round))
         {
             double Us(string process) => t.Counted > 0 ? t.Cpu.ProcessPercent.GetValueOrDefault(process) / 100 * t.Cpu.Seconds * 1e6 / t.Counted : 0;
-            var parts = new[] { Us("publisher"), Us("mosquitto"), Us("subscriber") + Us("worker"), Us("influxd"), Us("nginx") };
+            var parts = new[] { Us("publisher"), Us("mosquitto"), Us("subscriber") + Us("worker") + Us("nodered"), Us("influxd"), Us("nginx") };
             var total = parts.Sum();
             w.WriteLine($"| {t.Name} | {t.Round} | {string.Join(" | ", parts.Select(p => p.ToString("F0", CultureInfo.InvariantCulture)))} | {total:F0} | {(total > 0 ? N(r.Machine.Cores * 1e6 / total) : "-")} msg/s |");
         }
@@ -1176,6 +1190,7 @@ public sealed partial class E2eBenchmark
         }
 
         WritePartitionedSummary(w, r);
+        PeerNodeRed.WriteSummary(w, r);
 
         foreach (var l in r.Latency)
         {
@@ -1217,6 +1232,11 @@ public sealed partial class E2eBenchmark
         foreach (var verdict in BenchTargets.Judge(r))
         {
             w.WriteLine(verdict.ToString());
+        }
+
+        if (PeerNodeRed.Verdict(r) is { } peer)
+        {
+            w.WriteLine(peer);
         }
 
         if (r.Failures.Count > 0)

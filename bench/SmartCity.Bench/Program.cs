@@ -96,7 +96,7 @@ public static class Program
         Value("--memory-messages", "--max-messages of the 100,000-device simulator run (default 300000: 100,000 births, then telemetry of about 10 minutes of device time)"),
         Value("--memory-seconds", "--max-seconds of that run, a safety bound (default 120)"),
         Value("--scenario", "scenario of the memory phase (default simulators/scenarios/load-100k.json)"),
-        Value("--phases", "broker,influx,pipeline,latency,influx-latency,shared,memory (default all); influx-latency: the worker's lines posted directly, paced at the latency rate in 200 ms batches: InfluxDB's own write latency p50/p99/max; partitions (not in the default): the same load through 1, 2 and 3 workers partitioned by district with a partition map (use --districts 12)"),
+        Value("--phases", "broker,influx,pipeline,latency,influx-latency,shared,memory (default all); influx-latency: the worker's lines posted directly, paced at the latency rate in 200 ms batches: InfluxDB's own write latency p50/p99/max; partitions (not in the default): the same load through 1, 2 and 3 workers partitioned by district with a partition map (use --districts 12); peer-nodered (not in the default; needs npm once): Node-RED 4.1.8 with a batching flow in the worker's place, after pipeline-qos1 in each round"),
         Value("--rounds", "rounds of broker/pipeline pairs, interleaved; medians reported (default 2)"),
         Value("--quiet-wait", "wait up to S s for an idle machine before each measured window (default 10)"),
         Value("--variants", "name:ENV=V,ENV=V;name2:... the worker with other environment variables, measured again in the pipeline, latency and memory phases selected; BENCH_WORKER_DLL=PATH runs another build of the worker (before/after)"),
