@@ -903,9 +903,14 @@ public sealed partial class E2eBenchmark
     /// </summary>
     private async Task<string> ProfileAsync(int pid, TimeSpan duration)
     {
-        var data = Path.Combine(_env.WorkDirectory, "perf-worker.data");
+        // BENCH_PERF_EVENT (e.g. sched:sched_switch, sched:sched_wakeup) records that event with its call
+        // chains instead of CPU samples: where the worker's threads sleep and are woken. The data then goes
+        // to the logs (kept after the run) for `perf script`.
+        var perfEvent = Environment.GetEnvironmentVariable("BENCH_PERF_EVENT");
+        string[] what = string.IsNullOrEmpty(perfEvent) ? ["-F", "499"] : ["-e", perfEvent];
+        var data = Path.Combine(string.IsNullOrEmpty(perfEvent) ? _env.WorkDirectory : _env.LogDirectory, "perf-worker.data");
         await Task.Delay(TimeSpan.FromSeconds(2));
-        using (var record = Process.Start(new ProcessStartInfo("perf", ["record", "-F", "499", "-g", "-p", Str(pid), "-o", data, "--", "sleep", Str((int)duration.TotalSeconds)]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false })!)
+        using (var record = Process.Start(new ProcessStartInfo("perf", ["record", .. what, "-g", "-p", Str(pid), "-o", data, "--", "sleep", Str((int)duration.TotalSeconds)]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false })!)
         {
             await record.WaitForExitAsync();
         }
@@ -922,7 +927,7 @@ public sealed partial class E2eBenchmark
         var byDso = await ReportAsync("perf-worker-dso.txt", "--sort", "dso");
         var byThread = await ReportAsync("perf-worker-threads.txt", "--sort", "comm");
         var bySymbol = await ReportAsync("perf-worker-symbols.txt", "--sort", "dso,sym");
-        return $"perf record -F 499 -g -p <worker> for {duration.TotalSeconds:F0} s during pipeline-qos1 (full reports in the logs):\n"
+        return $"perf record {string.Join(' ', what)} -g -p <worker> for {duration.TotalSeconds:F0} s during pipeline-qos1 (full reports in the logs):\n"
             + $"by binary:\n{byDso}\nby thread:\n{byThread}\nby symbol:\n{bySymbol}";
     }
 

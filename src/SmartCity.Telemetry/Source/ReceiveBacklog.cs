@@ -11,10 +11,17 @@ namespace SmartCity.Telemetry.Source;
 /// reader waits before reading the next packet while <see cref="Depth"/> is at the bound; TCP then
 /// holds the rest in the broker. Nothing is lost: a message is acknowledged only after the spool
 /// fsynced it, and a message never read stays the broker's.
+/// A held reader resumes only once a quarter of the bound is free (<see cref="ResumeAt"/>), not at the
+/// first release: acknowledgements are released one by one at each group commit, and a reader that got
+/// a core between two of them read one packet and waited again, a thread-pool hand-off per message. On
+/// the real broker the acknowledging loop usually released a whole commit first (Ingestion.ReceiveBacklogTests:
+/// 44 holds for 20,000 messages before, 42 after); this bounds the worst case of a loaded machine
+/// (docs/performance.md, issue 25, thread wake-ups).
 /// </summary>
 public sealed class ReceiveBacklog : IDisposable
 {
     private readonly int _limit;
+    private readonly long _resumeAt;
     private readonly TimeProvider _time;
     private readonly Meter _meter;
     private readonly object _lock = new();
@@ -24,11 +31,13 @@ public sealed class ReceiveBacklog : IDisposable
     private long _heldTicks;
     private long _heldSince;
     private long _episodes;
+    private long _resumes;
 
     public ReceiveBacklog(int limit, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         _limit = limit;
+        _resumeAt = limit - Math.Max(1, limit / 4);
         _time = time;
         _meter = new Meter(PipelineMetrics.MeterName);
         _meter.CreateObservableGauge("smartcity.source.receive_backlog", () => Depth, "{message}", "MQTT messages read and not yet durable and acknowledged (bounded by Mqtt:MaxReceiveBacklog)");
@@ -36,6 +45,12 @@ public sealed class ReceiveBacklog : IDisposable
     }
 
     public int Limit => _limit;
+
+    /// <summary>A reader held at the bound is let go once <see cref="Depth"/> is down to this (a quarter of the bound below it; one below for a bound under 8).</summary>
+    public long ResumeAt => _resumeAt;
+
+    /// <summary>Times a held reader was let go (one per hold, however many messages were released meanwhile).</summary>
+    public long Resumes => Interlocked.Read(ref _resumes);
 
     /// <summary>Messages read from the broker and not yet released (acknowledged after the fsync, or abandoned).</summary>
     public long Depth => Interlocked.Read(ref _depth);
@@ -105,8 +120,11 @@ public sealed class ReceiveBacklog : IDisposable
         }
 
         var depth = Interlocked.Add(ref _depth, -count);
-        if (depth >= _limit)
+        if (depth > _resumeAt)
         {
+            // A reader waiting now (or about to) goes on at ResumeAt: every message read is released in
+            // the end (acknowledged after its commit, or abandoned), so the depth gets there without
+            // further reading. A reader that looks after this release and finds room does not wait.
             return;
         }
 
@@ -121,6 +139,7 @@ public sealed class ReceiveBacklog : IDisposable
 
             _room = null;
             _heldTicks += _time.GetElapsedTime(_heldSince).Ticks;
+            _resumes++;
         }
 
         room.TrySetResult();

@@ -59,6 +59,69 @@ public sealed class ReceiveBacklogTests
     }
 
     [Fact]
+    public void Release_OneBelowTheBound_KeepsTheReaderHeldUntilAQuarterIsFree()
+    {
+        using var backlog = new ReceiveBacklog(2_000, new FakeTimeProvider());
+        for (var i = 0; i < 2_000; i++)
+        {
+            backlog.Read();
+        }
+
+        var wait = backlog.WaitForRoomAsync(CancellationToken.None);
+        backlog.Release();
+        Assert.False(wait.IsCompleted); // one free place is not worth waking the reader for
+        Assert.False(backlog.AtLimit);  // but a reader looking now would read (the bound itself is unchanged)
+
+        backlog.Release(498);
+        Assert.False(wait.IsCompleted);
+        backlog.Release();
+        Assert.True(wait.IsCompletedSuccessfully);
+        Assert.Equal(1_500, backlog.ResumeAt);
+        Assert.Equal(1, backlog.Resumes);
+    }
+
+    [Fact]
+    public void Release_CommitsAcknowledgedOneByOneAtTheBound_WakesTheReaderOncePerQuarterNotPerMessage()
+    {
+        // The reader and the spool's acknowledgements, played out in turn: the reader reads until the
+        // bound and waits; each group commit then releases its messages one at a time.
+        const int limit = 100;
+        using var backlog = new ReceiveBacklog(limit, new FakeTimeProvider());
+        var wakes = 0;
+        var read = 0;
+        void ReadUntilHeld(ref Task room)
+        {
+            while (!backlog.AtLimit)
+            {
+                backlog.Read();
+                read++;
+            }
+
+            room = backlog.WaitForRoomAsync(CancellationToken.None);
+        }
+
+        var room = Task.CompletedTask;
+        ReadUntilHeld(ref room);
+        for (var commit = 0; commit < 10; commit++)
+        {
+            for (var ack = 0; ack < limit; ack++)
+            {
+                backlog.Release();
+                if (room.IsCompleted)
+                {
+                    wakes++;
+                    ReadUntilHeld(ref room);
+                }
+            }
+        }
+
+        Assert.Equal(1_000 + limit, read);
+        Assert.Equal(40, wakes);            // before: 1,000 (one per released message)
+        Assert.Equal(wakes, backlog.Resumes);
+        Assert.Equal(limit, backlog.Peak);  // the bound holds
+    }
+
+    [Fact]
     public async Task WaitForRoomAsync_ConnectionClosing_Cancelled()
     {
         using var backlog = new ReceiveBacklog(1, new FakeTimeProvider());
