@@ -125,6 +125,8 @@ OPTIONAL+=(promtool:prometheus)
 OPTIONAL+=(kubectl:kubernetes-client)
 # Debian's chromium and a font for it: the operator console's browser tests drive it (no browser download).
 OPTIONAL+=(chromium:chromium)
+# Node.js (Debian's nodejs): PeerNodeRedTests run the bench's Node-RED flow functions with `node`.
+OPTIONAL+=(node:nodejs)
 
 ensure_packages() {
   local want=("${REQUIRED_MQTT[@]}") missing=() optional_missing=() pair
