@@ -128,6 +128,9 @@ public readonly struct SpoolLine : IEquatable<SpoolLine>
 
     public int Length => _length;
 
+    /// <summary>The chunk the line is in (tests: which lines share one).</summary>
+    internal LineChunk? Chunk => _chunk;
+
     internal ReadOnlySpan<byte> Span => _chunk is null ? default : _chunk.Bytes.AsSpan(_offset, _length);
 
     /// <summary>After the line was copied: the chunk may be reused once all its lines are.</summary>
