@@ -9,7 +9,17 @@ namespace SmartCity.Telemetry.Buffering;
 /// line for a message that is only to be acknowledged (device commands on the shared tree).
 /// <see cref="Ack"/> tells the broker the message is safe; the spool calls it once the record is on disk.
 /// </summary>
-public readonly record struct BufferedMessage(string? Line, bool IsDeadLetter, Func<CancellationToken, Task>? Ack, bool IsInternal = false);
+public readonly record struct BufferedMessage(string? Line, bool IsDeadLetter, Func<CancellationToken, Task>? Ack, bool IsInternal = false)
+{
+    /// <summary>
+    /// The line already as UTF-8 (<see cref="SpoolLineArena"/>), instead of <see cref="Line"/>: the
+    /// ingest stage's telemetry, with no string per message. The spool stores the same bytes either way.
+    /// </summary>
+    public SpoolLine Utf8Line { get; init; }
+
+    /// <summary>False for a message that is only to be acknowledged.</summary>
+    public bool HasRecord => Line is not null || Utf8Line.HasValue;
+}
 
 /// <summary>
 /// The on-disk record: a fixed header, then the line as UTF-8.
@@ -29,9 +39,18 @@ internal static class SpoolRecord
     public const byte InternalFlag = 2;
     public const int MaxLineBytes = 16 * 1024 * 1024;
 
-    public static int Write(Span<byte> destination, string line, byte flags, long receivedTicks)
+    public static int Write(Span<byte> destination, string line, byte flags, long receivedTicks) =>
+        WriteHeader(destination, Encoding.UTF8.GetBytes(line, destination[HeaderSize..]), flags, receivedTicks);
+
+    /// <summary>The same record from a line already encoded as UTF-8.</summary>
+    public static int Write(Span<byte> destination, ReadOnlySpan<byte> utf8Line, byte flags, long receivedTicks)
     {
-        var length = Encoding.UTF8.GetBytes(line, destination[HeaderSize..]);
+        utf8Line.CopyTo(destination[HeaderSize..]);
+        return WriteHeader(destination, utf8Line.Length, flags, receivedTicks);
+    }
+
+    private static int WriteHeader(Span<byte> destination, int length, byte flags, long receivedTicks)
+    {
         destination[0] = Magic;
         destination[1] = flags;
         BinaryPrimitives.WriteInt32LittleEndian(destination[2..], length);

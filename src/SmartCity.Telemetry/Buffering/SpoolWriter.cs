@@ -156,16 +156,26 @@ internal sealed partial class SpoolWriter : IDisposable
         while (batch.Count < _options.CommitBatch && _pending.Reader.TryRead(out var message))
         {
             batch.Add(message);
-            if (message.Line is null)
+            if (!message.HasRecord)
             {
                 continue;
             }
 
             var ticks = _time.GetUtcNow().UtcTicks;
             oldest = oldest == 0 ? ticks : oldest;
-            var span = buffer.GetSpan(SpoolRecord.MaxSize(message.Line));
             var flags = (byte)((message.IsDeadLetter ? SpoolRecord.DeadLetterFlag : 0) | (message.IsInternal ? SpoolRecord.InternalFlag : 0));
-            buffer.Advance(SpoolRecord.Write(span, message.Line, flags, ticks));
+            if (message.Line is { } line)
+            {
+                buffer.Advance(SpoolRecord.Write(buffer.GetSpan(SpoolRecord.MaxSize(line)), line, flags, ticks));
+            }
+            else
+            {
+                // Copied into the record here, then its arena chunk may be reused (the batch keeps only the ack).
+                var utf8 = message.Utf8Line;
+                buffer.Advance(SpoolRecord.Write(buffer.GetSpan(SpoolRecord.HeaderSize + utf8.Length), utf8.Span, flags, ticks));
+                utf8.Release();
+            }
+
             records++;
         }
 

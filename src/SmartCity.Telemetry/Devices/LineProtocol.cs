@@ -36,8 +36,7 @@ public static class LineProtocol
 
     public static string Format(Point point)
     {
-        var sb = t_builder ?? new StringBuilder(CachedBuilderCapacity);
-        t_builder = null;
+        var sb = RentBuilder();
         try
         {
             Append(sb, point);
@@ -45,13 +44,53 @@ public static class LineProtocol
         }
         finally
         {
-            // Clear() on a builder that grew into several chunks copies them into one array (once);
-            // from then on it is a single chunk again and clearing is free.
-            sb.Clear();
-            if (sb.Capacity <= MaxCachedBuilderCapacity)
+            ReturnBuilder(sb);
+        }
+    }
+
+    /// <summary>
+    /// The same line as <see cref="Format"/>, as UTF-8 into <paramref name="destination"/> with no
+    /// string in between (the bytes <c>Encoding.UTF8.GetBytes(Format(point))</c> gives). False, with
+    /// nothing usable written, when it does not fit; throws as <see cref="Format"/> does for a bad point.
+    /// </summary>
+    public static bool TryFormatUtf8(Point point, Span<byte> destination, out int bytesWritten)
+    {
+        var sb = RentBuilder();
+        try
+        {
+            Append(sb, point);
+            var chunks = sb.GetChunks();
+            if (chunks.MoveNext() && chunks.Current.Length == sb.Length)
             {
-                t_builder = sb;
+                // The common case: the reused builder holds the line in one chunk.
+                return Encoding.UTF8.TryGetBytes(chunks.Current.Span, destination, out bytesWritten);
             }
+
+            // A line that made the builder grow spans several chunks (once per size): a surrogate pair
+            // may be cut between two, so it is encoded from one string, as Format's caller would.
+            return Encoding.UTF8.TryGetBytes(sb.ToString(), destination, out bytesWritten);
+        }
+        finally
+        {
+            ReturnBuilder(sb);
+        }
+    }
+
+    private static StringBuilder RentBuilder()
+    {
+        var sb = t_builder ?? new StringBuilder(CachedBuilderCapacity);
+        t_builder = null;
+        return sb;
+    }
+
+    private static void ReturnBuilder(StringBuilder sb)
+    {
+        // Clear() on a builder that grew into several chunks copies them into one array (once);
+        // from then on it is a single chunk again and clearing is free.
+        sb.Clear();
+        if (sb.Capacity <= MaxCachedBuilderCapacity)
+        {
+            t_builder = sb;
         }
     }
 

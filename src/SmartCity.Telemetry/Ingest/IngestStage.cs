@@ -28,6 +28,10 @@ public sealed partial class IngestStage(
     IEnumerable<IDeviceMessageObserver>? observers = null) : IMessageHandler, IStage
 {
     private const string IntakeClosed = "intake_closed";
+
+    // Each line goes into the arena as UTF-8, copied from there into its spool record: no string per message.
+    private static readonly Utf8LineWriter<Point> FormatUtf8 = LineProtocol.TryFormatUtf8;
+    private readonly SpoolLineArena _lines = new();
     private readonly TimeProvider _time = time;
     private readonly RejectionLogLimiter<RejectReason> _rejectionLog = new(time, TimeSpan.FromMinutes(1));
     private readonly ILogger<IngestStage> _logger = logger;
@@ -65,7 +69,7 @@ public sealed partial class IngestStage(
                     return;
                 }
 
-                buffered = new(LineProtocol.Format(outcome.Result.Point!), false, acknowledge);
+                buffered = Buffer(outcome.Result.Point!, false, acknowledge);
                 break;
             case DecodeStatus.Ignored:
                 metrics.Ignored();
@@ -73,7 +77,7 @@ public sealed partial class IngestStage(
                 buffered = new(null, false, acknowledge);
                 break;
             default:
-                buffered = new(LineProtocol.Format(DeadLetter(topic, payload, outcome, receivedAt)), true, acknowledge);
+                buffered = Buffer(DeadLetter(topic, payload, outcome, receivedAt), true, acknowledge);
                 break;
         }
 
@@ -83,7 +87,7 @@ public sealed partial class IngestStage(
             {
                 metrics.IngestStage.Discarded(IntakeClosed);
             }
-            else if (buffered.Line is not null)
+            else if (buffered.HasRecord)
             {
                 metrics.IngestStage.Sent();
             }
@@ -110,6 +114,12 @@ public sealed partial class IngestStage(
             LogDrainTimedOut(spool.Depth);
         }
     }
+
+    /// <summary>The point's line for the spool: in the arena, or as a string when it is larger than an arena chunk.</summary>
+    private BufferedMessage Buffer(Point point, bool deadLetter, Func<CancellationToken, Task> acknowledge) =>
+        _lines.TryWrite(point, FormatUtf8, out var line)
+            ? new(null, deadLetter, acknowledge) { Utf8Line = line }
+            : new(LineProtocol.Format(point), deadLetter, acknowledge);
 
     private Point DeadLetter(string topic, in ReadOnlySequence<byte> payload, DecodeOutcome outcome, DateTimeOffset receivedAt)
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using SmartCity.Telemetry.Devices;
 
 namespace SmartCity.Telemetry.Lighting;
@@ -11,6 +12,7 @@ public sealed partial class LightingService
 {
     private static readonly TimeSpan KeepHours = TimeSpan.FromHours(48);
     private readonly Dictionary<string, Reading> _readings = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string District, int Year, int Month), string> _monthKeys = [];
     private readonly HashSet<(string District, DateTimeOffset Hour)> _touched = [];
 
     /// <summary>Energy per district for the month <paramref name="month"/> (yyyy-MM).</summary>
@@ -29,10 +31,12 @@ public sealed partial class LightingService
             return;
         }
 
-        _readings.TryGetValue(deviceId, out var last);
-        var full = on && dim is > 1 && watts > 0 ? Math.Max(last?.FullW ?? 0, watts * 100 / dim.Value) : last?.FullW ?? 0;
-        _readings[deviceId] = new Reading(ts, watts, on, full);
-        if (last is null || ts <= last.At || ts - last.At > _options.EnergyMaxGap)
+        // The lamp's slot is updated in place: a reading per message used to be a new object (issue 25).
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_readings, deviceId, out var known);
+        var last = slot;
+        var full = on && dim is > 1 && watts > 0 ? Math.Max(known ? last.FullW : 0, watts * 100 / dim.Value) : known ? last.FullW : 0;
+        slot = new Reading(ts, watts, on, full);
+        if (!known || ts <= last.At || ts - last.At > _options.EnergyMaxGap)
         {
             return;
         }
@@ -42,16 +46,29 @@ public sealed partial class LightingService
         var atFull = last.On ? Math.Max(last.FullW, last.PowerW) * hours / 1000 : 0;
         var hour = new DateTimeOffset(last.At.UtcDateTime.Date.AddHours(last.At.UtcDateTime.Hour), TimeSpan.Zero);
         Add(_state.Energy, district, hour, measured, atFull);
-        var monthKey = $"{district}|{hour:yyyy-MM}";
+        var monthKey = MonthKey(district, hour);
         var month = _state.Months.GetValueOrDefault(monthKey) ?? new EnergyBucket(district, new DateTimeOffset(hour.Year, hour.Month, 1, 0, 0, 0, TimeSpan.Zero), 0, 0);
         _state.Months[monthKey] = month with { MeasuredKwh = month.MeasuredKwh + measured, FullKwh = month.FullKwh + atFull };
         _touched.Add((district, hour));
         _energyDirty = true;
     }
 
+    /// <summary>The key of <see cref="LightingState.Months"/>, <c>district|yyyy-MM</c>, made once per district and month, not per reading.</summary>
+    private string MonthKey(string district, DateTimeOffset hour)
+    {
+        ref var key = ref CollectionsMarshal.GetValueRefOrAddDefault(_monthKeys, (district, hour.Year, hour.Month), out _);
+        return key ??= $"{district}|{hour:yyyy-MM}";
+    }
+
     private static void Add(List<EnergyBucket> buckets, string district, DateTimeOffset hour, double measured, double atFull)
     {
-        var i = buckets.FindIndex(b => b.Hour == hour && b.District == district);
+        // A loop, not FindIndex: its lambda captured the hour and district, a closure and a delegate per reading.
+        var i = buckets.Count - 1;
+        while (i >= 0 && !(buckets[i].Hour == hour && buckets[i].District == district))
+        {
+            i--;
+        }
+
         if (i < 0)
         {
             buckets.Add(new EnergyBucket(district, hour, measured, atFull));
@@ -90,5 +107,5 @@ public sealed partial class LightingService
         }
     }
 
-    private sealed record Reading(DateTimeOffset At, double PowerW, bool On, double FullW);
+    private readonly record struct Reading(DateTimeOffset At, double PowerW, bool On, double FullW);
 }

@@ -43,6 +43,45 @@ public class LineProtocolEquivalenceTests
     }
 
     [Fact]
+    public void TryFormatUtf8_RandomPoints_SameBytesAsTheFormattedLineInUtf8()
+    {
+        // The spool stores what the ingest stage writes this way: it must be the string path's bytes exactly
+        // (lone surrogates and all: both end as U+FFFD's bytes), or a redelivered message would differ.
+        var random = new Random(20261207);
+        var destination = new byte[64 * 1024];
+        for (var n = 0; n < 5_000; n++)
+        {
+            var point = RandomPoint(random, out _);
+            if (random.Next(10) == 0)
+            {
+                point.Field("lone", "a\uD800b\uDC00" + (random.Next(2) == 0 ? "\uD83D" : "")).Field("long", new string('x', random.Next(500, 12_000)) + "😀");
+            }
+
+            var expected = Encoding.UTF8.GetBytes(LineProtocol.Format(point));
+            Assert.True(LineProtocol.TryFormatUtf8(point, destination, out var written));
+            Assert.Equal(expected, destination[..written]);
+        }
+    }
+
+    [Fact]
+    public void TryFormatUtf8_DestinationTooSmall_FalseAndTheNextLineIsClean()
+    {
+        var point = StreetLightPoint();
+        var expected = Encoding.UTF8.GetBytes(LineProtocol.Format(point));
+
+        Assert.False(LineProtocol.TryFormatUtf8(point, new byte[expected.Length - 1], out _));
+        var exact = new byte[expected.Length];
+        Assert.True(LineProtocol.TryFormatUtf8(point, exact, out var written));
+        Assert.Equal(expected.Length, written);
+        Assert.Equal(expected, exact);
+
+        var bad = new Point("m", point.Timestamp).Field("f", double.NaN);
+        Assert.Throws<ArgumentException>(() => LineProtocol.TryFormatUtf8(bad, exact, out _));
+        Assert.True(LineProtocol.TryFormatUtf8(point, exact, out written));
+        Assert.Equal(expected, exact[..written]);
+    }
+
+    [Fact]
     public void Format_ThrowsWhereTheFormerFormatterThrew_AndTheNextLineIsClean()
     {
         var ts = DateTimeOffset.FromUnixTimeMilliseconds(1_764_367_170_250);

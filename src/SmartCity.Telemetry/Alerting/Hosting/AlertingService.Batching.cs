@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SmartCity.Telemetry.Devices;
 
 namespace SmartCity.Telemetry.Alerting.Hosting;
 
@@ -23,8 +24,11 @@ public sealed partial class AlertingService
     /// <summary>A quarter-full queue ends the window: a burst is not held back.</summary>
     private static int EarlyBatch => QueueCapacity / 4;
 
-    private ValueTask EnqueueObservationAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken) =>
-        TryWriteStamped(work) ? ValueTask.CompletedTask : WriteStampedAsync(work, cancellationToken);
+    private ValueTask EnqueueObservationAsync(Point reading, string profileId, CancellationToken cancellationToken)
+    {
+        var work = new WorkItem(null, Reading: reading, ProfileId: profileId);
+        return TryWriteStamped(work) ? ValueTask.CompletedTask : WriteStampedAsync(work, cancellationToken);
+    }
 
     /// <summary>Something other than a reading is queued (an operator, a birth or last will, the timer): run now.</summary>
     private void EndWindow()

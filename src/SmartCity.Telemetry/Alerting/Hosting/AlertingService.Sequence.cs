@@ -1,3 +1,5 @@
+using SmartCity.Telemetry.Devices;
+
 namespace SmartCity.Telemetry.Alerting.Hosting;
 
 /// <summary>
@@ -18,8 +20,12 @@ public sealed partial class AlertingService
     private long _judged;
     private JudgedWaiter? _waiter;
 
-    /// <summary>An item of the alert loop; <paramref name="Seq"/> is 0 for items no message waits for (timer, operator).</summary>
-    private readonly record struct WorkItem(Func<IReadOnlyList<AlertTransition>> Run, long Seq = 0);
+    /// <summary>
+    /// An item of the alert loop: <paramref name="Run"/>, or for a device's reading (one per message)
+    /// <paramref name="Reading"/> observed under <paramref name="ProfileId"/>, with no closure and
+    /// delegate per message (issue 25). <paramref name="Seq"/> is 0 for items no message waits for (timer, operator).
+    /// </summary>
+    private readonly record struct WorkItem(Func<IReadOnlyList<AlertTransition>>? Run, long Seq = 0, Point? Reading = null, string? ProfileId = null);
 
     private sealed class JudgedWaiter(long target)
     {
@@ -28,12 +34,12 @@ public sealed partial class AlertingService
         public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private bool TryWriteStamped(Func<IReadOnlyList<AlertTransition>> work)
+    private bool TryWriteStamped(in WorkItem work)
     {
         lock (_stamp)
         {
             var seq = _stamped + 1;
-            if (!_work.Writer.TryWrite(new WorkItem(work, seq)))
+            if (!_work.Writer.TryWrite(work with { Seq = seq }))
             {
                 return false;
             }
@@ -44,7 +50,7 @@ public sealed partial class AlertingService
     }
 
     /// <summary>The queue is full (the engine is behind): waits for room, then stamps and queues.</summary>
-    private async ValueTask WriteStampedAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken)
+    private async ValueTask WriteStampedAsync(WorkItem work, CancellationToken cancellationToken)
     {
         while (await _work.Writer.WaitToWriteAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -83,7 +83,7 @@ public sealed partial class AlertingService : BackgroundService
     /// </summary>
     public ValueTask ObserveAsync(Point point, string deviceType, CancellationToken cancellationToken) =>
         _profiles.ForDeviceType(deviceType) is { } profile
-            ? EnqueueObservationAsync(() => _engine.Observe(point, profile.Id), cancellationToken)
+            ? EnqueueObservationAsync(point, profile.Id, cancellationToken)
             : ValueTask.CompletedTask;
 
     /// <summary>A last will: the device is offline now.</summary>
@@ -137,7 +137,7 @@ public sealed partial class AlertingService : BackgroundService
                 // A request's own exception reaches its caller through RunAsync; this catches the rest.
                 try
                 {
-                    var transitions = item.Run();
+                    var transitions = item.Run is { } run ? run() : _engine.Observe(item.Reading!, item.ProfileId!);
                     if (transitions.Count > 0)
                     {
                         Published(transitions);
@@ -243,13 +243,14 @@ public sealed partial class AlertingService : BackgroundService
 
     private ValueTask EnqueueAsync(Func<IReadOnlyList<AlertTransition>> work, CancellationToken cancellationToken)
     {
-        if (TryWriteStamped(work))
+        var item = new WorkItem(work);
+        if (TryWriteStamped(item))
         {
             EndWindow();
             return ValueTask.CompletedTask;
         }
 
-        return WriteStampedAsync(work, cancellationToken);
+        return WriteStampedAsync(item, cancellationToken);
     }
 
     private Task<T> RunAsync<T>(Func<T> read, CancellationToken cancellationToken) =>
