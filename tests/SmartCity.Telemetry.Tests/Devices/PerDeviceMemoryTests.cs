@@ -77,8 +77,8 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
     // Measured, then a margin: 14b8b4e kept registry 349, alert engine 246, lighting 265, in all 867 bytes per device.
     private const int MaxRegistryBytes = 310;
     private const int MaxAlertBytes = 240;
-    private const int MaxLightingBytes = 240;
-    private const int MaxTotalBytes = 800;
+    private const int MaxLightingBytes = 205;
+    private const int MaxTotalBytes = 760;
 
     /// <summary>The GC heap's live bytes: full blocking collections until finalizers have run and nothing more goes.</summary>
     private static long Heap()

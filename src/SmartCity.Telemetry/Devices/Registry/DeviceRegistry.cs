@@ -173,7 +173,10 @@ public sealed partial class DeviceRegistry : PeriodicSaver
             Interlocked.Exchange(ref _dirty, 1);
         }
 
-        return outcome;
+        // The registry's own instance of the id goes on (structs: no allocation), so what the stages after it
+        // keep per device (lighting's last reading, keyed at a lamp's first telemetry) shares the one string
+        // instead of keeping a copy made from some message's topic.
+        return ReferenceEquals(topic.DeviceId, device.DeviceId) ? outcome : outcome with { Topic = topic with { DeviceId = device.DeviceId } };
     }
 
     // Its own method: the lambdas' captured state would otherwise be allocated on every call of Admit.
