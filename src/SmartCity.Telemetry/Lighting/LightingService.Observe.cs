@@ -90,7 +90,8 @@ public sealed partial class LightingService : IDeviceMessageObserver
             if (point.GetField("parent") is { Type: FieldType.String } parent && parent.Text is { } cabinet)
             {
                 _dirty |= !_state.Parents.TryGetValue(topic.DeviceId, out var known) || known != cabinet;
-                _state.Parents[topic.DeviceId] = cabinet;
+                // One instance per cabinet: each birth brings its own copy, and 80,000 lamps kept 80,000 of a few thousand names.
+                _state.Parents[topic.DeviceId] = known == cabinet ? known : _names.Get(cabinet);
             }
 
             var profile = point.GetField("profile")?.Text;

@@ -40,6 +40,9 @@ public sealed partial class LightingService : BackgroundService
     private readonly Channel<Output> _outputs = Channel.CreateUnbounded<Output>(new UnboundedChannelOptions { SingleReader = true });
     /// <summary>Lamps born since the last tick -> the command whose level they should get (null: their schedule's).</summary>
     private readonly Dictionary<string, string?> _resend = new(StringComparer.Ordinal);
+
+    /// <summary>Cabinet names, one instance each (see <see cref="Born"/>).</summary>
+    private readonly NameTable _names = new();
     private bool _dirty;
 
     /// <summary>Only energy totals changed (every telemetry does that): saved at most once per <see cref="EnergySaveInterval"/>.</summary>

@@ -9,8 +9,22 @@ using SmartCity.Telemetry.Diagnostics;
 namespace SmartCity.Telemetry.Devices.Registry;
 
 /// <summary>A device as the city knows it.</summary>
+/// <remarks>
+/// The registry keeps one per device (100,000 in a city), so the optional values are stored compactly
+/// behind the same properties: a coordinate as a double (NaN for none: 8 bytes instead of a nullable's 16)
+/// and each instant as its UTC ticks (8 bytes instead of 16, or 24 when nullable; 0 for none). The
+/// registry's instants are all the worker's own clock readings (UTC); an instant given with another
+/// offset reads back as the same instant in UTC. 128 bytes a record instead of 192.
+/// </remarks>
 public sealed record DeviceRecord
 {
+    private readonly double _lat = double.NaN;
+    private readonly double _lon = double.NaN;
+    private readonly long _firstSeen;
+    private readonly long _lastSeen;
+    private readonly long _lastBirth;
+    private readonly long _wentOffline;
+
     public required string DeviceId { get; init; }
     public required string Sector { get; init; }
     public required string District { get; init; }
@@ -18,13 +32,18 @@ public sealed record DeviceRecord
     public required string DeviceType { get; init; }
     public required string Profile { get; init; }
     public string? Firmware { get; init; }
-    public double? Lat { get; init; }
-    public double? Lon { get; init; }
+    public double? Lat { get => double.IsNaN(_lat) ? null : _lat; init => _lat = value ?? double.NaN; }
+    public double? Lon { get => double.IsNaN(_lon) ? null : _lon; init => _lon = value ?? double.NaN; }
     public bool Online { get; init; }
-    public DateTimeOffset FirstSeen { get; init; }
-    public DateTimeOffset LastSeen { get; init; }
-    public DateTimeOffset? LastBirth { get; init; }
-    public DateTimeOffset? WentOffline { get; init; }
+    public DateTimeOffset FirstSeen { get => Instant(_firstSeen); init => _firstSeen = value.UtcTicks; }
+    public DateTimeOffset LastSeen { get => Instant(_lastSeen); init => _lastSeen = value.UtcTicks; }
+    public DateTimeOffset? LastBirth { get => _lastBirth == 0 ? null : Instant(_lastBirth); init => _lastBirth = value?.UtcTicks ?? 0; }
+    public DateTimeOffset? WentOffline { get => _wentOffline == 0 ? null : Instant(_wentOffline); init => _wentOffline = value?.UtcTicks ?? 0; }
+
+    /// <summary><see cref="LastSeen"/> as UTC ticks, without making the instant (the registry compares it per message).</summary>
+    internal long LastSeenTicks => _lastSeen;
+
+    private static DateTimeOffset Instant(long utcTicks) => new(utcTicks, TimeSpan.Zero);
 }
 
 /// <summary>A device heard from without having announced itself.</summary>
@@ -154,7 +173,10 @@ public sealed partial class DeviceRegistry : PeriodicSaver
             Interlocked.Exchange(ref _dirty, 1);
         }
 
-        return outcome;
+        // The registry's own instance of the id goes on (structs: no allocation), so what the stages after it
+        // keep per device (lighting's last reading, keyed at a lamp's first telemetry) shares the one string
+        // instead of keeping a copy made from some message's topic.
+        return ReferenceEquals(topic.DeviceId, device.DeviceId) ? outcome : outcome with { Topic = topic with { DeviceId = device.DeviceId } };
     }
 
     // Its own method: the lambdas' captured state would otherwise be allocated on every call of Admit.
@@ -252,7 +274,7 @@ public sealed partial class DeviceRegistry : PeriodicSaver
     private sealed class Entry(DeviceRecord record)
     {
         private volatile DeviceRecord _record = record;
-        private long _lastSeenTicks = record.LastSeen.UtcTicks;
+        private long _lastSeenTicks = record.LastSeenTicks;
 
         public DeviceRecord Record => _record;
 
@@ -267,7 +289,7 @@ public sealed partial class DeviceRegistry : PeriodicSaver
         {
             var r = _record;
             var ticks = Volatile.Read(ref _lastSeenTicks);
-            return (r, ticks > r.LastSeen.UtcTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : r.LastSeen);
+            return (r, ticks > r.LastSeenTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : r.LastSeen);
         }
 
         /// <summary>Telemetry: later than anything seen, the device is online again and seen at that instant.</summary>
@@ -275,7 +297,7 @@ public sealed partial class DeviceRegistry : PeriodicSaver
         {
             var ticks = receivedAt.UtcTicks;
             var seen = Volatile.Read(ref _lastSeenTicks);
-            if (ticks <= seen || ticks <= _record.LastSeen.UtcTicks)
+            if (ticks <= seen || ticks <= _record.LastSeenTicks)
             {
                 return;
             }
@@ -304,7 +326,7 @@ public sealed partial class DeviceRegistry : PeriodicSaver
             {
                 var next = change(Snapshot());
                 _record = next;
-                Volatile.Write(ref _lastSeenTicks, next.LastSeen.UtcTicks);
+                Volatile.Write(ref _lastSeenTicks, next.LastSeenTicks);
             }
         }
     }
