@@ -32,17 +32,11 @@ public sealed partial class LightingService
             return;
         }
 
-<<<<<<< HEAD
         // The lamp's slot is updated in place: a reading per message used to be a new object (issue 25).
         ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_readings, deviceId, out var known);
         var last = slot;
         var full = on && dim is > 1 && watts > 0 ? Math.Max(known ? last.FullW : 0, watts * 100 / dim.Value) : known ? last.FullW : 0;
         slot = new Reading(ts, watts, on, full);
-=======
-        var known = _readings.TryGetValue(deviceId, out var last);
-        var full = on && dim is > 1 && watts > 0 ? Math.Max(last.FullW, watts * 100 / dim.Value) : last.FullW;
-        _readings[deviceId] = new Reading(ts, watts, on, full);
->>>>>>> wt-devmem
         if (!known || ts <= last.At || ts - last.At > _options.EnergyMaxGap)
         {
             return;
@@ -114,9 +108,6 @@ public sealed partial class LightingService
         }
     }
 
-<<<<<<< HEAD
-    private readonly record struct Reading(DateTimeOffset At, double PowerW, bool On, double FullW);
-=======
     /// <summary>
     /// A struct stored in the dictionary's entry, its instant as UTC ticks: one per lamp (80,000 in the bench's city),
     /// 32 bytes in the entry instead of a 64-byte object and its reference. Only hours are taken from <see cref="At"/>
@@ -142,5 +133,4 @@ public sealed partial class LightingService
 
         public double FullW { get; }
     }
->>>>>>> wt-devmem
 }
