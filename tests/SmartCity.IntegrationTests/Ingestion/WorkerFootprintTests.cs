@@ -32,7 +32,7 @@ public sealed class WorkerFootprintTests(ITestOutputHelper output)
     /// <summary>
     /// What a default worker (console on) needs only once the console answers a person: data protection's key ring,
     /// System.Private.Xml with its XML reader, read at start by the warm-up service that each AddDataProtection (the
-    /// console's antiforgery and cookie authentication) added again. 13 MB of the idle RSS (docs/performance.md).
+    /// console's antiforgery and cookie authentication) added again. 3-4 MB of the idle RSS (docs/performance.md).
     /// </summary>
     private static readonly string[] ConsoleFirstRequestAssemblies = ["System.Private.Xml.dll", "System.Private.Xml.Linq.dll", "System.Xml.XDocument.dll"];
 
