@@ -52,10 +52,7 @@ public sealed class WorkerFootprintTests(ITestOutputHelper output)
         await using var worker = await WorkerProcess.StartAsync(settings);
 
         // Connected (StartAsync waits for it) and serving: every start-up service has run.
-        var (status, _) = await worker.GetStatusAsync("/healthz");
-        var mapped = MappedFiles(worker.Pid);
-        output.WriteLine($"FIGURES idle_peak_rss={WorkerMemoryTests.PeakRssKb(worker.Pid) / 1024} MB mapped_files={mapped.Count}");
-        Assert.Equal(System.Net.HttpStatusCode.OK, status);
+        var mapped = await ServedOnceMappedFilesAsync(worker);
         var loaded = ConsoleOnlyAssemblies.Where(mapped.Contains).ToList();
         Assert.True(loaded.Count == 0, $"a worker without the console mapped {string.Join(", ", loaded)}");
         Assert.Contains("SmartCity.Worker.dll", mapped);
@@ -69,10 +66,7 @@ public sealed class WorkerFootprintTests(ITestOutputHelper output)
         await using var worker = await WorkerProcess.StartAsync(settings);
 
         // Served once: routing (every endpoint, the console's pages too) and every start-up service have run.
-        var (status, _) = await worker.GetStatusAsync("/healthz");
-        var mapped = MappedFiles(worker.Pid);
-        output.WriteLine($"FIGURES idle_peak_rss={WorkerMemoryTests.PeakRssKb(worker.Pid) / 1024} MB mapped_files={mapped.Count}");
-        Assert.Equal(System.Net.HttpStatusCode.OK, status);
+        var mapped = await ServedOnceMappedFilesAsync(worker);
         var loaded = ConsoleFirstRequestAssemblies.Where(mapped.Contains).ToList();
         Assert.True(loaded.Count == 0, $"an idle worker mapped {string.Join(", ", loaded)} before any console request");
 
@@ -97,6 +91,16 @@ public sealed class WorkerFootprintTests(ITestOutputHelper output)
         output.WriteLine($"FIGURES idle_peak_rss={peakMb} MB (bound {MaxIdlePeakRssMb} MB)");
         Assert.Equal(System.Net.HttpStatusCode.OK, status);
         Assert.True(peakMb <= MaxIdlePeakRssMb, $"an idle worker reached {peakMb} MB of RSS, above {MaxIdlePeakRssMb} MB");
+    }
+
+    /// <summary>Answers /healthz once (so routing is built), then the file names the worker has mapped.</summary>
+    private async Task<HashSet<string>> ServedOnceMappedFilesAsync(WorkerProcess worker)
+    {
+        var (status, _) = await worker.GetStatusAsync("/healthz");
+        var mapped = MappedFiles(worker.Pid);
+        output.WriteLine($"FIGURES idle_peak_rss={WorkerMemoryTests.PeakRssKb(worker.Pid) / 1024} MB mapped_files={mapped.Count}");
+        Assert.Equal(System.Net.HttpStatusCode.OK, status);
+        return mapped;
     }
 
     /// <summary>File names of the process's file-backed mappings (/proc/PID/maps).</summary>
