@@ -46,6 +46,7 @@ public static class WorkerHost
         var secretProblems = SecretFiles.Add(builder.Configuration);
         builder.Services.AddSingleton(new ConfigurationCheck(_ => secretProblems));
         builder.AddWorkerObservability(); // after every configuration source: it decides which exporters exist
+        builder.Services.DeferDataProtectionKeyRing(); // after every registration that adds data protection
 
         var app = builder.Build();
         app.UseOperatorApiSecurity();

@@ -10,8 +10,11 @@ public static partial class ApiSecurity
     /// worker's RSS (docs/performance.md), though only the operator console's cookies and antiforgery tokens use
     /// the keys (API keys do not). Without the warm-up the key ring is read on the console's first request.
     /// The service is internal to ASP.NET Core, so it is found by name; if it is ever renamed, nothing is removed.
+    /// Called once every service is registered: each AddDataProtection (the console's antiforgery and cookie
+    /// authentication call it again) adds the warm-up anew, which put the key ring back at start whenever the
+    /// console was on (the default).
     /// </summary>
-    private static void DeferDataProtectionKeyRing(IServiceCollection services)
+    internal static void DeferDataProtectionKeyRing(this IServiceCollection services)
     {
         const string WarmUp = "Microsoft.AspNetCore.DataProtection.Internal.DataProtectionHostedService";
         for (var i = services.Count - 1; i >= 0; i--)

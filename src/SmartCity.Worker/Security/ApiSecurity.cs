@@ -61,7 +61,6 @@ public static partial class ApiSecurity
     {
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        DeferDataProtectionKeyRing(services);
         services.AddAuthorization(o =>
         {
             foreach (var role in ApiRoles.All)
