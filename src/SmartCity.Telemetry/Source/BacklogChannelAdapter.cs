@@ -15,14 +15,14 @@ namespace SmartCity.Telemetry.Source;
 /// factory. One adapter per connection; it counts the PUBLISH packets it read and those handed to
 /// the message handler, and on disposal releases the ones MQTTnet dropped with the connection.
 /// </summary>
-internal sealed class BacklogAdapterFactory(ReceiveBacklog backlog, IMqttClientAdapterFactory? inner = null) : IMqttClientAdapterFactory
+internal sealed class BacklogAdapterFactory(ReceiveBacklog backlog, IMqttClientAdapterFactory? inner = null, ReceiveLinger? linger = null) : IMqttClientAdapterFactory
 {
     private readonly IMqttClientAdapterFactory _inner = inner ?? new MqttClientAdapterFactory();
     private readonly List<BacklogChannelAdapter> _live = [];
 
     public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions options, MqttPacketInspector packetInspector, IMqttNetLogger logger)
     {
-        var adapter = new BacklogChannelAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), backlog, Forget);
+        var adapter = new BacklogChannelAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), backlog, Forget, linger);
         lock (_live)
         {
             _live.Add(adapter);
@@ -63,7 +63,7 @@ internal sealed class BacklogAdapterFactory(ReceiveBacklog backlog, IMqttClientA
     }
 }
 
-internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBacklog backlog, Action<BacklogChannelAdapter>? disposed = null) : IMqttChannelAdapter
+internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBacklog backlog, Action<BacklogChannelAdapter>? disposed = null, ReceiveLinger? linger = null) : IMqttChannelAdapter
 {
     // Packet identifiers read and not yet handed over, with a count (QoS 0 messages all have 0, and
     // the broker may resend an identifier). Guarded by itself, as are _delivered and _disposed.
@@ -73,6 +73,10 @@ internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBa
     private bool _disposed;
     private TaskCompletionSource? _pingWhileHeld;
     private int _pingOutstanding;
+
+    // Set when the last read had to wait for the socket: the next read lingers first (see ReceiveLinger).
+    // Only MQTTnet's receive loop reads, one read at a time, so a plain field.
+    private bool _lingerBeforeNextRead;
 
     public long BytesReceived => inner.BytesReceived;
 
@@ -123,6 +127,20 @@ internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBa
             return ReceiveWhenRoomAsync(cancellationToken);
         }
 
+        if (_lingerBeforeNextRead && linger is { IsEnabled: true })
+        {
+            _lingerBeforeNextRead = false;
+            return ReceiveAfterLingerAsync(linger, cancellationToken);
+        }
+
+        return Read(cancellationToken);
+    }
+
+    /// <summary>Messages read after a linger (the socket had them waiting), for tests and diagnostics.</summary>
+    public long Lingers { get; private set; }
+
+    private Task<MqttPacket> Read(CancellationToken cancellationToken)
+    {
         // The common case stays as cheap as MQTTnet's own: no extra state machine when the read completed.
         var read = inner.ReceivePacketAsync(cancellationToken);
         if (read.IsCompletedSuccessfully)
@@ -132,6 +150,13 @@ internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBa
         }
 
         return CountWhenReadAsync(read);
+    }
+
+    private async Task<MqttPacket> ReceiveAfterLingerAsync(ReceiveLinger lingering, CancellationToken cancellationToken)
+    {
+        Lingers++;
+        await lingering.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await Read(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A message this connection read reached the handler (without its identifier: the oldest read).</summary>
@@ -222,6 +247,8 @@ internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBa
     private async Task<MqttPacket> CountWhenReadAsync(Task<MqttPacket> read)
     {
         var packet = await read.ConfigureAwait(false);
+        // This read waited for the socket: the receive loop was woken for this one packet.
+        _lingerBeforeNextRead = true;
         Count(packet);
         return packet;
     }

@@ -19,11 +19,12 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
 
     /// <param name="backlog">Bounds the messages read and not yet acknowledged (the reader waits at the bound); null: MQTTnet's unbounded reading.</param>
     /// <param name="coalesceWrites">Joins the acknowledgements written in a burst into one socket write (<see cref="CoalescingChannel"/>).</param>
-    public MqttNetSourceClient(ReceiveBacklog? backlog, bool coalesceWrites = false)
+    /// <param name="linger">Mqtt:ReceiveLinger, applied by the backlog's gate (so only with a <paramref name="backlog"/>).</param>
+    public MqttNetSourceClient(ReceiveBacklog? backlog, bool coalesceWrites = false, ReceiveLinger? linger = null)
     {
         _backlog = backlog;
         IMqttClientAdapterFactory? connections = coalesceWrites ? new CoalescingAdapterFactory() : null;
-        _adapters = backlog is null ? null : new BacklogAdapterFactory(backlog, connections);
+        _adapters = backlog is null ? null : new BacklogAdapterFactory(backlog, connections, linger);
         IMqttClientAdapterFactory? factory = _adapters ?? connections;
         _client = factory is null ? new MqttClientFactory().CreateMqttClient() : new MqttClientFactory().CreateMqttClient(factory);
         _client.ApplicationMessageReceivedAsync += OnMessageAsync;

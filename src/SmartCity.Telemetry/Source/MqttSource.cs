@@ -52,7 +52,7 @@ public sealed partial class MqttSource : BackgroundService, IStage
         _backlog = new ReceiveBacklog(_options.MaxReceiveBacklog, time);
         _watchdog = new SubscriptionWatchdog(time, _options.QuietTimeout, () => _backlog.Depth);
         intake?.Add(() => _backlog.Depth); // the alert engine's device clock does not count our own stall as the devices' silence
-        _client = client ?? new MqttNetSourceClient(_backlog, _options.CoalesceAcks);
+        _client = client ?? new MqttNetSourceClient(_backlog, _options.CoalesceAcks, new ReceiveLinger(_options.ReceiveLinger, time));
         _client.MessageReceived = OnMessageAsync;
         _client.Disconnected = OnDisconnectedAsync;
         _connectPipeline = new ResiliencePipelineBuilder { TimeProvider = time }

@@ -80,6 +80,16 @@ public sealed class MqttSourceOptions : IValidatableObject
     /// <value>The default value is <c>true</c>.</value>
     public bool CoalesceAcks { get; set; } = true;
 
+    /// <summary>
+    /// After a read that waited for the broker's next message, wait this long before the next read, so that
+    /// one wake-up of the worker takes in what arrived meanwhile instead of one message each
+    /// (<see cref="ReceiveLinger"/>). A message waits at most this long in the socket; reads that find data
+    /// waiting never linger. Zero: read at once, as MQTTnet does.
+    /// </summary>
+    /// <value>The default value is 5 milliseconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01")]
+    public TimeSpan ReceiveLinger { get; set; } = TimeSpan.FromMilliseconds(5);
+
     /// <value>The default value is 15 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan KeepAlive { get; set; } = TimeSpan.FromSeconds(15);

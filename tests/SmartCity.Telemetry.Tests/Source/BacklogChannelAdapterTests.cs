@@ -108,6 +108,76 @@ public sealed class BacklogChannelAdapterTests
         Assert.Equal(1, backlog.Depth); // t/1 only: t/7 died with the second connection, t/2 with the first
     }
 
+    [Fact]
+    public async Task ReceivePacketAsync_AfterAReadThatWaitedForTheSocket_LingersThenTakesWhatArrivedMeanwhile()
+    {
+        var time = new FakeTimeProvider();
+        using var backlog = new ReceiveBacklog(100, time);
+        var connection = new ScriptedConnection();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, linger: new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
+
+        // Nothing in the socket: the read waits, and the message that arrives wakes it.
+        var first = adapter.ReceivePacketAsync(CancellationToken.None);
+        Assert.False(first.IsCompleted);
+        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
+        await first.WaitAsync(Generous);
+
+        // The next read does not look at the socket before the linger is over; three more arrive meanwhile.
+        var second = adapter.ReceivePacketAsync(CancellationToken.None);
+        Assert.Equal(1, connection.Reads);
+        for (var i = 1; i <= 3; i++)
+        {
+            connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = $"t/{i}" });
+        }
+
+        time.Advance(TimeSpan.FromMilliseconds(4));
+        Assert.False(second.IsCompleted);
+        Assert.Equal(1, connection.Reads);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal("t/1", ((MqttPublishPacket)await second.WaitAsync(Generous)).Topic);
+
+        // Those waiting in the socket are read at once, without lingering again.
+        Assert.True(adapter.ReceivePacketAsync(CancellationToken.None).IsCompletedSuccessfully);
+        Assert.True(adapter.ReceivePacketAsync(CancellationToken.None).IsCompletedSuccessfully);
+        Assert.Equal(1, adapter.Lingers);
+        Assert.Equal(4, backlog.Depth);
+    }
+
+    [Fact]
+    public async Task ReceivePacketAsync_LingerZero_ReadsAtOnceAfterAWait()
+    {
+        var time = new FakeTimeProvider();
+        using var backlog = new ReceiveBacklog(100, time);
+        var connection = new ScriptedConnection();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, linger: new ReceiveLinger(TimeSpan.Zero, time));
+        var first = adapter.ReceivePacketAsync(CancellationToken.None);
+        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
+        await first.WaitAsync(Generous);
+        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/1" });
+
+        Assert.True(adapter.ReceivePacketAsync(CancellationToken.None).IsCompletedSuccessfully);
+        Assert.Equal(0, adapter.Lingers);
+    }
+
+    [Fact]
+    public async Task ReceivePacketAsync_CancelledWhileLingering_Throws()
+    {
+        var time = new FakeTimeProvider();
+        using var backlog = new ReceiveBacklog(100, time);
+        var connection = new ScriptedConnection();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, linger: new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
+        var first = adapter.ReceivePacketAsync(CancellationToken.None);
+        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
+        await first.WaitAsync(Generous);
+        using var closing = new CancellationTokenSource();
+
+        var lingering = adapter.ReceivePacketAsync(closing.Token);
+        await closing.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lingering.WaitAsync(Generous));
+        Assert.Equal(1, connection.Reads);
+    }
+
     private sealed class ScriptedConnections : IMqttClientAdapterFactory
     {
         public ScriptedConnection Last { get; private set; } = null!;
@@ -140,7 +210,14 @@ public sealed class BacklogChannelAdapterTests
 
         public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken) => Incoming.Reader.ReadAsync(cancellationToken).AsTask();
+        /// <summary>Reads MQTTnet asked of the socket.</summary>
+        public int Reads { get; private set; }
+
+        public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+        {
+            Reads++;
+            return Incoming.Reader.ReadAsync(cancellationToken).AsTask();
+        }
 
         public void ResetStatistics()
         {
