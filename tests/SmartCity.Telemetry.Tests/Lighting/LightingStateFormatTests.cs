@@ -5,10 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
@@ -17,7 +14,6 @@ using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Ingest;
 using SmartCity.Telemetry.Lighting;
-using SmartCity.Telemetry.Source;
 
 namespace SmartCity.Telemetry.Tests.Lighting;
 
@@ -135,23 +131,8 @@ public sealed partial class LightingStateFormatTests : IDisposable
 
         public LampCity(string dir)
         {
-            var profiles = ProfileLoader.LoadAll(null);
-            var metrics = new PipelineMetrics();
             StateFile = Path.Combine(dir, "lighting.json");
-            _decoder = new MessageDecoder(Options.Create(new DecodingOptions()), profiles, []);
-            _registry = new DeviceRegistry(Options.Create(new RegistryOptions { File = Path.Combine(dir, "registry.json") }), Time, NullLogger<DeviceRegistry>.Instance);
-            _spool = new DurableSpool(Options.Create(new SpoolOptions { Directory = Path.Combine(dir, "spool"), Fsync = false }), metrics, Time, NullLogger<DurableSpool>.Instance);
-            _alerting = new AlertingService(Options.Create(new AlertingOptions { StateFile = Path.Combine(dir, "alerts.json") }), profiles, _spool, metrics, [], Time, new DiskHealth(), NullLogger<AlertingService>.Instance);
-            Lighting = new LightingService(
-                Options.Create(new LightingOptions { StateFile = StateFile }),
-                Options.Create(new AlertingOptions()),
-                _registry,
-                profiles,
-                new NoChannel(),
-                _alerting,
-                _spool,
-                Time,
-                NullLogger<LightingService>.Instance);
+            (_decoder, _registry, _spool, _alerting, Lighting) = LightingRig.Create(dir, ProfileLoader.LoadAll(null), new PipelineMetrics(), Time, new NoChannel());
         }
 
         public FakeTimeProvider Time { get; } = new(Start.AddMinutes(-5));
