@@ -11,8 +11,6 @@ namespace SmartCity.Telemetry.Lighting;
 public sealed partial class LightingService
 {
     private static readonly TimeSpan KeepHours = TimeSpan.FromHours(48);
-    /// <summary>Each lamp's last reading, held in the dictionary's own entry (a lamp's reading is replaced by every telemetry message).</summary>
-    private readonly Dictionary<string, Reading> _readings = new(StringComparer.Ordinal);
     private readonly Dictionary<(string District, int Year, int Month), string> _monthKeys = [];
     private readonly HashSet<(string District, DateTimeOffset Hour)> _touched = [];
 
@@ -32,11 +30,13 @@ public sealed partial class LightingService
             return;
         }
 
-        // The lamp's slot is updated in place: a reading per message used to be a new object (issue 25).
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_readings, deviceId, out var known);
-        var last = slot;
+        // The lamp's record is updated in place: a reading per message used to be a new object (issue 25).
+        var lamp = _lamps[deviceId];
+        var reading = lamp.Reading;
+        var known = reading.HasValue;
+        var last = reading.GetValueOrDefault();
         var full = on && dim is > 1 && watts > 0 ? Math.Max(known ? last.FullW : 0, watts * 100 / dim.Value) : known ? last.FullW : 0;
-        slot = new Reading(ts, watts, on, full);
+        lamp.Reading = new LampReading(ts, watts, on, full);
         if (!known || ts <= last.At || ts - last.At > _options.EnergyMaxGap)
         {
             return;
@@ -106,31 +106,5 @@ public sealed partial class LightingService
                 .Field("currency", _options.Currency);
             _outputs.Writer.TryWrite(new Output(null, null, point));
         }
-    }
-
-    /// <summary>
-    /// A struct stored in the dictionary's entry, its instant as UTC ticks: one per lamp (80,000 in the bench's city),
-    /// 32 bytes in the entry instead of a 64-byte object and its reference. Only hours are taken from <see cref="At"/>
-    /// (in UTC), so the device's offset is not needed.
-    /// </summary>
-    private readonly record struct Reading
-    {
-        private readonly long _atUtcTicks;
-
-        public Reading(DateTimeOffset at, double powerW, bool on, double fullW)
-        {
-            _atUtcTicks = at.UtcTicks;
-            PowerW = powerW;
-            On = on;
-            FullW = fullW;
-        }
-
-        public DateTimeOffset At => new(_atUtcTicks, TimeSpan.Zero);
-
-        public double PowerW { get; }
-
-        public bool On { get; }
-
-        public double FullW { get; }
     }
 }

@@ -89,9 +89,7 @@ public sealed partial class LightingService : IDeviceMessageObserver
         {
             if (point.GetField("parent") is { Type: FieldType.String } parent && parent.Text is { } cabinet)
             {
-                _dirty |= !_state.Parents.TryGetValue(topic.DeviceId, out var known) || known != cabinet;
-                // One instance per cabinet: each birth brings its own copy, and 80,000 lamps kept 80,000 of a few thousand names.
-                _state.Parents[topic.DeviceId] = known == cabinet ? known : _names.Get(cabinet);
+                _dirty |= _lamps.SetParent(topic.DeviceId, cabinet);
             }
 
             var profile = point.GetField("profile")?.Text;
@@ -100,12 +98,13 @@ public sealed partial class LightingService : IDeviceMessageObserver
                 return;
             }
 
-            if (_state.Births.TryGetValue(topic.DeviceId, out var last) && point.Timestamp <= last)
+            var lamp = _lamps[topic.DeviceId];
+            if (lamp.Birth is { } last && point.Timestamp <= last)
             {
                 return;
             }
 
-            _state.Births[topic.DeviceId] = point.Timestamp;
+            lamp.Birth = point.Timestamp;
             _dirty = true;
             var level = _state.Levels.GetValueOrDefault(topic.DeviceId);
             if (level is not null || ScheduleOf(topic.District, topic.Site) is not null)

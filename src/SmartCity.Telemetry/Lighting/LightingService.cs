@@ -41,8 +41,8 @@ public sealed partial class LightingService : BackgroundService
     /// <summary>Lamps born since the last tick -> the command whose level they should get (null: their schedule's).</summary>
     private readonly Dictionary<string, string?> _resend = new(StringComparer.Ordinal);
 
-    /// <summary>Cabinet names, one instance each (see <see cref="Born"/>).</summary>
-    private readonly NameTable _names = new();
+    /// <summary>Each lamp's cabinet, last birth and last reading, one record per lamp (the file's parents and births are taken into it).</summary>
+    private readonly LampTable _lamps = new();
     private bool _dirty;
 
     /// <summary>Only energy totals changed (every telemetry does that): saved at most once per <see cref="EnergySaveInterval"/>.</summary>
@@ -75,6 +75,7 @@ public sealed partial class LightingService : BackgroundService
         _schedules = ScheduleLoader.Load(_options.SchedulesFile).Schedules;
         _file = new LightingStateFile(_options.StateFile);
         _state = _file.Load(out var error) ?? new LightingState();
+        _lamps.Take(_state);
         if (error is not null)
         {
             LogStateUnreadable(_file.Path, error);
@@ -170,7 +171,7 @@ public sealed partial class LightingService : BackgroundService
     {
         lock (_gate)
         {
-            return new Dictionary<string, string>(_state.Parents, StringComparer.Ordinal);
+            return _lamps.Parents();
         }
     }
 
@@ -265,7 +266,7 @@ public sealed partial class LightingService : BackgroundService
     {
         try
         {
-            _file.Save(_state);
+            _file.Save(_state, _lamps);
             _dirty = false;
             _energyDirty = false;
             _savedAt = _time.GetUtcNow();

@@ -29,10 +29,10 @@ public sealed class LightingState
     /// <summary>Schedule id -> the start of the step whose command was sent.</summary>
     public Dictionary<string, DateTimeOffset> AppliedSteps { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Lamp -> its cabinet (birth <c>parent</c>).</summary>
+    /// <summary>Lamp -> its cabinet (birth <c>parent</c>). Read from the file into <see cref="LampTable"/> by the service, which keeps it empty.</summary>
     public Dictionary<string, string> Parents { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Lamp -> the device time of its last birth, so a retained birth handed out again is no new birth.</summary>
+    /// <summary>Lamp -> the device time of its last birth, so a retained birth handed out again is no new birth (in <see cref="LampTable"/> while running).</summary>
     public Dictionary<string, DateTimeOffset> Births { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Lamps that did not follow a command (an open <c>command_not_followed</c>): the next one they follow clears it.</summary>
@@ -77,4 +77,37 @@ public sealed class LightingStateFile(string path)
     }
 
     public void Save(LightingState state) => StateFile.Replace(Path, stream => JsonSerializer.Serialize(stream, state, Json));
+
+    /// <summary>
+    /// The same file, its <c>parents</c> and <c>births</c> written from the lamps' records (<paramref name="state"/> holds
+    /// them empty): property by property in <see cref="LightingState"/>'s order, as <see cref="Save(LightingState)"/> writes them.
+    /// </summary>
+    internal void Save(LightingState state, LampTable lamps) => StateFile.Replace(Path, stream =>
+    {
+        using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = Json.Encoder, Indented = Json.WriteIndented });
+        writer.WriteStartObject();
+        Write(writer, "pending", state.Pending);
+        Write(writer, "history", state.History);
+        Write(writer, "levels", state.Levels);
+        Write(writer, "appliedSteps", state.AppliedSteps);
+        writer.WritePropertyName("parents");
+        lamps.WriteParents(writer);
+        writer.WritePropertyName("births");
+        lamps.WriteBirths(writer);
+        Write(writer, "notFollowed", state.NotFollowed);
+        Write(writer, "energy", state.Energy);
+        Write(writer, "months", state.Months);
+        writer.WriteEndObject();
+    });
+
+    private static void Write<T>(Utf8JsonWriter writer, string name, T? value)
+        where T : class
+    {
+        // As the serializer's WhenWritingNull: a null property (a file saying "pending": null) is left out.
+        if (value is not null)
+        {
+            writer.WritePropertyName(name);
+            JsonSerializer.Serialize(writer, value, Json);
+        }
+    }
 }

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Runtime;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using SmartCity.Simulators.Scenarios;
@@ -15,6 +14,7 @@ using SmartCity.Telemetry.Diagnostics;
 using SmartCity.Telemetry.Ingest;
 using SmartCity.Telemetry.Lighting;
 using SmartCity.Telemetry.Source;
+using SmartCity.Telemetry.Tests.Lighting;
 using Xunit.Abstractions;
 
 namespace SmartCity.Telemetry.Tests.Devices;
@@ -75,11 +75,12 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
         Assert.True(total <= MaxTotalBytes, $"all: {total:F0} B per device (bound {MaxTotalBytes})");
     }
 
-    // Measured, then a margin: 14b8b4e kept registry 349, alert engine 246, lighting 265, in all 867 bytes per device.
+    // Measured, then a margin: 14b8b4e kept registry 349, alert engine 246, lighting 265, in all 867 bytes per device;
+    // wt-int (2c8462e) lighting 183, all 690; one record per lamp (wt-lamp) lighting 96, all 603.
     private const int MaxRegistryBytes = 310;
     private const int MaxAlertBytes = 240;
-    private const int MaxLightingBytes = 205;
-    private const int MaxTotalBytes = 760;
+    private const int MaxLightingBytes = 110;
+    private const int MaxTotalBytes = 640;
 
     /// <summary>The GC heap's live bytes: a full blocking collection that also compacts the large-object heap (where the big dictionaries' arrays live), finalizers run, and another.</summary>
     private static long Heap()
@@ -129,22 +130,9 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
         {
             var profiles = ProfileLoader.LoadAll(null);
             Profiles = profiles;
-            Decoder = new MessageDecoder(Options.Create(new DecodingOptions()), profiles, []);
-            Registry = new DeviceRegistry(Options.Create(new RegistryOptions { File = Path.Combine(dir, "registry.json") }), Time, NullLogger<DeviceRegistry>.Instance);
+            var channel = new MqttCommandChannel(Options.Create(new MqttSourceOptions { Host = "unused.test" }), Options.Create(new DecodingOptions()), Time);
+            (Decoder, Registry, Spool, _alerting, Lighting) = LightingRig.Create(dir, profiles, Metrics, Time, channel);
             Alerts = new AlertEngine(new AlertingOptions(), profiles.Profiles, null, Time);
-            var spool = new DurableSpool(Options.Create(new SpoolOptions { Directory = Path.Combine(dir, "spool"), Fsync = false }), Metrics, Time, NullLogger<DurableSpool>.Instance);
-            Spool = spool;
-            _alerting = new AlertingService(Options.Create(new AlertingOptions { StateFile = Path.Combine(dir, "alerts.json") }), profiles, spool, Metrics, [], Time, new DiskHealth(), NullLogger<AlertingService>.Instance);
-            Lighting = new LightingService(
-                Options.Create(new LightingOptions { StateFile = Path.Combine(dir, "lighting.json") }),
-                Options.Create(new AlertingOptions()),
-                Registry,
-                profiles,
-                new MqttCommandChannel(Options.Create(new MqttSourceOptions { Host = "unused.test" }), Options.Create(new DecodingOptions()), Time),
-                _alerting,
-                spool,
-                Time,
-                NullLogger<LightingService>.Instance);
         }
 
         public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero));
