@@ -1,13 +1,11 @@
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Mvc.ApplicationParts;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using SmartCity.OperatorConsole.Accounts;
 using SmartCity.OperatorConsole.Live;
 using SmartCity.OperatorConsole.Security;
-using SmartCity.OperatorConsole.Text;
 using SmartCity.Telemetry.Alerting;
 using SmartCity.Telemetry.Alerting.Hosting;
 using SmartCity.Telemetry.Diagnostics;
@@ -31,10 +29,11 @@ public static class ConsoleHosting
     }
 
     /// <summary>
-    /// Only called when the console is on: MVC, Razor Pages, Components and antiforgery are assemblies
-    /// mapped and code compiled in every worker that merely compiles a method naming them, several MB of
-    /// an idle worker's RSS (docs/performance.md). Not inlined, so that the JIT loads none of them for
-    /// <see cref="AddOperatorConsole"/> itself.
+    /// Only called when the console is on: the worker's singletons the console shares (accounts, the live feed,
+    /// the readings). MVC, Razor Pages, Components, antiforgery and the console's authentication are not
+    /// registered here but in the console's own container, built on its first request (<see cref="ConsolePipeline"/>):
+    /// registered here they were mapped and compiled in every idle worker, about 20 MB of its RSS (docs/performance.md).
+    /// Not inlined, so that the JIT loads none of the console's types for <see cref="AddOperatorConsole"/> itself.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void AddEnabledConsole(IServiceCollection services)
@@ -49,31 +48,7 @@ public static class ConsoleHosting
         services.AddAlertNotifier<AlertFeed>();
         services.AddSingleton<Readings.DeviceReadings>();
         services.AddHttpContextAccessor();
-        services.AddScoped<ConsoleText>();
-        services.AddAntiforgery(o =>
-        {
-            o.Cookie.Name = "smartcity-console-csrf";
-            o.Cookie.Path = ConsoleAuth.BasePath;
-            o.Cookie.SameSite = Microsoft.AspNetCore.Http.SameSiteMode.Strict;
-        });
-        ConsoleAuth.Add(services);
-
-        var assembly = typeof(ConsoleHosting).Assembly;
-        services.AddRazorPages(o =>
-        {
-            o.Conventions.AuthorizeFolder("/", ConsoleAuth.ViewerPolicy);
-            o.Conventions.AllowAnonymousToPage("/Login");
-        }).ConfigureApplicationPartManager(parts =>
-        {
-            // Found already when the worker is the entry assembly; added here when it is not (a test host).
-            if (!parts.ApplicationParts.Any(p => p is AssemblyPart a && a.Assembly == assembly))
-            {
-                foreach (var part in ApplicationPartFactory.GetApplicationPartFactory(assembly).GetApplicationParts(assembly))
-                {
-                    parts.ApplicationParts.Add(part);
-                }
-            }
-        });
+        services.AddSingleton<LazyConsole>();
     }
 
     public static WebApplication MapOperatorConsole(this WebApplication app)
@@ -91,33 +66,20 @@ public static class ConsoleHosting
                 $"{ConsoleOptions.SectionName}:Enabled was false when the console's services were registered and is true now: set it in appsettings.json or the environment, not in a configuration source added later");
         }
 
-        MapEnabledConsole(app, options);
+        MapEnabledConsole(app);
         return app;
     }
 
-    /// <summary>Only called when the console is on (and not inlined): see <see cref="AddEnabledConsole"/>.</summary>
+    /// <summary>
+    /// Only called when the console is on (and not inlined): see <see cref="AddEnabledConsole"/>. One endpoint
+    /// takes every path under /console (anonymous here: the console's own policies decide, in its pipeline).
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void MapEnabledConsole(WebApplication app, ConsoleOptions options)
+    private static void MapEnabledConsole(WebApplication app)
     {
-        ConsoleAuth.AddOidcSchemeWhenEnabled(app.Services, options);
-        var headers = SecureHeaders.For(options);
-        app.Use((context, next) =>
-        {
-            if (context.Request.Path.StartsWithSegments(ConsoleAuth.BasePath))
-            {
-                context.Response.OnStarting(() =>
-                {
-                    headers.Apply(context.Response);
-                    return Task.CompletedTask;
-                });
-            }
-
-            return next(context);
-        });
-        app.UseAntiforgery();
-        app.MapRazorPages();
-        ConsoleEndpoints.Map(app, options);
-        Lighting.LightingConsoleEndpoints.Map(app);
+        var console = app.Services.GetRequiredService<LazyConsole>();
+        var endpoint = app.Map(ConsoleAuth.BasePath + "/{**path}", console.InvokeAsync).AllowAnonymous();
+        Microsoft.AspNetCore.Http.OpenApiRouteHandlerBuilderExtensions.ExcludeFromDescription(endpoint);
     }
 
     /// <summary>
@@ -129,4 +91,14 @@ public static class ConsoleHosting
 
     /// <summary>Marks that the console's services were registered (only when it was enabled at that time).</summary>
     private sealed class ConsoleRegistered;
+
+    /// <summary>The console's pipeline, built once (on the first request under /console) and disposed with the worker.</summary>
+    private sealed class LazyConsole(IServiceProvider worker) : IAsyncDisposable
+    {
+        private readonly Lazy<ConsolePipeline> _pipeline = new(() => ConsolePipeline.Build(worker), LazyThreadSafetyMode.ExecutionAndPublication);
+
+        public Task InvokeAsync(Microsoft.AspNetCore.Http.HttpContext context) => _pipeline.Value.InvokeAsync(context);
+
+        public ValueTask DisposeAsync() => _pipeline.IsValueCreated ? _pipeline.Value.DisposeAsync() : ValueTask.CompletedTask;
+    }
 }

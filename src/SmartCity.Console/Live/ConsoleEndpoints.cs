@@ -20,7 +20,7 @@ namespace SmartCity.OperatorConsole.Live;
 /// </summary>
 internal static class ConsoleEndpoints
 {
-    public static void Map(WebApplication app, ConsoleOptions options)
+    public static void Map(IEndpointRouteBuilder app, ConsoleOptions options)
     {
         var console = app.MapGroup(ConsoleAuth.BasePath).ExcludeFromDescription();
 

@@ -79,6 +79,24 @@ public sealed class ConsoleLoginTests(ConsoleBrowser console) : IClassFixture<Co
         await page.Context.CloseAsync();
     }
 
+    /// <summary>
+    /// A path under /console that is none of the console's pages: the worker's fallback policy (a viewer's API key)
+    /// answers it, as when the worker routed the console itself, now that the console has its own pipeline.
+    /// </summary>
+    [Fact]
+    public async Task UnknownConsolePath_AnonymousThenViewerKey_401ThenNotFound()
+    {
+        using var anonymous = console.Worker.CreateClient(null);
+        using var refused = await anonymous.GetAsync(new Uri("/console/no-such-page", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+
+        using var viewer = console.Worker.CreateClient(TestApiKeys.Viewer);
+        using var missing = await viewer.GetAsync(new Uri("/console/no-such-page", UriKind.Relative));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+        // Past the policy, a console path gets the console's security headers, as before.
+        Assert.Equal("DENY", missing.Headers.GetValues("X-Frame-Options").Single());
+    }
+
     private static async Task TryLogInAsync(IPage page, string name, string password)
     {
         await page.GotoAsync("/console/login");
