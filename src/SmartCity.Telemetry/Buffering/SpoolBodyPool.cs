@@ -1,0 +1,134 @@
+using System.Buffers;
+
+namespace SmartCity.Telemetry.Buffering;
+
+/// <summary>
+/// One cursor's batch bodies: keeps at most <see cref="Keep"/> arrays of any size, not a few per size class.
+/// A full batch (about 1.9 MB for 5,000 street-light lines) is on the large-object heap, and the sink uses at
+/// most its writes in flight plus the one being read at once; <see cref="ArrayPool{T}.Create(int, int)"/> kept
+/// 4 arrays in every power-of-two size a body passed through on its way to full size (128 KB .. 2 MB), about
+/// 8.6 MB after a burst, and rounded each body up to the next power of two (a 1.2 MB body took 2 MB).
+/// </summary>
+/// <remarks>
+/// Rent hands back the smallest kept array that is big enough, else a new one of the size asked, rounded up
+/// to <see cref="Granule"/> so a slightly longer batch next time still fits. Return keeps the biggest
+/// <see cref="Keep"/> arrays (up to <see cref="MaxKeptBytes"/> each: a body of huge lines is not kept for
+/// the worker's life). Thread-safe: the sink reads on one task and ends writes on others.
+/// </remarks>
+internal sealed class SpoolBodyPool : ArrayPool<byte>
+{
+    /// <summary>Allocation granule: 64 KB, a few percent of a full body.</summary>
+    public const int Granule = 64 * 1024;
+
+    /// <summary>The biggest array kept: twice a full batch of street-light lines, so those are always reused.</summary>
+    public const int MaxKeptBytes = 8 * 1024 * 1024;
+
+    private readonly Lock _lock = new();
+    private byte[]?[] _kept;
+
+    public SpoolBodyPool(int keep)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
+        _kept = new byte[]?[keep];
+    }
+
+    /// <summary>How many arrays are kept at most (<c>Influx:MaxWritesInFlight</c> + 1 for the sink's cursor).</summary>
+    public int Keep
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _kept.Length;
+            }
+        }
+
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            lock (_lock)
+            {
+                // The biggest stay: they serve any batch.
+                var kept = _kept.Where(a => a is not null).OrderByDescending(a => a!.Length).Take(value).ToList();
+                _kept = new byte[]?[value];
+                kept.CopyTo(_kept);
+            }
+        }
+    }
+
+    /// <summary>Bytes of the arrays kept now (tests, diagnostics).</summary>
+    public long KeptBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _kept.Sum(a => (long)(a?.Length ?? 0));
+            }
+        }
+    }
+
+    public override byte[] Rent(int minimumLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(minimumLength);
+        lock (_lock)
+        {
+            var best = -1;
+            for (var i = 0; i < _kept.Length; i++)
+            {
+                if (_kept[i] is { } a && a.Length >= minimumLength && (best < 0 || a.Length < _kept[best]!.Length))
+                {
+                    best = i;
+                }
+            }
+
+            if (best >= 0)
+            {
+                var array = _kept[best]!;
+                _kept[best] = null;
+                return array;
+            }
+        }
+
+        var rounded = (long)minimumLength + Granule - 1 - ((long)minimumLength + Granule - 1) % Granule;
+        return new byte[Math.Min(rounded, Array.MaxLength)];
+    }
+
+    public override void Return(byte[] array, bool clearArray = false)
+    {
+        ArgumentNullException.ThrowIfNull(array);
+        if (array.Length == 0 || array.Length > MaxKeptBytes)
+        {
+            return;
+        }
+
+        if (clearArray)
+        {
+            Array.Clear(array);
+        }
+
+        lock (_lock)
+        {
+            // An empty slot, else the smallest kept one if this is bigger.
+            var slot = -1;
+            for (var i = 0; i < _kept.Length; i++)
+            {
+                if (_kept[i] is null)
+                {
+                    slot = i;
+                    break;
+                }
+
+                if (_kept[i]!.Length < array.Length && (slot < 0 || _kept[i]!.Length < _kept[slot]!.Length))
+                {
+                    slot = i;
+                }
+            }
+
+            if (slot >= 0)
+            {
+                _kept[slot] = array;
+            }
+        }
+    }
+}
