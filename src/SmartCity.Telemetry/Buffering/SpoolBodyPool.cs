@@ -13,7 +13,10 @@ namespace SmartCity.Telemetry.Buffering;
 /// Rent hands back the smallest kept array that is big enough, else a new one of the size asked, rounded up
 /// to <see cref="Granule"/> so a slightly longer batch next time still fits. Return keeps the biggest
 /// <see cref="Keep"/> arrays (up to <see cref="MaxKeptBytes"/> each: a body of huge lines is not kept for
-/// the worker's life). Thread-safe: the sink reads on one task and ends writes on others.
+/// the worker's life), and lets go of an array more than twice the biggest of the last <see cref="Recent"/>
+/// rents: once a burst is over and batches are small again, its full-size bodies go back to the garbage
+/// collector instead of staying on the large-object heap (at a steady rate every rent is about as big, so
+/// nothing is dropped and nothing allocated). Thread-safe: the sink reads on one task and ends writes on others.
 /// </remarks>
 internal sealed class SpoolBodyPool : ArrayPool<byte>
 {
@@ -23,7 +26,12 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
     /// <summary>The biggest array kept: twice a full batch of street-light lines, so those are always reused.</summary>
     public const int MaxKeptBytes = 8 * 1024 * 1024;
 
+    /// <summary>How many of the last rents say what "big enough" is now: a few batches, so one short batch at max rate does not count.</summary>
+    public const int Recent = 8;
+
     private readonly Lock _lock = new();
+    private readonly int[] _recent = new int[Recent];
+    private int _next;
     private byte[]?[] _kept;
 
     public SpoolBodyPool(int keep)
@@ -73,10 +81,18 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
         ArgumentOutOfRangeException.ThrowIfNegative(minimumLength);
         lock (_lock)
         {
+            _recent[_next] = minimumLength;
+            _next = (_next + 1) % Recent;
+            var tooBig = TooBigLocked();
             var best = -1;
             for (var i = 0; i < _kept.Length; i++)
             {
-                if (_kept[i] is { } a && a.Length >= minimumLength && (best < 0 || a.Length < _kept[best]!.Length))
+                if (_kept[i] is { Length: var length } && length > tooBig)
+                {
+                    // A burst's body, never rented again at this rate (the smallest that fits is taken): let go of it.
+                    _kept[i] = null;
+                }
+                else if (_kept[i] is { } a && a.Length >= minimumLength && (best < 0 || a.Length < _kept[best]!.Length))
                 {
                     best = i;
                 }
@@ -94,6 +110,9 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
         return new byte[Math.Min(rounded, Array.MaxLength)];
     }
 
+    /// <summary>Arrays longer than this are not kept: more than twice the biggest of the last <see cref="Recent"/> rents.</summary>
+    private long TooBigLocked() => 2L * Math.Max(Granule, _recent.Max());
+
     public override void Return(byte[] array, bool clearArray = false)
     {
         ArgumentNullException.ThrowIfNull(array);
@@ -109,6 +128,11 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
 
         lock (_lock)
         {
+            if (array.Length > TooBigLocked())
+            {
+                return;
+            }
+
             // An empty slot, else the smallest kept one if this is bigger.
             var slot = -1;
             for (var i = 0; i < _kept.Length; i++)
