@@ -14,8 +14,8 @@ namespace SmartCity.Telemetry.Buffering;
 /// to <see cref="Granule"/> so a slightly longer batch next time still fits. Return keeps the biggest
 /// <see cref="Keep"/> arrays (up to <see cref="MaxKeptBytes"/> each: a body of huge lines is not kept for
 /// the worker's life), and lets go of an array more than twice the biggest of the last <see cref="Recent"/>
-/// rents: once a burst is over and batches are small again, its full-size bodies go back to the garbage
-/// collector instead of staying on the large-object heap (at a steady rate every rent is about as big, so
+/// bodies read (<see cref="Observe"/>): once a burst is over and batches are small again, its full-size bodies go back to the garbage
+/// collector instead of staying on the large-object heap (at a steady rate every body is about as big, so
 /// nothing is dropped and nothing allocated). Thread-safe: the sink reads on one task and ends writes on others.
 /// </remarks>
 internal sealed class SpoolBodyPool : ArrayPool<byte>
@@ -26,7 +26,7 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
     /// <summary>The biggest array kept: twice a full batch of street-light lines, so those are always reused.</summary>
     public const int MaxKeptBytes = 8 * 1024 * 1024;
 
-    /// <summary>How many of the last rents say what "big enough" is now: a few batches, so one short batch at max rate does not count.</summary>
+    /// <summary>How many of the last bodies read say what "big enough" is now: a few batches, so one short batch at max rate does not count.</summary>
     public const int Recent = 8;
 
     private readonly Lock _lock = new();
@@ -81,8 +81,6 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
         ArgumentOutOfRangeException.ThrowIfNegative(minimumLength);
         lock (_lock)
         {
-            _recent[_next] = minimumLength;
-            _next = (_next + 1) % Recent;
             var tooBig = TooBigLocked();
             var best = -1;
             for (var i = 0; i < _kept.Length; i++)
@@ -110,7 +108,20 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
         return new byte[Math.Min(rounded, Array.MaxLength)];
     }
 
-    /// <summary>Arrays longer than this are not kept: more than twice the biggest of the last <see cref="Recent"/> rents.</summary>
+    /// <summary>
+    /// A batch's body after a read holds <paramref name="bodyBytes"/>: what the last <see cref="Recent"/> of these say
+    /// is big enough now (the body's use, not the rent: a lingering batch rents small and fills a kept array).
+    /// </summary>
+    public void Observe(int bodyBytes)
+    {
+        lock (_lock)
+        {
+            _recent[_next] = bodyBytes;
+            _next = (_next + 1) % Recent;
+        }
+    }
+
+    /// <summary>Arrays longer than this are not kept: more than twice the biggest of the last <see cref="Recent"/> bodies read.</summary>
     private long TooBigLocked() => 2L * Math.Max(Granule, _recent.Max());
 
     public override void Return(byte[] array, bool clearArray = false)

@@ -238,6 +238,7 @@ public sealed partial class SpoolCursor : IDisposable
     {
         var expiredBefore = batch.Expired;
         ReadRecords(batch, maxRecords, end, (_time.GetUtcNow() - _options.MaxAge).UtcTicks);
+        _bodies.Observe(batch.Body.Length);
         if (batch.LineCount > 0)
         {
             _lastBodyBytes = batch.Body.Length;

@@ -10,6 +10,7 @@ public sealed class SpoolBodyPoolTests
     public void Rent_SmallerAndBiggerArraysKept_TakesTheSmallestThatFits()
     {
         var pool = new SpoolBodyPool(keep: 3);
+        pool.Observe(2 * Mb); // full batches lately: nothing is too big to keep
         var small = pool.Rent(100_000);
         var big = pool.Rent(2 * Mb);
         pool.Return(small);
@@ -32,6 +33,7 @@ public sealed class SpoolBodyPoolTests
     public void Return_MoreThanKeep_KeepsOnlyTheBiggest()
     {
         var pool = new SpoolBodyPool(keep: 2);
+        pool.Observe(2 * Mb); // full batches lately: nothing is too big to keep
         var arrays = new[] { pool.Rent(Mb), pool.Rent(2 * Mb), pool.Rent(Mb / 2), pool.Rent(2 * Mb) };
         foreach (var array in arrays)
         {
@@ -45,6 +47,7 @@ public sealed class SpoolBodyPoolTests
     public void Keep_Lowered_DropsTheSmallest()
     {
         var pool = new SpoolBodyPool(keep: 3);
+        pool.Observe(2 * Mb); // full batches lately: nothing is too big to keep
         var arrays = new[] { pool.Rent(Mb), pool.Rent(2 * Mb), pool.Rent(Mb / 2) };
         foreach (var array in arrays)
         {
@@ -61,9 +64,11 @@ public sealed class SpoolBodyPoolTests
     {
         var pool = new SpoolBodyPool(keep: 3);
         var burst = pool.Rent(2 * Mb);
+        pool.Observe(2 * Mb);
         for (var i = 0; i < SpoolBodyPool.Recent; i++)
         {
-            pool.Return(pool.Rent(80_000));
+            pool.Return(pool.Rent(1_024));
+            pool.Observe(80_000);
         }
 
         pool.Return(burst);
@@ -72,11 +77,30 @@ public sealed class SpoolBodyPoolTests
     }
 
     [Fact]
+    public void Rent_SmallButFilledToFullSize_KeepsTheFullSizedArray()
+    {
+        // A lingering batch rents for the one record on disk, then fills the kept array it was given.
+        var pool = new SpoolBodyPool(keep: 3);
+        var full = pool.Rent(2 * Mb);
+        pool.Observe(2 * Mb);
+        pool.Return(full);
+        for (var i = 0; i < 2 * SpoolBodyPool.Recent; i++)
+        {
+            var body = pool.Rent(1_024);
+            pool.Observe(2 * Mb - 1_000);
+            Assert.Same(full, body);
+            pool.Return(body);
+        }
+    }
+
+    [Fact]
     public void Return_OneShortBatchAmongFullOnes_KeepsTheFullSizedArray()
     {
         var pool = new SpoolBodyPool(keep: 3);
         var full = pool.Rent(2 * Mb);
+        pool.Observe(2 * Mb);
         pool.Return(pool.Rent(80_000));
+        pool.Observe(80_000);
         pool.Return(full);
 
         Assert.Same(full, pool.Rent(2 * Mb));
