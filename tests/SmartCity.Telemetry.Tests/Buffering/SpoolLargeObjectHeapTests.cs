@@ -42,7 +42,7 @@ public sealed class SpoolLargeObjectHeapTests(ITestOutputHelper output) : IDispo
         var spool = await OpenAsync(metrics);
         var lines = await BurstAsync(spool, metrics, Arrivals);
         var after = LargeObjectHeap();
-        await CloseAsync(spool);
+        await DurableSpoolTests.CloseAsync(spool);
         GC.KeepAlive(spool);
         var held = after - before;
         output.WriteLine($"{lines:N0} lines; LOH before {before / 1e6:F2} MB, after the burst {after / 1e6:F2} MB: the spool holds {held / 1e6:F2} MB");
@@ -62,7 +62,7 @@ public sealed class SpoolLargeObjectHeapTests(ITestOutputHelper output) : IDispo
         // A city's paced rate again: 2,000 msg/s lingered 100 ms by the sink is 200 lines a batch.
         await BurstAsync(spool, metrics, Enumerable.Repeat(200, 12).ToArray());
         var paced = LargeObjectHeap();
-        await CloseAsync(spool);
+        await DurableSpoolTests.CloseAsync(spool);
         GC.KeepAlive(spool);
         output.WriteLine($"the spool holds {(burst - before) / 1e6:F2} MB on the LOH after the burst, {(paced - before) / 1e6:F2} MB after 12 paced batches");
 
@@ -86,13 +86,6 @@ public sealed class SpoolLargeObjectHeapTests(ITestOutputHelper output) : IDispo
             metrics, TimeProvider.System, NullLogger<DurableSpool>.Instance);
         await spool.StartAsync(CancellationToken.None);
         return spool;
-    }
-
-    private static async Task CloseAsync(DurableSpool spool)
-    {
-        spool.CompleteIntake();
-        await spool.StopAsync(CancellationToken.None);
-        spool.Dispose();
     }
 
     /// <summary>Appends each round's lines, waits until they are durable, reads one batch like the sink; returns the lines read.</summary>
