@@ -23,14 +23,14 @@ public sealed partial class SpoolCursor : IDisposable
     private FileStream? _readStream;
     private long _readStreamSegment = -1;
     private int _lastBodyBytes = 64 * 1024;
+    private int _lastLineCount;
 
-    // The batch bodies' own pool: a full batch (about 1.2 MB for 5,000 lines) is on the large-object
-    // heap, and ArrayPool.Shared drops such arrays when a gen2 collection finds memory pressure,
-    // which a 100,000-device burst always does; each miss was a new LOH array. This pool keeps what it
-    // is given back: the bodies in flight (InfluxSink:MaxWritesInFlight, 2) and the one being read,
-    // a few MB, reused for the worker's life.
-    private readonly System.Buffers.ArrayPool<byte> _bodies = System.Buffers.ArrayPool<byte>.Create(MaxPooledBody, maxArraysPerBucket: 4);
-    private const int MaxPooledBody = 32 * 1024 * 1024;
+    // The batch bodies' own pool: a full batch (about 1.9 MB for 5,000 street-light lines) is on the
+    // large-object heap, and ArrayPool.Shared drops such arrays when a gen2 collection finds memory
+    // pressure, which a 100,000-device burst always does; each miss was a new LOH array. This pool keeps
+    // at most the bodies a sink uses at once (its writes in flight and the one being read), reused for
+    // the worker's life; see SpoolBodyPool for what a per-size-class pool kept instead.
+    private readonly SpoolBodyPool _bodies = new(keep: 3);
     private long _pending;
     private long _oldestPendingTicks;
 
@@ -47,6 +47,19 @@ public sealed partial class SpoolCursor : IDisposable
     }
 
     public string Name { get; }
+
+    /// <summary>
+    /// How many batch bodies the cursor keeps for reuse once they are disposed (default 3): set it to the
+    /// reader's writes in flight + 1 (the one being read), the most it holds at once.
+    /// </summary>
+    public int KeepBodies
+    {
+        get => _bodies.Keep;
+        set => _bodies.Keep = value;
+    }
+
+    /// <summary>Bytes of the batch bodies kept for reuse now (tests, diagnostics).</summary>
+    internal long KeptBodyBytes => _bodies.KeptBytes;
 
     /// <summary>The cursor's file in the spool's folder.</summary>
     internal string FileName { get; }
@@ -130,8 +143,7 @@ public sealed partial class SpoolCursor : IDisposable
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // Sized like the last batch's body, so the pool hands back an array that needs no growing.
-        var batch = new SpoolBatch(maxRecords, _lastBodyBytes, _bodies);
+        var batch = new SpoolBatch(maxRecords, EstimateBody(maxRecords, end), _bodies);
         Fill(batch, maxRecords, end);
         return batch;
     }
@@ -226,13 +238,32 @@ public sealed partial class SpoolCursor : IDisposable
     {
         var expiredBefore = batch.Expired;
         ReadRecords(batch, maxRecords, end, (_time.GetUtcNow() - _options.MaxAge).UtcTicks);
-        _lastBodyBytes = batch.Body.Length;
+        _bodies.Observe(batch.Body.Length);
+        if (batch.LineCount > 0)
+        {
+            _lastBodyBytes = batch.Body.Length;
+            _lastLineCount = batch.LineCount;
+        }
         batch.End = _readPosition;
         if (batch.Expired > expiredBefore)
         {
             _metrics.SpoolExpired(batch.Expired - expiredBefore);
             LogExpired(batch.Expired - expiredBefore, _options.MaxAge);
         }
+    }
+
+    /// <summary>
+    /// The body's size before reading: what is on disk up to <paramref name="end"/> (a record's line is
+    /// shorter than the record) when that is all in the segment being read, else up to
+    /// <paramref name="maxRecords"/> lines as long as the last batch's, and a sixteenth more; so a body
+    /// is rented once at about its final size instead of doubling through every size on the way.
+    /// </summary>
+    private int EstimateBody(int maxRecords, SpoolPosition end)
+    {
+        var onDisk = end.Segment == _readPosition.Segment ? end.Offset - _readPosition.Offset : long.MaxValue;
+        var perLine = _lastLineCount == 0 ? 512.0 : (double)_lastBodyBytes / _lastLineCount;
+        var estimate = Math.Min(onDisk, (long)(maxRecords * perLine * 17 / 16));
+        return (int)Math.Clamp(estimate, 1024, Array.MaxLength);
     }
 
     /// <summary>Reads records straight into the batch's body: no buffer or string per record.</summary>

@@ -82,7 +82,7 @@ internal sealed partial class SpoolWriter : IDisposable
     {
         await using var _ = stoppingToken.Register(CompleteIntake);
         var batch = new List<BufferedMessage>(_options.CommitBatch);
-        var buffer = new ArrayBufferWriter<byte>(1024 * 1024);
+        var buffer = new ArrayBufferWriter<byte>(BufferBytes);
         long lastSync = 0;
         try
         {
@@ -110,6 +110,8 @@ internal sealed partial class SpoolWriter : IDisposable
                     _metrics.SpoolStage.Sent(records);
                 }
 
+                buffer = ShrinkAfterBurst(buffer);
+
                 // A birth's registration is on disk before the birth is acknowledged, like its record.
                 await CommitParticipantsAsync(stoppingToken).ConfigureAwait(false);
                 await AcknowledgeAsync(batch, stoppingToken).ConfigureAwait(false);
@@ -124,6 +126,15 @@ internal sealed partial class SpoolWriter : IDisposable
             _ledger.FinishWriting();
         }
     }
+
+    // The commit buffer's size between bursts: below the large-object heap (85,000 bytes). A commit at a city's
+    // paced rates (tens of lines per Spool:CommitInterval) fits; a max-rate commit of Spool:CommitBatch lines grows
+    // it to a few MB on the LOH, which ShrinkAfterBurst lets go once the backlog is written.
+    private const int BufferBytes = 64 * 1024;
+
+    /// <summary>A buffer grown by a burst, after a commit that used under a sixteenth of it (the backlog is written): a small one again.</summary>
+    private static ArrayBufferWriter<byte> ShrinkAfterBurst(ArrayBufferWriter<byte> buffer) =>
+        buffer.Capacity > BufferBytes && buffer.WrittenCount <= buffer.Capacity / 16 ? new ArrayBufferWriter<byte>(BufferBytes) : buffer;
 
     private int GroupSize => Math.Min(_options.CommitGroup, _options.CommitBatch);
 

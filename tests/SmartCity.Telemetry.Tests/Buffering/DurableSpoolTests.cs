@@ -35,7 +35,7 @@ public sealed class DurableSpoolTests(ITestOutputHelper output) : IDisposable
         return spool;
     }
 
-    private static async Task CloseAsync(DurableSpool spool)
+    internal static async Task CloseAsync(DurableSpool spool)
     {
         spool.CompleteIntake();
         await spool.StopAsync(CancellationToken.None);

@@ -48,6 +48,8 @@ public sealed partial class InfluxSink : BackgroundService
         _time = time;
         _logger = logger;
         _options = options.Value;
+        // Bodies kept for reuse: the writes in flight and the batch being read, no more (large-object heap).
+        _cursor.KeepBodies = _options.MaxWritesInFlight + 1;
         _pipeline = BuildPipeline();
     }
 
