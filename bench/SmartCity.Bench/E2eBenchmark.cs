@@ -604,6 +604,7 @@ public sealed partial class E2eBenchmark
             await using var sim = ChildProcess.StartDotnet(Path.Combine(AppContext.BaseDirectory, "smartcity-sim.dll"), [.. simArgs, .. login], Log("smartcity-sim-100k.log"));
             _tracked["simulator"] = [sim.Pid];
             var line = await sim.WaitForAsync("published=", TimeSpan.FromSeconds(_s.MemorySeconds + 120));
+            window.Keep(); // the simulator's CPU, before it exits and leaves /proc
             await sim.WaitForExitAsync(TimeSpan.FromSeconds(30));
             var fields = ("published=" + line).Split(' ').Select(p => p.Split('=')).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
             var published = long.Parse(fields["published"], CultureInfo.InvariantCulture);
