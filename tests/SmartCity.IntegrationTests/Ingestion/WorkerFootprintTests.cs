@@ -10,26 +10,6 @@ namespace SmartCity.IntegrationTests.Ingestion;
 public sealed class WorkerFootprintTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// The operator console's stack and what only it needs: a worker without the console compiled methods naming
-    /// them (or warmed data protection's key ring) and so mapped all of them, 17 MB of its idle RSS on the 2-core
-    /// machine (docs/performance.md).
-    /// </summary>
-    private static readonly string[] ConsoleOnlyAssemblies =
-    [
-        "Microsoft.AspNetCore.Mvc.RazorPages.dll",
-        "Microsoft.AspNetCore.Mvc.Razor.dll",
-        "Microsoft.AspNetCore.Mvc.ViewFeatures.dll",
-        "Microsoft.AspNetCore.Razor.Runtime.dll",
-        "Microsoft.AspNetCore.Components.Endpoints.dll",
-        "Microsoft.AspNetCore.Antiforgery.dll",
-        "Microsoft.AspNetCore.Authentication.Cookies.dll",
-        "System.Private.Xml.dll",
-        // Otherwise only the minimal-API endpoints' request delegates, built from expression trees at the first
-        // routing until the worker's are generated at compile time (EnableRequestDelegateGenerator).
-        "System.Linq.Expressions.dll",
-    ];
-
-    /// <summary>
     /// The console's stack (MVC, Razor Pages, Components, antiforgery, its cookie authentication): registered in the
     /// worker's container it was mapped by every idle worker, about 20 MB of RSS; now built on the console's first
     /// request in a container of its own (docs/performance.md). Mvc.Core is not listed: hosting maps it at start
@@ -44,6 +24,20 @@ public sealed class WorkerFootprintTests(ITestOutputHelper output)
         "Microsoft.AspNetCore.Components.Endpoints.dll",
         "Microsoft.AspNetCore.Antiforgery.dll",
         "Microsoft.AspNetCore.Authentication.Cookies.dll",
+    ];
+
+    /// <summary>
+    /// The operator console's stack and what only it needs: a worker without the console compiled methods naming
+    /// them (or warmed data protection's key ring) and so mapped all of them, 17 MB of its idle RSS on the 2-core
+    /// machine (docs/performance.md).
+    /// </summary>
+    private static readonly string[] ConsoleOnlyAssemblies =
+    [
+        .. ConsoleStackAssemblies,
+        "System.Private.Xml.dll",
+        // Otherwise only the minimal-API endpoints' request delegates, built from expression trees at the first
+        // routing until the worker's are generated at compile time (EnableRequestDelegateGenerator).
+        "System.Linq.Expressions.dll",
     ];
 
     /// <summary>

@@ -114,13 +114,7 @@ public sealed class BacklogChannelAdapterTests
         var time = new FakeTimeProvider();
         using var backlog = new ReceiveBacklog(100, time);
         var connection = new ScriptedConnection();
-        using var adapter = new BacklogChannelAdapter(connection, backlog, linger: new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
-
-        // Nothing in the socket: the read waits, and the message that arrives wakes it.
-        var first = adapter.ReceivePacketAsync(CancellationToken.None);
-        Assert.False(first.IsCompleted);
-        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
-        await first.WaitAsync(Generous);
+        using var adapter = await AfterAReadThatWaitedAsync(connection, backlog, new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
 
         // The next read does not look at the socket before the linger is over; three more arrive meanwhile.
         var second = adapter.ReceivePacketAsync(CancellationToken.None);
@@ -149,10 +143,7 @@ public sealed class BacklogChannelAdapterTests
         var time = new FakeTimeProvider();
         using var backlog = new ReceiveBacklog(100, time);
         var connection = new ScriptedConnection();
-        using var adapter = new BacklogChannelAdapter(connection, backlog, linger: new ReceiveLinger(TimeSpan.Zero, time));
-        var first = adapter.ReceivePacketAsync(CancellationToken.None);
-        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
-        await first.WaitAsync(Generous);
+        using var adapter = await AfterAReadThatWaitedAsync(connection, backlog, new ReceiveLinger(TimeSpan.Zero, time));
         connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/1" });
 
         Assert.True(adapter.ReceivePacketAsync(CancellationToken.None).IsCompletedSuccessfully);
@@ -165,10 +156,7 @@ public sealed class BacklogChannelAdapterTests
         var time = new FakeTimeProvider();
         using var backlog = new ReceiveBacklog(100, time);
         var connection = new ScriptedConnection();
-        using var adapter = new BacklogChannelAdapter(connection, backlog, linger: new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
-        var first = adapter.ReceivePacketAsync(CancellationToken.None);
-        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
-        await first.WaitAsync(Generous);
+        using var adapter = await AfterAReadThatWaitedAsync(connection, backlog, new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
         using var closing = new CancellationTokenSource();
 
         var lingering = adapter.ReceivePacketAsync(closing.Token);
@@ -176,6 +164,17 @@ public sealed class BacklogChannelAdapterTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lingering.WaitAsync(Generous));
         Assert.Equal(1, connection.Reads);
+    }
+
+    /// <summary>An adapter whose first read found nothing in the socket, waited, and was woken by the message that arrived.</summary>
+    private static async Task<BacklogChannelAdapter> AfterAReadThatWaitedAsync(ScriptedConnection connection, ReceiveBacklog backlog, ReceiveLinger linger)
+    {
+        var adapter = new BacklogChannelAdapter(connection, backlog, linger: linger);
+        var first = adapter.ReceivePacketAsync(CancellationToken.None);
+        Assert.False(first.IsCompleted);
+        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
+        await first.WaitAsync(Generous);
+        return adapter;
     }
 
     private sealed class ScriptedConnections : IMqttClientAdapterFactory
