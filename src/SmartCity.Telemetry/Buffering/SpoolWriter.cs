@@ -215,9 +215,11 @@ internal sealed partial class SpoolWriter : IDisposable
 
                 if (!_full)
                 {
+                    // The log line first: whoever sees the flag (the gauge, /healthz) finds the line that explains it.
+                    // The other order lost that race once in a clean-clone CI run (NoLossFaultTests.SpoolAtItsBound).
+                    LogSpoolFull(_ledger.BytesOnDiskLocked, _options.MaxBytes);
                     _full = true;
                     _metrics.SpoolFull(true);
-                    LogSpoolFull(_ledger.BytesOnDiskLocked, _options.MaxBytes);
                 }
 
                 wait = _ledger.SpacePulseLocked;

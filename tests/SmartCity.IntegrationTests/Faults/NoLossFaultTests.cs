@@ -208,7 +208,8 @@ public sealed class NoLossFaultTests(ITestOutputHelper output)
             using var health = await http.GetAsync("/healthz");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.Contains("spool full", await health.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-            Assert.Contains(worker.Logs.Entries, e => e.EventId == 3001 && e.Level == LogLevel.Critical);
+            // Waited for, not read once: the flag and its log line come from the spool's writer thread.
+            await worker.Logs.WaitForAsync(entries => entries.Any(e => e.EventId == 3001 && e.Level == LogLevel.Critical), Long);
             // The broker keeps what the worker does not take: the publishers are not refused, and
             // nothing beyond the bound is acknowledged.
             await stream.CompletionAsync(Long);
