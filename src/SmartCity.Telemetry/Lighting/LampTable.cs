@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using SmartCity.Telemetry.Devices;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Lighting;
 
@@ -113,13 +114,13 @@ internal sealed class LampTable
 }
 
 /// <summary>
-/// One lamp: 64 bytes with every instant as ticks (0 = none) and the reading's fields inline, where the three
+/// One lamp: 64 bytes with its birth packed (PackedInstant), its reading's instant as UTC ticks (0 = none) and fields inline, where the three
 /// dictionaries' entries (a cabinet, a 16-byte birth, a 32-byte reading) plus their slack took about 229 bytes.
 /// </summary>
 internal sealed class Lamp
 {
-    private long _birthUtcTicks;
-    private short _birthOffsetMinutes;
+    private long _birthTicks;
+    private short _birthOffsetMinutes = PackedInstant.None;
     private long _readingUtcTicks;
     private double _powerW;
     private double _fullW;
@@ -131,12 +132,8 @@ internal sealed class Lamp
     /// <summary>The device time of its last birth, with the device's own offset (the file keeps it).</summary>
     public DateTimeOffset? Birth
     {
-        get => _birthUtcTicks == 0 ? null : new DateTimeOffset(_birthUtcTicks, TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(_birthOffsetMinutes));
-        set
-        {
-            _birthUtcTicks = value?.UtcTicks ?? 0;
-            _birthOffsetMinutes = (short)(value?.Offset.TotalMinutes ?? 0);
-        }
+        get => PackedInstant.Unpack(_birthTicks, _birthOffsetMinutes);
+        set => (_birthTicks, _birthOffsetMinutes) = PackedInstant.Pack(value);
     }
 
     /// <summary>Its last reading with a power, if any (metering needs only the previous one).</summary>
