@@ -43,6 +43,7 @@ public sealed partial class E2eBenchmark
         string Scenario,
         HashSet<string> Phases,
         bool Profile,
+        bool ProfileLatency,
         string? JsonOut,
         int Rounds,
         int QuietWaitSeconds,
@@ -83,6 +84,7 @@ public sealed partial class E2eBenchmark
             args.String("--scenario", FindRepoFile("simulators/scenarios/load-100k.json")),
             [.. args.String("--phases", string.Join(',', allPhases)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
             args.Flag("--profile"),
+            args.Flag("--profile-latency"),
             args.OptionalString("--json"),
             args.Int("--rounds", 2),
             args.Int("--quiet-wait", 10),
@@ -354,10 +356,7 @@ public sealed partial class E2eBenchmark
         var map = partitioned ? WritePartitionMap(db, workers) : null;
         if (profile)
         {
-            settings["DOTNET_PerfMapEnabled"] = "1";
-            // With W^X on (the default) JIT code runs from a double mapping ("memfd:doublemapper" in
-            // perf), which perf does not look up in the perf map: every managed frame was unnamed.
-            settings["DOTNET_EnableWriteXorExecute"] = "0";
+            ProfileSettings(settings);
         }
 
         var instances = new List<WorkerProcess>();
@@ -465,7 +464,17 @@ public sealed partial class E2eBenchmark
         var db = NewDatabase();
         await _influx.CreateDatabaseAsync(db);
         await using var proxy = await StoredTimeProxy.StartAsync(_env.InfluxUrl);
-        var worker = WorkerProcess.Start(_env, _http, "lat", db, proxy.Url, WorkerSettings(variant, _topicRoot));
+        // --profile-latency: the first paced phase of the main run (not a variant's), where the
+        // CPU per message is the paced target's numerator.
+        var profile = _s.ProfileLatency && variantName.Length == 0 && !_latencyProfiled;
+        _latencyProfiled |= profile;
+        var settings = WorkerSettings(variant, _topicRoot);
+        if (profile)
+        {
+            ProfileSettings(settings);
+        }
+
+        var worker = WorkerProcess.Start(_env, _http, "lat", db, proxy.Url, settings);
         try
         {
             await worker.WaitHealthyAsync(TimeSpan.FromSeconds(60));
@@ -485,12 +494,18 @@ public sealed partial class E2eBenchmark
             var start = long.Parse(await pub.WaitForAsync("START", TimeSpan.FromSeconds(60)), CultureInfo.InvariantCulture);
             var threadsBefore = ProcStats.Threads(worker.Pid);
             window.Start();
-            var counts = KernelCounts.TryStart(worker.Pid, Log($"perf-stat-{name}.csv"));
+            var counts = profile ? null : KernelCounts.TryStart(worker.Pid, Log($"perf-stat-{name}.csv"));
+            var perf = profile ? ProfileAsync(worker.Pid, TimeSpan.FromSeconds(8), name) : null;
             var result = JsonSerializer.Deserialize<Publisher.Result>(await pub.WaitForAsync("RESULT", TimeSpan.FromSeconds(_s.LatencySeconds + 120)))!;
             _publisherDone = true;
             await WaitStoredAsync([worker], baseline.PointsWritten + messages, () => true, TimeSpan.FromMinutes(2), null);
             var cpu = window.Stop();
             var kernel = counts is null ? null : await counts.StopAsync();
+            if (perf is not null)
+            {
+                _report.Profile = (_report.Profile is null ? "" : _report.Profile + "\n\n") + await perf;
+            }
+
             var threads = BusiestThreads([threadsBefore], [ProcStats.Threads(worker.Pid)], cpu.Seconds);
             var latencies = proxy.Latencies(start - 1_000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
             Array.Sort(latencies);
@@ -683,6 +698,7 @@ public sealed partial class E2eBenchmark
     }
 
     private volatile bool _publisherDone;
+    private bool _latencyProfiled;
     private readonly string _rootBase;
     private string _topicRoot;
 
@@ -902,14 +918,24 @@ public sealed partial class E2eBenchmark
     /// through the runtime's perf map, DOTNET_PerfMapEnabled=1). Summaries by binary, by thread and
     /// by symbol go into the report; the full report into the logs.
     /// </summary>
-    private async Task<string> ProfileAsync(int pid, TimeSpan duration)
+    private static void ProfileSettings(Dictionary<string, string> settings)
+    {
+        settings["DOTNET_PerfMapEnabled"] = "1";
+        // With W^X on (the default) JIT code runs from a double mapping ("memfd:doublemapper" in
+        // perf), which perf does not look up in the perf map: every managed frame was unnamed.
+        settings["DOTNET_EnableWriteXorExecute"] = "0";
+    }
+
+    private async Task<string> ProfileAsync(int pid, TimeSpan duration, string phase = "pipeline-qos1")
     {
         // BENCH_PERF_EVENT (e.g. sched:sched_switch, sched:sched_wakeup) records that event with its call
         // chains instead of CPU samples: where the worker's threads sleep and are woken. The data then goes
         // to the logs (kept after the run) for `perf script`.
         var perfEvent = Environment.GetEnvironmentVariable("BENCH_PERF_EVENT");
         string[] what = string.IsNullOrEmpty(perfEvent) ? ["-F", "499"] : ["-e", perfEvent];
-        var data = Path.Combine(string.IsNullOrEmpty(perfEvent) ? _env.WorkDirectory : _env.LogDirectory, "perf-worker.data");
+        // The max-rate profile keeps its file names (docs/performance.md refers to them); others are prefixed.
+        string Prefixed(string file) => phase == "pipeline-qos1" ? file : $"{phase}-{file}";
+        var data = Path.Combine(string.IsNullOrEmpty(perfEvent) ? _env.WorkDirectory : _env.LogDirectory, Prefixed("perf-worker.data"));
         await Task.Delay(TimeSpan.FromSeconds(2));
         using (var record = Process.Start(new ProcessStartInfo("perf", ["record", .. what, "-g", "-p", Str(pid), "-o", data, "--", "sleep", Str((int)duration.TotalSeconds)]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false })!)
         {
@@ -921,14 +947,14 @@ public sealed partial class E2eBenchmark
             using var report = Process.Start(new ProcessStartInfo("perf", ["report", "-i", data, "--stdio", "--no-children", "-g", "none", .. sort]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
             var text = await report.StandardOutput.ReadToEndAsync();
             await report.WaitForExitAsync();
-            await File.WriteAllTextAsync(Path.Combine(_env.LogDirectory, file), text);
+            await File.WriteAllTextAsync(Path.Combine(_env.LogDirectory, Prefixed(file)), text);
             return string.Join('\n', text.Split('\n').Where(l => l.Length > 0 && !l.StartsWith('#') && l.Contains('%', StringComparison.Ordinal)).Take(14).Select(l => "  " + l.Trim()));
         }
 
         var byDso = await ReportAsync("perf-worker-dso.txt", "--sort", "dso");
         var byThread = await ReportAsync("perf-worker-threads.txt", "--sort", "comm");
         var bySymbol = await ReportAsync("perf-worker-symbols.txt", "--sort", "dso,sym");
-        return $"perf record {string.Join(' ', what)} -g -p <worker> for {duration.TotalSeconds:F0} s during pipeline-qos1 (full reports in the logs):\n"
+        return $"perf record {string.Join(' ', what)} -g -p <worker> for {duration.TotalSeconds:F0} s during {phase} (full reports in the logs):\n"
             + $"by binary:\n{byDso}\nby thread:\n{byThread}\nby symbol:\n{bySymbol}";
     }
 
