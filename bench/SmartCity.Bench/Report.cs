@@ -32,6 +32,9 @@ public sealed record WorkerFigures(
 {
     /// <summary>Kernel events per message of the (first) worker over the window (<see cref="Infrastructure.KernelCounts"/>).</summary>
     public IReadOnlyDictionary<string, double>? KernelPerMessage { get; init; }
+
+    /// <summary>Milliseconds the runtime spent in the JIT during the window (time-in-jit), null when not counted.</summary>
+    public double? JitMsInWindow { get; init; }
 }
 
 public sealed record LatencyResult(

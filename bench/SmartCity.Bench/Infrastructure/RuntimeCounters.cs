@@ -63,6 +63,15 @@ public sealed class RuntimeCounters : IDisposable
         }
     }
 
+    /// <summary>The running sum of an incrementing counter (e.g. time-in-jit in ms) so far; 0 before its first report.</summary>
+    public double Sum(string name)
+    {
+        lock (_lock)
+        {
+            return _sums.GetValueOrDefault(name);
+        }
+    }
+
     /// <summary>Peaks of the memory gauges in MB, GC counts and time in GC, as one line for the report.</summary>
     public IReadOnlyDictionary<string, double> Snapshot()
     {
