@@ -84,7 +84,21 @@ public static class BenchTargets
         }
 
         var ratio = paced.Worker.CpuMicrosecondsPerMessage / max.CpuMicrosecondsPerMessage;
-        return new(target, ratio <= PacedCpuOverMaxRateCpu, $"{paced.Worker.CpuMicrosecondsPerMessage:F0} / {max.CpuMicrosecondsPerMessage:F0} us = {ratio:F2}x");
+        var figures = $"{paced.Worker.CpuMicrosecondsPerMessage:F0} / {max.CpuMicrosecondsPerMessage:F0} us = {ratio:F2}x";
+        if (paced.Worker.JitMsInWindow is { } pacedJit && max.JitMsInWindow is { } maxJit)
+        {
+            // A window still compiling measures start-up, not the steady cost: say how much of each was the JIT.
+            figures += $" (the JIT took {JitShare(paced.Worker, pacedJit, paced.Cpu.Seconds):F1} % / {JitShare(max, maxJit, r.Find("pipeline-qos1")!.Cpu.Seconds):F1} % of the worker's CPU in those windows)";
+        }
+
+        return new(target, ratio <= PacedCpuOverMaxRateCpu, figures);
+    }
+
+    /// <summary>The JIT's milliseconds in a window as a percentage of the worker's CPU there.</summary>
+    public static double JitShare(WorkerFigures w, double jitMs, double seconds)
+    {
+        var workerMs = w.CpuPercent / 100 * seconds * 1000;
+        return workerMs > 0 ? jitMs / workerMs * 100 : 0;
     }
 
     private static Verdict MaxRateRss(BenchReport r)

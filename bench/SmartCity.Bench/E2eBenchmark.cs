@@ -779,8 +779,7 @@ public sealed partial class E2eBenchmark
             return "JIT in the window: not counted (runtime counters unavailable)";
         }
 
-        var workerMs = w.CpuPercent / 100 * seconds * 1000;
-        return string.Create(CultureInfo.InvariantCulture, $"JIT in the window: {ms:F0} ms = {(workerMs > 0 ? ms / workerMs * 100 : 0):F1} % of the worker's CPU there");
+        return string.Create(CultureInfo.InvariantCulture, $"JIT in the window: {ms:F0} ms = {BenchTargets.JitShare(w, ms, seconds):F1} % of the worker's CPU there");
     }
 
     private async Task WarmupAsync(string name)

@@ -49,6 +49,21 @@ public sealed class BenchTargetsTests
     }
 
     [Fact]
+    public void Judge_PacedAndMaxRateWindowsWithTheirJitTime_ReportsEachAsAShareOfTheWorkersCpu()
+    {
+        var report = QuietRun();
+        var max = report.Find("pipeline-qos1")!;
+        report.Throughput[report.Throughput.IndexOf(max)] = max with { Worker = max.Worker! with { JitMsInWindow = 105.6 } };
+        var paced = Paced(2000, workerUs: 77, p99: 100, measured: 30_000);
+        report.Latency.Add(paced with { Worker = paced.Worker with { JitMsInWindow = 300 } });
+
+        var figures = BenchTargets.Judge(report)[1].Figures;
+
+        // Worker CPU in the windows: 64 % of 16.5 s = 10,560 ms at max rate, 64 % of 15 s = 9,600 ms paced.
+        Assert.Contains("the JIT took 3.1 % / 1.0 % of the worker's CPU in those windows", figures, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Judge_LatencyAt4000WithAPointNotMeasured_NotMeasuredRatherThanMet()
     {
         var complete = QuietRun();
