@@ -24,6 +24,7 @@ internal sealed partial class BacklogChannelAdapter(IMqttChannelAdapter inner, R
 
     // Set when the last read had to wait for the socket: the next read lingers first (see ReceiveLinger).
     private bool _lingerBeforeNextRead;
+    private long _lingers;
 
     public long BytesReceived => inner.BytesReceived;
 
@@ -40,7 +41,7 @@ internal sealed partial class BacklogChannelAdapter(IMqttChannelAdapter inner, R
     public MqttPacketFormatterAdapter PacketFormatterAdapter => inner.PacketFormatterAdapter;
 
     /// <summary>Messages read after a linger (the socket had them waiting), for tests and diagnostics.</summary>
-    public long Lingers { get; private set; }
+    public long Lingers => Interlocked.Read(ref _lingers);
 
     /// <summary>PUBLISH packets this connection read and handed to the handler.</summary>
     public long Delivered { get; private set; }
@@ -90,8 +91,10 @@ internal sealed partial class BacklogChannelAdapter(IMqttChannelAdapter inner, R
                 if (_lingerBeforeNextRead && linger is { IsEnabled: true })
                 {
                     _lingerBeforeNextRead = false;
-                    Lingers++;
-                    await linger.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    // Counted once the wait is set up (tests advance a fake clock once they see it).
+                    var lingering = linger.WaitAsync(cancellationToken);
+                    Interlocked.Increment(ref _lingers);
+                    await lingering.ConfigureAwait(false);
                 }
 
                 read = inner.ReceivePacketAsync(cancellationToken);

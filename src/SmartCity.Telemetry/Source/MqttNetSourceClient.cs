@@ -14,11 +14,16 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
     /// <param name="coalesceWrites">Joins the acknowledgements written in a burst into one socket write (<see cref="CoalescingChannel"/>).</param>
     /// <param name="linger">Mqtt:ReceiveLinger, applied before a read (see <see cref="ReceiveLinger"/>).</param>
     public MqttNetSourceClient(ReceiveBacklog backlog, bool coalesceWrites = false, ReceiveLinger? linger = null)
+        : this(backlog, coalesceWrites ? new CoalescingAdapterFactory() : null, linger)
+    {
+    }
+
+    /// <param name="connections">Makes MQTTnet's adapter of each connection (null: MQTTnet's own factory); tests script a broker here.</param>
+    internal MqttNetSourceClient(ReceiveBacklog backlog, IMqttClientAdapterFactory? connections, ReceiveLinger? linger)
     {
         // Every PUBLISH reaches MessageReceived from the adapter that read it, on the receive loop
         // (BacklogChannelAdapter): MQTTnet's ApplicationMessageReceivedAsync never fires, so nothing
         // subscribes to it (with no handler MQTTnet would acknowledge on its own).
-        IMqttClientAdapterFactory? connections = coalesceWrites ? new CoalescingAdapterFactory() : null;
         var adapters = new BacklogAdapterFactory(backlog, OnMessageAsync, connections, linger);
         _client = new MqttClientFactory().CreateMqttClient(adapters);
         _client.DisconnectedAsync += e => Disconnected?.Invoke(new SourceDisconnect(e.ClientWasConnected, e.Reason.ToString(), e.Exception?.Message)) ?? Task.CompletedTask;
