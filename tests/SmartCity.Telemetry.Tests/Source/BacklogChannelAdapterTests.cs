@@ -66,10 +66,7 @@ public sealed class BacklogChannelAdapterTests
         var connection = new ScriptedConnection();
         var handler = new RecordingHandler();
         using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
-        connection.Incoming.Writer.TryWrite(Publish("t/1", 41));
-        connection.Incoming.Writer.TryWrite(Publish("t/2", 42));
-        _ = adapter.ReceivePacketAsync(CancellationToken.None);
-        await handler.WaitForAsync(2).WaitAsync(Generous);
+        await DeliverAsync(adapter, connection, handler, Publish("t/1", 41), Publish("t/2", 42));
         Assert.Empty(connection.Sent);
 
         await ((DirectAck)handler.Tokens[1]).AcknowledgeAsync(CancellationToken.None);
@@ -90,9 +87,7 @@ public sealed class BacklogChannelAdapterTests
         var connection = new ScriptedConnection();
         var handler = new RecordingHandler();
         using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
-        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0", QualityOfServiceLevel = MqttQualityOfServiceLevel.AtMostOnce });
-        _ = adapter.ReceivePacketAsync(CancellationToken.None);
-        await handler.WaitForAsync(1).WaitAsync(Generous);
+        await DeliverAsync(adapter, connection, handler, new MqttPublishPacket { Topic = "t/0", QualityOfServiceLevel = MqttQualityOfServiceLevel.AtMostOnce });
 
         await ((DirectAck)handler.Tokens[0]).AcknowledgeAsync(CancellationToken.None);
 
@@ -107,10 +102,7 @@ public sealed class BacklogChannelAdapterTests
         var connection = new ScriptedConnection();
         var handler = new RecordingHandler();
         var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
-        connection.Incoming.Writer.TryWrite(Publish("t/1", 1));
-        connection.Incoming.Writer.TryWrite(Publish("t/2", 2));
-        _ = adapter.ReceivePacketAsync(CancellationToken.None);
-        await handler.WaitForAsync(2).WaitAsync(Generous);
+        await DeliverAsync(adapter, connection, handler, Publish("t/1", 1), Publish("t/2", 2));
 
         // The connection drops with both messages in the ingest stage; MQTTnet disposes its adapter.
         adapter.Dispose();
@@ -279,6 +271,18 @@ public sealed class BacklogChannelAdapterTests
             Assert.True(DateTime.UtcNow < deadline, "condition not reached");
             await Task.Yield();
         }
+    }
+
+    /// <summary>The broker sends <paramref name="packets"/>; MQTTnet's receive loop reads; the handler has them all.</summary>
+    private static async Task DeliverAsync(BacklogChannelAdapter adapter, ScriptedConnection connection, RecordingHandler handler, params MqttPublishPacket[] packets)
+    {
+        foreach (var packet in packets)
+        {
+            connection.Incoming.Writer.TryWrite(packet);
+        }
+
+        _ = adapter.ReceivePacketAsync(CancellationToken.None);
+        await handler.WaitForAsync(packets.Length).WaitAsync(Generous);
     }
 
     private static MqttPublishPacket Publish(string topic, ushort id) =>
