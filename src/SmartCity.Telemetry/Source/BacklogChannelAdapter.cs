@@ -1,82 +1,30 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using MQTTnet;
 using MQTTnet.Adapter;
-using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
-using MQTTnet.Implementations;
 using MQTTnet.Packets;
 
 namespace SmartCity.Telemetry.Source;
 
 /// <summary>
-/// MQTTnet's channel adapter with the receive backlog's gate in front of every read: MQTTnet 5 has
-/// no setting for it (its receive loop reads and queues without limit), but it takes an adapter
-/// factory. One adapter per connection; it counts the PUBLISH packets it read and those handed to
-/// the message handler, and on disposal releases the ones MQTTnet dropped with the connection.
+/// MQTTnet's channel adapter with the source's delivery on its receive path. MQTTnet 5's receive loop
+/// puts each PUBLISH in a private queue that a second task empties to raise ApplicationMessageReceivedAsync:
+/// a thread-pool hand-off (and often a wake-up of one more pool thread) per message that finds that task
+/// parked (docs/performance.md, issue 25, thread wake-ups). Here the adapter takes every PUBLISH it reads
+/// off that path: the handler gets it at once, on the thread that read it, and the next packet is read
+/// only once the handler's task completed (one message at a time, in order, as MQTTnet did). MQTTnet only
+/// ever sees the other packets (acks of its own requests, PINGRESP, PUBREL, DISCONNECT, AUTH).
+/// The receive backlog's gate stays in front of every read (MQTTnet 5 has no setting for it): at the
+/// bound, or while the handler still holds a message, the reader waits, and answers a ping meanwhile.
 /// </summary>
-internal sealed class BacklogAdapterFactory(ReceiveBacklog backlog, IMqttClientAdapterFactory? inner = null, ReceiveLinger? linger = null) : IMqttClientAdapterFactory
+internal sealed partial class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBacklog backlog, Func<SourceMessage, Task> deliver, ReceiveLinger? linger = null) : IMqttChannelAdapter
 {
-    private readonly IMqttClientAdapterFactory _inner = inner ?? new MqttClientAdapterFactory();
-    private readonly List<BacklogChannelAdapter> _live = [];
-
-    public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions options, MqttPacketInspector packetInspector, IMqttNetLogger logger)
-    {
-        var adapter = new BacklogChannelAdapter(_inner.CreateClientAdapter(options, packetInspector, logger), backlog, Forget, linger);
-        lock (_live)
-        {
-            _live.Add(adapter);
-        }
-
-        return adapter;
-    }
-
-    /// <summary>
-    /// A message reached the handler: credited to the connection that read it (the oldest live one
-    /// holding its packet identifier undelivered), not simply the newest connection, so a message
-    /// of a dropped connection handed over after a reconnect is not counted on the new one. False:
-    /// no live connection holds it (its connection was disposed and released it already), so its
-    /// ack or abandonment must not release it a second time.
-    /// </summary>
-    public bool Delivered(ushort packetIdentifier)
-    {
-        lock (_live)
-        {
-            foreach (var adapter in _live)
-            {
-                if (adapter.TryDeliver(packetIdentifier))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
-    }
-
-    private void Forget(BacklogChannelAdapter adapter)
-    {
-        lock (_live)
-        {
-            _live.Remove(adapter);
-        }
-    }
-}
-
-internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBacklog backlog, Action<BacklogChannelAdapter>? disposed = null, ReceiveLinger? linger = null) : IMqttChannelAdapter
-{
-    // Packet identifiers read and not yet handed over, with a count (QoS 0 messages all have 0, and
-    // the broker may resend an identifier). Guarded by itself, as are _delivered and _disposed.
-    private readonly Dictionary<ushort, int> _undelivered = [];
-    private long _read;
-    private long _delivered;
-    private bool _disposed;
-    private TaskCompletionSource? _pingWhileHeld;
-    private int _pingOutstanding;
+    // The handler's task for the last message handed over. Only the receive loop (one read at a time) touches it.
+    private Task _handling = Task.CompletedTask;
 
     // Set when the last read had to wait for the socket: the next read lingers first (see ReceiveLinger).
-    // Only MQTTnet's receive loop reads, one read at a time, so a plain field.
     private bool _lingerBeforeNextRead;
+    private long _lingers;
 
     public long BytesReceived => inner.BytesReceived;
 
@@ -92,182 +40,134 @@ internal sealed class BacklogChannelAdapter(IMqttChannelAdapter inner, ReceiveBa
 
     public MqttPacketFormatterAdapter PacketFormatterAdapter => inner.PacketFormatterAdapter;
 
+    /// <summary>Messages read after a linger (the socket had them waiting), for tests and diagnostics.</summary>
+    public long Lingers => Interlocked.Read(ref _lingers);
+
+    /// <summary>PUBLISH packets this connection read and handed to the handler.</summary>
+    public long Delivered { get; private set; }
+
     public Task ConnectAsync(CancellationToken cancellationToken) => inner.ConnectAsync(cancellationToken);
 
     public Task DisconnectAsync(CancellationToken cancellationToken) => inner.DisconnectAsync(cancellationToken);
 
-    public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken)
-    {
-        if (packet is not MqttPingReqPacket)
-        {
-            return inner.SendPacketAsync(packet, cancellationToken);
-        }
-
-        Interlocked.Exchange(ref _pingOutstanding, 1);
-        if (Interlocked.CompareExchange(ref _pingWhileHeld, null, null) is { } held)
-        {
-            // MQTTnet pings after a keep-alive period without sending (no acks: the spool is stalled)
-            // and drops the connection if no PINGRESP is read in time; but reading is held on purpose.
-            // The held reader answers it (the send succeeded); the broker's real PINGRESP is read,
-            // and ignored by MQTTnet, once reading resumes.
-            var sent = inner.SendPacketAsync(packet, cancellationToken);
-            sent.ContinueWith(static (t, h) => { if (t.IsCompletedSuccessfully) { ((TaskCompletionSource)h!).TrySetResult(); } }, held, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            return sent;
-        }
-
-        return inner.SendPacketAsync(packet, cancellationToken);
-    }
-
     public void ResetStatistics() => inner.ResetStatistics();
 
+    /// <summary>
+    /// Reads until a packet MQTTnet must see arrives, handing every PUBLISH to the handler on the way.
+    /// The common case (data in the socket, handler done at once) loops here without an async state
+    /// machine; anything that has to wait goes on in <see cref="ReceiveAsync"/>.
+    /// </summary>
     public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
     {
-        if (backlog.AtLimit)
+        while (HandlerDone() && !backlog.AtLimit && !(_lingerBeforeNextRead && linger is { IsEnabled: true }))
         {
-            return ReceiveWhenRoomAsync(cancellationToken);
-        }
-
-        if (_lingerBeforeNextRead && linger is { IsEnabled: true })
-        {
-            _lingerBeforeNextRead = false;
-            return ReceiveAfterLingerAsync(linger, cancellationToken);
-        }
-
-        return Read(cancellationToken);
-    }
-
-    /// <summary>Messages read after a linger (the socket had them waiting), for tests and diagnostics.</summary>
-    public long Lingers { get; private set; }
-
-    private Task<MqttPacket> Read(CancellationToken cancellationToken)
-    {
-        // The common case stays as cheap as MQTTnet's own: no extra state machine when the read completed.
-        var read = inner.ReceivePacketAsync(cancellationToken);
-        if (read.IsCompletedSuccessfully)
-        {
-            Count(read.Result);
-            return read;
-        }
-
-        return CountWhenReadAsync(read);
-    }
-
-    private async Task<MqttPacket> ReceiveAfterLingerAsync(ReceiveLinger lingering, CancellationToken cancellationToken)
-    {
-        Lingers++;
-        await lingering.WaitAsync(cancellationToken).ConfigureAwait(false);
-        return await Read(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>A message this connection read reached the handler (without its identifier: the oldest read).</summary>
-    public void Delivered()
-    {
-        lock (_undelivered)
-        {
-            _delivered++;
-        }
-    }
-
-    /// <summary>Hands over the message with <paramref name="packetIdentifier"/> if this live connection read it and has not handed it over yet.</summary>
-    public bool TryDeliver(ushort packetIdentifier)
-    {
-        lock (_undelivered)
-        {
-            if (_disposed || !_undelivered.TryGetValue(packetIdentifier, out var count))
+            var read = inner.ReceivePacketAsync(cancellationToken);
+            if (!read.IsCompletedSuccessfully)
             {
-                return false;
+                return ReceiveAsync(read, cancellationToken);
             }
 
-            if (count == 1)
+            if (!TakeOver(read.Result))
             {
-                _undelivered.Remove(packetIdentifier);
+                return read;
             }
-            else
-            {
-                _undelivered[packetIdentifier] = count - 1;
-            }
-
-            _delivered++;
-            return true;
-        }
-    }
-
-    public void Dispose()
-    {
-        long dropped;
-        lock (_undelivered)
-        {
-            // Under the lock with TryDeliver: a message is either handed over or released here, never both.
-            dropped = _disposed ? 0 : Interlocked.Read(ref _read) - _delivered;
-            _disposed = true;
-            _undelivered.Clear();
         }
 
-        // MQTTnet disposes the adapter after its tasks ended: what was read but never handed to the
-        // handler died with its queue (unacknowledged: the broker sends it again).
-        backlog.Release(dropped);
-        disposed?.Invoke(this);
-        inner.Dispose();
+        return ReceiveAsync(null, cancellationToken);
     }
 
-    private async Task<MqttPacket> ReceiveWhenRoomAsync(CancellationToken cancellationToken)
+    private async Task<MqttPacket> ReceiveAsync(Task<MqttPacket>? read, CancellationToken cancellationToken)
     {
-        var ping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Interlocked.Exchange(ref _pingWhileHeld, ping);
-        try
+        while (true)
         {
-            while (backlog.AtLimit)
+            if (read is null)
             {
-                // A ping sent before or during the hold: its answer may sit unread in the socket.
-                if (Interlocked.Exchange(ref _pingOutstanding, 0) == 1)
+                if (await HoldAsync(cancellationToken).ConfigureAwait(false))
                 {
+                    // MQTTnet pinged while we held the reader: the ping's answer may sit unread in the socket.
                     return MqttPingRespPacket.Instance;
                 }
 
-                var room = backlog.WaitForRoomAsync(cancellationToken);
-                if (await Task.WhenAny(room, ping.Task).ConfigureAwait(false) == room)
+                if (_lingerBeforeNextRead && linger is { IsEnabled: true })
                 {
-                    await room.ConfigureAwait(false); // throws when the connection is closing
+                    _lingerBeforeNextRead = false;
+                    // Counted once the wait is set up (tests advance a fake clock once they see it).
+                    var lingering = linger.WaitAsync(cancellationToken);
+                    Interlocked.Increment(ref _lingers);
+                    await lingering.ConfigureAwait(false);
                 }
-                else
-                {
-                    ping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    Interlocked.Exchange(ref _pingWhileHeld, ping);
-                }
+
+                read = inner.ReceivePacketAsync(cancellationToken);
+            }
+
+            if (!read.IsCompleted)
+            {
+                await read.ConfigureAwait(false);
+                // This read waited for the socket: the receive loop was woken for this one packet.
+                _lingerBeforeNextRead = true;
+            }
+
+            var packet = await read.ConfigureAwait(false);
+            read = null;
+            if (!TakeOver(packet))
+            {
+                return packet;
             }
         }
-        finally
-        {
-            Interlocked.Exchange(ref _pingWhileHeld, null);
-        }
-
-        return await CountWhenReadAsync(inner.ReceivePacketAsync(cancellationToken)).ConfigureAwait(false);
     }
 
-    private async Task<MqttPacket> CountWhenReadAsync(Task<MqttPacket> read)
-    {
-        var packet = await read.ConfigureAwait(false);
-        // This read waited for the socket: the receive loop was woken for this one packet.
-        _lingerBeforeNextRead = true;
-        Count(packet);
-        return packet;
-    }
-
-    private void Count(MqttPacket? packet)
+    /// <summary>A PUBLISH goes to the handler (true); anything else is MQTTnet's (false).</summary>
+    private bool TakeOver(MqttPacket? packet)
     {
         if (packet is MqttPublishPacket publish)
         {
-            lock (_undelivered)
-            {
-                _undelivered[publish.PacketIdentifier] = _undelivered.GetValueOrDefault(publish.PacketIdentifier) + 1;
-            }
-
-            Interlocked.Increment(ref _read);
             backlog.Read();
+            Delivered++;
+            _handling = Deliver(publish);
+            return true;
         }
-        else if (packet is MqttPingRespPacket)
+
+        if (packet is MqttPingRespPacket)
         {
             Interlocked.Exchange(ref _pingOutstanding, 0);
         }
+
+        return false;
+    }
+
+    private Task Deliver(MqttPublishPacket publish)
+    {
+        // The payload stays valid after the handler returns: MQTTnet 5.2's decoder copies it into an
+        // array of its own per packet (MqttBufferReader.ReadRemainingData), never a reused read buffer.
+        // The topic is the packet's as MQTTnet gave it: MQTTnet 5.2 does not resolve topic aliases either,
+        // and the source never allows the broker any (no Topic Alias Maximum in its CONNECT).
+        var ack = new DirectAck(this, publish.PacketIdentifier, publish.QualityOfServiceLevel);
+        try
+        {
+            return deliver(new SourceMessage(publish.Topic ?? "", publish.Payload, ack));
+        }
+        catch (Exception ex)
+        {
+            // As with MQTTnet's handler task: a failing handler does not stop the connection's reading;
+            // the message stays unacknowledged (the broker has it in the session).
+            return Task.FromException(ex);
+        }
+    }
+
+    /// <summary>True once the last message's handler finished (a failure is observed and, as in MQTTnet, not fatal).</summary>
+    private bool HandlerDone()
+    {
+        if (!_handling.IsCompleted)
+        {
+            return false;
+        }
+
+        if (_handling.IsFaulted)
+        {
+            _ = _handling.Exception;
+            _handling = Task.CompletedTask;
+        }
+
+        return true;
     }
 }

@@ -9,25 +9,23 @@ namespace SmartCity.Telemetry.Source;
 public sealed class MqttNetSourceClient : IMqttSourceClient
 {
     private readonly IMqttClient _client;
-    private readonly ReceiveBacklog? _backlog;
-    private readonly BacklogAdapterFactory? _adapters;
 
-    public MqttNetSourceClient()
-        : this(null)
+    /// <param name="backlog">Bounds the messages read and not yet acknowledged (the reader waits at the bound).</param>
+    /// <param name="coalesceWrites">Joins the acknowledgements written in a burst into one socket write (<see cref="CoalescingChannel"/>).</param>
+    /// <param name="linger">Mqtt:ReceiveLinger, applied before a read (see <see cref="ReceiveLinger"/>).</param>
+    public MqttNetSourceClient(ReceiveBacklog backlog, bool coalesceWrites = false, ReceiveLinger? linger = null)
+        : this(backlog, coalesceWrites ? new CoalescingAdapterFactory() : null, linger)
     {
     }
 
-    /// <param name="backlog">Bounds the messages read and not yet acknowledged (the reader waits at the bound); null: MQTTnet's unbounded reading.</param>
-    /// <param name="coalesceWrites">Joins the acknowledgements written in a burst into one socket write (<see cref="CoalescingChannel"/>).</param>
-    /// <param name="linger">Mqtt:ReceiveLinger, applied by the backlog's gate (so only with a <paramref name="backlog"/>).</param>
-    public MqttNetSourceClient(ReceiveBacklog? backlog, bool coalesceWrites = false, ReceiveLinger? linger = null)
+    /// <param name="connections">Makes MQTTnet's adapter of each connection (null: MQTTnet's own factory); tests script a broker here.</param>
+    internal MqttNetSourceClient(ReceiveBacklog backlog, IMqttClientAdapterFactory? connections, ReceiveLinger? linger)
     {
-        _backlog = backlog;
-        IMqttClientAdapterFactory? connections = coalesceWrites ? new CoalescingAdapterFactory() : null;
-        _adapters = backlog is null ? null : new BacklogAdapterFactory(backlog, connections, linger);
-        IMqttClientAdapterFactory? factory = _adapters ?? connections;
-        _client = factory is null ? new MqttClientFactory().CreateMqttClient() : new MqttClientFactory().CreateMqttClient(factory);
-        _client.ApplicationMessageReceivedAsync += OnMessageAsync;
+        // Every PUBLISH reaches MessageReceived from the adapter that read it, on the receive loop
+        // (BacklogChannelAdapter): MQTTnet's ApplicationMessageReceivedAsync never fires, so nothing
+        // subscribes to it (with no handler MQTTnet would acknowledge on its own).
+        var adapters = new BacklogAdapterFactory(backlog, OnMessageAsync, connections, linger);
+        _client = new MqttClientFactory().CreateMqttClient(adapters);
         _client.DisconnectedAsync += e => Disconnected?.Invoke(new SourceDisconnect(e.ClientWasConnected, e.Reason.ToString(), e.Exception?.Message)) ?? Task.CompletedTask;
     }
 
@@ -98,60 +96,13 @@ public sealed class MqttNetSourceClient : IMqttSourceClient
         return _client.DisconnectAsync(options.Build(), cancellationToken);
     }
 
-    public Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken)
-    {
-        if (ackToken is ReleasedAlready released)
-        {
-            return released.Message.AcknowledgeAsync(cancellationToken);
-        }
-
-        var ack = ((MqttApplicationMessageReceivedEventArgs)ackToken).AcknowledgeAsync(cancellationToken);
-        if (_backlog is null)
-        {
-            return ack;
-        }
-
-        if (ack.IsCompleted)
-        {
-            // Sent (or failed: the broker redelivers): either way the message leaves the worker's memory.
-            _backlog.Release();
-            return ack;
-        }
-
-        return ReleaseWhenSentAsync(ack, _backlog);
-    }
+    /// <summary>Sends the acknowledgement on the connection that read the message (never on a later one).</summary>
+    public Task AcknowledgeAsync(object ackToken, CancellationToken cancellationToken) => ((DirectAck)ackToken).AcknowledgeAsync(cancellationToken);
 
     /// <summary>A message that will never be acknowledged on this connection (its connection is gone): it leaves the backlog.</summary>
-    public void Abandon(object ackToken)
-    {
-        if (ackToken is not ReleasedAlready)
-        {
-            _backlog?.Release();
-        }
-    }
+    public void Abandon(object ackToken) => ((DirectAck)ackToken).Abandon();
 
-    private static async Task ReleaseWhenSentAsync(Task ack, ReceiveBacklog backlog)
-    {
-        try
-        {
-            await ack.ConfigureAwait(false);
-        }
-        finally
-        {
-            backlog.Release();
-        }
-    }
-
-    private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
-    {
-        // Always manual: the handler acknowledges once the message is durable, or never (it comes again).
-        e.AutoAcknowledge = false;
-        object ackToken = _adapters is null || _adapters.Delivered(e.PacketIdentifier) ? e : new ReleasedAlready(e);
-        return MessageReceived?.Invoke(new SourceMessage(e.ApplicationMessage.Topic, e.ApplicationMessage.Payload, ackToken)) ?? Task.CompletedTask;
-    }
-
-    /// <summary>A message whose connection was gone (and released it from the backlog) before it reached the handler.</summary>
-    private sealed record ReleasedAlready(MqttApplicationMessageReceivedEventArgs Message);
+    private Task OnMessageAsync(SourceMessage message) => MessageReceived?.Invoke(message) ?? Task.CompletedTask;
 
     public void Dispose() => _client.Dispose();
 }

@@ -1,55 +1,152 @@
-using System.Net;
-using System.Security.Cryptography.X509Certificates;
-using System.Threading.Channels;
 using Microsoft.Extensions.Time.Testing;
-using MQTTnet;
-using MQTTnet.Adapter;
-using MQTTnet.Diagnostics.Logger;
-using MQTTnet.Formatter;
 using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using SmartCity.Telemetry.Source;
 
 namespace SmartCity.Telemetry.Tests.Source;
 
-/// <summary>The gate in front of MQTTnet's reads, over a scripted connection (packets queued as the broker would send them).</summary>
+/// <summary>
+/// The adapter on MQTTnet's receive path, over a scripted connection (packets queued as the broker would
+/// send them): it hands each PUBLISH to the handler itself, gates reads on the receive backlog, and sends
+/// the acknowledgements on the connection that read the message.
+/// </summary>
 public sealed class BacklogChannelAdapterTests
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task ReceivePacketAsync_PublishInTheSocket_ReachesTheHandlerWithinTheReadCallAndMqttNetNeverSeesIt()
+    {
+        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        var handler = new RecordingHandler();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
+        connection.Incoming.Writer.TryWrite(Publish("t/1", 1));
+        connection.Incoming.Writer.TryWrite(MqttPingRespPacket.Instance);
+        var thread = Environment.CurrentManagedThreadId;
+
+        var read = adapter.ReceivePacketAsync(CancellationToken.None);
+
+        // Synchronously, on this thread: no queue and no other task between the socket and the handler.
+        Assert.Equal(["t/1"], handler.Topics);
+        Assert.Equal([thread], handler.Threads);
+        Assert.True(read.IsCompletedSuccessfully);
+        Assert.IsType<MqttPingRespPacket>(await read); // the next packet that is MQTTnet's
+        Assert.Equal(1, adapter.Delivered);
+        Assert.Equal(1, backlog.Depth);
+    }
+
+    [Fact]
+    public async Task ReceivePacketAsync_HandlerStillBusy_NextPacketNotReadUntilItCompletes_OrderKept()
+    {
+        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new RecordingHandler { Hold = hold };
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
+        for (var i = 1; i <= 3; i++)
+        {
+            connection.Incoming.Writer.TryWrite(Publish($"t/{i}", (ushort)i));
+        }
+
+        var read = adapter.ReceivePacketAsync(CancellationToken.None);
+
+        Assert.Equal(["t/1"], handler.Topics);
+        Assert.Equal(2, connection.Incoming.Reader.Count); // one message at a time, as MQTTnet's handler task
+        hold.SetResult();
+        await handler.WaitForAsync(3).WaitAsync(Generous);
+        Assert.Equal(["t/1", "t/2", "t/3"], handler.Topics);
+        Assert.False(read.IsCompleted); // waiting for the socket
+    }
+
+    [Fact]
+    public async Task AcknowledgeAsync_QoS1_SendsPubAckWithThePacketIdentifierOnlyOnceAcknowledged()
+    {
+        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        var handler = new RecordingHandler();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
+        await DeliverAsync(adapter, connection, handler, Publish("t/1", 41), Publish("t/2", 42));
+        Assert.Empty(connection.Sent);
+
+        await ((DirectAck)handler.Tokens[1]).AcknowledgeAsync(CancellationToken.None);
+
+        var ack = Assert.IsType<MqttPubAckPacket>(Assert.Single(connection.Sent));
+        Assert.Equal(42, ack.PacketIdentifier);
+        Assert.Equal(MqttPubAckReasonCode.Success, ack.ReasonCode);
+        Assert.Equal(1, backlog.Depth);
+        await ((DirectAck)handler.Tokens[1]).AcknowledgeAsync(CancellationToken.None); // settled: not sent twice
+        Assert.Single(connection.Sent);
+        Assert.Equal(1, backlog.Depth);
+    }
+
+    [Fact]
+    public async Task AcknowledgeAsync_QoS0_SendsNothingAndLeavesTheBacklog()
+    {
+        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        var handler = new RecordingHandler();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
+        await DeliverAsync(adapter, connection, handler, new MqttPublishPacket { Topic = "t/0", QualityOfServiceLevel = MqttQualityOfServiceLevel.AtMostOnce });
+
+        await ((DirectAck)handler.Tokens[0]).AcknowledgeAsync(CancellationToken.None);
+
+        Assert.Empty(connection.Sent);
+        Assert.Equal(0, backlog.Depth);
+    }
+
+    [Fact]
+    public async Task AcknowledgeAsync_ConnectionGone_SendsNothingFailsAndLeavesTheBacklog()
+    {
+        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        var handler = new RecordingHandler();
+        var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
+        await DeliverAsync(adapter, connection, handler, Publish("t/1", 1), Publish("t/2", 2));
+
+        // The connection drops with both messages in the ingest stage; MQTTnet disposes its adapter.
+        adapter.Dispose();
+        var next = new BacklogChannelAdapter(new ScriptedConnection(), backlog, handler.HandleAsync);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => ((DirectAck)handler.Tokens[0]).AcknowledgeAsync(CancellationToken.None));
+        ((DirectAck)handler.Tokens[1]).Abandon();
+
+        Assert.Empty(connection.Sent); // never acknowledged, here or on the next connection: the broker redelivers
+        Assert.Equal(0, backlog.Depth);
+        next.Dispose();
+    }
 
     [Fact]
     public async Task ReceivePacketAsync_AtTheBound_DoesNotReadUntilAMessageIsReleased()
     {
         using var backlog = new ReceiveBacklog(2, new FakeTimeProvider());
         var connection = new ScriptedConnection();
-        using var adapter = new BacklogChannelAdapter(connection, backlog);
+        var handler = new RecordingHandler();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
         for (var i = 0; i < 3; i++)
         {
-            connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = $"t/{i}" });
+            connection.Incoming.Writer.TryWrite(Publish($"t/{i}", (ushort)(i + 1)));
         }
 
-        await adapter.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
-        await adapter.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
-        adapter.Delivered();
-        adapter.Delivered();
-        var third = adapter.ReceivePacketAsync(CancellationToken.None);
+        var read = adapter.ReceivePacketAsync(CancellationToken.None);
 
-        Assert.False(third.IsCompleted);
+        Assert.False(read.IsCompleted);
+        Assert.Equal(["t/0", "t/1"], handler.Topics);
         Assert.Equal(1, connection.Incoming.Reader.Count); // still the broker's (in the socket), not ours
-        backlog.Release();
-        Assert.Equal("t/2", ((MqttPublishPacket)await third.WaitAsync(Generous)).Topic);
+        await ((DirectAck)handler.Tokens[0]).AcknowledgeAsync(CancellationToken.None);
+        await handler.WaitForAsync(3).WaitAsync(Generous);
+        Assert.Equal("t/2", handler.Topics[2]);
         Assert.Equal(2, backlog.Peak);
     }
 
     [Fact]
-    public async Task ReceivePacketAsync_PingSentWhileHeld_AnsweredSoTheKeepAliveDoesNotDropTheConnection()
+    public async Task ReceivePacketAsync_PingSentWhileHeldAtTheBound_AnsweredSoTheKeepAliveDoesNotDropTheConnection()
     {
         using var backlog = new ReceiveBacklog(1, new FakeTimeProvider());
         var connection = new ScriptedConnection();
-        using var adapter = new BacklogChannelAdapter(connection, backlog);
-        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
-        await adapter.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
-        adapter.Delivered();
+        var handler = new RecordingHandler();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
+        connection.Incoming.Writer.TryWrite(Publish("t/0", 1));
 
         var held = adapter.ReceivePacketAsync(CancellationToken.None);
         Assert.False(held.IsCompleted);
@@ -61,51 +158,26 @@ public sealed class BacklogChannelAdapterTests
     }
 
     [Fact]
-    public async Task Dispose_MessagesReadButNeverHandedOver_LeaveTheBacklog()
+    public async Task ReceivePacketAsync_PingSentWhileTheHandlerHoldsAMessage_Answered()
     {
         using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
         var connection = new ScriptedConnection();
-        var adapter = new BacklogChannelAdapter(connection, backlog);
-        for (var i = 0; i < 3; i++)
-        {
-            connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = $"t/{i}" });
-            await adapter.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
-        }
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new RecordingHandler { Hold = hold };
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
+        connection.Incoming.Writer.TryWrite(Publish("t/0", 1));
+        connection.Incoming.Writer.TryWrite(Publish("t/1", 2));
 
-        adapter.Delivered(); // one reached the handler: its ack releases it later
+        // The ingest stage waits (spool full, alert engine behind): the reader waits with it, and MQTTnet pings.
+        var held = adapter.ReceivePacketAsync(CancellationToken.None);
+        await adapter.SendPacketAsync(MqttPingReqPacket.Instance, CancellationToken.None);
 
-        adapter.Dispose();
-        adapter.Dispose();
-
-        Assert.Equal(1, backlog.Depth);
-    }
-
-    [Fact]
-    public async Task Delivered_MessageOfADroppedConnectionAfterAReconnect_NotCountedOnTheNewConnection()
-    {
-        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
-        var connections = new ScriptedConnections();
-        var factory = new BacklogAdapterFactory(backlog, connections);
-        var first = factory.CreateClientAdapter(new MqttClientOptions(), null!, null!);
-        connections.Last.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/1", PacketIdentifier = 1, QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce });
-        connections.Last.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/2", PacketIdentifier = 2, QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce });
-        await first.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
-        await first.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
-        Assert.True(factory.Delivered(1));
-
-        // The connection drops with t/2 read and not yet handed over: it leaves the backlog (the broker resends it).
-        first.Dispose();
-        Assert.Equal(1, backlog.Depth); // t/1, waiting for its fsync and ack
-        var second = factory.CreateClientAdapter(new MqttClientOptions(), null!, null!);
-        connections.Last.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/7", PacketIdentifier = 7, QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce });
-        await second.ReceivePacketAsync(CancellationToken.None).WaitAsync(Generous);
-
-        // t/2 of the dropped connection reaches the handler late: it was released already, and t/7 is
-        // still only read; the new connection must not count t/2 as its own delivery.
-        Assert.False(factory.Delivered(2));
-        second.Dispose();
-
-        Assert.Equal(1, backlog.Depth); // t/1 only: t/7 died with the second connection, t/2 with the first
+        Assert.IsType<MqttPingRespPacket>(await held.WaitAsync(Generous));
+        Assert.Equal(["t/0"], handler.Topics);
+        var next = adapter.ReceivePacketAsync(CancellationToken.None);
+        Assert.False(next.IsCompleted);
+        hold.SetResult();
+        await handler.WaitForAsync(2).WaitAsync(Generous);
     }
 
     [Fact]
@@ -114,25 +186,28 @@ public sealed class BacklogChannelAdapterTests
         var time = new FakeTimeProvider();
         using var backlog = new ReceiveBacklog(100, time);
         var connection = new ScriptedConnection();
-        using var adapter = await AfterAReadThatWaitedAsync(connection, backlog, new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
+        var handler = new RecordingHandler();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync, new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
+        _ = adapter.ReceivePacketAsync(CancellationToken.None);
+        connection.Incoming.Writer.TryWrite(Publish("t/0", 1));
+        await handler.WaitForAsync(1).WaitAsync(Generous);
 
         // The next read does not look at the socket before the linger is over; three more arrive meanwhile.
-        var second = adapter.ReceivePacketAsync(CancellationToken.None);
+        await WaitUntilAsync(() => adapter.Lingers == 1);
         Assert.Equal(1, connection.Reads);
         for (var i = 1; i <= 3; i++)
         {
-            connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = $"t/{i}" });
+            connection.Incoming.Writer.TryWrite(Publish($"t/{i}", (ushort)(i + 1)));
         }
 
         time.Advance(TimeSpan.FromMilliseconds(4));
-        Assert.False(second.IsCompleted);
         Assert.Equal(1, connection.Reads);
+        Assert.Single(handler.Topics);
         time.Advance(TimeSpan.FromMilliseconds(1));
-        Assert.Equal("t/1", ((MqttPublishPacket)await second.WaitAsync(Generous)).Topic);
 
         // Those waiting in the socket are read at once, without lingering again.
-        Assert.True(adapter.ReceivePacketAsync(CancellationToken.None).IsCompletedSuccessfully);
-        Assert.True(adapter.ReceivePacketAsync(CancellationToken.None).IsCompletedSuccessfully);
+        await handler.WaitForAsync(4).WaitAsync(Generous);
+        Assert.Equal(["t/0", "t/1", "t/2", "t/3"], handler.Topics);
         Assert.Equal(1, adapter.Lingers);
         Assert.Equal(4, backlog.Depth);
     }
@@ -143,10 +218,13 @@ public sealed class BacklogChannelAdapterTests
         var time = new FakeTimeProvider();
         using var backlog = new ReceiveBacklog(100, time);
         var connection = new ScriptedConnection();
-        using var adapter = await AfterAReadThatWaitedAsync(connection, backlog, new ReceiveLinger(TimeSpan.Zero, time));
-        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/1" });
+        var handler = new RecordingHandler();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync, new ReceiveLinger(TimeSpan.Zero, time));
+        _ = adapter.ReceivePacketAsync(CancellationToken.None);
+        connection.Incoming.Writer.TryWrite(Publish("t/0", 1));
+        connection.Incoming.Writer.TryWrite(Publish("t/1", 2));
 
-        Assert.True(adapter.ReceivePacketAsync(CancellationToken.None).IsCompletedSuccessfully);
+        await handler.WaitForAsync(2).WaitAsync(Generous);
         Assert.Equal(0, adapter.Lingers);
     }
 
@@ -156,74 +234,113 @@ public sealed class BacklogChannelAdapterTests
         var time = new FakeTimeProvider();
         using var backlog = new ReceiveBacklog(100, time);
         var connection = new ScriptedConnection();
-        using var adapter = await AfterAReadThatWaitedAsync(connection, backlog, new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
+        var handler = new RecordingHandler();
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync, new ReceiveLinger(TimeSpan.FromMilliseconds(5), time));
         using var closing = new CancellationTokenSource();
-
         var lingering = adapter.ReceivePacketAsync(closing.Token);
+        connection.Incoming.Writer.TryWrite(Publish("t/0", 1));
+        await handler.WaitForAsync(1).WaitAsync(Generous);
+
         await closing.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => lingering.WaitAsync(Generous));
         Assert.Equal(1, connection.Reads);
     }
 
-    /// <summary>An adapter whose first read found nothing in the socket, waited, and was woken by the message that arrived.</summary>
-    private static async Task<BacklogChannelAdapter> AfterAReadThatWaitedAsync(ScriptedConnection connection, ReceiveBacklog backlog, ReceiveLinger linger)
+    [Fact]
+    public async Task ReceivePacketAsync_HandlerFails_ReadingGoesOn()
     {
-        var adapter = new BacklogChannelAdapter(connection, backlog, linger: linger);
-        var first = adapter.ReceivePacketAsync(CancellationToken.None);
-        Assert.False(first.IsCompleted);
-        connection.Incoming.Writer.TryWrite(new MqttPublishPacket { Topic = "t/0" });
-        await first.WaitAsync(Generous);
-        return adapter;
+        using var backlog = new ReceiveBacklog(10, new FakeTimeProvider());
+        var connection = new ScriptedConnection();
+        var handler = new RecordingHandler { Fail = "t/1" };
+        using var adapter = new BacklogChannelAdapter(connection, backlog, handler.HandleAsync);
+        connection.Incoming.Writer.TryWrite(Publish("t/1", 1));
+        connection.Incoming.Writer.TryWrite(Publish("t/2", 2));
+
+        _ = adapter.ReceivePacketAsync(CancellationToken.None);
+
+        await handler.WaitForAsync(2).WaitAsync(Generous);
+        Assert.Equal(["t/1", "t/2"], handler.Topics);
     }
 
-    private sealed class ScriptedConnections : IMqttClientAdapterFactory
+    private static async Task WaitUntilAsync(Func<bool> condition)
     {
-        public ScriptedConnection Last { get; private set; } = null!;
-
-        public IMqttChannelAdapter CreateClientAdapter(MqttClientOptions options, MqttPacketInspector packetInspector, IMqttNetLogger logger) =>
-            Last = new ScriptedConnection();
+        var deadline = DateTime.UtcNow + Generous;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached");
+            await Task.Yield();
+        }
     }
 
-    private sealed class ScriptedConnection : IMqttChannelAdapter
+    /// <summary>The broker sends <paramref name="packets"/>; MQTTnet's receive loop reads; the handler has them all.</summary>
+    private static async Task DeliverAsync(BacklogChannelAdapter adapter, ScriptedConnection connection, RecordingHandler handler, params MqttPublishPacket[] packets)
     {
-        public Channel<MqttPacket> Incoming { get; } = Channel.CreateUnbounded<MqttPacket>();
-
-        public long BytesReceived => 0;
-
-        public long BytesSent => 0;
-
-        public X509Certificate2 ClientCertificate => null!;
-
-        public EndPoint RemoteEndPoint => new IPEndPoint(IPAddress.Loopback, 1883);
-
-        public EndPoint LocalEndPoint => new IPEndPoint(IPAddress.Loopback, 50000);
-
-        public bool IsSecureConnection => false;
-
-        public MqttPacketFormatterAdapter PacketFormatterAdapter => null!;
-
-        public Task ConnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task DisconnectAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task SendPacketAsync(MqttPacket packet, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        /// <summary>Reads MQTTnet asked of the socket.</summary>
-        public int Reads { get; private set; }
-
-        public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
+        foreach (var packet in packets)
         {
-            Reads++;
-            return Incoming.Reader.ReadAsync(cancellationToken).AsTask();
+            connection.Incoming.Writer.TryWrite(packet);
         }
 
-        public void ResetStatistics()
+        _ = adapter.ReceivePacketAsync(CancellationToken.None);
+        await handler.WaitForAsync(packets.Length).WaitAsync(Generous);
+    }
+
+    private static MqttPublishPacket Publish(string topic, ushort id) =>
+        new() { Topic = topic, PacketIdentifier = id, QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce };
+
+    /// <summary>The source's handler: records what it got, where, and may hold or fail a message.</summary>
+    private sealed class RecordingHandler
+    {
+        private readonly Lock _lock = new();
+        private readonly List<(int Count, TaskCompletionSource Reached)> _waiters = [];
+
+        public List<string> Topics { get; } = [];
+
+        public List<object> Tokens { get; } = [];
+
+        public List<int> Threads { get; } = [];
+
+        /// <summary>The first message's handling waits for this (then it is cleared).</summary>
+        public TaskCompletionSource? Hold { get; set; }
+
+        public string? Fail { get; init; }
+
+        public Task HandleAsync(SourceMessage message)
         {
+            lock (_lock)
+            {
+                Topics.Add(message.Topic);
+                Tokens.Add(message.AckToken);
+                Threads.Add(Environment.CurrentManagedThreadId);
+                foreach (var waiter in _waiters.Where(w => Topics.Count >= w.Count))
+                {
+                    waiter.Reached.TrySetResult();
+                }
+            }
+
+            if (message.Topic == Fail)
+            {
+                throw new InvalidOperationException("handler failed");
+            }
+
+            var hold = Hold;
+            Hold = null;
+            return hold?.Task ?? Task.CompletedTask;
         }
 
-        public void Dispose()
+        public Task WaitForAsync(int count)
         {
+            lock (_lock)
+            {
+                var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (Topics.Count >= count)
+                {
+                    reached.SetResult();
+                }
+
+                _waiters.Add((count, reached));
+                return reached.Task;
+            }
         }
     }
 }
