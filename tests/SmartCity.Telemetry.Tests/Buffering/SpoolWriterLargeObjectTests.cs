@@ -74,7 +74,7 @@ public sealed class SpoolWriterLargeObjectTests(ITestOutputHelper output) : IDis
         };
         for (var i = 0; i < records; i++, _appended++)
         {
-            Assert.True(await spool.AppendAsync(new BufferedMessage(Line(_appended), false, ack), CancellationToken.None));
+            Assert.True(await spool.AppendAsync(new BufferedMessage(SpoolLargeObjectHeapTests.Line(_appended), false, ack), CancellationToken.None));
         }
 
         // The group-commit wait ends on a full group or on the interval (fake time), whichever the writer waits for:
@@ -89,12 +89,6 @@ public sealed class SpoolWriterLargeObjectTests(ITestOutputHelper output) : IDis
             }
         }
     }
-
-    /// <summary>A street light's line with every profile field, about 380 bytes like the bench's.</summary>
-    private static string Line(int i) =>
-        $"street_light,device_id=sl-{i % 80_000:D6},device_type=street_light,district=d{i % 40:D2},sector=lighting,site=avenue-{i % 700:D4} " +
-        $"on=true,dim_level_pct=75i,power_w={120 + (i % 50)}.5,voltage_v=229.8,current_a=0.52,power_factor=0.95,energy_kwh={i}.25," +
-        $"lux=12.5,temperature_c=31.5,lamp_fault=false,driver_fault=false,comm_fault=false,tilt_fault=false,burning_hours={i % 9_000}i {1_796_630_400_000_000_000L + i}";
 
     /// <summary>
     /// Sums the runtime's LOH allocation ticks between two marks. A mark allocates an array of a size nothing else uses
