@@ -25,7 +25,7 @@ internal sealed partial class SpoolWriter
     /// <summary>True while appends fail for lack of space or an I/O error; intake waits meanwhile.</summary>
     public bool IsDiskFull => _diskFull;
 
-    private async Task WriteDurablyAsync(ReadOnlyMemory<byte> bytes, int records, long oldestTicks, CancellationToken cancellationToken)
+    private async Task WriteDurablyAsync(SpoolCommitBuffer bytes, int records, long oldestTicks, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -42,7 +42,7 @@ internal sealed partial class SpoolWriter
                     ReopenTail();
                 }
 
-                WriteDurably(bytes.Span, records, oldestTicks);
+                WriteDurably(bytes, records, oldestTicks);
                 if (_disk.Recovered(DiskComponent))
                 {
                     _diskFull = false;

@@ -82,7 +82,7 @@ internal sealed partial class SpoolWriter : IDisposable
     {
         await using var _ = stoppingToken.Register(CompleteIntake);
         var batch = new List<BufferedMessage>(_options.CommitBatch);
-        var buffer = new ArrayBufferWriter<byte>(BufferBytes);
+        var buffer = new SpoolCommitBuffer();
         long lastSync = 0;
         try
         {
@@ -106,11 +106,11 @@ internal sealed partial class SpoolWriter : IDisposable
                 {
                     await WaitForSpaceAsync(buffer.WrittenCount, stoppingToken).ConfigureAwait(false);
                     lastSync = _time.GetTimestamp();
-                    await WriteDurablyAsync(buffer.WrittenMemory, records, oldest, stoppingToken).ConfigureAwait(false);
+                    await WriteDurablyAsync(buffer, records, oldest, stoppingToken).ConfigureAwait(false);
                     _metrics.SpoolStage.Sent(records);
                 }
 
-                buffer = ShrinkAfterBurst(buffer);
+                buffer.Trim();
 
                 // A birth's registration is on disk before the birth is acknowledged, like its record.
                 await CommitParticipantsAsync(stoppingToken).ConfigureAwait(false);
@@ -126,15 +126,6 @@ internal sealed partial class SpoolWriter : IDisposable
             _ledger.FinishWriting();
         }
     }
-
-    // The commit buffer's size between bursts: below the large-object heap (85,000 bytes). A commit at a city's
-    // paced rates (tens of lines per Spool:CommitInterval) fits; a max-rate commit of Spool:CommitBatch lines grows
-    // it to a few MB on the LOH, which ShrinkAfterBurst lets go once the backlog is written.
-    private const int BufferBytes = 64 * 1024;
-
-    /// <summary>A buffer grown by a burst, after a commit that used under a sixteenth of it (the backlog is written): a small one again.</summary>
-    private static ArrayBufferWriter<byte> ShrinkAfterBurst(ArrayBufferWriter<byte> buffer) =>
-        buffer.Capacity > BufferBytes && buffer.WrittenCount <= buffer.Capacity / 16 ? new ArrayBufferWriter<byte>(BufferBytes) : buffer;
 
     private int GroupSize => Math.Min(_options.CommitGroup, _options.CommitBatch);
 
@@ -158,10 +149,10 @@ internal sealed partial class SpoolWriter : IDisposable
     }
 
     /// <summary>Takes what is queued (up to a commit batch) and encodes its records into <paramref name="buffer"/>.</summary>
-    private (int Records, long OldestTicks) TakeBatch(List<BufferedMessage> batch, ArrayBufferWriter<byte> buffer)
+    private (int Records, long OldestTicks) TakeBatch(List<BufferedMessage> batch, SpoolCommitBuffer buffer)
     {
         batch.Clear();
-        buffer.ResetWrittenCount();
+        buffer.Reset();
         var records = 0;
         long oldest = 0;
         while (batch.Count < _options.CommitBatch && _pending.Reader.TryRead(out var message))
@@ -229,27 +220,29 @@ internal sealed partial class SpoolWriter : IDisposable
         }
     }
 
-    private void WriteDurably(ReadOnlySpan<byte> bytes, int records, long oldestTicks)
+    private void WriteDurably(SpoolCommitBuffer bytes, int records, long oldestTicks)
     {
         var end = _ledger.DurableEnd;
-        if (end.Offset > 0 && (_startNewSegment || end.Offset + bytes.Length > _options.SegmentBytes))
+        if (end.Offset > 0 && (_startNewSegment || end.Offset + bytes.WrittenCount > _options.SegmentBytes))
         {
             end = RollSegment(end.Segment + 1);
         }
 
         _startNewSegment = false;
 
-        _writeStream!.Write(bytes);
+        // Chunk after chunk, then the one fsync: what is on disk and when it is durable are as for one write.
+        var stream = _writeStream!;
+        bytes.WriteTo(stream);
         if (_options.Fsync)
         {
-            _writeStream.Flush(flushToDisk: true);
+            stream.Flush(flushToDisk: true);
         }
         else
         {
-            _writeStream.Flush();
+            stream.Flush();
         }
 
-        _ledger.Appended(end, bytes.Length, records, oldestTicks);
+        _ledger.Appended(end, bytes.WrittenCount, records, oldestTicks);
     }
 
     private SpoolPosition RollSegment(long id)

@@ -21,6 +21,15 @@ public static class WorkerObservability
     public const string MeterPattern = "SmartCity.*";
 
     /// <summary>
+    /// Most tag combinations kept per exported instrument. The SDK's default, 2,000, allocates each metric stream's
+    /// points up front as one 144 KB array on the large-object heap, for ever: the worker's 70 instruments (its own,
+    /// runtime, ASP.NET Core) held 10 MB of it whatever the load (docs/performance.md, "the worker's LOH"). 500 is
+    /// 36 KB each, and still ten times what the busiest instrument can have (HTTP duration by route, method and status;
+    /// the pipeline's are by stage, reason or class); a stream past it adds to an overflow point instead of failing.
+    /// </summary>
+    public const int MetricStreamCardinalityLimit = 500;
+
+    /// <summary>
     /// Reads <c>OpenTelemetry:*</c> now, so call it after every configuration source is in: whether an
     /// exporter exists is decided when the services are registered, not later.
     /// </summary>
@@ -47,7 +56,8 @@ public static class WorkerObservability
             .ConfigureResource(r => r.AddService(options.ServiceName))
             .WithMetrics(m =>
             {
-                m.AddMeter(MeterPattern).AddRuntimeInstrumentation().AddAspNetCoreInstrumentation();
+                m.AddMeter(MeterPattern).AddRuntimeInstrumentation().AddAspNetCoreInstrumentation()
+                    .AddView(static _ => new MetricStreamConfiguration { CardinalityLimit = MetricStreamCardinalityLimit });
                 if (options.Prometheus.Enabled)
                 {
                     m.AddPrometheusExporter(p => p.ScrapeEndpointPath = options.Prometheus.Path);

@@ -138,7 +138,7 @@ public sealed class SpoolLargeObjectHeapTests(ITestOutputHelper output) : IDispo
     }
 
     /// <summary>A street light's line with every profile field, about 380 bytes like the bench's.</summary>
-    private static string Line(int i) =>
+    internal static string Line(int i) =>
         $"street_light,device_id=sl-{i % 80_000:D6},device_type=street_light,district=d{i % 40:D2},sector=lighting,site=avenue-{i % 700:D4} " +
         $"on=true,dim_level_pct=75i,power_w={120 + (i % 50)}.5,voltage_v=229.8,current_a=0.52,power_factor=0.95,energy_kwh={i}.25," +
         $"lux=12.5,temperature_c=31.5,lamp_fault=false,driver_fault=false,comm_fault=false,tilt_fault=false,burning_hours={i % 9_000}i {1_796_630_400_000_000_000L + i}";
