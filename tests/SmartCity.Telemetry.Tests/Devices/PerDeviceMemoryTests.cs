@@ -53,19 +53,8 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
         var empty = Heap();
 
         var (births, readings, _) = Feed(city, Messages);
-        var all = Heap();
-        city.Lighting = null;
-        var withoutLighting = Heap();
-        city.Alerts = null;
-        var withoutAlerts = Heap();
-        city.Registry = null;
-        var none = Heap();
-
-        var lighting = (all - withoutLighting) / (double)Devices;
-        var alerts = (withoutLighting - withoutAlerts) / (double)Devices;
-        var registry = (withoutAlerts - none) / (double)Devices;
-        var total = (all - empty) / (double)Devices;
-        output.WriteLine($"{births:N0} births, {readings:N0} readings; retained per device: registry {registry:F0} B, alert engine {alerts:F0} B, lighting {lighting:F0} B; total {total:F0} B ({(all - empty) / 1e6:F1} MB)");
+        var (registry, alerts, lighting, total) = Release(city, empty);
+        output.WriteLine($"{births:N0} births, {readings:N0} readings; retained per device: registry {registry:F0} B, alert engine {alerts:F0} B, lighting {lighting:F0} B; total {total:F0} B ({total * Devices / 1e6:F1} MB)");
 
         Assert.Equal(Devices, births);
         Assert.True(readings >= Messages - Devices - 1_000, $"{readings} readings");
@@ -90,20 +79,11 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
         var empty = Heap();
 
         var (births, _, birthBytes) = Feed(city, Devices);
-        var all = Heap();
-        city.Lighting = null;
-        var withoutLighting = Heap();
-        city.Alerts = null;
-        var withoutAlerts = Heap();
-        city.Registry = null;
-        var none = Heap();
+        var (registry, alerts, lighting, total) = Release(city, empty);
 
         // The registry's and alert engine's: lighting's own varies by a hundred bytes between runs (printed, not asserted).
         var perBirth = (birthBytes.Registry + birthBytes.Alerts) / (double)Devices;
-        var lighting = (all - withoutLighting) / (double)Devices;
-        var alerts = (withoutLighting - withoutAlerts) / (double)Devices;
-        var registry = (withoutAlerts - none) / (double)Devices;
-        output.WriteLine($"{births:N0} births; allocated per birth {birthBytes.Total / (double)Devices:F0} B ({birthBytes.Total / 1e6:F1} MB: {birthBytes}); retained per device: registry {registry:F0} B, alert engine {alerts:F0} B, lighting {lighting:F0} B; total {(all - empty) / (double)Devices:F0} B");
+        output.WriteLine($"{births:N0} births; allocated per birth {birthBytes.Total / (double)Devices:F0} B ({birthBytes.Total / 1e6:F1} MB: {birthBytes}); retained per device: registry {registry:F0} B, alert engine {alerts:F0} B, lighting {lighting:F0} B; total {total:F0} B");
 
         Assert.Equal(Devices, births);
         Assert.True(perBirth <= MaxBirthBytesExpected, $"births: registry and alert engine allocated {perBirth:F0} B per birth (bound {MaxBirthBytesExpected})");
@@ -119,6 +99,22 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
     private const int MaxRegistryBytesExpected = 283;
     private const int MaxAlertBytesExpected = 178;
     private const int MaxLightingBytesExpected = 90;
+
+    /// <summary>
+    /// Bytes per device each component retains: what releasing it frees (lighting, then alerts, then the registry), so a
+    /// string they share is counted once, with the registry; and the whole since <paramref name="empty"/>.
+    /// </summary>
+    private static (double Registry, double Alerts, double Lighting, double Total) Release(City city, long empty)
+    {
+        var all = Heap();
+        city.Lighting = null;
+        var withoutLighting = Heap();
+        city.Alerts = null;
+        var withoutAlerts = Heap();
+        city.Registry = null;
+        var none = Heap();
+        return ((withoutAlerts - none) / (double)Devices, (withoutLighting - withoutAlerts) / (double)Devices, (all - withoutLighting) / (double)Devices, (all - empty) / (double)Devices);
+    }
 
     /// <summary>The GC heap's live bytes: a full blocking collection that also compacts the large-object heap (where the big dictionaries' arrays live), finalizers run, and another.</summary>
     private static long Heap()
