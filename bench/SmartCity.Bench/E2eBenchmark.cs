@@ -614,6 +614,8 @@ public sealed partial class E2eBenchmark
             ["SMARTCITY_Decoding__TopicRoot"] = root,
             ["SMARTCITY_Mqtt__Subscriptions__0"] = root + "/#",
         };
+        // The city's device count, configured as a city of this size would (README, Registry:ExpectedDevices); a variant may set another.
+        settings.TryAdd("SMARTCITY_Registry__ExpectedDevices", Str(ScenarioDevices(_s.Scenario)));
         var worker = WorkerProcess.Start(_env, _http, "mem", db, _env.InfluxUrl, settings);
         try
         {

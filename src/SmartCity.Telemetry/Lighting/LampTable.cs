@@ -63,11 +63,14 @@ internal sealed class LampTable
 
     /// <summary>
     /// Moves the loaded file's <see cref="LightingState.Parents"/> and <see cref="LightingState.Births"/> into the records
-    /// (the state keeps them empty), in the file's order; the dictionary is sized once for the lamps of the file. At start, before any message.
+    /// (the state keeps them empty), in the file's order; the dictionary is sized once for the lamps of the file, or for
+    /// <paramref name="expectedDevices"/> if more (the city's device count when configured: lamps are some of them, and a
+    /// dictionary grown by doubling through the first birth storm ends with 156,437 slots for 80,000 lamps and leaves every
+    /// smaller copy as garbage). At start, before any message.
     /// </summary>
-    public void Take(LightingState state)
+    public void Take(LightingState state, int expectedDevices = 0)
     {
-        _lamps = new Dictionary<string, Lamp>(state.Parents.Count + state.Births.Count(b => !state.Parents.ContainsKey(b.Key)), StringComparer.Ordinal);
+        _lamps = DeviceMaps.Create<Lamp>(Math.Max(expectedDevices, state.Parents.Count + state.Births.Count(b => !state.Parents.ContainsKey(b.Key))));
         foreach (var (id, cabinet) in state.Parents)
         {
             SetParent(id, cabinet);
@@ -91,6 +94,7 @@ internal sealed class LampTable
             if (lamp.Parent is { } cabinet)
             {
                 writer.WriteString(id, cabinet);
+                FlushIfFull(writer);
             }
         }
 
@@ -106,10 +110,25 @@ internal sealed class LampTable
             if (lamp.Birth is { } birth)
             {
                 writer.WriteString(id, birth);
+                FlushIfFull(writer);
             }
         }
 
         writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Hands what the writer holds to its stream every 64 KB, as the registry's save does. Unflushed, the writer kept the
+    /// whole of <c>parents</c> and <c>births</c> (3-4 MB each with 80,000 lamps) in a buffer grown by doubling: about 60 MB
+    /// of large-object heap allocated by lighting's saves during the 100,000-device run, the biggest share of the worker's
+    /// large-object heap at its memory peak. The bytes written are the same.
+    /// </summary>
+    private static void FlushIfFull(Utf8JsonWriter writer)
+    {
+        if (writer.BytesPending > 1 << 16)
+        {
+            writer.Flush();
+        }
     }
 }
 

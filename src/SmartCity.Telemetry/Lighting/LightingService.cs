@@ -75,7 +75,7 @@ public sealed partial class LightingService : BackgroundService
         _schedules = ScheduleLoader.Load(_options.SchedulesFile).Schedules;
         _file = new LightingStateFile(_options.StateFile);
         _state = _file.Load(out var error) ?? new LightingState();
-        _lamps.Take(_state);
+        _lamps.Take(_state, registry.ExpectedDevices);
         if (error is not null)
         {
             LogStateUnreadable(_file.Path, error);

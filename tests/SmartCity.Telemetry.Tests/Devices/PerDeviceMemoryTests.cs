@@ -52,20 +52,9 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
         using var city = new City(_dir);
         var empty = Heap();
 
-        var (births, readings) = Feed(city);
-        var all = Heap();
-        city.Lighting = null;
-        var withoutLighting = Heap();
-        city.Alerts = null;
-        var withoutAlerts = Heap();
-        city.Registry = null;
-        var none = Heap();
-
-        var lighting = (all - withoutLighting) / (double)Devices;
-        var alerts = (withoutLighting - withoutAlerts) / (double)Devices;
-        var registry = (withoutAlerts - none) / (double)Devices;
-        var total = (all - empty) / (double)Devices;
-        output.WriteLine($"{births:N0} births, {readings:N0} readings; retained per device: registry {registry:F0} B, alert engine {alerts:F0} B, lighting {lighting:F0} B; total {total:F0} B ({(all - empty) / 1e6:F1} MB)");
+        var (births, readings, _) = Feed(city, Messages);
+        var (registry, alerts, lighting, total) = Release(city, empty);
+        output.WriteLine($"{births:N0} births, {readings:N0} readings; retained per device: registry {registry:F0} B, alert engine {alerts:F0} B, lighting {lighting:F0} B; total {total:F0} B ({total * Devices / 1e6:F1} MB)");
 
         Assert.Equal(Devices, births);
         Assert.True(readings >= Messages - Devices - 1_000, $"{readings} readings");
@@ -82,6 +71,51 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
     private const int MaxLightingBytes = 110;
     private const int MaxTotalBytes = 640;
 
+    [Fact]
+    public void Births_100000ExpectedDevices_AllocateAndRetainAtMostNBytesPerDevice()
+    {
+        // The bench's city with its device count configured: the births only (every map is at its final size after them).
+        using var city = new City(_dir, expectedDevices: Devices);
+        var empty = Heap();
+
+        var (births, _, birthBytes) = Feed(city, Devices);
+        var (registry, alerts, lighting, total) = Release(city, empty);
+
+        // The registry's and alert engine's: lighting's own varies by a hundred bytes between runs (printed, not asserted).
+        var perBirth = (birthBytes.Registry + birthBytes.Alerts) / (double)Devices;
+        output.WriteLine($"{births:N0} births; allocated per birth {birthBytes.Total / (double)Devices:F0} B ({birthBytes.Total / 1e6:F1} MB: {birthBytes}); retained per device: registry {registry:F0} B, alert engine {alerts:F0} B, lighting {lighting:F0} B; total {total:F0} B");
+
+        Assert.Equal(Devices, births);
+        Assert.True(perBirth <= MaxBirthBytesExpected, $"births: registry and alert engine allocated {perBirth:F0} B per birth (bound {MaxBirthBytesExpected})");
+        Assert.True(registry <= MaxRegistryBytesExpected, $"registry: {registry:F0} B per device (bound {MaxRegistryBytesExpected})");
+        Assert.True(alerts <= MaxAlertBytesExpected, $"alert engine: {alerts:F0} B per device (bound {MaxAlertBytesExpected})");
+        Assert.True(lighting <= MaxLightingBytesExpected, $"lighting: {lighting:F0} B per device (bound {MaxLightingBytesExpected})");
+    }
+
+    // Measured (births only), then a margin. Maps grown by doubling (28a6e53, or no ExpectedDevices): registry and alert
+    // engine allocated 420 + 417 B per birth, retained registry 285, alert engine 186, lighting 96 B per device; sized for
+    // the 100,000 devices: 351 + 341-364 B per birth, retained 281, 172-173, 83 B (docs/performance.md, branch wt-dev100k).
+    private const int MaxBirthBytesExpected = 760;
+    private const int MaxRegistryBytesExpected = 283;
+    private const int MaxAlertBytesExpected = 178;
+    private const int MaxLightingBytesExpected = 90;
+
+    /// <summary>
+    /// Bytes per device each component retains: what releasing it frees (lighting, then alerts, then the registry), so a
+    /// string they share is counted once, with the registry; and the whole since <paramref name="empty"/>.
+    /// </summary>
+    private static (double Registry, double Alerts, double Lighting, double Total) Release(City city, long empty)
+    {
+        var all = Heap();
+        city.Lighting = null;
+        var withoutLighting = Heap();
+        city.Alerts = null;
+        var withoutAlerts = Heap();
+        city.Registry = null;
+        var none = Heap();
+        return ((withoutAlerts - none) / (double)Devices, (withoutLighting - withoutAlerts) / (double)Devices, (all - withoutLighting) / (double)Devices, (all - empty) / (double)Devices);
+    }
+
     /// <summary>The GC heap's live bytes: a full blocking collection that also compacts the large-object heap (where the big dictionaries' arrays live), finalizers run, and another.</summary>
     private static long Heap()
     {
@@ -91,23 +125,41 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
         return GC.GetTotalMemory(forceFullCollection: true);
     }
 
-    /// <summary>The messages one at a time, as the ingest stage hands them on (nothing of them kept here).</summary>
-    private static (int Births, int Readings) Feed(City city)
+    /// <summary>
+    /// The messages one at a time, as the ingest stage hands them on (nothing of them kept here). Also what the
+    /// components allocated while taking the births (the decoding not counted): records, states, journal lines,
+    /// and every copy a growing map makes of itself; garbage or not, all of it is heap the GC must make room for
+    /// at the worker's memory peak, the birth storm.
+    /// </summary>
+    private static (int Births, int Readings, BirthAllocations BirthBytes) Feed(City city, int messages)
     {
         var scenario = Scenario.Load(Path.Combine(AppContext.BaseDirectory, "scenarios", "load-100k.json"));
         var start = new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero);
         using var generator = new CityGenerator(scenario with { Start = start }, start, start + scenario.Duration);
         int births = 0, readings = 0, n = 0;
-        foreach (var m in generator.Messages().Take(Messages))
+        var birthBytes = new BirthAllocations();
+        foreach (var m in generator.Messages().Take(messages))
         {
             var receivedAt = m.SimTime.AddMilliseconds(50);
             city.Time.SetUtcNow(receivedAt);
-            var outcome = city.Registry!.Admit(city.Decoder.Decode(m.Topic, new ReadOnlySequence<byte>(m.Payload), receivedAt), receivedAt);
+            var decoded = city.Decoder.Decode(m.Topic, new ReadOnlySequence<byte>(m.Payload), receivedAt);
+            var allocated = GC.GetAllocatedBytesForCurrentThread();
+            var outcome = city.Registry!.Admit(decoded, receivedAt);
+            var afterRegistry = GC.GetAllocatedBytesForCurrentThread();
             Assert.True(outcome.Status == DecodeStatus.Accepted, $"{m.Topic}: {outcome.Result.Reason} {outcome.Result.Detail}");
             var topic = outcome.Topic!.Value;
             var point = outcome.Result.Point!;
+            var beforeAlerts = GC.GetAllocatedBytesForCurrentThread();
             city.ObserveAlerts(topic, point);
+            var afterAlerts = GC.GetAllocatedBytesForCurrentThread();
             city.Lighting!.Observe(topic, point, receivedAt);
+            if (topic.Kind == MessageKind.Status)
+            {
+                birthBytes.Registry += afterRegistry - allocated;
+                birthBytes.Alerts += afterAlerts - beforeAlerts;
+                birthBytes.Lighting += GC.GetAllocatedBytesForCurrentThread() - afterAlerts;
+            }
+
             births += topic.Kind == MessageKind.Status ? 1 : 0;
             readings += topic.Kind == MessageKind.Telemetry ? 1 : 0;
             if (++n % 1_000 == 0)
@@ -118,7 +170,21 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
         }
 
         ((ISpoolCommitParticipant)city.Registry!).MakeDurable(fsync: false);
-        return (births, readings);
+        return (births, readings, birthBytes);
+    }
+
+    /// <summary>Bytes each component allocated while taking the births (the registry's journal writes, every 1,000 messages, not counted).</summary>
+    private sealed class BirthAllocations
+    {
+        public long Registry { get; set; }
+
+        public long Alerts { get; set; }
+
+        public long Lighting { get; set; }
+
+        public long Total => Registry + Alerts + Lighting;
+
+        public override string ToString() => $"registry {Registry / (double)Devices:F0} B, alert engine {Alerts / (double)Devices:F0} B, lighting {Lighting / (double)Devices:F0} B";
     }
 
     /// <summary>The components that keep something per device, wired as in the worker; released one by one.</summary>
@@ -126,13 +192,14 @@ public sealed class PerDeviceMemoryTests(ITestOutputHelper output) : IDisposable
     {
         private readonly AlertingService _alerting;
 
-        public City(string dir)
+        /// <param name="expectedDevices">The city's device count as configured (<see cref="RegistryOptions.ExpectedDevices"/>; 0: not configured).</param>
+        public City(string dir, int expectedDevices = 0)
         {
             var profiles = ProfileLoader.LoadAll(null);
             Profiles = profiles;
             var channel = new MqttCommandChannel(Options.Create(new MqttSourceOptions { Host = "unused.test" }), Options.Create(new DecodingOptions()), Time);
-            (Decoder, Registry, Spool, _alerting, Lighting) = LightingRig.Create(dir, profiles, Metrics, Time, channel);
-            Alerts = new AlertEngine(new AlertingOptions(), profiles.Profiles, null, Time);
+            (Decoder, Registry, Spool, _alerting, Lighting) = LightingRig.Create(dir, profiles, Metrics, Time, channel, expectedDevices);
+            Alerts = new AlertEngine(new AlertingOptions(), profiles.Profiles, null, Time, expectedDevices: expectedDevices);
         }
 
         public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero));

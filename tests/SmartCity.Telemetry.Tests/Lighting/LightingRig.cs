@@ -19,10 +19,10 @@ namespace SmartCity.Telemetry.Tests.Lighting;
 internal static class LightingRig
 {
     public static (MessageDecoder Decoder, DeviceRegistry Registry, DurableSpool Spool, AlertingService Alerting, LightingService Lighting) Create(
-        string dir, ProfileSet profiles, PipelineMetrics metrics, TimeProvider time, ICommandChannel channel)
+        string dir, ProfileSet profiles, PipelineMetrics metrics, TimeProvider time, ICommandChannel channel, int expectedDevices = 0)
     {
         var decoder = new MessageDecoder(Options.Create(new DecodingOptions()), profiles, []);
-        var registry = new DeviceRegistry(Options.Create(new RegistryOptions { File = Path.Combine(dir, "registry.json") }), time, NullLogger<DeviceRegistry>.Instance);
+        var registry = new DeviceRegistry(Options.Create(new RegistryOptions { File = Path.Combine(dir, "registry.json"), ExpectedDevices = expectedDevices }), time, NullLogger<DeviceRegistry>.Instance);
         var spool = new DurableSpool(Options.Create(new SpoolOptions { Directory = Path.Combine(dir, "spool"), Fsync = false }), metrics, time, NullLogger<DurableSpool>.Instance);
         var alerting = new AlertingService(Options.Create(new AlertingOptions { StateFile = Path.Combine(dir, "alerts.json") }), profiles, spool, metrics, [], time, new DiskHealth(), NullLogger<AlertingService>.Instance);
         var lighting = new LightingService(

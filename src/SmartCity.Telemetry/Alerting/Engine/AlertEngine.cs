@@ -37,7 +37,7 @@ public sealed partial class AlertEngine : IAlertStateSource
     private readonly RuleContext _context;
     private readonly Dictionary<string, DeviceProfile> _profiles = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Alert> _alerts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DeviceAlertState> _devices = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DeviceAlertState> _devices;
     private readonly Dictionary<(string DeviceId, string Rule), RuleAlertState> _rules = [];
 
     /// <summary>
@@ -79,7 +79,8 @@ public sealed partial class AlertEngine : IAlertStateSource
         TimeProvider time,
         AlertStore? store = null,
         RuleEvaluators? evaluators = null,
-        Func<long>? held = null)
+        Func<long>? held = null,
+        int expectedDevices = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(profiles);
@@ -97,26 +98,12 @@ public sealed partial class AlertEngine : IAlertStateSource
             _profiles[p.Id] = p;
         }
 
-        if (store?.Load() is { } snapshot)
+        var snapshot = store?.Load();
+        // Sized once for the city (or the saved devices, if more) before the first birth, rather than grown by doubling.
+        _devices = DeviceMaps.Create<DeviceAlertState>(Math.Max(expectedDevices, snapshot?.Devices?.Count ?? 0));
+        if (snapshot is not null)
         {
-            // Reloaded open alerts are continued (same id, same history), never raised again.
-            foreach (var a in snapshot.Alerts)
-            {
-                _alerts[a.Id] = a;
-            }
-
-            foreach (var d in snapshot.Devices ?? [])
-            {
-                d.Identity = Shared(d.Identity);
-                d.ProfileId = Shared(d.ProfileId);
-                d.Parent = d.Parent is null ? null : Shared(d.Parent);
-                _devices[d.Identity.DeviceId] = d;
-            }
-
-            foreach (var r in snapshot.Rules)
-            {
-                _rules[(r.DeviceId, r.Rule)] = r;
-            }
+            Restore(snapshot);
         }
 
         // After a restart the stream resumes where the saved devices left it: queued messages
@@ -128,6 +115,29 @@ public sealed partial class AlertEngine : IAlertStateSource
             {
                 AdvanceStream(ts, _streamObservedAt);
             }
+        }
+    }
+
+    /// <summary>The saved state, at start: open alerts, devices (on shared names) and rule states.</summary>
+    private void Restore(AlertEngineSnapshot snapshot)
+    {
+        // Reloaded open alerts are continued (same id, same history), never raised again.
+        foreach (var a in snapshot.Alerts)
+        {
+            _alerts[a.Id] = a;
+        }
+
+        foreach (var d in snapshot.Devices ?? [])
+        {
+            d.Identity = Shared(d.Identity);
+            d.ProfileId = Shared(d.ProfileId);
+            d.Parent = d.Parent is null ? null : Shared(d.Parent);
+            _devices[d.Identity.DeviceId] = d;
+        }
+
+        foreach (var r in snapshot.Rules)
+        {
+            _rules[(r.DeviceId, r.Rule)] = r;
         }
     }
 

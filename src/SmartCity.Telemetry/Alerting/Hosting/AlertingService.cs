@@ -9,6 +9,7 @@ using SmartCity.Telemetry.Alerting.State;
 using SmartCity.Telemetry.Buffering;
 using SmartCity.Telemetry.Devices;
 using SmartCity.Telemetry.Devices.Profiles;
+using SmartCity.Telemetry.Devices.Registry;
 using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Alerting.Hosting;
@@ -50,7 +51,8 @@ public sealed partial class AlertingService : BackgroundService
         DiskHealth disk,
         ILogger<AlertingService> logger,
         AlertJournal? journal = null,
-        HeldIntake? intake = null)
+        HeldIntake? intake = null,
+        IOptions<RegistryOptions>? registry = null)
     {
         _profiles = profiles;
         _spool = spool;
@@ -60,7 +62,7 @@ public sealed partial class AlertingService : BackgroundService
         var rules = CityRulesLoader.Load(options.Value.RulesFile, profiles.Profiles);
         var store = new AlertStore(options.Value.StateFile);
         // What the worker holds (unacknowledged messages, observations queued here) is not the devices' silence.
-        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store, held: () => _work.Reader.Count + (intake?.Held ?? 0));
+        _engine = new AlertEngine(options.Value, profiles.Profiles, rules.Rules, time, store, held: () => _work.Reader.Count + (intake?.Held ?? 0), expectedDevices: registry?.Value.ExpectedDevices ?? 0);
         _notifiers = new AlertNotifiers(sinks);
         _saver = new AlertStateSaver(_engine, store, options.Value.StateSaveDelay, time, disk, logger, journal);
         _batchWindow = options.Value.ObserveBatchWindow;

@@ -132,28 +132,40 @@ public sealed partial class DeviceRegistry
         Firmware = d.Firmware is null ? null : Shared(d.Firmware),
     };
 
-    private void Load()
+    /// <summary>The saved records (null when there is no file, or an unreadable one), read before the map is sized for them.</summary>
+    private List<DeviceRecord>? Load()
     {
         var path = Path.GetFullPath(_options.File);
         if (!File.Exists(path))
         {
-            return;
+            return null;
         }
 
         try
         {
             using var file = File.OpenRead(path);
-            foreach (var d in JsonSerializer.Deserialize<List<DeviceRecord>>(file, Json) ?? [])
-            {
-                _devices[d.DeviceId] = new Entry(Interned(d));
-            }
-
-            LogLoaded(_devices.Count, path);
+            return JsonSerializer.Deserialize<List<DeviceRecord>>(file, Json) ?? [];
         }
         catch (JsonException ex)
         {
             // A broken registry must not stop the city: devices re-register with their retained births.
             LogUnreadable(path, ex.Message);
+            return null;
         }
+    }
+
+    private void Add(List<DeviceRecord>? saved)
+    {
+        if (saved is null)
+        {
+            return;
+        }
+
+        foreach (var d in saved)
+        {
+            _devices[d.DeviceId] = new Entry(Interned(d));
+        }
+
+        LogLoaded(_devices.Count, FilePath);
     }
 }

@@ -64,7 +64,7 @@ public sealed partial class DeviceRegistry : PeriodicSaver
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
     private static readonly Comparer<Entry> ById = Comparer<Entry>.Create((a, b) => string.CompareOrdinal(a.Record.DeviceId, b.Record.DeviceId));
-    private readonly ConcurrentDictionary<string, Entry> _devices = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> _devices;
     private readonly ConcurrentDictionary<string, QuarantinedDevice> _quarantine = new(StringComparer.Ordinal);
 
     /// <summary>
@@ -86,11 +86,17 @@ public sealed partial class DeviceRegistry : PeriodicSaver
         _time = time;
         _logger = logger;
         _disk = disk;
-        Load();
+        var saved = Load();
+        // Sized once for the city (or the file, if larger) before the first birth, rather than grown by doubling.
+        _devices = DeviceMaps.CreateConcurrent<Entry>(Math.Max(_options.ExpectedDevices, saved?.Count ?? 0));
+        Add(saved);
         _journal = ReplayJournals();
     }
 
     public bool RequireBirth => _options.RequireBirth;
+
+    /// <summary>The city's device count as configured (<see cref="RegistryOptions.ExpectedDevices"/>; 0: not known), for the other per-device maps.</summary>
+    public int ExpectedDevices => _options.ExpectedDevices;
 
     public IReadOnlyCollection<DeviceRecord> Devices => [.. _devices.Values.Select(e => e.Snapshot()).OrderBy(d => d.DeviceId, StringComparer.Ordinal)];
 

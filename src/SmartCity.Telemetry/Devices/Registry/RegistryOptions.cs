@@ -30,4 +30,16 @@ public sealed class RegistryOptions
     /// </summary>
     /// <value>The default value is <c>true</c>.</value>
     public bool RequireBirth { get; set; } = true;
+
+    /// <summary>
+    /// The city's device count, when known (0: not known). The registry, the alert engine and lighting
+    /// then size their per-device maps for it once at start, instead of growing them by doubling during
+    /// the first birth storm: each growth copied every entry into arrays twice as big and left the old
+    /// ones as garbage on the large-object heap, and 100,000 devices ended in maps of 156,437 slots.
+    /// A city that grows past it still works (the maps grow as before). The registry file's own count is
+    /// used when it is larger.
+    /// </summary>
+    /// <value>The default value is 0 (not known: the maps start small and grow).</value>
+    [Range(0, 10_000_000)]
+    public int ExpectedDevices { get; set; }
 }
