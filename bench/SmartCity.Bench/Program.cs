@@ -101,6 +101,7 @@ public static class Program
         Value("--quiet-wait", "wait up to S s for an idle machine before each measured window (default 10)"),
         Value("--variants", "name:ENV=V,ENV=V;name2:... the worker with other environment variables, measured again in the pipeline, latency and memory phases selected; BENCH_WORKER_DLL=PATH runs another build of the worker (before/after)"),
         Flag("--profile", "perf-record the worker for 8 s during the last pipeline-qos1"),
+        Value("--warmup-runs", "pipeline phases repeat their --warmup run until one leaves the worker's JIT under 50 ms, at most this often (default 4); the Node-RED peer gets as many"),
         Value("--latency-warmup-seconds", "the latency phase then warms up at its own pace, in 5 s runs until one leaves the JIT under 50 ms, at most this long (default 30; 0: none)"),
         Flag("--profile-latency", "perf-record the worker for 8 s during the first paced latency phase (BENCH_PERF_EVENT applies too)"),
         Value("--json", "write the results as JSON (default WORK_DIR/e2e.json)"),

@@ -37,7 +37,7 @@ public sealed class CommandLineTests
     [Fact]
     public async Task RunAsync_E2eHelp_ListsEveryOption() =>
         CommandLineAssert.Lists((await RunAsync("e2e", "--help")).Out, "--messages", "--warmup", "--lamps", "--connections", "--in-flight", "--latency-seconds", "--latency-rate", "--latency-rates",
-            "--shared-workers", "--memory-messages", "--memory-seconds", "--scenario", "--phases", "--rounds", "--quiet-wait", "--variants", "--profile", "--profile-latency", "--latency-warmup-seconds", "--json", "--work-dir", "--existing-servers");
+            "--shared-workers", "--memory-messages", "--memory-seconds", "--scenario", "--phases", "--rounds", "--quiet-wait", "--variants", "--profile", "--profile-latency", "--latency-warmup-seconds", "--warmup-runs", "--json", "--work-dir", "--existing-servers");
 
     [Fact]
     public async Task RunAsync_Version_PrintsTheAssemblyVersionExitZero() =>

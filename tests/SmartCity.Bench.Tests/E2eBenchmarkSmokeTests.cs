@@ -53,7 +53,7 @@ public sealed class E2eBenchmarkSmokeTests(ITestOutputHelper log)
         [
             BenchDll(), "e2e", "--existing-servers", "--phases", AllPhases,
             "--messages", $"{Messages}", "--warmup", "500", "--rounds", "1", "--lamps", "200", "--quiet-wait", "0",
-            "--latency-seconds", $"{LatencySeconds}", "--latency-rates", $"{LatencyRate}", "--latency-warmup-seconds", "2", "--shared-workers", "2",
+            "--latency-seconds", $"{LatencySeconds}", "--latency-rates", $"{LatencyRate}", "--latency-warmup-seconds", "2", "--warmup-runs", "2", "--shared-workers", "2",
             "--scenario", scenario, "--memory-messages", "2000", "--memory-seconds", "30",
             "--work-dir", work, "--json", json,
         ];
