@@ -107,4 +107,16 @@ public sealed partial class LightingService
         var commandedAt = commanded is null ? (DateTimeOffset?)null : History(c => c.CommandId == commanded.CommandId, 1) is [var first, ..] ? first.SentAt : null;
         return commandedAt is { } at && at >= state.Since ? commanded : new LampLevel(state.On, state.On ? state.DimPct : 0, ScheduleLevelPrefix + schedule.Id);
     }
+
+    /// <summary>
+    /// Whether a birth of <paramref name="deviceId"/> has queued its re-send for the next tick. For tests on a fake clock:
+    /// the registry has a lamp before lighting has seen its birth, and a tick run in between sends it nothing.
+    /// </summary>
+    internal bool ResendQueued(string deviceId)
+    {
+        lock (_gate)
+        {
+            return _resend.ContainsKey(deviceId);
+        }
+    }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Time.Testing;
 using SmartCity.IntegrationTests.Api;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.Telemetry.Devices.Registry;
+using SmartCity.Telemetry.Lighting;
 
 namespace SmartCity.IntegrationTests.Lighting;
 
@@ -47,6 +48,21 @@ public sealed class LightingControlTests
         using var response = await client.PostAsJsonAsync(new Uri("/api/lighting/commands", UriKind.Relative), body);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    /// <summary>
+    /// Until lighting has queued <paramref name="lamp"/>'s re-send after its birth, or <paramref name="sent"/> (a tick
+    /// already took it). On a fake clock, the registry has a lamp before lighting has seen its birth: a tick run in between
+    /// sends the lamp nothing, and no other tick comes until the test moves the clock (failed once in a clean-clone run).
+    /// </summary>
+    internal static async Task ResendQueuedAsync(LightingService lighting, string lamp, Func<bool> sent)
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        while (!lighting.ResendQueued(lamp) && !sent())
+        {
+            // Polled: nothing signals it, and lighting's clock is the test's own (it does not move here).
+            await Task.Delay(TimeSpan.FromMilliseconds(20), cts.Token);
+        }
     }
 
     internal static async Task KnownAsync(TestWorker worker, params string[] lamps)

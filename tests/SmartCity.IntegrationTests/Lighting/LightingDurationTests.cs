@@ -41,9 +41,11 @@ public sealed class LightingDurationTests
         await lamps.ConnectAsync();
         await lamps.AddAsync("s1", "lamp-1", LampBehaviour.Ack);
         await LightingControlTests.KnownAsync(worker, "lamp-1");
+        var lighting = worker.Services.GetRequiredService<LightingService>();
+        // Lighting has seen the birth before the clock moves (see ResendQueuedAsync).
+        await LightingControlTests.ResendQueuedAsync(lighting, "lamp-1", () => lamps.Received("lamp-1").Count >= 1);
         clock.Advance(TimeSpan.FromSeconds(1));
         await lamps.WaitAsync(() => lamps.Received("lamp-1").Count >= 1, Timeout);
-        var lighting = worker.Services.GetRequiredService<LightingService>();
 
         await SubmitAsync(lighting, lamps, "lamp-1", Dim("lamp-1", 20, TimeSpan.FromMinutes(5)), received: 2);
         var command = lighting.History(c => c.DeviceId == "lamp-1" && c.By == "test.operator", 1)[0];

@@ -1,10 +1,12 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using SmartCity.IntegrationTests.Api;
 using SmartCity.IntegrationTests.Infrastructure;
 using SmartCity.IntegrationTests.Lighting;
+using SmartCity.Telemetry.Lighting;
 using static SmartCity.IntegrationTests.Talq.TalqPayloadSamples;
 
 namespace SmartCity.IntegrationTests.Talq;
@@ -141,6 +143,7 @@ public sealed class TalqCalendarTests(PrismGatewayFixture prism) : IClassFixture
         await lamps.ConnectAsync();
         await lamps.AddAsync("quay", "mqtt-lamp", LampBehaviour.Ack);
         await LightingControlTests.KnownAsync(worker, talqLamp.ToString(), "mqtt-lamp");
+        await LightingControlTests.ResendQueuedAsync(worker.Services.GetRequiredService<LightingService>(), "mqtt-lamp", () => lamps.Received("mqtt-lamp").Count >= 1);
 
         // Born after the evening's switch-on: the next tick gives the MQTT lamp the level in force and decides the TALQ lamp's.
         clock.Advance(TimeSpan.FromSeconds(1));
