@@ -16,8 +16,6 @@ internal sealed class DirectAck(BacklogChannelAdapter connection, ushort packetI
 
     public MqttQualityOfServiceLevel QualityOfService => qualityOfService;
 
-    public BacklogChannelAdapter Connection => connection;
-
     public Task AcknowledgeAsync(CancellationToken cancellationToken) => connection.AcknowledgeAsync(this, cancellationToken);
 
     public void Abandon() => connection.Abandon(this);
