@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Json;
 
 namespace SmartCity.Telemetry.Diagnostics;
 
@@ -20,6 +21,20 @@ public static class StateFile
     /// <param name="unixMode">The new file's permissions on Unix (for example owner-only for password hashes); the umask default when null.</param>
     public static long Replace(string path, Action<Stream> write, UnixFileMode? unixMode = null) =>
         Replace(path, write, unixMode, SyncDirectory);
+
+    /// <summary>
+    /// For a state file written entry by entry with a <see cref="Utf8JsonWriter"/>: hands what the writer holds to the
+    /// stream every 64 KB. Unflushed, the writer keeps the whole document in a buffer grown by doubling, on the
+    /// large-object heap for a city's files (lighting's saves of 80,000 lamps allocated about 60 MB of it in the
+    /// 100,000-device run). The bytes written are the same.
+    /// </summary>
+    public static void FlushWhenFull(Utf8JsonWriter writer)
+    {
+        if (writer.BytesPending > 1 << 16)
+        {
+            writer.Flush();
+        }
+    }
 
     /// <summary>As <see cref="Replace(string, Action{Stream}, UnixFileMode?)"/>, with the directory fsync given (a test makes it fail).</summary>
     internal static long Replace(string path, Action<Stream> write, UnixFileMode? unixMode, Action<string> syncDirectory)

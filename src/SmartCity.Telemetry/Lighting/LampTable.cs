@@ -94,7 +94,7 @@ internal sealed class LampTable
             if (lamp.Parent is { } cabinet)
             {
                 writer.WriteString(id, cabinet);
-                FlushIfFull(writer);
+                StateFile.FlushWhenFull(writer);
             }
         }
 
@@ -110,25 +110,11 @@ internal sealed class LampTable
             if (lamp.Birth is { } birth)
             {
                 writer.WriteString(id, birth);
-                FlushIfFull(writer);
+                StateFile.FlushWhenFull(writer);
             }
         }
 
         writer.WriteEndObject();
-    }
-
-    /// <summary>
-    /// Hands what the writer holds to its stream every 64 KB, as the registry's save does. Unflushed, the writer kept the
-    /// whole of <c>parents</c> and <c>births</c> (3-4 MB each with 80,000 lamps) in a buffer grown by doubling: about 60 MB
-    /// of large-object heap allocated by lighting's saves during the 100,000-device run, the biggest share of the worker's
-    /// large-object heap at its memory peak. The bytes written are the same.
-    /// </summary>
-    private static void FlushIfFull(Utf8JsonWriter writer)
-    {
-        if (writer.BytesPending > 1 << 16)
-        {
-            writer.Flush();
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using SmartCity.Telemetry.Diagnostics;
 
 namespace SmartCity.Telemetry.Devices.Registry;
 
@@ -41,10 +42,7 @@ public sealed partial class DeviceRegistry
                 }
 
                 WriteRecord(writer, record, lastSeen);
-                if (writer.BytesPending > 1 << 16)
-                {
-                    writer.Flush();
-                }
+                StateFile.FlushWhenFull(writer);
             }
 
             writer.WriteEndArray();
