@@ -30,8 +30,7 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
     public const int Recent = 8;
 
     private readonly Lock _lock = new();
-    private readonly int[] _recent = new int[Recent];
-    private int _next;
+    private readonly RecentPeak _recent = new(Recent);
     private byte[]?[] _kept;
 
     public SpoolBodyPool(int keep)
@@ -116,13 +115,12 @@ internal sealed class SpoolBodyPool : ArrayPool<byte>
     {
         lock (_lock)
         {
-            _recent[_next] = bodyBytes;
-            _next = (_next + 1) % Recent;
+            _recent.Record(bodyBytes);
         }
     }
 
     /// <summary>Arrays longer than this are not kept: more than twice the biggest of the last <see cref="Recent"/> bodies read.</summary>
-    private long TooBigLocked() => 2L * Math.Max(Granule, _recent.Max());
+    private long TooBigLocked() => 2L * Math.Max(Granule, _recent.Max);
 
     public override void Return(byte[] array, bool clearArray = false)
     {

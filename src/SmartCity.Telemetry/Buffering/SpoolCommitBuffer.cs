@@ -28,8 +28,7 @@ internal sealed class SpoolCommitBuffer : IBufferWriter<byte>
 
     private readonly List<byte[]> _chunks = [new byte[ChunkBytes]];
     private readonly List<int> _lengths = [0];
-    private readonly int[] _recent = new int[Recent];
-    private int _next;
+    private readonly RecentPeak _recent = new(Recent);
     private int _current;
 
     /// <summary>Bytes written since <see cref="Reset"/>.</summary>
@@ -77,9 +76,8 @@ internal sealed class SpoolCommitBuffer : IBufferWriter<byte>
     /// </summary>
     public void Trim()
     {
-        _recent[_next] = _current + 1;
-        _next = (_next + 1) % Recent;
-        var keep = _recent.Max();
+        _recent.Record(_current + 1);
+        var keep = _recent.Max;
         Reset();
         if (_chunks.Count > keep)
         {
