@@ -398,7 +398,7 @@ public sealed partial class E2eBenchmark
             _tracked["worker"] = instances.Select(w => w.Pid).ToList();
             var threadsBefore = instances.Select(w => ProcStats.Threads(w.Pid)).ToList();
             var series = new List<(long Ms, WorkerCounters C)>();
-            var jitBefore = runtime?.Sum("time-in-jit");
+            var jitBefore = runtime?.JitMs;
             Task<string>? perf = null;
             var stored = (Ms: 0L, Count: 0L);
             IReadOnlyDictionary<string, long>? kernel = null;
@@ -414,7 +414,7 @@ public sealed partial class E2eBenchmark
                 stored = await WaitStoredAsync(instances, baseline.PointsWritten + _s.Messages, () => _publisherDone, TimeSpan.FromMinutes(5), series);
                 kernel = counts is null ? null : await counts.StopAsync();
             });
-            var jitMs = runtime?.Sum("time-in-jit") - jitBefore;
+            var jitMs = runtime?.JitMs - jitBefore;
             var threads = BusiestThreads(threadsBefore, instances.Select(w => ProcStats.Threads(w.Pid)).ToList(), cpu.Seconds);
             var peak = instances.Max(w => w.PeakRssKb);
             var final = await SumCountersAsync(instances);
@@ -511,14 +511,14 @@ public sealed partial class E2eBenchmark
             var start = long.Parse(await pub.WaitForAsync("START", TimeSpan.FromSeconds(60)), CultureInfo.InvariantCulture);
             var threadsBefore = ProcStats.Threads(worker.Pid);
             window.Start();
-            var jitBefore = runtime?.Sum("time-in-jit");
+            var jitBefore = runtime?.JitMs;
             var counts = profile ? null : KernelCounts.TryStart(worker.Pid, Log($"perf-stat-{name}.csv"));
             var perf = profile ? ProfileAsync(worker.Pid, TimeSpan.FromSeconds(8), name) : null;
             var result = JsonSerializer.Deserialize<Publisher.Result>(await pub.WaitForAsync("RESULT", TimeSpan.FromSeconds(_s.LatencySeconds + 120)))!;
             _publisherDone = true;
             await WaitStoredAsync([worker], baseline.PointsWritten + messages, () => true, TimeSpan.FromMinutes(2), null);
             var cpu = window.Stop();
-            var jitMs = runtime?.Sum("time-in-jit") - jitBefore;
+            var jitMs = runtime?.JitMs - jitBefore;
             var kernel = counts is null ? null : await counts.StopAsync();
             if (perf is not null)
             {
@@ -757,11 +757,11 @@ public sealed partial class E2eBenchmark
         var jitPerRun = new List<string>();
         for (var i = 0; i < Math.Max(1, maxRuns); i++)
         {
-            var jitBefore = runtime?.Sum("time-in-jit");
+            var jitBefore = runtime?.JitMs;
             sent += await run(i);
             // The counter reports once a second: wait for its report of the run's last second.
             await Task.Delay(TimeSpan.FromSeconds(1.5));
-            var jit = runtime?.Sum("time-in-jit") - jitBefore;
+            var jit = runtime?.JitMs - jitBefore;
             jitPerRun.Add(jit is { } j ? j.ToString("F0", CultureInfo.InvariantCulture) : "?");
             if (jit is null or < 50)
             {

@@ -72,6 +72,9 @@ public sealed class RuntimeCounters : IDisposable
         }
     }
 
+    /// <summary>Milliseconds the runtime has spent in the JIT so far (time-in-jit; under a saturated machine, the compiling threads' wall time).</summary>
+    public double JitMs => Sum("time-in-jit");
+
     /// <summary>Peaks of the memory gauges in MB, GC counts and time in GC, as one line for the report.</summary>
     public IReadOnlyDictionary<string, double> Snapshot()
     {
