@@ -195,6 +195,8 @@ public sealed class InfluxSinkTests : IAsyncLifetime
     [InlineData(418)]
     public async Task Write_OtherClientError_BatchDeadLetteredWithStatusNotRetried(int status)
     {
+        // Both records in the one refused request: the batch fills at two, and the clock never moves (no linger ends).
+        await UseSinkAsync(batchSize: 2, linger: TimeSpan.FromSeconds(10));
         _writer.FailNext(1, () => new HttpException("I refuse", status));
         await EnqueueAsync(Message("m f=1 1"), Message("m f=2 2"));
 

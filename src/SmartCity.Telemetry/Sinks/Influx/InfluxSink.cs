@@ -180,12 +180,14 @@ public sealed partial class InfluxSink : BackgroundService
                 // Taken before reading, so records that land in between wake the wait below.
                 var more = _cursor.MoreDurable;
                 var flushed = _spool.IntakeFlushed.IsCompleted;
-                if (timer is null || timer.IsCompleted || flushed || _cursor.Depth >= _options.BatchSize)
+                // The clock is read before the spool: a batch that is due takes every record durable by then,
+                // even when the thread was held between the wake and here (a loaded machine).
+                var wait = due - _time.GetUtcNow();
+                if (timer is null || timer.IsCompleted || wait <= TimeSpan.Zero || flushed || _cursor.Depth >= _options.BatchSize)
                 {
                     _cursor.ReadMore(batch, _options.BatchSize);
                 }
 
-                var wait = due - _time.GetUtcNow();
                 if (batch.Records >= _options.BatchSize || wait <= TimeSpan.Zero || flushed || timer is { IsCompleted: true })
                 {
                     return;
