@@ -39,11 +39,24 @@ public static class StateFile
     /// <summary>As <see cref="Replace(string, Action{Stream}, UnixFileMode?)"/>, with the directory fsync given (a test makes it fail).</summary>
     internal static long Replace(string path, Action<Stream> write, UnixFileMode? unixMode, Action<string> syncDirectory)
     {
+        using var written = Write(path, write, unixMode);
+        return written.Commit(syncDirectory);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Replace(string, Action{Stream}, UnixFileMode?)"/>: <paramref name="write"/> fills the
+    /// temporary file beside <paramref name="path"/>, handed to the operating system but not flushed to disk, and
+    /// <paramref name="path"/> is untouched until <see cref="Written.Commit()"/>. So a caller can take its snapshot under
+    /// its own lock and leave the slow part (two fsyncs, hundreds of milliseconds on a busy disk) to after it.
+    /// One save of a path at a time: the caller serialises them (the temporary file's name is fixed).
+    /// </summary>
+    public static Written Write(string path, Action<Stream> write, UnixFileMode? unixMode = null)
+    {
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(directory);
         var temp = full + ".tmp";
-        long length;
+        FileStream? stream = null;
         try
         {
             var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16 };
@@ -52,23 +65,74 @@ public static class StateFile
                 options.UnixCreateMode = mode;
             }
 
-            using (var stream = new FileStream(temp, options))
-            {
-                write(stream);
-                stream.Flush(flushToDisk: true);
-                length = stream.Length;
-            }
-
-            File.Move(temp, full, overwrite: true);
+            stream = new FileStream(temp, options);
+            write(stream);
+            stream.Flush();
+            return new Written(stream, temp, full, directory);
         }
         catch
         {
+            stream?.Dispose();
             TryDelete(temp);
             throw;
         }
+    }
 
-        syncDirectory(directory);
-        return length;
+    /// <summary>A state file written to its temporary file by <see cref="Write"/>: <see cref="Commit()"/> puts it in place; disposed uncommitted, it is deleted.</summary>
+    public sealed class Written : IDisposable
+    {
+        private readonly string _temp;
+        private readonly string _full;
+        private readonly string _directory;
+        private FileStream? _stream;
+
+        internal Written(FileStream stream, string temp, string full, string directory)
+        {
+            _stream = stream;
+            _temp = temp;
+            _full = full;
+            _directory = directory;
+            Length = stream.Length;
+        }
+
+        /// <summary>Bytes written.</summary>
+        public long Length { get; }
+
+        /// <summary>Flushes the temporary file to disk, renames it over the old file and fsyncs the directory; throws what the disk throws.</summary>
+        public long Commit() => Commit(SyncDirectory);
+
+        internal long Commit(Action<string> syncDirectory)
+        {
+            var stream = _stream ?? throw new InvalidOperationException("committed or disposed already");
+            _stream = null;
+            try
+            {
+                using (stream)
+                {
+                    stream.Flush(flushToDisk: true);
+                }
+
+                File.Move(_temp, _full, overwrite: true);
+            }
+            catch
+            {
+                TryDelete(_temp);
+                throw;
+            }
+
+            syncDirectory(_directory);
+            return Length;
+        }
+
+        public void Dispose()
+        {
+            if (_stream is { } stream)
+            {
+                _stream = null;
+                stream.Dispose();
+                TryDelete(_temp);
+            }
+        }
     }
 
     /// <summary>

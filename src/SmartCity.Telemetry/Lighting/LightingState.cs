@@ -82,7 +82,17 @@ public sealed class LightingStateFile(string path)
     /// The same file, its <c>parents</c> and <c>births</c> written from the lamps' records (<paramref name="state"/> holds
     /// them empty): property by property in <see cref="LightingState"/>'s order, as <see cref="Save(LightingState)"/> writes them.
     /// </summary>
-    internal void Save(LightingState state, LampTable lamps) => StateFile.Replace(Path, stream =>
+    internal void Save(LightingState state, LampTable lamps)
+    {
+        using var written = Write(state, lamps);
+        written.Commit(SyncDirectory);
+    }
+
+    /// <summary>The directory fsync that ends a save (a test holds it, as a busy disk does).</summary>
+    internal Action<string> SyncDirectory { get; set; } = StateFile.SyncDirectory;
+
+    /// <summary>The first half of <see cref="Save(LightingState, LampTable)"/>: the snapshot in the temporary file, to commit with <see cref="SyncDirectory"/>.</summary>
+    internal StateFile.Written Write(LightingState state, LampTable lamps) => StateFile.Write(Path, stream =>
     {
         using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Encoder = Json.Encoder, Indented = Json.WriteIndented });
         writer.WriteStartObject();

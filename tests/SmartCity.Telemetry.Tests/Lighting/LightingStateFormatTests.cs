@@ -25,7 +25,7 @@ namespace SmartCity.Telemetry.Tests.Lighting;
 /// </summary>
 public sealed partial class LightingStateFormatTests : IDisposable
 {
-    private static readonly DateTimeOffset Start = new(2026, 12, 7, 16, 0, 0, TimeSpan.Zero);
+    internal static readonly DateTimeOffset Start = new(2026, 12, 7, 16, 0, 0, TimeSpan.Zero);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "smartcity-lampfile-" + Guid.NewGuid().ToString("N"));
 
     public LightingStateFormatTests() => Directory.CreateDirectory(_dir);
@@ -100,14 +100,14 @@ public sealed partial class LightingStateFormatTests : IDisposable
         await city.Lighting.TickAsync(CancellationToken.None);
     }
 
-    private static string Birth(DateTimeOffset at, string offset, string? parent)
+    internal static string Birth(DateTimeOffset at, string offset, string? parent)
     {
         var local = at.ToOffset(TimeSpan.Parse(offset.TrimStart('+'), CultureInfo.InvariantCulture));
         var cabinet = parent is null ? "" : $",\"parent\":\"{parent}\"";
         return $"{{\"v\":1,\"ts\":\"{local:yyyy-MM-ddTHH:mm:ss.fff}{offset}\",\"online\":true,\"profile\":\"streetlight\"{cabinet}}}";
     }
 
-    private static string Reading(DateTimeOffset at, bool on, double dim, double power) =>
+    internal static string Reading(DateTimeOffset at, bool on, double dim, double power) =>
         string.Create(CultureInfo.InvariantCulture, $"{{\"v\":1,\"ts\":\"{at.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fff}Z\",\"on\":{(on ? "true" : "false")},\"dim_pct\":{dim},\"power_w\":{power}}}");
 
     private static string WithoutRandom(string json) => CommandId().Replace(json, "cmd-$1-x");
@@ -116,13 +116,13 @@ public sealed partial class LightingStateFormatTests : IDisposable
     private static partial Regex CommandId();
 
     /// <summary>Commands go nowhere: the file, not the transport, is under test.</summary>
-    private sealed class NoChannel : ICommandChannel
+    internal sealed class NoChannel : ICommandChannel
     {
         public Task SendAsync(LampCommand command, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>The worker's decoder, registry and lighting control, fed one message at a time as the ingest stage does.</summary>
-    private sealed class LampCity : IDisposable
+    internal sealed class LampCity : IDisposable
     {
         private readonly MessageDecoder _decoder;
         private readonly DeviceRegistry _registry;
