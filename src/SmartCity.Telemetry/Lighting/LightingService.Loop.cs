@@ -62,13 +62,7 @@ public sealed partial class LightingService
         await ResendAsync(cancellationToken).ConfigureAwait(false);
         await EndDurationsAsync(now, cancellationToken).ConfigureAwait(false);
         FlushEnergy();
-        lock (_gate)
-        {
-            if (_dirty || (_energyDirty && _time.GetUtcNow() - _savedAt >= EnergySaveInterval))
-            {
-                SaveLocked();
-            }
-        }
+        SaveIfDue();
     }
 
     private async Task WriteOutputsAsync(CancellationToken stoppingToken)

@@ -266,7 +266,11 @@ public sealed partial class LightingService : BackgroundService
     {
         try
         {
-            _file.Save(_state, _lamps);
+            lock (_saving)
+            {
+                _file.Save(_state, _lamps);
+            }
+
             _dirty = false;
             _energyDirty = false;
             _savedAt = _time.GetUtcNow();
