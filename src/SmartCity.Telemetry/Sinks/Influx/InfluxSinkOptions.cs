@@ -51,7 +51,8 @@ public sealed class InfluxSinkOptions : IValidatableObject
     public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// Batches written at the same time. With more than one, the records behind a slow write are
+    /// Full batches written at the same time, counted in records (<see cref="BatchSize"/> each): shorter
+    /// batches go more at once, up to 16 writes. With more than one, the records behind a slow write are
     /// written meanwhile instead of waiting for it; the spool's cursor still moves in order.
     /// </summary>
     /// <value>The default value is 2.</value>
