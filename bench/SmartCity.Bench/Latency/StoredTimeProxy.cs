@@ -26,7 +26,7 @@ public sealed class StoredTimeProxy : IAsyncDisposable
     private readonly object _lock = new();
     private readonly List<(long TsMs, double LatencyMs)> _samples = new(1 << 20);
     private readonly string _upstreamUrl;
-    private readonly List<(double Ms, int Bytes)> _writeDurations = [];
+    private readonly List<(double Ms, int Bytes, DateTime Sent)> _writeDurations = [];
     private long _requests;
     private long _writes;
     private string _lastWrite = "";
@@ -49,6 +49,19 @@ public sealed class StoredTimeProxy : IAsyncDisposable
             var sorted = _writeDurations.Select(w => w.Ms).Order().ToArray();
             return sorted.Length == 0 ? (0, 0, 0, 0, 0)
                 : (Load.Publisher.Percentile(sorted, 0.5), Load.Publisher.Percentile(sorted, 0.99), Math.Round(sorted[^1], 1), sorted.Length, Math.Round(_writeDurations.Average(w => w.Bytes)));
+        }
+    }
+
+    /// <summary>
+    /// The slowest writes, each "sent at (UTC) took ms": when, to set beside InfluxDB's own log (its cache snapshots and
+    /// compactions are logged with their times), since one write held for a second sets the p99 of a 15 s window.
+    /// </summary>
+    public string SlowestWrites(int count)
+    {
+        lock (_lock)
+        {
+            return string.Join(", ", _writeDurations.OrderByDescending(w => w.Ms).Take(count)
+                .Select(w => $"{w.Sent:HH:mm:ss.f} {w.Ms:F0} ms ({w.Bytes / 1024} KB)"));
         }
     }
 
@@ -123,7 +136,7 @@ public sealed class StoredTimeProxy : IAsyncDisposable
             Interlocked.Increment(ref _writes);
             lock (_lock)
             {
-                _writeDurations.Add((took, bytes.Length));
+                _writeDurations.Add((took, bytes.Length, DateTime.UtcNow.AddMilliseconds(-took)));
             }
 
             var encoding = request.Headers.ContentEncoding.ToString();
