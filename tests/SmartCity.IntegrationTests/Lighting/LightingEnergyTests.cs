@@ -51,7 +51,9 @@ public sealed class LightingEnergyTests
         Assert.Equal(0.08m, row.GetProperty("savedMoney").GetDecimal());
         var stored = await StoredQuery.WaitForAsync(worker.Metrics,
             () => db.RowsAsync($"SELECT sum(\"saved_kwh\") AS saved, sum(\"full_kwh\") AS full FROM \"lighting_energy\" WHERE \"district\" = '{district}'"),
-            rows => rows.Count == 1 && rows[0].Row["full"].GetDouble() >= 0.12 - 1e-9, Timeout);
+            // InfluxDB 1.6 applies a point's fields to its cache one series at a time: a query racing the write can see
+            // the sum of one field and null for the other (seen once on a loaded machine), which is "not yet", not an answer.
+            rows => rows.Count == 1 && rows[0].Row["full"] is { ValueKind: JsonValueKind.Number } full && full.GetDouble() >= 0.12 - 1e-9, Timeout);
         Assert.Equal(0.03, Assert.Single(stored).Row["saved"].GetDouble(), 6);
 
         using var bad = await client.GetAsync(new Uri("/api/lighting/energy?month=december", UriKind.Relative));
