@@ -74,17 +74,8 @@ internal sealed class DeviceAlertRows : IDisposable
         w.WriteEndObject();
     }
 
-    private static void WriteInstant(Utf8JsonWriter w, JsonEncodedText name, long ticks, short offsetMinutes)
-    {
-        if (PackedInstant.Unpack(ticks, offsetMinutes) is { } instant)
-        {
-            w.WriteString(name, instant);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
+    private static void WriteInstant(Utf8JsonWriter w, JsonEncodedText name, long ticks, short offsetMinutes) =>
+        StateFile.WriteInstant(w, name, PackedInstant.Unpack(ticks, offsetMinutes));
 
     // DeviceAlertState's and DeviceIdentity's property names as AlertStore.Json (camelCase) writes them, in declaration order.
     private static class Names
