@@ -36,6 +36,19 @@ public static class StateFile
         }
     }
 
+    /// <summary>For a state file written by hand: an instant as the serializer writes a <c>DateTimeOffset?</c> (its offset kept), or null.</summary>
+    public static void WriteInstant(Utf8JsonWriter writer, JsonEncodedText name, DateTimeOffset? value)
+    {
+        if (value is { } v)
+        {
+            writer.WriteString(name, v);
+        }
+        else
+        {
+            writer.WriteNull(name);
+        }
+    }
+
     /// <summary>As <see cref="Replace(string, Action{Stream}, UnixFileMode?)"/>, with the directory fsync given (a test makes it fail).</summary>
     internal static long Replace(string path, Action<Stream> write, UnixFileMode? unixMode, Action<string> syncDirectory)
     {

@@ -31,6 +31,22 @@ public sealed partial class AlertEngine
         return device;
     }
 
+    /// <summary>
+    /// The state of <paramref name="deviceId"/> when its identity and profile are these (what <see cref="Device"/> would
+    /// return unchanged), else null. Compared field by field so that a reading needs no <see cref="DeviceIdentity"/>
+    /// (56 bytes per message: 17 MB of the 100,000-device run's 300,000 messages).
+    /// </summary>
+    private DeviceAlertState? KnownUnchanged(string deviceId, string sector, string district, string site, string deviceType, string profileId) =>
+        _devices.TryGetValue(deviceId, out var device)
+        && device.ProfileId == profileId
+        && device.Identity is var known
+        && known.Sector == sector
+        && known.District == district
+        && known.Site == site
+        && known.DeviceType == deviceType
+            ? device
+            : null;
+
     private IReadOnlyList<AlertRule> RulesOf(DeviceAlertState device) =>
         device.Rules ??= RulesFor(device.Identity, device.ProfileId);
 

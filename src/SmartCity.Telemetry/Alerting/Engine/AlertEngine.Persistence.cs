@@ -46,7 +46,8 @@ public sealed partial class AlertEngine
         var snapshot = new AlertEngineSnapshot
         {
             Alerts = [.. _alerts.Values],   // immutable records: shared, not copied
-            Devices = !withDevices ? null : copy ? [.. _devices.Values.Select(d => d.Copy())] : [.. _devices.Values],
+            Devices = withDevices && !copy ? [.. _devices.Values] : null,
+            DeviceRows = withDevices && copy ? DeviceAlertRows.Copy(_devices.Values) : null,
             Rules = copy ? [.. _rules.Values.Select(r => r.Copy())] : [.. _rules.Values],
         };
         _dirty = false;
@@ -85,7 +86,7 @@ public sealed partial class AlertEngine
         lock (_gate)
         {
             _dirty = true;
-            if (snapshot.Devices is not null)
+            if (snapshot.Devices is not null || snapshot.DeviceRows is not null)
             {
                 _devicesDirty = true;
                 _devicesSavedAt = DateTimeOffset.MinValue;

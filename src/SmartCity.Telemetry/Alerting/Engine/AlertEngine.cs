@@ -152,19 +152,19 @@ public sealed partial class AlertEngine : IAlertStateSource
             return [];
         }
 
-        var identity = new DeviceIdentity(
-            deviceId,
-            point.GetTag("sector") ?? profile.Sector,
-            point.GetTag("district") ?? "",
-            point.GetTag("site") ?? "",
-            point.GetTag("device_type") ?? profile.DeviceType);
+        var sector = point.GetTag("sector") ?? profile.Sector;
+        var district = point.GetTag("district") ?? "";
+        var site = point.GetTag("site") ?? "";
+        var deviceType = point.GetTag("device_type") ?? profile.DeviceType;
         var ts = point.Timestamp;
         var output = new List<AlertTransition>();
         lock (_gate)
         {
             var now = _time.GetUtcNow();
             AdvanceStream(ts, now);
-            var device = Device(identity, profile.Id);
+            // A known device whose tags did not change (every reading but its first) builds no identity of its own.
+            var device = KnownUnchanged(deviceId, sector, district, site, deviceType, profile.Id)
+                ?? Device(new DeviceIdentity(deviceId, sector, district, site, deviceType), profile.Id);
             device.LastReceivedAt = now;
             if (device.LastTimestamp is null || ts > device.LastTimestamp)
             {

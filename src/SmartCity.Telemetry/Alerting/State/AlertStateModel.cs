@@ -72,8 +72,9 @@ public sealed class DeviceAlertState
     /// <summary>The device it depends on (its birth's <c>parent</c>: a lamp's cabinet).</summary>
     public string? Parent { get; set; }
 
-    /// <summary>A copy for a save written off the alert thread (the identity is immutable, the rest values).</summary>
-    internal DeviceAlertState Copy() => (DeviceAlertState)MemberwiseClone();
+    /// <summary>The saved fields as a value, for a save written off the alert thread (the identity is immutable, the rest values).</summary>
+    internal DeviceAlertRow Row() => new(
+        _identity, _profileId, Parent, _lastReceivedAt, _lastTimestamp, _lastLevelTimestamp, _lastReceivedAtOffset, _lastTimestampOffset, _lastLevelTimestampOffset);
 }
 
 /// <summary>Evaluation state of one rule on one device.</summary>
@@ -135,6 +136,9 @@ internal sealed class AlertEngineSnapshot
 
     /// <summary>Null in the main file: the devices live in their own file, saved less often.</summary>
     public List<DeviceAlertState>? Devices { get; set; }
+
+    /// <summary>The devices as copied for a save off the alert thread (not serialised here: written to their own file).</summary>
+    internal DeviceAlertRows? DeviceRows { get; set; }
 
     public List<RuleAlertState> Rules { get; set; } = [];
 }

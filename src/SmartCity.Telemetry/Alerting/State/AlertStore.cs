@@ -71,20 +71,32 @@ public sealed class AlertStore
         return snapshot;
     }
 
+    /// <summary>Writes <paramref name="snapshot"/>; its device rows, if any, go back to their pool, written or not.</summary>
     internal void Save(AlertEngineSnapshot snapshot)
     {
-        var directory = System.IO.Path.GetDirectoryName(Path);
-        if (!string.IsNullOrEmpty(directory))
+        try
         {
-            Directory.CreateDirectory(directory);
-        }
+            var directory = System.IO.Path.GetDirectoryName(Path);
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
 
-        if (snapshot.Devices is { } devices)
+            if (snapshot.Devices is { } devices)
+            {
+                Replace(DevicesPath, devices);
+            }
+            else if (snapshot.DeviceRows is { } rows)
+            {
+                Interlocked.Add(ref _bytesWritten, StateFile.Replace(DevicesPath, rows.Write));
+            }
+
+            Replace(Path, new AlertEngineSnapshot { Version = snapshot.Version, Alerts = snapshot.Alerts, Rules = snapshot.Rules });
+        }
+        finally
         {
-            Replace(DevicesPath, devices);
+            snapshot.DeviceRows?.Dispose();
         }
-
-        Replace(Path, new AlertEngineSnapshot { Version = snapshot.Version, Alerts = snapshot.Alerts, Rules = snapshot.Rules });
     }
 
     private void Replace<T>(string path, T value) =>

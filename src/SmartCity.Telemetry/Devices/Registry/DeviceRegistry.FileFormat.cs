@@ -72,8 +72,8 @@ public sealed partial class DeviceRegistry
         w.WriteBoolean(Names.Online, d.Online);
         w.WriteString(Names.FirstSeen, d.FirstSeen);
         w.WriteString(Names.LastSeen, lastSeen);
-        WriteInstant(w, Names.LastBirth, d.LastBirth);
-        WriteInstant(w, Names.WentOffline, d.WentOffline);
+        StateFile.WriteInstant(w, Names.LastBirth, d.LastBirth);
+        StateFile.WriteInstant(w, Names.WentOffline, d.WentOffline);
         w.WriteEndObject();
     }
 
@@ -82,18 +82,6 @@ public sealed partial class DeviceRegistry
         if (value is { } v)
         {
             w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
-    }
-
-    private static void WriteInstant(Utf8JsonWriter w, JsonEncodedText name, DateTimeOffset? value)
-    {
-        if (value is { } v)
-        {
-            w.WriteString(name, v);
         }
         else
         {
