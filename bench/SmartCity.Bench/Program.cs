@@ -122,6 +122,7 @@ public static class Program
         Value("--rate", "messages per second; 0 = load mode, as fast as possible (default 0)"),
         Value("--seed", "random seed (default 1)"),
         Value("--start-ms", "device time of the first message, unix ms (default 0: the fleet's own start)"),
+        Value("--first", "load mode: publish messages K.. of the series that starts at --start-ms, after earlier runs' slices (default 0)"),
         Value("--client-id-prefix", "MQTT client ids are PREFIX-gw00.. (default bench-pub)"),
         Flag("--births", "publish each lamp's retained birth message first"),
         Value("--topic-root", "topic root (default city)"),
