@@ -392,7 +392,7 @@ public sealed partial class E2eBenchmark
             // Warm-up runs at max rate until one leaves the JIT under 50 ms (at most --warmup-runs): measured
             // after one run (2026-12-07 19:35 UTC, quiet), the JIT still took 3.1 s of the 11.5 s window.
             // The warm-up and the measured load are one series of current readings (DeviceTimeline).
-            var timeline = Timeline(_s.WarmupRuns);
+            var timeline = Timeline(_s.WarmupRuns, variant: variant);
             var warmup = await WarmUntilJitQuietAsync("warm-up at max rate", _s.WarmupRuns, runtime, run => WarmupAsync(name, timeline, births: run == 0));
             _maxRateWarmupRuns = warmup.Runs;
             var baseline = await WaitQuiescentAsync(instances, warmup.Messages, TimeSpan.FromMinutes(2));
@@ -401,12 +401,17 @@ public sealed partial class E2eBenchmark
             _tracked["worker"] = instances.Select(w => w.Pid).ToList();
             var threadsBefore = instances.Select(w => ProcStats.Threads(w.Pid)).ToList();
             var series = new List<(long Ms, WorkerCounters C)>();
-            var jitBefore = runtime?.JitMs;
+            var jitAfterWarmup = runtime?.JitMs;
+            double? jitBefore = null;
+            JitWindowLog? jitLog = null;
             Task<string>? perf = null;
             var stored = (Ms: 0L, Count: 0L);
             IReadOnlyDictionary<string, long>? kernel = null;
             var (cpu, publisher) = await MeasuredPublishAsync(name, qos, async () =>
             {
+                // The window has opened: JIT before it (the quiet wait, the publisher's start) is the warm-up's tail.
+                jitBefore = runtime?.JitMs;
+                jitLog = JitWindowLog.TryStart(settings);
                 if (profile)
                 {
                     perf = ProfileAsync(instances[0].Pid, TimeSpan.FromSeconds(8));
@@ -418,6 +423,15 @@ public sealed partial class E2eBenchmark
                 kernel = counts is null ? null : await counts.StopAsync();
             }, timeline);
             var jitMs = runtime?.JitMs - jitBefore;
+            if (jitBefore - jitAfterWarmup is { } beforeWindow)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  JIT between the warm-up and the window (quiet wait, publisher start), not counted in it: {beforeWindow:F0} ms"));
+            }
+            if (jitLog is not null)
+            {
+                Console.WriteLine($"  {jitLog.Stop(Log($"jit-window-{name}.txt"))}");
+            }
+
             var threads = BusiestThreads(threadsBefore, instances.Select(w => ProcStats.Threads(w.Pid)).ToList(), cpu.Seconds);
             var peak = instances.Max(w => w.PeakRssKb);
             var final = await SumCountersAsync(instances);
@@ -494,7 +508,7 @@ public sealed partial class E2eBenchmark
             var idleRss = ProcStats.RssKb(worker.Pid) ?? 0;
             using var runtime = RuntimeCounters.TryStart(worker.Pid);
             // Current readings that end before the paced ones start (those are stamped with their send time).
-            await WarmupAsync(name, Timeline(warmupRuns: 1, measuredMessages: 0));
+            await WarmupAsync(name, Timeline(warmupRuns: 1, measuredMessages: 0, variant));
             // Then a few seconds at the phase's own pace: paths that only paced traffic takes (a reader
             // that waits for the socket, a commit of a handful of messages, the sink's linger) are
             // compiled at first use and recompiled with profile data (tiered PGO), which the max-rate
@@ -516,6 +530,7 @@ public sealed partial class E2eBenchmark
             var threadsBefore = ProcStats.Threads(worker.Pid);
             window.Start();
             var jitBefore = runtime?.JitMs;
+            var jitLog = JitWindowLog.TryStart(settings);
             var counts = profile ? null : KernelCounts.TryStart(worker.Pid, Log($"perf-stat-{name}.csv"));
             var perf = profile ? ProfileAsync(worker.Pid, TimeSpan.FromSeconds(8), name) : null;
             var result = JsonSerializer.Deserialize<Publisher.Result>(await pub.WaitForAsync("RESULT", TimeSpan.FromSeconds(_s.LatencySeconds + 120)))!;
@@ -523,6 +538,7 @@ public sealed partial class E2eBenchmark
             await WaitStoredAsync([worker], baseline.PointsWritten + messages, () => true, TimeSpan.FromMinutes(2), null);
             var cpu = window.Stop();
             var jitMs = runtime?.JitMs - jitBefore;
+            var jitWindow = jitLog?.Stop(Log($"jit-window-{name}.txt"));
             var kernel = counts is null ? null : await counts.StopAsync();
             if (perf is not null)
             {
@@ -546,6 +562,11 @@ public sealed partial class E2eBenchmark
             Console.WriteLine($"  {r.Measured:N0} of {r.Messages:N0} points measured; ts -> stored p50 {r.P50Ms:F0} ms, p90 {r.P90Ms:F0} ms, p99 {r.P99Ms:F0} ms, p99.9 {r.P999Ms:F0} ms, max {r.MaxMs:F0} ms; publisher lateness p99 {r.PublisherLatenessP99Ms:F1} ms");
             Console.WriteLine($"  cpu: {cpu.Describe()}; worker peak RSS {figures.PeakRssKb / 1024.0:F0} MB");
             Console.WriteLine($"  {DescribeJit(figures, cpu.Seconds)}");
+            if (jitWindow is not null)
+            {
+                Console.WriteLine($"  {jitWindow}");
+            }
+
             Console.WriteLine($"  worker {KernelCounts.Describe(figures.KernelPerMessage)}");
             Console.WriteLine($"  {RuntimeCounters.Describe(figures.Runtime)}");
             if (r.Measured < r.Messages)
@@ -813,7 +834,7 @@ public sealed partial class E2eBenchmark
     private async Task<long> WarmupAsync(string name, DeviceTimeline timeline, bool births = true)
     {
         var messages = timeline.WarmupMessages;
-        await using var pub = StartPublisher(name + "-warmup", 1, messages, 0, timeline.StartMs, births, timeline.NextWarmupFirst());
+        await using var pub = StartPublisher(name + "-warmup", 1, messages, 0, timeline.WarmupStartMs, births, timeline.NextWarmupFirst());
         await pub.WaitForAsync("RESULT", TimeSpan.FromMinutes(2));
         pub.Release();
         await pub.WaitForExitAsync(TimeSpan.FromSeconds(30));

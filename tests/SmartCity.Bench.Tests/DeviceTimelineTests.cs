@@ -19,10 +19,10 @@ public sealed class DeviceTimelineTests
     /// <summary>Lamps, --warmup, --warmup-runs, warm-up runs made, --messages.</summary>
     public static TheoryData<int, long, int, int, long> Phases => new()
     {
-        { 10_000, 60_000, 4, 4, 60_000 }, // bench/run.sh's short run, every warm-up run made
+        { 10_000, 20_000, 4, 4, 20_000 }, // bench/run.sh's fleet, every warm-up run made
         { 10_000, 20_000, 4, 1, 30_000 }, // the JIT quiet after one run: room left unused on the timeline
-        { 200, 500, 2, 2, 3_000 }, // the CI smoke test
-        { 70_000, 70_001, 2, 2, 70_000 }, // lamps under 1 ms apart; a warm-up not in whole readings of the fleet
+        { 200, 500, 2, 2, 3_000 }, // the CI smoke test: a warm-up not in whole readings of the fleet
+        { 61_000, 61_000, 1, 1, 1_000 }, // lamps under 1 ms apart: the warm-up's last reading 0.98 ms before the measured first
     };
 
     [Theory]
@@ -33,10 +33,10 @@ public sealed class DeviceTimelineTests
         var warm = new List<Reading>();
         for (var run = 0; run < runs; run++)
         {
-            warm.AddRange(Slice(timeline, lamps, timeline.WarmupMessages, timeline.NextWarmupFirst()));
+            warm.AddRange(Slice(timeline.WarmupStartMs, lamps, timeline.WarmupMessages, timeline.NextWarmupFirst()));
         }
 
-        var load = Slice(timeline, lamps, measured, timeline.MeasuredFirst());
+        var load = Slice(timeline.StartMs, lamps, measured, timeline.MeasuredFirst());
         var (fromMs, toMs) = timeline.MeasuredRange();
 
         Assert.Equal(measured, load.Count(r => r.TsMs >= fromMs && r.TsMs <= toMs));
@@ -53,10 +53,10 @@ public sealed class DeviceTimelineTests
         var all = new List<Reading>();
         for (var run = 0; run < runs; run++)
         {
-            all.AddRange(Slice(timeline, lamps, timeline.WarmupMessages, timeline.NextWarmupFirst()));
+            all.AddRange(Slice(timeline.WarmupStartMs, lamps, timeline.WarmupMessages, timeline.NextWarmupFirst()));
         }
 
-        all.AddRange(Slice(timeline, lamps, measured, timeline.MeasuredFirst()));
+        all.AddRange(Slice(timeline.StartMs, lamps, measured, timeline.MeasuredFirst()));
 
         // Current: none in the future (Decoding:MaxClockSkew), all well within rollups' lateness (2 h) and lighting's 48 h.
         Assert.True(all.Max(r => r.TsMs) <= Now.ToUnixTimeMilliseconds(), "a reading in the future");
@@ -70,6 +70,24 @@ public sealed class DeviceTimelineTests
                 Assert.True(readings[i].EnergyKwh >= readings[i - 1].EnergyKwh, $"{lamp.Key}: energy meter back from {readings[i - 1].EnergyKwh} to {readings[i].EnergyKwh} kWh");
             }
         }
+    }
+
+    [Fact]
+    public void MeasuredRange_WarmupShiftedDaysBack_StillHoldsEveryMeasuredReadingAndNoWarmupReading()
+    {
+        var timeline = new DeviceTimeline(200, 500, 2, 3_000, Now) { WarmupShift = TimeSpan.FromDays(3) };
+        var warm = new List<Reading>();
+        for (var run = 0; run < 2; run++)
+        {
+            warm.AddRange(Slice(timeline.WarmupStartMs, 200, timeline.WarmupMessages, timeline.NextWarmupFirst()));
+        }
+
+        var load = Slice(timeline.StartMs, 200, 3_000, timeline.MeasuredFirst());
+        var (fromMs, toMs) = timeline.MeasuredRange();
+
+        Assert.True(warm.Max(r => r.TsMs) <= Now.AddDays(-3).ToUnixTimeMilliseconds(), "the shifted warm-up is not three days back");
+        Assert.Equal(3_000, load.Count(r => r.TsMs >= fromMs && r.TsMs <= toMs));
+        Assert.Equal(0, warm.Count(r => r.TsMs >= fromMs && r.TsMs <= toMs));
     }
 
     [Fact]
@@ -87,7 +105,8 @@ public sealed class DeviceTimelineTests
 
     private readonly record struct Reading(string DeviceId, long TsMs, double EnergyKwh);
 
-    private static List<Reading> Slice(DeviceTimeline timeline, int lamps, long messages, long first)
+    /// <summary>The publisher's load-mode slice: --start-ms <paramref name="startMs"/>, --first <paramref name="first"/>.</summary>
+    private static List<Reading> Slice(long startMs, int lamps, long messages, long first)
     {
         var options = new LightingSimulationOptions
         {
@@ -95,7 +114,7 @@ public sealed class DeviceTimelineTests
             Lamps = lamps,
             Messages = messages,
             Rate = 0,
-            Start = DateTimeOffset.FromUnixTimeMilliseconds(timeline.StartMs),
+            Start = DateTimeOffset.FromUnixTimeMilliseconds(startMs),
             Interval = DeviceTimeline.Interval,
         };
         return [.. Publisher.LoadSlice(options, first, Now).Messages.Select(Read)];

@@ -52,6 +52,15 @@ public sealed class DeviceTimeline
     /// <summary>Device time of message 0 (ms since the epoch): the publisher's --start-ms.</summary>
     public long StartMs { get; }
 
+    /// <summary>
+    /// How much earlier than their place on the timeline the warm-up runs are stamped (default none): a variant's
+    /// comparison with a warm-up in the past (E2eBenchmark.WarmupDaysBackSetting). The measured range is unchanged.
+    /// </summary>
+    public TimeSpan WarmupShift { get; init; }
+
+    /// <summary>Device time of message 0 for the warm-up runs (the warm-up publisher's --start-ms).</summary>
+    public long WarmupStartMs => StartMs - (long)WarmupShift.TotalMilliseconds;
+
     /// <summary>Messages of each warm-up run.</summary>
     public long WarmupMessages => _warmupMessages;
 
