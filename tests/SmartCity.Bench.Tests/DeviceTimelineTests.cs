@@ -30,13 +30,7 @@ public sealed class DeviceTimelineTests
     public void MeasuredRange_WarmupRunsThenMeasuredRun_HoldsEveryMeasuredReadingAndNoWarmupReading(int lamps, long warmup, int maxRuns, int runs, long measured)
     {
         var timeline = new DeviceTimeline(lamps, warmup, maxRuns, measured, Now);
-        var warm = new List<Reading>();
-        for (var run = 0; run < runs; run++)
-        {
-            warm.AddRange(Slice(timeline.WarmupStartMs, lamps, timeline.WarmupMessages, timeline.NextWarmupFirst()));
-        }
-
-        var load = Slice(timeline.StartMs, lamps, measured, timeline.MeasuredFirst());
+        var (warm, load) = Publish(timeline, lamps, runs, measured);
         var (fromMs, toMs) = timeline.MeasuredRange();
 
         Assert.Equal(measured, load.Count(r => r.TsMs >= fromMs && r.TsMs <= toMs));
@@ -49,14 +43,8 @@ public sealed class DeviceTimelineTests
     [MemberData(nameof(Phases))]
     public void Slices_WarmupRunsThenMeasuredRun_EachLampReportsCurrentReadingsInOrderAndItsMeterNeverGoesBack(int lamps, long warmup, int maxRuns, int runs, long measured)
     {
-        var timeline = new DeviceTimeline(lamps, warmup, maxRuns, measured, Now);
-        var all = new List<Reading>();
-        for (var run = 0; run < runs; run++)
-        {
-            all.AddRange(Slice(timeline.WarmupStartMs, lamps, timeline.WarmupMessages, timeline.NextWarmupFirst()));
-        }
-
-        all.AddRange(Slice(timeline.StartMs, lamps, measured, timeline.MeasuredFirst()));
+        var (warm, load) = Publish(new DeviceTimeline(lamps, warmup, maxRuns, measured, Now), lamps, runs, measured);
+        var all = warm.Concat(load).ToList();
 
         // Current: none in the future (Decoding:MaxClockSkew), all well within rollups' lateness (2 h) and lighting's 48 h.
         Assert.True(all.Max(r => r.TsMs) <= Now.ToUnixTimeMilliseconds(), "a reading in the future");
@@ -76,13 +64,7 @@ public sealed class DeviceTimelineTests
     public void MeasuredRange_WarmupShiftedDaysBack_StillHoldsEveryMeasuredReadingAndNoWarmupReading()
     {
         var timeline = new DeviceTimeline(200, 500, 2, 3_000, Now) { WarmupShift = TimeSpan.FromDays(3) };
-        var warm = new List<Reading>();
-        for (var run = 0; run < 2; run++)
-        {
-            warm.AddRange(Slice(timeline.WarmupStartMs, 200, timeline.WarmupMessages, timeline.NextWarmupFirst()));
-        }
-
-        var load = Slice(timeline.StartMs, 200, 3_000, timeline.MeasuredFirst());
+        var (warm, load) = Publish(timeline, 200, 2, 3_000);
         var (fromMs, toMs) = timeline.MeasuredRange();
 
         Assert.True(warm.Max(r => r.TsMs) <= Now.AddDays(-3).ToUnixTimeMilliseconds(), "the shifted warm-up is not three days back");
@@ -104,6 +86,18 @@ public sealed class DeviceTimelineTests
     }
 
     private readonly record struct Reading(string DeviceId, long TsMs, double EnergyKwh);
+
+    /// <summary>A phase as the bench publishes it: <paramref name="runs"/> warm-up runs, then the measured run, in that order.</summary>
+    private static (List<Reading> Warm, List<Reading> Load) Publish(DeviceTimeline timeline, int lamps, int runs, long measured)
+    {
+        var warm = new List<Reading>();
+        for (var run = 0; run < runs; run++)
+        {
+            warm.AddRange(Slice(timeline.WarmupStartMs, lamps, timeline.WarmupMessages, timeline.NextWarmupFirst()));
+        }
+
+        return (warm, Slice(timeline.StartMs, lamps, measured, timeline.MeasuredFirst()));
+    }
 
     /// <summary>The publisher's load-mode slice: --start-ms <paramref name="startMs"/>, --first <paramref name="first"/>.</summary>
     private static List<Reading> Slice(long startMs, int lamps, long messages, long first)
