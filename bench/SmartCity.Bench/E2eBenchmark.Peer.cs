@@ -38,11 +38,13 @@ public sealed partial class E2eBenchmark
             var idleRss = ProcStats.RssKb(red.Pid) ?? 0;
             Task<WorkerCounters> Read() => NodeRedCountersAsync(counters);
 
-            // As many warm-up runs as the worker's last pipeline phase took (V8 compiles in its own warm-up too).
+            // As many warm-up runs as the worker's last pipeline phase took (V8 compiles in its own warm-up too),
+            // on a timeline of the same shape: current readings, the measured ones right after.
+            var timeline = Timeline(_maxRateWarmupRuns);
             long warmed = 0;
             for (var run = 0; run < _maxRateWarmupRuns; run++)
             {
-                warmed += await WarmupAsync(name, births: run == 0);
+                warmed += await WarmupAsync(name, timeline, births: run == 0);
             }
 
             var baseline = await WaitQuiescentAsync(Read, warmed, TimeSpan.FromMinutes(2));
@@ -55,11 +57,11 @@ public sealed partial class E2eBenchmark
             var (cpu, publisher) = await MeasuredPublishAsync(name, 1, async () =>
             {
                 stored = await WaitStoredAsync(Read, baseline.PointsWritten + _s.Messages, () => _publisherDone, TimeSpan.FromMinutes(5), series);
-            });
+            }, timeline);
             var threads = BusiestThreads([threadsBefore], [ProcStats.Threads(red.Pid)], cpu.Seconds);
             var peak = ProcStats.PeakRssKb(red.Pid) ?? 0;
             var final = await Read();
-            var counted = await _influx.CountStreetLightAsync(db, DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+            var counted = await CountMeasuredAsync(db, timeline);
             var seconds = (stored.Ms - publisher.StartMs) / 1000.0;
             var redCpu = cpu.ProcessPercent.GetValueOrDefault("nodered");
             var figures = new WorkerFigures(1, redCpu, Math.Round(redCpu / 100 * cpu.Seconds * 1e6 / Math.Max(1, counted), 1), peak, idleRss, 0, threads,

@@ -255,7 +255,8 @@ public sealed partial class E2eBenchmark
             ["null-sub", "--host", _env.MqttHost, "--port", Str(_env.MqttPort), "--client-id", clientId, "--warmup", Str(_s.Warmup), "--count", Str(_s.Messages), "--filter", _topicRoot + "/#"],
             Log($"null-sub-{name}.log"));
         await sub.WaitForAsync("READY", TimeSpan.FromSeconds(30));
-        await WarmupAsync(name);
+        var timeline = Timeline(warmupRuns: 1);
+        await WarmupAsync(name, timeline);
         await sub.WaitForAsync("WARM", TimeSpan.FromSeconds(60));
 
         _tracked.Clear();
@@ -264,7 +265,7 @@ public sealed partial class E2eBenchmark
         var (cpu, publisher) = await MeasuredPublishAsync(name, qos, async () =>
         {
             result = JsonSerializer.Deserialize<NullSubscriber.Result>(await sub.WaitForAsync("RESULT", TimeSpan.FromMinutes(5)));
-        });
+        }, timeline);
         if (result is null)
         {
             throw new InvalidOperationException("no result from the subscriber");
@@ -390,7 +391,9 @@ public sealed partial class E2eBenchmark
 
             // Warm-up runs at max rate until one leaves the JIT under 50 ms (at most --warmup-runs): measured
             // after one run (2026-12-07 19:35 UTC, quiet), the JIT still took 3.1 s of the 11.5 s window.
-            var warmup = await WarmUntilJitQuietAsync("warm-up at max rate", _s.WarmupRuns, runtime, run => WarmupAsync(name, births: run == 0));
+            // The warm-up and the measured load are one series of current readings (DeviceTimeline).
+            var timeline = Timeline(_s.WarmupRuns, variant: variant);
+            var warmup = await WarmUntilJitQuietAsync("warm-up at max rate", _s.WarmupRuns, runtime, run => WarmupAsync(name, timeline, births: run == 0));
             _maxRateWarmupRuns = warmup.Runs;
             var baseline = await WaitQuiescentAsync(instances, warmup.Messages, TimeSpan.FromMinutes(2));
 
@@ -398,12 +401,17 @@ public sealed partial class E2eBenchmark
             _tracked["worker"] = instances.Select(w => w.Pid).ToList();
             var threadsBefore = instances.Select(w => ProcStats.Threads(w.Pid)).ToList();
             var series = new List<(long Ms, WorkerCounters C)>();
-            var jitBefore = runtime?.JitMs;
+            var jitAfterWarmup = runtime?.JitMs;
+            double? jitBefore = null;
+            JitWindowLog? jitLog = null;
             Task<string>? perf = null;
             var stored = (Ms: 0L, Count: 0L);
             IReadOnlyDictionary<string, long>? kernel = null;
             var (cpu, publisher) = await MeasuredPublishAsync(name, qos, async () =>
             {
+                // The window has opened: JIT before it (the quiet wait, the publisher's start) is the warm-up's tail.
+                jitBefore = runtime?.JitMs;
+                jitLog = JitWindowLog.TryStart(settings);
                 if (profile)
                 {
                     perf = ProfileAsync(instances[0].Pid, TimeSpan.FromSeconds(8));
@@ -413,8 +421,17 @@ public sealed partial class E2eBenchmark
                 var counts = workers == 1 && !profile ? KernelCounts.TryStart(instances[0].Pid, Log($"perf-stat-{name}.csv")) : null;
                 stored = await WaitStoredAsync(instances, baseline.PointsWritten + _s.Messages, () => _publisherDone, TimeSpan.FromMinutes(5), series);
                 kernel = counts is null ? null : await counts.StopAsync();
-            });
+            }, timeline);
             var jitMs = runtime?.JitMs - jitBefore;
+            if (jitBefore - jitAfterWarmup is { } beforeWindow)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  JIT between the warm-up and the window (quiet wait, publisher start), not counted in it: {beforeWindow:F0} ms"));
+            }
+            if (jitLog is not null)
+            {
+                Console.WriteLine($"  {jitLog.Stop(Log($"jit-window-{name}.txt"))}");
+            }
+
             var threads = BusiestThreads(threadsBefore, instances.Select(w => ProcStats.Threads(w.Pid)).ToList(), cpu.Seconds);
             var peak = instances.Max(w => w.PeakRssKb);
             var final = await SumCountersAsync(instances);
@@ -423,7 +440,7 @@ public sealed partial class E2eBenchmark
                 _report.Profile = await perf;
             }
 
-            var measured = await _influx.CountStreetLightAsync(db, DateTimeOffset.UtcNow.AddDays(-2).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeMilliseconds());
+            var measured = await CountMeasuredAsync(db, timeline);
             var seconds = (stored.Ms - publisher.StartMs) / 1000.0;
             var counted = measured;
             var workerCpu = cpu.ProcessPercent.GetValueOrDefault("worker");
@@ -490,7 +507,8 @@ public sealed partial class E2eBenchmark
             await worker.WaitHealthyAsync(TimeSpan.FromSeconds(60));
             var idleRss = ProcStats.RssKb(worker.Pid) ?? 0;
             using var runtime = RuntimeCounters.TryStart(worker.Pid);
-            await WarmupAsync(name);
+            // Current readings that end before the paced ones start (those are stamped with their send time).
+            await WarmupAsync(name, Timeline(warmupRuns: 1, measuredMessages: 0, variant));
             // Then a few seconds at the phase's own pace: paths that only paced traffic takes (a reader
             // that waits for the socket, a commit of a handful of messages, the sink's linger) are
             // compiled at first use and recompiled with profile data (tiered PGO), which the max-rate
@@ -512,6 +530,7 @@ public sealed partial class E2eBenchmark
             var threadsBefore = ProcStats.Threads(worker.Pid);
             window.Start();
             var jitBefore = runtime?.JitMs;
+            var jitLog = JitWindowLog.TryStart(settings);
             var counts = profile ? null : KernelCounts.TryStart(worker.Pid, Log($"perf-stat-{name}.csv"));
             var perf = profile ? ProfileAsync(worker.Pid, TimeSpan.FromSeconds(8), name) : null;
             var result = JsonSerializer.Deserialize<Publisher.Result>(await pub.WaitForAsync("RESULT", TimeSpan.FromSeconds(_s.LatencySeconds + 120)))!;
@@ -519,6 +538,7 @@ public sealed partial class E2eBenchmark
             await WaitStoredAsync([worker], baseline.PointsWritten + messages, () => true, TimeSpan.FromMinutes(2), null);
             var cpu = window.Stop();
             var jitMs = runtime?.JitMs - jitBefore;
+            var jitWindow = jitLog?.Stop(Log($"jit-window-{name}.txt"));
             var kernel = counts is null ? null : await counts.StopAsync();
             if (perf is not null)
             {
@@ -542,6 +562,11 @@ public sealed partial class E2eBenchmark
             Console.WriteLine($"  {r.Measured:N0} of {r.Messages:N0} points measured; ts -> stored p50 {r.P50Ms:F0} ms, p90 {r.P90Ms:F0} ms, p99 {r.P99Ms:F0} ms, p99.9 {r.P999Ms:F0} ms, max {r.MaxMs:F0} ms; publisher lateness p99 {r.PublisherLatenessP99Ms:F1} ms");
             Console.WriteLine($"  cpu: {cpu.Describe()}; worker peak RSS {figures.PeakRssKb / 1024.0:F0} MB");
             Console.WriteLine($"  {DescribeJit(figures, cpu.Seconds)}");
+            if (jitWindow is not null)
+            {
+                Console.WriteLine($"  {jitWindow}");
+            }
+
             Console.WriteLine($"  worker {KernelCounts.Describe(figures.KernelPerMessage)}");
             Console.WriteLine($"  {RuntimeCounters.Describe(figures.Runtime)}");
             if (r.Measured < r.Messages)
@@ -742,10 +767,6 @@ public sealed partial class E2eBenchmark
     }
 
     /// <summary>
-    /// The fleet announces itself (retained births), then a warm-up load (QoS 1, device timestamps
-    /// three days back) runs, so JIT, connection set-up and device registration are not measured.
-    /// </summary>
-    /// <summary>
     /// Runs <paramref name="run"/> (a warm-up publisher; it returns the messages it sent) until one run leaves the
     /// JIT under 50 ms by the runtime's time-in-jit counter, at most <paramref name="maxRuns"/> times: a window
     /// measured while the runtime still compiles and recompiles (tiered PGO) measures start-up, which a city's
@@ -805,11 +826,15 @@ public sealed partial class E2eBenchmark
         return string.Create(CultureInfo.InvariantCulture, $"JIT in the window: {ms:F0} ms = {BenchTargets.JitShare(w, ms, seconds):F1} % of the worker's CPU there");
     }
 
-    /// <summary>--warmup messages at max rate (with the fleet's births first unless <paramref name="births"/> is false); returns the count.</summary>
-    private async Task<long> WarmupAsync(string name, bool births = true)
+    /// <summary>
+    /// A warm-up run: the fleet announces itself (retained births) unless <paramref name="births"/> is false, then
+    /// --warmup messages at max rate (QoS 1), the next slice of <paramref name="timeline"/>'s current readings, so
+    /// JIT, connection set-up and device registration are not measured. Returns the messages sent.
+    /// </summary>
+    private async Task<long> WarmupAsync(string name, DeviceTimeline timeline, bool births = true)
     {
-        var messages = Math.Max(1, _s.Warmup);
-        await using var pub = StartPublisher(name + "-warmup", 1, messages, 0, DateTimeOffset.UtcNow.AddDays(-3).ToUnixTimeMilliseconds(), births);
+        var messages = timeline.WarmupMessages;
+        await using var pub = StartPublisher(name + "-warmup", 1, messages, 0, timeline.WarmupStartMs, births, timeline.NextWarmupFirst());
         await pub.WaitForAsync("RESULT", TimeSpan.FromMinutes(2));
         pub.Release();
         await pub.WaitForExitAsync(TimeSpan.FromSeconds(30));
@@ -825,12 +850,15 @@ public sealed partial class E2eBenchmark
         await pub.WaitForExitAsync(TimeSpan.FromSeconds(30));
     }
 
-    /// <summary>Runs the measured publisher while <paramref name="waitForFarEnd"/> waits for the far end; CPU is measured over the same window.</summary>
-    private async Task<(CpuReport Cpu, Publisher.Result Publisher)> MeasuredPublishAsync(string name, int qos, Func<Task> waitForFarEnd)
+    /// <summary>
+    /// Runs the measured publisher (the measured slice of <paramref name="timeline"/>, if any) while <paramref name="waitForFarEnd"/>
+    /// waits for the far end; CPU is measured over the same window.
+    /// </summary>
+    private async Task<(CpuReport Cpu, Publisher.Result Publisher)> MeasuredPublishAsync(string name, int qos, Func<Task> waitForFarEnd, DeviceTimeline? timeline = null)
     {
         await WaitForQuietMachineAsync();
         _publisherDone = false;
-        await using var pub = StartPublisher(name, qos, _s.Messages, 0, startMs: null);
+        await using var pub = StartPublisher(name, qos, _s.Messages, 0, timeline?.StartMs, first: timeline?.MeasuredFirst() ?? 0);
         _tracked["publisher"] = [pub.Pid];
         var window = Window();
         await pub.WaitForAsync("START", TimeSpan.FromSeconds(120));
@@ -849,7 +877,7 @@ public sealed partial class E2eBenchmark
         return JsonSerializer.Deserialize<Publisher.Result>(json)!;
     }
 
-    private ChildProcess StartPublisher(string name, int qos, long messages, double rate, long? startMs, bool births = false)
+    private ChildProcess StartPublisher(string name, int qos, long messages, double rate, long? startMs, bool births = false, long first = 0)
     {
         var args = new List<string>
         {
@@ -860,6 +888,11 @@ public sealed partial class E2eBenchmark
         if (startMs is { } s)
         {
             args.AddRange(["--start-ms", Str(s)]);
+        }
+
+        if (first > 0)
+        {
+            args.AddRange(["--first", Str(first)]);
         }
 
         if (births)

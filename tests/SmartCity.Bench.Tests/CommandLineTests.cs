@@ -76,12 +76,12 @@ public sealed class CommandLineTests
     public void Parse_E2eChildInvocations_EveryOptionRead()
     {
         var (publish, pub) = Parsed("publish", "--host", "127.0.0.1", "--port", "1884", "--connections", "4", "--in-flight", "100", "--qos", "0", "--messages", "500",
-            "--lamps", "200", "--districts", "4", "--rate", "2500.5", "--client-id-prefix", "bench-pub-x", "--topic-root", "bench-r", "--start-ms", "1764370800000", "--births");
+            "--lamps", "200", "--districts", "4", "--rate", "2500.5", "--client-id-prefix", "bench-pub-x", "--topic-root", "bench-r", "--start-ms", "1764370800000", "--first", "12000", "--births");
         var (nullSub, sub) = Parsed("null-sub", "--host", "127.0.0.1", "--port", "1884", "--client-id", "bench-null-x", "--warmup", "10", "--count", "500", "--filter", "bench-r/#");
 
         Assert.Equal(("publish", "null-sub"), (publish, nullSub));
         Assert.Equal((1884, 0, 500L, 2500.5), (pub.Int("--port", 1883), pub.Int("--qos", 1), pub.Long("--messages", 0), pub.Double("--rate", 0)));
-        Assert.Equal((1764370800000L, "bench-r"), (pub.Long("--start-ms", 0), pub.String("--topic-root", "city")));
+        Assert.Equal((1764370800000L, 12_000L, "bench-r"), (pub.Long("--start-ms", 0), pub.Long("--first", 0), pub.String("--topic-root", "city")));
         Assert.True(pub.Flag("--births"));
         Assert.Equal(("bench-null-x", "bench-r/#", 10L, 500L), (sub.String("--client-id", ""), sub.String("--filter", "city/#"), sub.Long("--warmup", 0), sub.Long("--count", 0)));
         Assert.Equal(5.0, sub.Double("--idle-seconds", 5));

@@ -19,6 +19,8 @@ namespace SmartCity.Bench.Load;
 /// Paced mode (<c>--rate R</c>): message k is due at start + k/R and carries that instant as its
 /// device timestamp <c>ts</c>, so "ts to stored" is the pipeline's latency plus any lateness of
 /// the publisher, which is measured and reported too.
+/// <c>--first K</c> (load mode): messages K to K + --messages - 1 of the series starting at <c>--start-ms</c>, so
+/// a phase's warm-up and measured runs are consecutive slices of one series (<see cref="DeviceTimeline"/>).
 /// Prints <c>START unix-ms</c> when the first message goes out, then <c>RESULT {json}</c>.
 /// </summary>
 public static class Publisher
@@ -47,10 +49,16 @@ public static class Publisher
         var rate = args.Double("--rate", 0);
         var seed = args.Int("--seed", 1);
         var startMs = args.Long("--start-ms", 0);
+        var first = args.Long("--first", 0);
         var prefix = args.String("--client-id-prefix", "bench-pub");
         var births = args.Flag("--births");
         var root = args.String("--topic-root", "city");
         args.EnsureAllRead();
+        if (first < 0 || (first > 0 && rate > 0))
+        {
+            // A paced series is stamped from the moment it starts (the latency phases): there is no slice to pick.
+            throw new ArgumentException("--first: a message index >= 0, for load mode (--rate 0) only");
+        }
 
         var counters = new RunCounters();
         var (user, password) = BenchEnvironment.BrokerAccount();
@@ -62,25 +70,19 @@ public static class Publisher
         ScenarioMessage[]? prepared = null;
         if (rate <= 0)
         {
-            fleet = LightingSimulation.CreateFleet(
-                new LightingSimulationOptions
-                {
-                    Broker = broker,
-                    Lamps = lamps,
-                    Districts = districts,
-                    Messages = messages,
-                    Rate = 0,
-                    Seed = seed,
-                    TopicRoot = root,
-                    Start = startMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(startMs) : null,
-                },
-                DateTimeOffset.UtcNow);
-            var topics = new string?[lamps];
-            prepared = new ScenarioMessage[messages];
-            for (long k = 0; k < messages; k++)
+            var options = new LightingSimulationOptions
             {
-                prepared[k] = ToScenario(fleet.Create(k), (int)(k % lamps), topics);
-            }
+                Broker = broker,
+                Lamps = lamps,
+                Districts = districts,
+                Messages = messages,
+                Rate = 0,
+                Seed = seed,
+                TopicRoot = root,
+                Start = startMs > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(startMs) : null,
+                Interval = DeviceTimeline.Interval,
+            };
+            (fleet, prepared) = LoadSlice(options, first, DateTimeOffset.UtcNow);
         }
         else
         {
@@ -179,6 +181,23 @@ public static class Publisher
         }
 
         await transport.FlushAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+    }
+
+    /// <summary>
+    /// Load mode's messages, all made before the clock starts: messages <paramref name="first"/> to first + Messages - 1
+    /// of the series of <paramref name="options"/>' fleet (its Start, or one ending at <paramref name="now"/>).
+    /// </summary>
+    public static (StreetLightFleet Fleet, ScenarioMessage[] Messages) LoadSlice(LightingSimulationOptions options, long first, DateTimeOffset now)
+    {
+        var fleet = LightingSimulation.CreateFleet(options, now);
+        var topics = new string?[options.Lamps];
+        var prepared = new ScenarioMessage[options.Messages];
+        for (long k = 0; k < options.Messages; k++)
+        {
+            prepared[k] = ToScenario(fleet.Create(first + k), (int)((first + k) % options.Lamps), topics);
+        }
+
+        return (fleet, prepared);
     }
 
     private static ScenarioMessage ToScenario(SimulatedMessage m, int lamp, string?[] topics)

@@ -82,14 +82,23 @@ public sealed class StreetLightFleet
         return new SimulatedMessage(TopicFor(_topicRoot, lamp, "status"), buffer.WrittenSpan.ToArray(), lamp.DeviceId, ts);
     }
 
+    /// <summary>
+    /// The device timestamp of message <paramref name="k"/> of a fleet of <paramref name="lamps"/> lamps: never
+    /// earlier than message k - 1's, so a slice of messages covers a time range of its own (the bench counts by it).
+    /// </summary>
+    public static DateTimeOffset TimestampOf(DateTimeOffset start, TimeSpan interval, int lamps, long k)
+    {
+        // Lamps are staggered within the interval, as real controllers are, and their clocks tick in whole milliseconds.
+        var offset = interval.Ticks * (k % lamps) / lamps;
+        var ts = start.AddTicks((interval.Ticks * (k / lamps)) + offset);
+        return DateTimeOffset.FromUnixTimeMilliseconds(ts.ToUnixTimeMilliseconds());
+    }
+
     public SimulatedMessage Create(long k)
     {
         var lamp = Lamps[(int)(k % Lamps.Count)];
         var reading = k / Lamps.Count;
-        // Lamps are staggered within the interval, as real controllers are, and their clocks tick in whole milliseconds.
-        var offset = Interval.Ticks * (k % Lamps.Count) / Lamps.Count;
-        var ts = Start.AddTicks((Interval.Ticks * reading) + offset);
-        ts = DateTimeOffset.FromUnixTimeMilliseconds(ts.ToUnixTimeMilliseconds());
+        var ts = TimestampOf(Start, Interval, Lamps.Count, k);
         var random = new Random(HashCode.Combine(_seed, k));
 
         var on = IsNight(ts);
