@@ -84,7 +84,9 @@ public sealed class WorkerProcess : IAsyncDisposable
             var worker = Launch(settings, output, workingDirectory);
             try
             {
-                await worker.WaitForAsync(s => s.GetProperty("sourceConnected").GetBoolean(), TimeSpan.FromSeconds(60));
+                // A cold start JITs the whole ASP.NET host: on a loaded 2-core machine (load average 40-50) it did not
+                // answer /api/pipeline at all within 60 s. A worker that starts promptly does not wait longer.
+                await worker.WaitForAsync(s => s.GetProperty("sourceConnected").GetBoolean(), TimeSpan.FromMinutes(3));
                 return worker;
             }
             catch (InvalidOperationException) when (attempt < 5)
