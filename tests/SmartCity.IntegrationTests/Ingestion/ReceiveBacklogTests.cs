@@ -41,8 +41,10 @@ public sealed class ReceiveBacklogTests(ITestOutputHelper output)
         output.WriteLine($"FIGURES bound={Bound} peak={backlog.Peak} held={backlog.HeldTime.TotalSeconds:F2}s episodes={backlog.HeldEpisodes} stored={stored} received={worker.Metrics.Snapshot().Received} rejected={worker.Metrics.Snapshot().Rejected}");
         Assert.Equal(Messages, stored);
         Assert.True(backlog.Peak <= Bound, $"the worker held {backlog.Peak} messages, above the bound of {Bound}");
-        // The burst did reach the bound: the reader waited, so the test measured the bound, not an idle worker.
-        Assert.True(backlog.HeldEpisodes > 0, "the reader never waited at the bound");
-        Assert.True(backlog.HeldTime > TimeSpan.Zero);
+        // The burst did reach the bound, so the test measured the bound, not an idle worker. Not asserted through a
+        // counted hold: a reader that reaches the bound while its handler still runs waits for the handler, and on a
+        // loaded machine the spool's commit may free room before then, so it reads on without a hold being counted
+        // (seen once under load: peak=1000, episodes=0). Holds themselves are counted in BacklogChannelAdapterTests.
+        Assert.True(backlog.Peak == Bound, $"the worker's backlog peaked at {backlog.Peak}, never reaching the bound of {Bound}");
     }
 }
