@@ -342,32 +342,6 @@ public sealed class InfluxSinkTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Write_SlowWrite_ShortBatchesBehindItAllWrittenMeanwhileAndCommittedAfterIt()
-    {
-        // Default Influx:MaxWritesInFlight: at a paced rate every batch is short, and a write InfluxDB holds (a cache
-        // snapshot, a busy disk) must not hold the batches behind it in the spool: one went, the next three waited.
-        var release = _writer.HoldWritesStartingWith("slow ");
-        await EnqueueAsync(Message("slow f=1 1"));
-        await _writer.Held.WaitAsync(Timeout);
-
-        for (var i = 2; i <= 5; i++)
-        {
-            await EnqueueAsync(Message($"m f={i} {i}"));
-            await _writer.WaitForStoredAsync($"m f={i} {i}", Timeout);
-        }
-
-        // The spool's cursor still waits for the first: nothing counted as stored.
-        var during = _metrics.Snapshot();
-        Assert.Equal(0, during.PointsWritten);
-        Assert.Equal(5, during.SpoolDepth);
-
-        release.SetResult();
-        var s = await _metrics.WaitUntilAsync(s => s.PointsWritten == 5 && s.SpoolDepth == 0, Timeout);
-        Assert.Equal(["m f=2 2", "m f=3 3", "m f=4 4", "m f=5 5", "slow f=1 1"], _writer.Stored);
-        Assert.Equal(5, s.Acknowledged);
-    }
-
-    [Fact]
     public async Task Linger_FewRecords_WaitForTheOldestToWaitBatchLingerThenOneWrite()
     {
         await UseSinkAsync(batchSize: 100, linger: TimeSpan.FromMilliseconds(100));

@@ -91,7 +91,7 @@ public sealed partial class InfluxSink : BackgroundService
 
     /// <summary>
     /// Reads the cursor and writes its batches until the final one, then commits what is left in flight.
-    /// Up to Influx:MaxWritesInFlight full batches' lines are written at once (MayStartAnotherWrite), so the records behind one slow
+    /// Up to Influx:MaxWritesInFlight batches are written at once, so the records behind one slow
     /// write (InfluxDB compacting, a GC pause) do not all wait for it. The spool is still committed
     /// strictly in order: a batch's cursor moves only when every batch before it is stored.
     /// </summary>
@@ -104,7 +104,7 @@ public sealed partial class InfluxSink : BackgroundService
                 await CommitAsync(inFlight.Dequeue(), inFlight).ConfigureAwait(false);
             }
 
-            if (!MayStartAnotherWrite(inFlight))
+            if (inFlight.Count >= _options.MaxWritesInFlight)
             {
                 await Task.WhenAny(inFlight.Peek().Write).ConfigureAwait(false);
                 continue;

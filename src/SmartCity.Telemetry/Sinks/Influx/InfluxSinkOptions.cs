@@ -51,8 +51,7 @@ public sealed class InfluxSinkOptions : IValidatableObject
     public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// Full batches written at the same time, counted in records (<see cref="BatchSize"/> each): shorter
-    /// batches go more at once, up to 16 writes. With more than one, the records behind a slow write are
+    /// Batches written at the same time. With more than one, the records behind a slow write are
     /// written meanwhile instead of waiting for it; the spool's cursor still moves in order.
     /// </summary>
     /// <value>The default value is 2.</value>
