@@ -70,9 +70,7 @@ public sealed partial class LightingService
             try
             {
                 var written = _file.Write(_state, _lamps);
-                _dirty = false;
-                _energyDirty = false;
-                _savedAt = _time.GetUtcNow();
+                MarkSavedLocked();
                 return written;
             }
             catch (IOException ex)

@@ -271,14 +271,20 @@ public sealed partial class LightingService : BackgroundService
                 _file.Save(_state, _lamps);
             }
 
-            _dirty = false;
-            _energyDirty = false;
-            _savedAt = _time.GetUtcNow();
+            MarkSavedLocked();
         }
         catch (IOException ex)
         {
             LogSaveFailed(_file.Path, ex.Message);
         }
+    }
+
+    /// <summary>Under the gate: what memory holds is in the file (or, for the tick's save, in the temporary file about to be committed).</summary>
+    private void MarkSavedLocked()
+    {
+        _dirty = false;
+        _energyDirty = false;
+        _savedAt = _time.GetUtcNow();
     }
 
     private readonly record struct Output(LampCommand? Command, string? Alert, Point? Point = null);
