@@ -936,7 +936,7 @@ public sealed partial class E2eBenchmark
                 return (lastChangeMs, c.PointsWritten);
             }
 
-            await Task.Delay(25);
+            await Task.Delay(CounterPollInterval);
         }
 
         throw new TimeoutException($"{target:N0} points not stored within {timeout.TotalSeconds:F0} s (stored {last:N0})");
@@ -995,8 +995,11 @@ public sealed partial class E2eBenchmark
         Console.WriteLine($"  (machine still busy after waiting {_s.QuietWaitSeconds} s for it to be idle: measuring anyway; see 'other')");
     }
 
+    /// <summary>How often the bench reads the workers' counters while it waits for the far end, and during the warm-up (WhilePollingAsync): the same cadence, so the warm-up tiers up the poll's path.</summary>
+    private static readonly TimeSpan CounterPollInterval = TimeSpan.FromMilliseconds(25);
+
     /// <summary>
-    /// Runs <paramref name="run"/> while reading the workers' counters every 25 ms, as <see cref="WaitStoredAsync(IReadOnlyList{WorkerProcess}, long, Func{bool}, TimeSpan, List{ValueTuple{long, WorkerCounters}}?)"/>
+    /// Runs <paramref name="run"/> while reading the workers' counters every <see cref="CounterPollInterval"/>, as <see cref="WaitStoredAsync(IReadOnlyList{WorkerProcess}, long, Func{bool}, TimeSpan, List{ValueTuple{long, WorkerCounters}}?)"/>
     /// does through the measured window: the operator API's request path (Kestrel, routing, the JSON of /api/pipeline) is then
     /// compiled and tiered up in the warm-up. Without it, the JIT log of a quiet max-rate window (session 11, 23:24 UTC)
     /// listed 1,489 methods compiled there, most of them Kestrel's and ASP.NET's (instrumented and tier-1 recompiles of
@@ -1010,7 +1013,7 @@ public sealed partial class E2eBenchmark
             while (!stop.IsCancellationRequested)
             {
                 await SumCountersAsync(workers);
-                await Task.Delay(25);
+                await Task.Delay(CounterPollInterval);
             }
         });
         try
