@@ -40,7 +40,7 @@ internal sealed partial class BacklogChannelAdapter
     /// </summary>
     private async Task<bool> HoldAsync(CancellationToken cancellationToken)
     {
-        if (HandlerDone() && !backlog.AtLimit)
+        if (HandlerDone() && !backlog.Held)
         {
             return false;
         }
@@ -57,7 +57,7 @@ internal sealed partial class BacklogChannelAdapter
                 }
 
                 var handled = HandlerDone();
-                if (handled && !backlog.AtLimit)
+                if (handled && !backlog.Held)
                 {
                     return false;
                 }

@@ -59,7 +59,7 @@ internal sealed partial class BacklogChannelAdapter(IMqttChannelAdapter inner, R
     /// </summary>
     public Task<MqttPacket> ReceivePacketAsync(CancellationToken cancellationToken)
     {
-        while (HandlerDone() && !backlog.AtLimit && !(_lingerBeforeNextRead && linger is { IsEnabled: true }))
+        while (HandlerDone() && !backlog.Held && !(_lingerBeforeNextRead && linger is { IsEnabled: true }))
         {
             var read = inner.ReceivePacketAsync(cancellationToken);
             if (!read.IsCompletedSuccessfully)

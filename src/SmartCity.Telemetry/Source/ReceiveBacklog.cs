@@ -17,6 +17,10 @@ namespace SmartCity.Telemetry.Source;
 /// the real broker the acknowledging loop usually released a whole commit first (Ingestion.ReceiveBacklogTests:
 /// 44 holds for 20,000 messages before, 42 after); this bounds the worst case of a loaded machine
 /// (docs/performance.md, issue 25, thread wake-ups).
+/// The hold starts at the read that reaches the bound (<see cref="Held"/>), not when the reader next asks
+/// for room: the reader hands each message to its handler before it asks, and the spool may free room
+/// meanwhile; asking then found room, read one more message and skipped both the count and the
+/// resume-at-a-quarter rule.
 /// </summary>
 public sealed class ReceiveBacklog : IDisposable
 {
@@ -26,6 +30,7 @@ public sealed class ReceiveBacklog : IDisposable
     private readonly Meter _meter;
     private readonly object _lock = new();
     private TaskCompletionSource? _room;
+    private volatile bool _held;
     private long _depth;
     private long _peak;
     private long _heldTicks;
@@ -58,7 +63,7 @@ public sealed class ReceiveBacklog : IDisposable
     /// <summary>Highest <see cref="Depth"/> since start.</summary>
     public long Peak => Interlocked.Read(ref _peak);
 
-    /// <summary>Times the reader found the backlog at its bound and waited.</summary>
+    /// <summary>Times a read reached the bound, holding the reader until <see cref="ResumeAt"/>.</summary>
     public long HeldEpisodes => Interlocked.Read(ref _episodes);
 
     /// <summary>Total time the reader waited at the bound (including a wait in progress).</summary>
@@ -69,32 +74,29 @@ public sealed class ReceiveBacklog : IDisposable
             lock (_lock)
             {
                 var ticks = _heldTicks;
-                return TimeSpan.FromTicks(_room is null ? ticks : ticks + _time.GetElapsedTime(_heldSince).Ticks);
+                return TimeSpan.FromTicks(_held ? ticks + _time.GetElapsedTime(_heldSince).Ticks : ticks);
             }
         }
     }
 
-    /// <summary>True while the next read must wait.</summary>
+    /// <summary>True while <see cref="Depth"/> is at the bound itself.</summary>
     public bool AtLimit => Interlocked.Read(ref _depth) >= _limit;
 
-    /// <summary>Completes once the backlog is below the bound (at once when it is).</summary>
+    /// <summary>True while the next read must wait: from the read that reached the bound until <see cref="Depth"/> is down to <see cref="ResumeAt"/>.</summary>
+    public bool Held => _held;
+
+    /// <summary>Completes once the reader is no longer held (at once when it is not).</summary>
     public Task WaitForRoomAsync(CancellationToken cancellationToken)
     {
         Task wait;
         lock (_lock)
         {
-            if (_depth < _limit)
+            if (!_held)
             {
                 return Task.CompletedTask;
             }
 
-            if (_room is null)
-            {
-                _room = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _heldSince = _time.GetTimestamp();
-                _episodes++;
-            }
-
+            _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             wait = _room.Task;
         }
 
@@ -108,6 +110,28 @@ public sealed class ReceiveBacklog : IDisposable
         long peak;
         while (depth > (peak = Interlocked.Read(ref _peak)) && Interlocked.CompareExchange(ref _peak, depth, peak) != peak)
         {
+        }
+
+        if (depth >= _limit)
+        {
+            Hold();
+        }
+    }
+
+    private void Hold()
+    {
+        lock (_lock)
+        {
+            // Releases that brought the depth back to ResumeAt before this lock was taken found no hold
+            // to end; a release after this check finds it (it takes the lock once at or below ResumeAt).
+            if (_held || Interlocked.Read(ref _depth) <= _resumeAt)
+            {
+                return;
+            }
+
+            _held = true;
+            _heldSince = _time.GetTimestamp();
+            _episodes++;
         }
     }
 
@@ -131,18 +155,19 @@ public sealed class ReceiveBacklog : IDisposable
         TaskCompletionSource? room;
         lock (_lock)
         {
-            room = _room;
-            if (room is null)
+            if (!_held)
             {
                 return;
             }
 
+            _held = false;
+            room = _room;
             _room = null;
             _heldTicks += _time.GetElapsedTime(_heldSince).Ticks;
             _resumes++;
         }
 
-        room.TrySetResult();
+        room?.TrySetResult();
     }
 
     public void Dispose() => _meter.Dispose();

@@ -70,7 +70,8 @@ public sealed class ReceiveBacklogTests
         var wait = backlog.WaitForRoomAsync(CancellationToken.None);
         backlog.Release();
         Assert.False(wait.IsCompleted); // one free place is not worth waking the reader for
-        Assert.False(backlog.AtLimit);  // but a reader looking now would read (the bound itself is unchanged)
+        Assert.False(backlog.AtLimit);  // below the bound itself
+        Assert.True(backlog.Held);      // but a reader looking now still waits for the quarter
 
         backlog.Release(498);
         Assert.False(wait.IsCompleted);
@@ -119,6 +120,34 @@ public sealed class ReceiveBacklogTests
         Assert.Equal(40, wakes);            // before: 1,000 (one per released message)
         Assert.Equal(wakes, backlog.Resumes);
         Assert.Equal(limit, backlog.Peak);  // the bound holds
+    }
+
+    [Fact]
+    public void Release_WhileTheReaderAtTheBoundStillHandlesItsMessage_CountsTheHoldAndKeepsItUntilAQuarterIsFree()
+    {
+        // The reader hands each message to its handler before it asks for room; a group commit may
+        // release messages meanwhile. The read that reached the bound holds the reader all the same.
+        var time = new FakeTimeProvider();
+        using var backlog = new ReceiveBacklog(8, time);
+        for (var i = 0; i < 8; i++)
+        {
+            backlog.Read();
+        }
+
+        time.Advance(TimeSpan.FromMilliseconds(40)); // the handler of the 8th message runs
+        backlog.Release();                           // the spool frees one place meanwhile
+
+        Assert.Equal(1, backlog.HeldEpisodes);       // before: 0 (the reader never asked while at the bound)
+        Assert.Equal(TimeSpan.FromMilliseconds(40), backlog.HeldTime);
+        var room = backlog.WaitForRoomAsync(CancellationToken.None);
+        Assert.False(room.IsCompleted);              // before: completed at once, one read per freed place
+
+        time.Advance(TimeSpan.FromMilliseconds(10));
+        backlog.Release();                           // 6 = ResumeAt
+        Assert.True(room.IsCompletedSuccessfully);
+        Assert.Equal(1, backlog.Resumes);
+        Assert.Equal(TimeSpan.FromMilliseconds(50), backlog.HeldTime);
+        Assert.False(backlog.Held);
     }
 
     [Fact]
