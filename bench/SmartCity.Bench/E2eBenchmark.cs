@@ -559,6 +559,7 @@ public sealed partial class E2eBenchmark
                 latencies.Length > 0 ? Math.Round(latencies[^1], 1) : 0, result.LatenessP99Ms, cpu, figures);
             var writes = proxy.WriteTimes();
             Console.WriteLine($"  InfluxDB writes: {writes.Writes:N0}, {writes.MeanBytes / 1024:F0} KB on average, each took p50 {writes.P50:F0} ms, p99 {writes.P99:F0} ms, max {writes.Max:F0} ms (request to 2xx); slowest sent at {proxy.SlowestWrites(5)}");
+            Console.WriteLine($"  where the time went (ts -> the worker's write request at the proxy -> stored): {proxy.TailBreakdown(start - 1_000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0.99)}");
             Console.WriteLine($"  {r.Measured:N0} of {r.Messages:N0} points measured; ts -> stored p50 {r.P50Ms:F0} ms, p90 {r.P90Ms:F0} ms, p99 {r.P99Ms:F0} ms, p99.9 {r.P999Ms:F0} ms, max {r.MaxMs:F0} ms; publisher lateness p99 {r.PublisherLatenessP99Ms:F1} ms");
             Console.WriteLine($"  cpu: {cpu.Describe()}; worker peak RSS {figures.PeakRssKb / 1024.0:F0} MB");
             Console.WriteLine($"  {DescribeJit(figures, cpu.Seconds)}");
