@@ -997,7 +997,7 @@ public sealed partial class E2eBenchmark
     }
 
     /// <summary>How often the bench reads the workers' counters while it waits for the far end, and during the warm-up (WhilePollingAsync): the same cadence, so the warm-up tiers up the poll's path.</summary>
-    private static readonly TimeSpan CounterPollInterval = TimeSpan.FromMilliseconds(25);
+    private static readonly TimeSpan CounterPollInterval = CounterPoll.Interval;
 
     /// <summary>
     /// Runs <paramref name="run"/> while reading the workers' counters every <see cref="CounterPollInterval"/>, as <see cref="WaitStoredAsync(IReadOnlyList{WorkerProcess}, long, Func{bool}, TimeSpan, List{ValueTuple{long, WorkerCounters}}?)"/>
@@ -1006,27 +1006,8 @@ public sealed partial class E2eBenchmark
     /// listed 1,489 methods compiled there, most of them Kestrel's and ASP.NET's (instrumented and tier-1 recompiles of
     /// the poll's path), and the window carried 23-52 % JIT after a warm-up whose last run compiled under 100 ms.
     /// </summary>
-    private static async Task<T> WhilePollingAsync<T>(IReadOnlyList<WorkerProcess> workers, Func<Task<T>> run)
-    {
-        using var stop = new CancellationTokenSource();
-        var poll = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await SumCountersAsync(workers);
-                await Task.Delay(CounterPollInterval);
-            }
-        });
-        try
-        {
-            return await run();
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await poll;
-        }
-    }
+    private static Task<T> WhilePollingAsync<T>(IReadOnlyList<WorkerProcess> workers, Func<Task<T>> run) =>
+        CounterPoll.WhileAsync(() => SumCountersAsync(workers), run);
 
     private static async Task<WorkerCounters> SumCountersAsync(IReadOnlyList<WorkerProcess> workers)
     {
