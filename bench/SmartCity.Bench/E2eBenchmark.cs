@@ -559,6 +559,7 @@ public sealed partial class E2eBenchmark
                 latencies.Length > 0 ? Math.Round(latencies[^1], 1) : 0, result.LatenessP99Ms, cpu, figures);
             var writes = proxy.WriteTimes();
             Console.WriteLine($"  InfluxDB writes: {writes.Writes:N0}, {writes.MeanBytes / 1024:F0} KB on average, each took p50 {writes.P50:F0} ms, p99 {writes.P99:F0} ms, max {writes.Max:F0} ms (request to 2xx); slowest sent at {proxy.SlowestWrites(5)}");
+            Console.WriteLine($"  where the time went (ts -> the worker's write request at the proxy -> stored): {proxy.TailBreakdown(start - 1_000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0.99)}");
             Console.WriteLine($"  {r.Measured:N0} of {r.Messages:N0} points measured; ts -> stored p50 {r.P50Ms:F0} ms, p90 {r.P90Ms:F0} ms, p99 {r.P99Ms:F0} ms, p99.9 {r.P999Ms:F0} ms, max {r.MaxMs:F0} ms; publisher lateness p99 {r.PublisherLatenessP99Ms:F1} ms");
             Console.WriteLine($"  cpu: {cpu.Describe()}; worker peak RSS {figures.PeakRssKb / 1024.0:F0} MB");
             Console.WriteLine($"  {DescribeJit(figures, cpu.Seconds)}");
@@ -996,7 +997,7 @@ public sealed partial class E2eBenchmark
     }
 
     /// <summary>How often the bench reads the workers' counters while it waits for the far end, and during the warm-up (WhilePollingAsync): the same cadence, so the warm-up tiers up the poll's path.</summary>
-    private static readonly TimeSpan CounterPollInterval = TimeSpan.FromMilliseconds(25);
+    private static readonly TimeSpan CounterPollInterval = CounterPoll.Interval;
 
     /// <summary>
     /// Runs <paramref name="run"/> while reading the workers' counters every <see cref="CounterPollInterval"/>, as <see cref="WaitStoredAsync(IReadOnlyList{WorkerProcess}, long, Func{bool}, TimeSpan, List{ValueTuple{long, WorkerCounters}}?)"/>
@@ -1005,27 +1006,8 @@ public sealed partial class E2eBenchmark
     /// listed 1,489 methods compiled there, most of them Kestrel's and ASP.NET's (instrumented and tier-1 recompiles of
     /// the poll's path), and the window carried 23-52 % JIT after a warm-up whose last run compiled under 100 ms.
     /// </summary>
-    private static async Task<T> WhilePollingAsync<T>(IReadOnlyList<WorkerProcess> workers, Func<Task<T>> run)
-    {
-        using var stop = new CancellationTokenSource();
-        var poll = Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                await SumCountersAsync(workers);
-                await Task.Delay(CounterPollInterval);
-            }
-        });
-        try
-        {
-            return await run();
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            await poll;
-        }
-    }
+    private static Task<T> WhilePollingAsync<T>(IReadOnlyList<WorkerProcess> workers, Func<Task<T>> run) =>
+        CounterPoll.WhileAsync(() => SumCountersAsync(workers), run);
 
     private static async Task<WorkerCounters> SumCountersAsync(IReadOnlyList<WorkerProcess> workers)
     {

@@ -24,7 +24,9 @@ public sealed class StoredTimeProxy : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _upstream;
     private readonly object _lock = new();
-    private readonly List<(long TsMs, double LatencyMs)> _samples = new(1 << 20);
+    private readonly List<(long TsMs, double LatencyMs, int Write)> _samples = new(1 << 20);
+    // Per write stored: when its request reached the proxy and when InfluxDB answered it (Unix ms), for TailBreakdown.
+    private readonly List<(double ArrivedMs, double StoredMs)> _writeTimes = [];
     private readonly string _upstreamUrl;
     private readonly List<(double Ms, int Bytes, DateTime Sent)> _writeDurations = [];
     private long _requests;
@@ -98,8 +100,45 @@ public sealed class StoredTimeProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Where the slowest points' time went: each point's device-to-stored time split at the moment the worker's write
+    /// request reached the proxy. Before it: the worker (receipt, the spool's group commit, the sink's linger, a write
+    /// slot, GC or thread-pool delays); after it: the write (the proxy's hop and InfluxDB, stalls included). For the
+    /// points at or above <paramref name="percentile"/> against all points of the window, and how many writes carried
+    /// the tail (a few: stalled writes; many: a delay spread over the window).
+    /// </summary>
+    public string TailBreakdown(long fromTsMs, long toTsMs, double percentile)
+    {
+        lock (_lock)
+        {
+            var points = _samples.Where(s => s.TsMs >= fromTsMs && s.TsMs <= toTsMs)
+                .Select(s => (Latency: s.LatencyMs, Before: _writeTimes[s.Write].ArrivedMs - s.TsMs, s.Write)).ToArray();
+            if (points.Length == 0)
+            {
+                return "no points";
+            }
+
+            var threshold = Load.Publisher.Percentile(points.Select(p => p.Latency).Order().ToArray(), percentile);
+            var tail = points.Where(p => p.Latency >= threshold).ToArray();
+            static string Split(IEnumerable<(double Latency, double Before, int Write)> of)
+            {
+                var before = of.Select(p => p.Before).Order().ToArray();
+                var write = of.Select(p => p.Latency - p.Before).Order().ToArray();
+                return $"before the request p50 {Load.Publisher.Percentile(before, 0.5):F0} / p99 {Load.Publisher.Percentile(before, 0.99):F0} / max {before[^1]:F0} ms, "
+                    + $"the request p50 {Load.Publisher.Percentile(write, 0.5):F0} / p99 {Load.Publisher.Percentile(write, 0.99):F0} / max {write[^1]:F0} ms";
+            }
+
+            var writes = tail.GroupBy(p => p.Write).Select(g => (g.Key, Count: g.Count())).OrderByDescending(g => g.Count).ToArray();
+            var top = string.Join(", ", writes.Take(5).Select(w =>
+                $"{DateTimeOffset.FromUnixTimeMilliseconds((long)_writeTimes[w.Key].ArrivedMs):HH:mm:ss.fff} {w.Count} pts, request {_writeTimes[w.Key].StoredMs - _writeTimes[w.Key].ArrivedMs:F0} ms"));
+            return $"all {points.Length:N0} points: {Split(points)}; the {tail.Length:N0} points >= p{percentile * 100:G3} ({threshold:F0} ms): {Split(tail)}, "
+                + $"carried by {writes.Length} writes of {points.Select(p => p.Write).Distinct().Count()} (most: {top})";
+        }
+    }
+
     private async Task ForwardAsync(HttpContext context)
     {
+        var arrivedMs = UnixMsNow();
         var request = context.Request;
         using var body = new MemoryStream();
         await request.Body.CopyToAsync(body);
@@ -128,7 +167,7 @@ public sealed class StoredTimeProxy : IAsyncDisposable
         var sent = System.Diagnostics.Stopwatch.GetTimestamp();
         using var response = await _upstream.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted);
         var took = System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
-        var storedMs = (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerMillisecond;
+        var storedMs = UnixMsNow();
         var path = request.Path.Value ?? "";
         Interlocked.Increment(ref _requests);
         if (response.IsSuccessStatusCode && path.EndsWith("/write", StringComparison.Ordinal))
@@ -141,7 +180,7 @@ public sealed class StoredTimeProxy : IAsyncDisposable
 
             var encoding = request.Headers.ContentEncoding.ToString();
             _lastWrite = $"{request.Method} {path}{request.QueryString} {(int)response.StatusCode}, {bytes.Length} bytes, Content-Encoding '{encoding}'";
-            Record(encoding.Contains("gzip", StringComparison.OrdinalIgnoreCase) ? Gunzip(bytes) : bytes, storedMs);
+            Record(encoding.Contains("gzip", StringComparison.OrdinalIgnoreCase) ? Gunzip(bytes) : bytes, arrivedMs, storedMs);
         }
 
         context.Response.StatusCode = (int)response.StatusCode;
@@ -164,7 +203,9 @@ public sealed class StoredTimeProxy : IAsyncDisposable
         return output.ToArray();
     }
 
-    private void Record(byte[] body, double storedMs)
+    private static double UnixMsNow() => (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / (double)TimeSpan.TicksPerMillisecond;
+
+    private void Record(byte[] body, double arrivedMs, double storedMs)
     {
         var samples = new List<(long, double)>(body.Length / 200);
         var span = body.AsSpan();
@@ -188,7 +229,12 @@ public sealed class StoredTimeProxy : IAsyncDisposable
 
         lock (_lock)
         {
-            _samples.AddRange(samples);
+            var write = _writeTimes.Count;
+            _writeTimes.Add((arrivedMs, storedMs));
+            foreach (var (ts, latency) in samples)
+            {
+                _samples.Add((ts, latency, write));
+            }
         }
     }
 

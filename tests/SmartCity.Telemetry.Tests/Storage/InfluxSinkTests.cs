@@ -10,7 +10,7 @@ using SmartCity.Telemetry.Sinks.Influx;
 
 namespace SmartCity.Telemetry.Tests.Storage;
 
-public sealed class InfluxSinkTests : IAsyncLifetime
+public sealed partial class InfluxSinkTests : IAsyncLifetime
 {
     // Only how long a wait for the sink's own thread may take (a loaded 2-core CI machine); never a bound the tests assert.
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -33,7 +33,7 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         _sink = CreateSink(batchSize: 100, linger: TimeSpan.Zero);
     }
 
-    private InfluxSink CreateSink(int batchSize, TimeSpan linger) => new(
+    private InfluxSink CreateSink(int batchSize, TimeSpan linger, int? lingerRecords = null) => new(
         _spool,
         _writer,
         _metrics,
@@ -41,17 +41,18 @@ public sealed class InfluxSinkTests : IAsyncLifetime
         Options.Create(new InfluxSinkOptions
         {
             Url = "http://unused", Token = "t", Org = "o", Bucket = "b", BatchSize = batchSize, BatchLinger = linger,
+            BatchLingerRecords = lingerRecords ?? new InfluxSinkOptions().BatchLingerRecords,
             RetryBaseDelay = TimeSpan.FromSeconds(1), RetryMaxDelay = TimeSpan.FromSeconds(30),
         }),
         _time,
         NullLogger<InfluxSink>.Instance);
 
     /// <summary>Replaces the running sink (nothing written yet) by one with these settings.</summary>
-    private async Task UseSinkAsync(int batchSize, TimeSpan linger)
+    private async Task UseSinkAsync(int batchSize, TimeSpan linger, int? lingerRecords = null)
     {
         await _sink.StopAsync(CancellationToken.None);
         _sink.Dispose();
-        _sink = CreateSink(batchSize, linger);
+        _sink = CreateSink(batchSize, linger, lingerRecords);
         await _sink.StartAsync(CancellationToken.None);
     }
 
