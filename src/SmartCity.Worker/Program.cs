@@ -1,5 +1,9 @@
 using SmartCity.OperatorConsole.Accounts;
 using SmartCity.Worker;
+using SmartCity.Worker.Configuration;
+
+// Before anything opens a socket: the runtime reads this switch once (SocketCompletions).
+SocketCompletions.PreferInline();
 
 // "console add-user|list-users": the operator console's accounts (docs/console.md); anything else runs the worker.
 return args is ["console", ..]
