@@ -25,7 +25,46 @@ public enum AlertSchedule
 }
 
 /// <summary>Who a device is, from the five identity tags of its points (the validated topic).</summary>
-public sealed record DeviceIdentity(string DeviceId, string Sector, string District, string Site, string DeviceType);
+/// <remarks>
+/// The alert engine keeps one per device (100,000 in a city): the four names are held in one
+/// <see cref="DevicePlace"/>, which the engine shares between the devices of a site and type (about 25
+/// street lights of a street), so an identity is 32 bytes instead of 56. The same properties, the same
+/// value equality and JSON as the positional record it was.
+/// </remarks>
+public sealed record DeviceIdentity
+{
+    private readonly DevicePlace _place;
+
+    public DeviceIdentity(string DeviceId, string Sector, string District, string Site, string DeviceType)
+        : this(DeviceId, new DevicePlace(Sector, District, Site, DeviceType))
+    {
+    }
+
+    internal DeviceIdentity(string deviceId, DevicePlace place)
+    {
+        this.DeviceId = deviceId;
+        _place = place;
+    }
+
+    public string DeviceId { get; init; }
+
+    public string Sector { get => _place.Sector; init => _place = _place with { Sector = value }; }
+
+    public string District { get => _place.District; init => _place = _place with { District = value }; }
+
+    public string Site { get => _place.Site; init => _place = _place with { Site = value }; }
+
+    public string DeviceType { get => _place.DeviceType; init => _place = _place with { DeviceType = value }; }
+
+    /// <summary>The four names, shared by the devices of one site and type.</summary>
+    internal DevicePlace Place => _place;
+
+    public void Deconstruct(out string DeviceId, out string Sector, out string District, out string Site, out string DeviceType) =>
+        (DeviceId, Sector, District, Site, DeviceType) = (this.DeviceId, this.Sector, this.District, this.Site, this.DeviceType);
+}
+
+/// <summary>Where a device is and what type it is: the part of its <see cref="DeviceIdentity"/> that devices share.</summary>
+internal sealed record DevicePlace(string Sector, string District, string Site, string DeviceType);
 
 /// <summary>
 /// A rule in force for one device: the profile's <see cref="AlertRuleSpec"/> with the city's

@@ -50,9 +50,18 @@ public sealed partial class AlertEngine
     private IReadOnlyList<AlertRule> RulesOf(DeviceAlertState device) =>
         device.Rules ??= RulesFor(device.Identity, device.ProfileId);
 
-    // The device id stays the message's own: it is one per device anyway (and the key of _devices).
-    private DeviceIdentity Shared(DeviceIdentity identity) =>
-        new(identity.DeviceId, Shared(identity.Sector), Shared(identity.District), Shared(identity.Site), Shared(identity.DeviceType));
+    // The device id stays the message's own: it is one per device anyway (and the key of _devices). The place is the
+    // engine's one instance of it (looked up by value with the identity's own: no allocation when it is known).
+    private DeviceIdentity Shared(DeviceIdentity identity)
+    {
+        if (!_places.TryGetValue(identity.Place, out var place))
+        {
+            place = new DevicePlace(Shared(identity.Sector), Shared(identity.District), Shared(identity.Site), Shared(identity.DeviceType));
+            _places[place] = place;
+        }
+
+        return ReferenceEquals(place, identity.Place) ? identity : new DeviceIdentity(identity.DeviceId, place);
+    }
 
     private string Shared(string name) => _names.Get(name);
 

@@ -45,6 +45,9 @@ public sealed partial class AlertEngine : IAlertStateSource
     /// brings its own copies, and 100,000 devices would otherwise keep 100,000 copies of a few thousand names.
     /// </summary>
     private readonly NameTable _names = new();
+
+    /// <summary>One instance of each site and type's names, shared by the devices' identities (never removed: a few thousand in a city).</summary>
+    private readonly Dictionary<DevicePlace, DevicePlace> _places = [];
     private bool _dirty;
 
     /// <summary>Set by the host: saves are debounced and written off the alert thread. Without one every change is written at once.</summary>

@@ -35,13 +35,12 @@ public sealed partial class DeviceRegistry
             writer.WriteStartArray();
             for (var i = 0; i < count; i++)
             {
-                var (record, lastSeen) = entries[i].Current();
-                if (record.Profile.Length == 0)
+                if (!entries[i].Registered)
                 {
                     continue;
                 }
 
-                WriteRecord(writer, record, lastSeen);
+                entries[i].Write(writer);
                 StateFile.FlushWhenFull(writer);
             }
 
@@ -53,28 +52,6 @@ public sealed partial class DeviceRegistry
             Array.Clear(entries, 0, count);
             pool.Return(entries);
         }
-    }
-
-    // The same JSON as JsonSerializer with camelCase names (Load reads it with the serializer), without
-    // the serializer's per-record metadata work.
-    private static void WriteRecord(Utf8JsonWriter w, DeviceRecord d, DateTimeOffset lastSeen)
-    {
-        w.WriteStartObject();
-        w.WriteString(Names.DeviceId, d.DeviceId);
-        w.WriteString(Names.Sector, d.Sector);
-        w.WriteString(Names.District, d.District);
-        w.WriteString(Names.Site, d.Site);
-        w.WriteString(Names.DeviceType, d.DeviceType);
-        w.WriteString(Names.Profile, d.Profile);
-        w.WriteString(Names.Firmware, d.Firmware);
-        WriteNumber(w, Names.Lat, d.Lat);
-        WriteNumber(w, Names.Lon, d.Lon);
-        w.WriteBoolean(Names.Online, d.Online);
-        w.WriteString(Names.FirstSeen, d.FirstSeen);
-        w.WriteString(Names.LastSeen, lastSeen);
-        StateFile.WriteInstant(w, Names.LastBirth, d.LastBirth);
-        StateFile.WriteInstant(w, Names.WentOffline, d.WentOffline);
-        w.WriteEndObject();
     }
 
     private static void WriteNumber(Utf8JsonWriter w, JsonEncodedText name, double? value)
@@ -107,16 +84,8 @@ public sealed partial class DeviceRegistry
         public static readonly JsonEncodedText WentOffline = JsonEncodedText.Encode("wentOffline");
     }
 
-    /// <summary>A record as read (file or journal), its names replaced by the registry's one instance of each.</summary>
-    private DeviceRecord Interned(DeviceRecord d) => d with
-    {
-        Sector = Shared(d.Sector),
-        District = Shared(d.District),
-        Site = Shared(d.Site),
-        DeviceType = Shared(d.DeviceType),
-        Profile = Shared(d.Profile),
-        Firmware = d.Firmware is null ? null : Shared(d.Firmware),
-    };
+    /// <summary>A record as read (file or journal) as the registry keeps it: its names are the registry's shared placement.</summary>
+    private Entry EntryOf(DeviceRecord d) => new(d, PlacementOf(d));
 
     /// <summary>The saved records (null when there is no file, or an unreadable one), read before the map is sized for them.</summary>
     private List<DeviceRecord>? Load()
@@ -149,7 +118,7 @@ public sealed partial class DeviceRegistry
 
         foreach (var d in saved)
         {
-            _devices[d.DeviceId] = new Entry(Interned(d));
+            _devices[d.DeviceId] = EntryOf(d);
         }
 
         LogLoaded(_devices.Count, FilePath);

@@ -33,7 +33,7 @@ public sealed partial class DeviceRegistry : ISpoolCommitParticipant
 
     private void JournalPut(string deviceId)
     {
-        if (!_devices.TryGetValue(deviceId, out var entry) || entry.Record.Profile.Length == 0)
+        if (!_devices.TryGetValue(deviceId, out var entry) || !entry.Registered)
         {
             // A will from a device never born is not registered (nor written to the file).
             return;
@@ -41,11 +41,10 @@ public sealed partial class DeviceRegistry : ISpoolCommitParticipant
 
         _journal.Append(entry, static (w, e) =>
         {
-            var (record, lastSeen) = e.Current();
             w.WriteStartObject();
             w.WriteString(JournalNames.Op, JournalNames.Put);
             w.WritePropertyName(JournalNames.Device);
-            WriteRecord(w, record, lastSeen);
+            e.Write(w);
             w.WriteEndObject();
         });
     }
@@ -101,11 +100,10 @@ public sealed partial class DeviceRegistry : ISpoolCommitParticipant
         switch (line)
         {
             case { Op: "put", Device: { } d }:
-                var record = Interned(d);
                 // Telemetry moves last-seen without a journal entry: the file may know a later one.
-                _devices[d.DeviceId] = new Entry(_devices.TryGetValue(d.DeviceId, out var known) && known.Snapshot().LastSeen > record.LastSeen
-                    ? record with { LastSeen = known.Snapshot().LastSeen }
-                    : record);
+                _devices[d.DeviceId] = EntryOf(_devices.TryGetValue(d.DeviceId, out var known) && known.LastSeenTicks > d.LastSeenTicks
+                    ? d with { LastSeen = new DateTimeOffset(known.LastSeenTicks, TimeSpan.Zero) }
+                    : d);
                 break;
             case { Op: "remove", DeviceId: { } id }:
                 _devices.TryRemove(id, out _);

@@ -25,7 +25,7 @@ public sealed partial class DeviceRegistry
                 FirstSeen = now,
                 LastSeen = now,
             };
-            if (_devices.TryAdd(topic.DeviceId, new Entry(record)))
+            if (_devices.TryAdd(topic.DeviceId, EntryOf(record)))
             {
                 JournalPut(topic.DeviceId);
                 changed++;
@@ -33,10 +33,10 @@ public sealed partial class DeviceRegistry
             }
 
             var entry = _devices[topic.DeviceId];
-            var d = entry.Record;
+            var d = entry.Place;
             if (d.Sector != record.Sector || d.District != record.District || d.Site != record.Site || d.DeviceType != record.DeviceType || d.Profile != record.Profile)
             {
-                entry.Replace(old => old with { Sector = record.Sector, District = record.District, Site = record.Site, DeviceType = record.DeviceType, Profile = record.Profile });
+                entry.Replace(old => old with { Sector = record.Sector, District = record.District, Site = record.Site, DeviceType = record.DeviceType, Profile = record.Profile }, this);
                 JournalPut(topic.DeviceId);
                 changed++;
             }

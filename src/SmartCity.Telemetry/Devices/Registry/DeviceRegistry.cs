@@ -10,9 +10,9 @@ namespace SmartCity.Telemetry.Devices.Registry;
 
 /// <summary>A device as the city knows it.</summary>
 /// <remarks>
-/// The registry keeps one per device (100,000 in a city), so the optional values are stored compactly
-/// behind the same properties: a coordinate as a double (NaN for none: 8 bytes instead of a nullable's 16)
-/// and each instant as its UTC ticks (8 bytes instead of 16, or 24 when nullable; 0 for none). The
+/// The registry keeps its devices in a smaller form of its own and makes a record when one is asked for.
+/// The optional values are stored compactly behind the same properties: a coordinate as a double (NaN for
+/// none: 8 bytes instead of a nullable's 16) and each instant as its UTC ticks (8 bytes instead of 16, or 24 when nullable; 0 for none). The
 /// registry's instants are all the worker's own clock readings (UTC); an instant given with another
 /// offset reads back as the same instant in UTC. 128 bytes a record instead of 192.
 /// </remarks>
@@ -63,7 +63,7 @@ public sealed record QuarantinedDevice(string DeviceId, string DeviceType, strin
 public sealed partial class DeviceRegistry : PeriodicSaver
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-    private static readonly Comparer<Entry> ById = Comparer<Entry>.Create((a, b) => string.CompareOrdinal(a.Record.DeviceId, b.Record.DeviceId));
+    private static readonly Comparer<Entry> ById = Comparer<Entry>.Create((a, b) => string.CompareOrdinal(a.DeviceId, b.DeviceId));
     private readonly ConcurrentDictionary<string, Entry> _devices;
     private readonly ConcurrentDictionary<string, QuarantinedDevice> _quarantine = new(StringComparer.Ordinal);
 
@@ -113,7 +113,7 @@ public sealed partial class DeviceRegistry : PeriodicSaver
         var online = 0;
         foreach (var pair in _devices)
         {
-            online += pair.Value.Record.Online ? 1 : 0;
+            online += pair.Value.Online ? 1 : 0;
         }
 
         return online;
@@ -164,15 +164,16 @@ public sealed partial class DeviceRegistry : PeriodicSaver
             return Reject(outcome, RejectReason.UnknownDevice, $"device '{topic.DeviceId}' has not announced itself (no birth message on its status topic); quarantined");
         }
 
-        var device = entry.Record;
+        var device = entry.Place;
         if (device.DeviceType != topic.DeviceType || device.District != topic.District || device.Site != topic.Site || device.Sector != topic.Sector)
         {
             return Reject(outcome, RejectReason.IdentityMismatch,
                 $"device '{topic.DeviceId}' announced itself as {device.DeviceType} in {device.District}/{device.Site}; this message claims {topic.DeviceType} in {topic.District}/{topic.Site}");
         }
 
+        var wasOnline = entry.Online;
         entry.Seen(receivedAt);
-        if (!device.Online && entry.Record.Online)
+        if (!wasOnline && entry.Online)
         {
             // Back online on telemetry: a change of the record, journaled like a birth (rare: no cost per message).
             JournalPut(topic.DeviceId);
@@ -182,7 +183,7 @@ public sealed partial class DeviceRegistry : PeriodicSaver
         // The registry's own instance of the id goes on (structs: no allocation), so what the stages after it
         // keep per device (lighting's last reading, keyed at a lamp's first telemetry) shares the one string
         // instead of keeping a copy made from some message's topic.
-        return ReferenceEquals(topic.DeviceId, device.DeviceId) ? outcome : outcome with { Topic = topic with { DeviceId = device.DeviceId } };
+        return ReferenceEquals(topic.DeviceId, entry.DeviceId) ? outcome : outcome with { Topic = topic with { DeviceId = entry.DeviceId } };
     }
 
     // Its own method: the lambdas' captured state would otherwise be allocated on every call of Admit.
@@ -209,13 +210,13 @@ public sealed partial class DeviceRegistry : PeriodicSaver
         {
             if (_devices.TryGetValue(topic.DeviceId, out var entry))
             {
-                entry.Replace(d => online
-                    ? NewRecord(d.DeviceId, topic, point, receivedAt) with { FirstSeen = d.FirstSeen }
-                    : d with { Online = false, WentOffline = receivedAt, LastSeen = Max(d.LastSeen, receivedAt) });
+                Change(entry, topic, point, receivedAt, online);
                 break;
             }
 
-            if (_devices.TryAdd(topic.DeviceId, new Entry(online ? NewRecord(topic.DeviceId, topic, point, receivedAt) : UnknownWentOffline(topic, receivedAt))))
+            // A first birth makes the entry straight from the message (no record to copy it from: the birth storm's
+            // 100,000 births each left one as garbage).
+            if (_devices.TryAdd(topic.DeviceId, online ? Born(topic, point, receivedAt) : EntryOf(UnknownWentOffline(topic, receivedAt))))
             {
                 break;
             }
@@ -231,16 +232,29 @@ public sealed partial class DeviceRegistry : PeriodicSaver
         Interlocked.Exchange(ref _dirty, 1);
     }
 
-    // deviceId: the instance the dictionary is keyed by, so a device keeps one copy of its id.
-    private DeviceRecord NewRecord(string deviceId, DeviceTopic topic, Point point, DateTimeOffset receivedAt) => new()
+    // Its own method: the lambda's captured state would otherwise be allocated on every birth, known device or not.
+    private void Change(Entry entry, DeviceTopic topic, Point point, DateTimeOffset receivedAt, bool online) =>
+        entry.Replace(d => online
+            ? NewRecord(d.DeviceId, topic, point, receivedAt) with { FirstSeen = d.FirstSeen }
+            : d with { Online = false, WentOffline = receivedAt, LastSeen = Max(d.LastSeen, receivedAt) }, this);
+
+    private Entry Born(DeviceTopic topic, Point point, DateTimeOffset receivedAt)
+    {
+        var place = PlacementOf(topic.Sector, topic.District, topic.Site, topic.DeviceType, point.GetField("profile")!.Value.Text!, point.GetField("firmware")?.Text);
+        return new Entry(topic.DeviceId, place, point.GetField("lat")?.Number, point.GetField("lon")?.Number, receivedAt);
+    }
+
+    // deviceId: the instance the dictionary is keyed by, so a device keeps one copy of its id. The names need not be
+    // shared here: the entry keeps the registry's shared placement of them (PlacementOf), not this record.
+    private static DeviceRecord NewRecord(string deviceId, DeviceTopic topic, Point point, DateTimeOffset receivedAt) => new()
     {
         DeviceId = deviceId,
-        Sector = Shared(topic.Sector),
-        District = Shared(topic.District),
-        Site = Shared(topic.Site),
-        DeviceType = Shared(topic.DeviceType),
-        Profile = Shared(point.GetField("profile")!.Value.Text!),
-        Firmware = point.GetField("firmware")?.Text is { } firmware ? Shared(firmware) : null,
+        Sector = topic.Sector,
+        District = topic.District,
+        Site = topic.Site,
+        DeviceType = topic.DeviceType,
+        Profile = point.GetField("profile")!.Value.Text!,
+        Firmware = point.GetField("firmware")?.Text,
         Lat = point.GetField("lat")?.Number,
         Lon = point.GetField("lon")?.Number,
         Online = true,
@@ -250,13 +264,13 @@ public sealed partial class DeviceRegistry : PeriodicSaver
     };
 
     // A will from a device we never saw born: remember it as offline, but it stays unregistered for telemetry.
-    private DeviceRecord UnknownWentOffline(DeviceTopic topic, DateTimeOffset receivedAt) => new()
+    private static DeviceRecord UnknownWentOffline(DeviceTopic topic, DateTimeOffset receivedAt) => new()
     {
         DeviceId = topic.DeviceId,
-        Sector = Shared(topic.Sector),
-        District = Shared(topic.District),
-        Site = Shared(topic.Site),
-        DeviceType = Shared(topic.DeviceType),
+        Sector = topic.Sector,
+        District = topic.District,
+        Site = topic.Site,
+        DeviceType = topic.DeviceType,
         Profile = "",
         Online = false,
         FirstSeen = receivedAt,
@@ -272,70 +286,6 @@ public sealed partial class DeviceRegistry : PeriodicSaver
     private static string Shorten(DeviceTopic t) => $"{t.Sector}/{t.District}/{t.Site}/{t.DeviceType}/{t.DeviceId}/{t.Kind.ToString().ToLowerInvariant()}";
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
-
-    /// <summary>
-    /// One device. Births, wills and a device coming back online replace the immutable record (rare);
-    /// telemetry only moves <see cref="_lastSeenTicks"/> forward, in place, so it allocates nothing.
-    /// </summary>
-    private sealed class Entry(DeviceRecord record)
-    {
-        private volatile DeviceRecord _record = record;
-        private long _lastSeenTicks = record.LastSeenTicks;
-
-        public DeviceRecord Record => _record;
-
-        public DeviceRecord Snapshot()
-        {
-            var (record, lastSeen) = Current();
-            return lastSeen == record.LastSeen ? record : record with { LastSeen = lastSeen };
-        }
-
-        /// <summary>The record and its last-seen instant, without making a new record (saving the file).</summary>
-        public (DeviceRecord Record, DateTimeOffset LastSeen) Current()
-        {
-            var r = _record;
-            var ticks = Volatile.Read(ref _lastSeenTicks);
-            return (r, ticks > r.LastSeenTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : r.LastSeen);
-        }
-
-        /// <summary>Telemetry: later than anything seen, the device is online again and seen at that instant.</summary>
-        public void Seen(DateTimeOffset receivedAt)
-        {
-            var ticks = receivedAt.UtcTicks;
-            var seen = Volatile.Read(ref _lastSeenTicks);
-            if (ticks <= seen || ticks <= _record.LastSeenTicks)
-            {
-                return;
-            }
-
-            if (!_record.Online)
-            {
-                Replace(d => d.Online ? d : d with { Online = true });
-            }
-
-            while (ticks > seen)
-            {
-                var found = Interlocked.CompareExchange(ref _lastSeenTicks, ticks, seen);
-                if (found == seen)
-                {
-                    return;
-                }
-
-                seen = found;
-            }
-        }
-
-        /// <summary>Births and wills: the new record from the current one (last-seen included), its last-seen taken as is.</summary>
-        public void Replace(Func<DeviceRecord, DeviceRecord> change)
-        {
-            lock (this)
-            {
-                var next = change(Snapshot());
-                _record = next;
-                Volatile.Write(ref _lastSeenTicks, next.LastSeenTicks);
-            }
-        }
-    }
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Information, Message = "Device registry: {Count} devices read from {Path}")]
     private partial void LogLoaded(int count, string path);
