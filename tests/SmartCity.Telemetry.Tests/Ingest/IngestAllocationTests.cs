@@ -96,11 +96,7 @@ public sealed class IngestAllocationTests(ITestOutputHelper output) : IAsyncLife
         var spool = _services.GetRequiredService<DurableSpool>();
         var alerting = _services.GetRequiredService<AlertingService>();
         var client = new FakeMqttSourceClient();
-        using var source = new MqttSource(
-            Options.Create(new MqttSourceOptions { Host = "broker.test", Subscriptions = ["city/#"] }),
-            _services.GetRequiredService<IngestStage>(), metrics, TimeProvider.System, NullLogger<MqttSource>.Instance, client);
-        await source.StartAsync(CancellationToken.None);
-        await client.Subscribed.Task.WaitAsync(Timeout);
+        using var source = await StartSourceAsync(metrics, client);
 
         long allocated = 0;
         long acknowledged = metrics.Snapshot().Acknowledged;
@@ -164,11 +160,7 @@ public sealed class IngestAllocationTests(ITestOutputHelper output) : IAsyncLife
         });
         listener.Start();
         var client = new FakeMqttSourceClient();
-        using var source = new MqttSource(
-            Options.Create(new MqttSourceOptions { Host = "broker.test", Subscriptions = ["city/#"] }),
-            _services.GetRequiredService<IngestStage>(), metrics, TimeProvider.System, NullLogger<MqttSource>.Instance, client);
-        await source.StartAsync(CancellationToken.None);
-        await client.Subscribed.Task.WaitAsync(Timeout);
+        using var source = await StartSourceAsync(metrics, client);
 
         var batch = Batch(0);
         var acknowledged = metrics.Snapshot().Acknowledged + Messages;
@@ -218,6 +210,17 @@ public sealed class IngestAllocationTests(ITestOutputHelper output) : IAsyncLife
         })} B/msg");
         output.WriteLine($"line as a string (LineProtocol.Format, before): {Measure(i => LineProtocol.Format(outcomes[i].Result.Point!))} B/msg");
         output.WriteLine($"line as UTF-8 (LineProtocol.TryFormatUtf8, now): {Measure(i => LineProtocol.TryFormatUtf8(outcomes[i].Result.Point!, utf8, out _))} B/msg");
+    }
+
+    /// <summary>The worker's MQTT source over <paramref name="client"/> (no broker), feeding this pipeline's ingest stage, subscribed.</summary>
+    private async Task<MqttSource> StartSourceAsync(PipelineMetrics metrics, FakeMqttSourceClient client)
+    {
+        var source = new MqttSource(
+            Options.Create(new MqttSourceOptions { Host = "broker.test", Subscriptions = ["city/#"] }),
+            _services.GetRequiredService<IngestStage>(), metrics, TimeProvider.System, NullLogger<MqttSource>.Instance, client);
+        await source.StartAsync(CancellationToken.None);
+        await client.Subscribed.Task.WaitAsync(Timeout);
+        return source;
     }
 
     /// <summary>Bytes allocated on this thread per message while <paramref name="action"/> runs for each of a batch.</summary>
