@@ -79,13 +79,7 @@ internal static class JsonStrictness
             return null;
         }
 
-        var count = 0;
-        foreach (var _ in element.EnumerateObject())
-        {
-            count++;
-        }
-
-        if ((count > PairwiseLimit ? DuplicateBySet(element) : DuplicateByPairs(element)) is { } duplicate)
+        if (DuplicateInObject(element) is { } duplicate)
         {
             return duplicate;
         }
@@ -99,6 +93,63 @@ internal static class JsonStrictness
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The first duplicate key of one object, or null. One pass hashes each raw name (no escapes) and
+    /// compares the hashes; only a match, an escaped name or a large object goes on to the exact checks
+    /// below, which name the same key as before. A payload without duplicates (nearly all) was a
+    /// name comparison per pair of keys on the document's metadata: about 150 for a street light's 18
+    /// keys, 2 % of the worker's CPU at max rate; now 18 hashes.
+    /// </summary>
+    private static string? DuplicateInObject(JsonElement element)
+    {
+        Span<int> hashes = stackalloc int[PairwiseLimit];
+        var count = 0;
+        var exact = false;
+        foreach (var property in element.EnumerateObject())
+        {
+            var raw = JsonMarshal.GetRawUtf8PropertyName(property);
+            if (count == PairwiseLimit || raw.Contains((byte)'\\'))
+            {
+                exact = true;
+                break;
+            }
+
+            var hash = Hash(raw);
+            exact = hashes[..count].Contains(hash);
+            if (exact)
+            {
+                break;
+            }
+
+            hashes[count++] = hash;
+        }
+
+        if (!exact)
+        {
+            return null;
+        }
+
+        count = 0;
+        foreach (var _ in element.EnumerateObject())
+        {
+            count++;
+        }
+
+        return count > PairwiseLimit ? DuplicateBySet(element) : DuplicateByPairs(element);
+    }
+
+    /// <summary>FNV-1a of the name's bytes: equal names hash equal; the exact check settles a collision.</summary>
+    private static int Hash(ReadOnlySpan<byte> name)
+    {
+        var hash = 2166136261;
+        foreach (var b in name)
+        {
+            hash = (hash ^ b) * 16777619;
+        }
+
+        return (int)hash;
     }
 
     private static string? DuplicateByPairs(JsonElement element)

@@ -40,8 +40,6 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     public const string MeterName = "SmartCity.Pipeline";
 
     private readonly Meter _meter;
-    private readonly Counter<long> _received;
-    private readonly Counter<long> _accepted;
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _ignored;
     private readonly Counter<long> _devicesRemoved;
@@ -89,8 +87,9 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
         IngestStage = new StageCounters(stages, "ingest");
         SpoolStage = new StageCounters(stages, "spool");
         InfluxStage = new StageCounters(stages, "influx");
-        _received = _meter.CreateCounter<long>("smartcity.messages.received", "{message}", "MQTT messages received by the source");
-        _accepted = _meter.CreateCounter<long>("smartcity.messages.accepted", "{message}", "Messages decoded into points");
+        // Counted with every message: observable, read when the exporter collects (see StageCounters).
+        _meter.CreateObservableCounter("smartcity.messages.received", () => Interlocked.Read(ref _receivedCount), "{message}", "MQTT messages received by the source");
+        _meter.CreateObservableCounter("smartcity.messages.accepted", () => Interlocked.Read(ref _acceptedCount), "{message}", "Messages decoded into points");
         _rejected = _meter.CreateCounter<long>("smartcity.messages.rejected", "{message}", "Messages rejected, by reason");
         _ignored = _meter.CreateCounter<long>("smartcity.messages.ignored", "{message}", "Messages not meant for the worker (device commands)");
         _devicesRemoved = _meter.CreateCounter<long>("smartcity.devices.removed", "{message}", "Cleared retained births (zero-length status): devices decommissioned; also counted as accepted");
@@ -122,9 +121,9 @@ public sealed class PipelineMetrics : ISpoolMetrics, IDisposable
     /// </summary>
     public StageCounters InfluxStage { get; }
 
-    public void Received() { Interlocked.Increment(ref _receivedCount); _received.Add(1); }
+    public void Received() => Interlocked.Increment(ref _receivedCount);
 
-    public void Accepted() { Interlocked.Increment(ref _acceptedCount); _accepted.Add(1); }
+    public void Accepted() => Interlocked.Increment(ref _acceptedCount);
 
     public void Ignored() { Interlocked.Increment(ref _ignoredCount); _ignored.Add(1); }
 

@@ -22,7 +22,10 @@ public readonly record struct StageSnapshot(string Stage, long Received, long Se
 /// The four counters of Vector's component spec for one stage: received, sent, errors by class and
 /// discarded by reason, exported on the instruments <c>smartcity.stage.*</c> (the same names for
 /// every stage, told apart by the <c>stage</c> tag). The tag lists are built once (per class and
-/// reason on first use), so counting allocates nothing per message.
+/// reason on first use), so counting allocates nothing per message. Received and sent change with
+/// every message: they are observable counters that read the totals when the exporter collects,
+/// so a message costs one interlocked add each instead of a measurement through every listener
+/// (OpenTelemetry's aggregator looked its tags up per call: about 2 % of the worker's CPU at max rate).
 /// </summary>
 public sealed class StageCounters
 {
@@ -40,23 +43,16 @@ public sealed class StageCounters
         _instruments = instruments;
         Stage = stage;
         _stageTag = new TagList { { "stage", stage } };
+        instruments.Add(this);
     }
 
     public string Stage { get; }
 
     /// <summary>Items the stage took in.</summary>
-    public void Received(long count = 1)
-    {
-        Interlocked.Add(ref _received, count);
-        _instruments.Received.Add(count, _stageTag);
-    }
+    public void Received(long count = 1) => Interlocked.Add(ref _received, count);
 
     /// <summary>Items the stage handed on (to the next stage or the outside world).</summary>
-    public void Sent(long count = 1)
-    {
-        Interlocked.Add(ref _sent, count);
-        _instruments.Sent.Add(count, _stageTag);
-    }
+    public void Sent(long count = 1) => Interlocked.Add(ref _sent, count);
 
     /// <summary>A failure of the stage, by class (a reject reason, a write error class); the item may still go on.</summary>
     public void Error(string errorClass, long count = 1)
@@ -74,16 +70,36 @@ public sealed class StageCounters
 
     public StageSnapshot Snapshot() => new(
         Stage, Interlocked.Read(ref _received), Interlocked.Read(ref _sent), Interlocked.Read(ref _errors), Interlocked.Read(ref _discarded));
+
+    internal Measurement<long> ReceivedMeasurement() => new(Interlocked.Read(ref _received), _stageTag);
+
+    internal Measurement<long> SentMeasurement() => new(Interlocked.Read(ref _sent), _stageTag);
 }
 
 /// <summary>The four instruments, created once per meter and shared by every stage's counters.</summary>
-internal sealed class StageInstruments(Meter meter)
+internal sealed class StageInstruments
 {
-    public Counter<long> Received { get; } = meter.CreateCounter<long>("smartcity.stage.received", "{item}", "Items a stage took in, by stage");
+    // Written while the stages are built, read by the exporter's collections afterwards.
+    private readonly Lock _lock = new();
+    private volatile StageCounters[] _stages = [];
 
-    public Counter<long> Sent { get; } = meter.CreateCounter<long>("smartcity.stage.sent", "{item}", "Items a stage handed on, by stage");
+    public StageInstruments(Meter meter)
+    {
+        Errors = meter.CreateCounter<long>("smartcity.stage.errors", "{error}", "Stage failures, by stage and class");
+        Discarded = meter.CreateCounter<long>("smartcity.stage.discarded", "{item}", "Items a stage dropped on purpose, by stage and reason");
+        meter.CreateObservableCounter("smartcity.stage.received", () => _stages.Select(s => s.ReceivedMeasurement()), "{item}", "Items a stage took in, by stage");
+        meter.CreateObservableCounter("smartcity.stage.sent", () => _stages.Select(s => s.SentMeasurement()), "{item}", "Items a stage handed on, by stage");
+    }
 
-    public Counter<long> Errors { get; } = meter.CreateCounter<long>("smartcity.stage.errors", "{error}", "Stage failures, by stage and class");
+    public Counter<long> Errors { get; }
 
-    public Counter<long> Discarded { get; } = meter.CreateCounter<long>("smartcity.stage.discarded", "{item}", "Items a stage dropped on purpose, by stage and reason");
+    public Counter<long> Discarded { get; }
+
+    public void Add(StageCounters stage)
+    {
+        lock (_lock)
+        {
+            _stages = [.. _stages, stage];
+        }
+    }
 }

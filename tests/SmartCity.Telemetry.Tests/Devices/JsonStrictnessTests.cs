@@ -59,6 +59,42 @@ public class JsonStrictnessTests
         Assert.Equal("duplicate key 'x3' (each key may appear once per object)", outcome.Result.Detail);
     }
 
+    /// <summary>
+    /// The check hashes the raw names in one pass and falls back to exact comparisons only on a match,
+    /// an escaped name or a large object: whatever the keys, a duplicate is found exactly when there is
+    /// one, and the key named is the first one repeated in document order (also when it was escaped).
+    /// </summary>
+    [Fact]
+    public void Decode_RandomKeySets_DuplicateFoundExactlyWhenPresent_NamingTheFirstRepeatedKey()
+    {
+        var random = new Random(25);
+        for (var run = 0; run < 2_000; run++)
+        {
+            // Few distinct names (k0..k44), so duplicates, near misses and objects past 32 keys all occur.
+            var names = Enumerable.Range(0, random.Next(0, 40)).Select(_ => "k" + random.Next(0, 45)).ToList();
+            var json = new StringBuilder("{\"v\":1," + Ts + ",\"on\":true,\"dim_pct\":10,\"power_w\":5");
+            foreach (var name in names)
+            {
+                // Some names spell their last character as a JSON escape: "k\u0033" is the key "k3".
+                var spelled = random.Next(8) == 0 ? name[..^1] + $"\\u{(int)name[^1]:x4}" : name;
+                json.Append($",\"{spelled}\":{random.Next(100)}");
+            }
+
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var expected = names.FirstOrDefault(n => !seen.Add(n));
+            var outcome = Decode("telemetry", Encoding.UTF8.GetBytes(json.Append('}').ToString()));
+
+            if (expected is null)
+            {
+                Assert.True(outcome.Status == DecodeStatus.Accepted, $"{json}: {outcome.Result.Detail}");
+            }
+            else
+            {
+                Assert.Equal($"duplicate key '{expected}' (each key may appear once per object)", outcome.Result.Detail);
+            }
+        }
+    }
+
     [Theory]
     [InlineData("telemetry", "{\"v\":1," + Ts + ",\"on\":true,\"dim_pct\":10,\"power_w\":5,\"device\":\"@\"}")]
     [InlineData("telemetry", "{\"v\":1,\"ts\":\"2026-11-28T21:59:30.250@\",\"on\":true,\"dim_pct\":10,\"power_w\":5}")]
