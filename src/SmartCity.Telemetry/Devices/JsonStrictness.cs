@@ -143,13 +143,9 @@ internal static class JsonStrictness
     /// <summary>FNV-1a of the name's bytes: equal names hash equal; the exact check settles a collision.</summary>
     private static int Hash(ReadOnlySpan<byte> name)
     {
-        var hash = 2166136261;
-        foreach (var b in name)
-        {
-            hash = (hash ^ b) * 16777619;
-        }
-
-        return (int)hash;
+        var hash = new HashCode();
+        hash.AddBytes(name);
+        return hash.ToHashCode();
     }
 
     private static string? DuplicateByPairs(JsonElement element)
